@@ -1,0 +1,1 @@
+"""civicard: backend_sync."""
