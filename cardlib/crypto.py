@@ -15,18 +15,22 @@ Conventions:
 
 from __future__ import annotations
 
-import warnings
 from enum import IntEnum
 
+# TripleDES lives on in "decrepit" for exactly this kind of legacy protocol.
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES as _TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-with warnings.catch_warnings():
-    # TripleDES lives on in "decrepit" for exactly this kind of legacy protocol.
-    warnings.simplefilter("ignore")
-    try:
-        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-    except ImportError:  # pragma: no cover - cryptography < 43
-        TripleDES = algorithms.TripleDES  # type: ignore[misc,assignment]
+
+def TripleDES(key: bytes) -> _TripleDES:
+    """3DES with an 8-byte (single DES) or 16-byte (two-key) key, expanded to the
+    24-byte form cryptography keeps supporting; the results are identical."""
+    if len(key) == 8:
+        key = key * 3
+    elif len(key) == 16:
+        key = key + key[:8]
+    return _TripleDES(key)
+
 
 __all__ = [
     "Algorithm",
@@ -63,7 +67,7 @@ class TransactionType(IntEnum):
 
 
 def _ecb(alg: Algorithm, key: bytes, data: bytes) -> bytes:
-    cipher_alg: algorithms.AES | algorithms.SM4 | TripleDES
+    cipher_alg: algorithms.SM4 | _TripleDES
     cipher_alg = TripleDES(key) if alg is Algorithm.TDES else algorithms.SM4(key)
     enc = Cipher(cipher_alg, modes.ECB()).encryptor()  # noqa: S305 - protocol-mandated ECB
     return enc.update(data) + enc.finalize()

@@ -25,9 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="civicard", description="civicard: citizen card kiosk, simulators and central"
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
-    parser.add_argument(
-        "--trace-apdu", action="store_true", help="log every APDU (PINs redacted)"
-    )
+    parser.add_argument("--trace-apdu", action="store_true", help="log every APDU (PINs redacted)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -38,7 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * args.verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
+    )
     if args.trace_apdu:
         from cardlib.apdu import enable_apdu_trace
 

@@ -1,0 +1,44 @@
+"""ISO 7816-4 and JR/T 0025 status words used by civicard."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = ["SW"]
+
+
+class SW(IntEnum):
+    OK = 0x9000
+    # 61xx: more data available (consumed by the processor stack)
+    # 6Cxx: wrong Le, xx is the right one (consumed by the processor stack)
+    # 63Cx: wrong PIN, x tries left (typed as InvalidPinError)
+    WRONG_LENGTH = 0x6700
+    LOGICAL_CHANNEL_NOT_SUPPORTED = 0x6881
+    SM_NOT_SUPPORTED = 0x6882
+    LAST_COMMAND_EXPECTED = 0x6883
+    CHAINING_NOT_SUPPORTED = 0x6884
+    COMMAND_INCOMPATIBLE = 0x6981
+    SECURITY_STATUS_NOT_SATISFIED = 0x6982
+    AUTH_METHOD_BLOCKED = 0x6983
+    REFERENCE_DATA_NOT_USABLE = 0x6984
+    CONDITIONS_NOT_SATISFIED = 0x6985
+    COMMAND_NOT_ALLOWED = 0x6986
+    SM_DATA_MISSING = 0x6987
+    SM_DATA_INCORRECT = 0x6988
+    WRONG_DATA = 0x6A80
+    FUNCTION_NOT_SUPPORTED = 0x6A81  # JR/T 0025: application blocked
+    FILE_NOT_FOUND = 0x6A82
+    RECORD_NOT_FOUND = 0x6A83
+    NOT_ENOUGH_MEMORY = 0x6A84
+    INCORRECT_P1P2 = 0x6A86
+    REFERENCE_NOT_FOUND = 0x6A88
+    WRONG_P1P2 = 0x6B00
+    INS_NOT_SUPPORTED = 0x6D00
+    CLA_NOT_SUPPORTED = 0x6E00
+    NO_PRECISE_DIAGNOSIS = 0x6F00
+    MAC_ERROR = 0x9302
+    APPLICATION_LOCKED = 0x9303
+    INSUFFICIENT_BALANCE = 0x9401
+    ATC_EXHAUSTED = 0x9402
+    KEY_INDEX_NOT_SUPPORTED = 0x9403
+    NO_TRANSACTION_TO_PROVE = 0x9406

@@ -1,0 +1,69 @@
+"""Making simulated cards: the chip's EEPROM image as the issuer leaves it.
+
+Until personalization through the card's own commands exists (identity issue),
+demo and test cards are written here directly into simulator state, with keys
+diversified from the issuer's TEST ONLY master keys exactly as a card would hold them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from cardlib.keys import IssuerKeys
+from cardlib.layout import Holder, PublicInfo
+from simulators.card.os import DEFAULT_ATR, CardStatus
+from simulators.eeprom import Eeprom
+
+__all__ = ["DEMO_ISSUER_ID", "make_card"]
+
+DEMO_ISSUER_ID = bytes.fromhex("3215000000000001")  # a Suzhou-area issuer code, TEST ONLY
+
+
+def make_card(
+    keys: IssuerKeys,
+    asn: bytes,
+    holder: Holder,
+    *,
+    balance: int = 0,
+    overdraft_limit: int = 0,
+    max_balance: int = 100_000,
+    key_version: int = 1,
+    start: date = date(2025, 1, 1),
+    expiry: date = date(2035, 12, 31),
+    offline_atc: int = 0,
+    online_atc: int = 0,
+    path: Path | None = None,
+) -> Eeprom:
+    """An ACTIVE card's EEPROM image (written to ``path`` when given)."""
+    if len(asn) != 10:
+        raise ValueError("ASN is 10 bytes")
+    if not -overdraft_limit <= balance <= max_balance:
+        raise ValueError("balance outside [-overdraft, maximum]")
+    card_keys = keys.card_keys(asn, key_version)
+    # FCI discretionary bytes: key version || algorithm id (docs/card-spec.md).
+    fci = bytes([key_version, int(keys.algorithm)])
+    public = PublicInfo(issuer_id=DEMO_ISSUER_ID, asn=asn, start=start, expiry=expiry, fci=fci)
+    fields = {
+        "atr": DEFAULT_ATR.hex().upper(),
+        "public_info": public.to_bytes().hex().upper(),
+        "holder": holder.to_bytes().hex().upper(),
+        "keys": {
+            "1": {
+                "version": key_version,
+                "alg": int(keys.algorithm),
+                **{role.value: key.hex().upper() for role, key in card_keys.keys.items()},
+            }
+        },
+        "balance": balance,
+        "overdraft_limit": overdraft_limit,
+        "max_balance": max_balance,
+        "offline_atc": offline_atc,
+        "online_atc": online_atc,
+        "log": [],
+        "last": None,
+        "status": CardStatus.ACTIVE,
+    }
+    eeprom = Eeprom(fields, path)
+    eeprom.save()
+    return eeprom
