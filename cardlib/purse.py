@@ -206,6 +206,7 @@ class Purse:
         if amount <= 0:
             raise ValueError("amount must be positive fen")
         terminal_id = psam.terminal_id
+        asn = self.asn  # read now: any command between INITIALIZE and DEBIT cancels it
         init = self.session.send_apdu(
             0x80,
             Ins.INITIALIZE,
@@ -233,10 +234,10 @@ class Purse:
             time=time,
             key_version=key_version,
             algorithm=algorithm,
-            asn=self.asn,
+            asn=asn,
         )
         intent = PurchaseIntent(
-            asn=self.asn,
+            asn=asn,
             terminal_id=terminal_id,
             amount=amount,
             balance_before=balance,
@@ -311,6 +312,7 @@ class Purse:
         holder of the load key) and returns its MAC2."""
         if amount <= 0:
             raise ValueError("amount must be positive fen")
+        asn = self.asn  # read before INITIALIZE, which the next command must follow
         init = self.session.send_apdu(
             0x80,
             Ins.INITIALIZE,
@@ -322,7 +324,7 @@ class Purse:
         if len(init) != 16:
             raise ProtocolError(f"INITIALIZE FOR LOAD answer is 16 bytes, got {len(init)}")
         request = LoadRequest(
-            asn=self.asn,
+            asn=asn,
             terminal_id=terminal_id,
             amount=amount,
             balance_before=int.from_bytes(init[0:4], "big", signed=True),
@@ -345,14 +347,12 @@ class Purse:
         return self.session.send_apdu(0x00, Ins.GET_CHALLENGE, 0x00, 0x00, le=length)
 
     def _sm_command(self, psam: PsamClient, ins: int, p2: int) -> None:
+        # Read what the MAC needs first: the challenge serves the very next command only.
+        key_version, algorithm, asn = self.key_version, self.algorithm, self.asn
         challenge = self.get_challenge()
         header = bytes([0x84, ins, 0x00, p2, 0x04])
         mac = psam.maintenance_mac(
-            key_version=self.key_version,
-            algorithm=self.algorithm,
-            asn=self.asn,
-            challenge=challenge,
-            data=header,
+            key_version=key_version, algorithm=algorithm, asn=asn, challenge=challenge, data=header
         )
         self.session.send_apdu(0x84, ins, 0x00, p2, mac)
 

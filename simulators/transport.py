@@ -22,6 +22,13 @@ class SimReader:
         self.device: SimulatedDevice | None = None
         self.atr: bytes | None = None
         self.apdu_count = 0
+        self._pull: tuple[int, bool] | None = None
+
+    def arm_pull(self, ins: int, *, after: bool) -> None:
+        """Pull the card at the next command with this INS: before the card sees it
+        (``after=False``), or after the card processed it but before its answer
+        reaches the terminal (``after=True``) - the two tearing cases of a reader."""
+        self._pull = (ins, after)
 
     def insert(self, device: SimulatedDevice) -> bytes:
         """Insert and power the device; returns its ATR."""
@@ -44,6 +51,13 @@ class SimReader:
     def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
         if self.device is None:
             raise NoCardError(f"no card in {self.name}")
+        pull = self._pull
+        if pull is not None and len(apdu) > 1 and apdu[1] == pull[0]:
+            self._pull = None
+            if pull[1]:
+                self.device.transmit(apdu)
+            self.remove()
+            raise CardRemovedError(f"card pulled from {self.name}")
         try:
             raw = self.device.transmit(apdu)
         except PowerLost as exc:
