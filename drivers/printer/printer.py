@@ -1,0 +1,120 @@
+"""The kiosk's one printer interface: status, and print a document or fail loudly.
+
+A job is checked before it is sent (a printer that is not ready gets nothing) and
+after (DLE EOT answers come back in order, after the printer has taken every byte
+before them, so paper running out mid-job shows up here). A job that fails after
+bytes went out has the printer's buffers cleared, so the rest never prints late;
+the print queue reprints it whole, marked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from drivers.printer import status as st
+from drivers.printer.connection import Connection, open_connection
+from drivers.printer.document import Document
+from drivers.printer.encoder import DocumentEncoder
+from drivers.printer.errors import PrinterUnreachable, PrintFailed
+from drivers.printer.profiles import PrinterProfile
+from drivers.printer.status import PrinterStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    """A job printed in full: the status read after it (it may warn of paper near end)."""
+
+    status: PrinterStatus
+    bytes_sent: int
+    supervised: bool
+
+
+class Printer:
+    """A receipt printer at a config URL, rendering documents per its profile.
+
+    The connection is opened on first use and reopened after a failure, so a printer
+    switched off and on again is found again without restarting the kiosk.
+    """
+
+    def __init__(self, url: str, profile: PrinterProfile, *, timeout: float = 1.0) -> None:
+        self.url = url
+        self.profile = profile
+        self.timeout = timeout
+        self._encoder = DocumentEncoder(profile)
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Printer:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (reopened on next use)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = open_connection(self.url, timeout=self.timeout)
+        return self._conn
+
+    def status(self) -> PrinterStatus:
+        """Ask the printer (DLE EOT 1, 2, 4); silence or garbage is offline, paper unknown."""
+        try:
+            conn = self._connection()
+            if not conn.bidirectional:
+                return PrinterStatus.unsupervised()
+            answers: list[int] = []
+            for n in (st.PRINTER_STATUS, st.OFFLINE_CAUSE, st.PAPER_SENSOR):
+                value = conn.query_status(n)
+                if value is None:
+                    self.close()  # a late answer must not be read as the next one
+                    return PrinterStatus.no_answer(f"no answer to DLE EOT {n}")
+                if not st.is_status_byte(value):
+                    self.close()
+                    return PrinterStatus.no_answer(f"not a status byte: {value:#04x}")
+                answers.append(value)
+        except PrinterUnreachable as exc:
+            self.close()
+            return PrinterStatus.no_answer(str(exc))
+        return PrinterStatus.from_bytes(*answers)
+
+    def encode(self, document: Document) -> bytes:
+        """The bytes this printer would get for ``document`` (used by tests and the bench)."""
+        return self._encoder.encode(document)
+
+    def print_document(self, document: Document) -> PrintResult:
+        """Print ``document`` in full or raise :class:`PrintFailed` with the status and
+        whether any byte was sent."""
+        data = self._encoder.encode(document)
+        before = self.status()
+        supervised = before != PrinterStatus.unsupervised()
+        if supervised and not before.ready:
+            raise PrintFailed(before, sent=False)
+        try:
+            self._connection().write(data)
+        except PrinterUnreachable as exc:
+            self.close()
+            raise PrintFailed(PrinterStatus.no_answer(str(exc)), sent=True) from exc
+        if not supervised:
+            return PrintResult(before, len(data), supervised=False)
+        after = self.status()
+        if not after.ready:
+            if self._conn is not None:
+                self._conn.clear_buffers()
+            log.warning(
+                "printer failed during %s %s: %s",
+                document.kind,
+                document.reference,
+                after.describe(),
+            )
+            raise PrintFailed(after, sent=True)
+        return PrintResult(after, len(data), supervised=True)

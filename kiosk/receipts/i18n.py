@@ -1,0 +1,69 @@
+"""Receipt wording in zh-Hans, zh-Hant and en: the one place receipt text is chosen."""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+
+_LABELS: dict[str, tuple[str, str, str]] = {
+    # key: (zh-Hans, zh-Hant, en)
+    "issuer": ("市民卡服务中心", "市民卡服務中心", "Citizen Card Service Centre"),
+    "title.purchase": ("消费凭条", "消費憑條", "Purchase Receipt"),
+    "title.top_up": ("充值凭条", "儲值憑條", "Top-up Receipt"),
+    "title.bill_payment": ("缴费凭条", "繳費憑條", "Bill Payment Receipt"),
+    "title.fine_payment": ("罚款缴纳凭条", "罰款繳納憑條", "Fine Payment Receipt"),
+    "title.test_page": ("打印机测试页", "印表機測試頁", "Printer Test Page"),
+    "terminal": ("终端号：", "終端號：", "Terminal:"),
+    "location": ("网点：", "網點：", "Location:"),
+    "time": ("时间：", "時間：", "Time:"),
+    "card": ("卡号：", "卡號：", "Card:"),
+    "holder": ("持卡人：", "持卡人：", "Holder:"),
+    "merchant": ("商户：", "商戶：", "Merchant:"),
+    "item": ("项目：", "項目：", "Item:"),
+    "amount": ("金额：", "金額：", "Amount:"),
+    "amount_paid": ("实付金额：", "實付金額：", "Amount paid:"),
+    "top_up_amount": ("充值金额：", "儲值金額：", "Top-up amount:"),
+    "balance_before": ("充值前余额：", "儲值前餘額：", "Balance before:"),
+    "balance_after": ("交易后余额：", "交易後餘額：", "Balance after:"),
+    "biller": ("收费单位：", "收費單位：", "Biller:"),
+    "account": ("户号：", "戶號：", "Account no.:"),
+    "period": ("账期：", "帳期：", "Period:"),
+    "decision": ("决定书编号：", "決定書編號：", "Decision no.:"),
+    "plate": ("车牌号：", "車牌號：", "Plate:"),
+    "violation": ("违法行为：", "違法行為：", "Violation:"),
+    "fine": ("罚款金额：", "罰款金額：", "Fine:"),
+    "late_fee": ("滞纳金：", "滯納金：", "Late fee:"),
+    "transaction": ("交易流水号：", "交易流水號：", "Transaction:"),
+    "ttc": ("终端交易序号：", "終端交易序號：", "Terminal seq.:"),
+    "verify": (
+        "扫码核验本凭条（终端签名）",
+        "掃碼核驗本憑條（終端簽名）",
+        "Scan to verify (signed by the terminal)",
+    ),
+    "keep": ("请妥善保管，谢谢！", "請妥善保管，謝謝！", "Please keep this receipt. Thank you!"),
+    "printer_profile": ("打印机型号：", "印表機型號：", "Printer profile:"),
+    "charset": ("字符测试：", "字元測試：", "Character test:"),
+    "columns": ("对齐测试：", "對齊測試：", "Column test:"),
+    "styles": ("样式测试：", "樣式測試：", "Style test:"),
+    "bold": ("粗体", "粗體", "Bold"),
+    "underline": ("下划线", "底線", "Underline"),
+    "double": ("倍大", "倍大", "Double"),
+    "barcode": ("条码：", "條碼：", "Barcode:"),
+    "test_ok": (
+        "以上内容完整清晰即为正常",
+        "以上內容完整清晰即為正常",
+        "All of the above complete and sharp = OK",
+    ),
+    "fine_biller": ("交通管理部门", "交通管理部門", "Traffic police"),
+    "water": ("水费", "水費", "Water"),
+    "electricity": ("电费", "電費", "Electricity"),
+    "gas": ("燃气费", "燃氣費", "Gas"),
+}
+
+
+def label(key: str, language: str) -> str:
+    """The wording for ``key`` in ``language`` (one of :data:`LANGUAGES`)."""
+    try:
+        index = LANGUAGES.index(language)
+    except ValueError:
+        raise ValueError(f"unsupported receipt language {language!r}; use {LANGUAGES}") from None
+    return _LABELS[key][index]
