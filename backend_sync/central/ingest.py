@@ -1,0 +1,132 @@
+"""Batch ingest: signature, chain, idempotency, per-record verification, posting.
+
+One batch is one database transaction: either every new record of it is stored
+and posted and the terminal's acknowledged sequence moves, or nothing happens.
+The rules (docs/sync.md, "Ingest") in order:
+
+1. the batch is well formed (contiguous seqs) and its chain recomputes to the
+   signed head; the terminal is enrolled and the signature verifies;
+2. records at or below the acknowledged sequence are replays: same hash ->
+   acknowledged again; different hash -> rejected, flagged, never merged;
+3. the first new record must follow the acknowledged one (else: gap) and link
+   to its hash (else: conflict);
+4. each new record is verified (:mod:`backend_sync.central.posting`) and stored
+   with its outcome; money moves only for records a real card made.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from backend_sync import chain
+from backend_sync.central.models import rejections, terminal_records, terminals
+from backend_sync.central.posting import BatchPoster
+from backend_sync.central.service import Central, Refused
+from backend_sync.wire import Ack, Batch, RecordResult, record_dict
+
+__all__ = ["ingest", "ingest_json"]
+
+
+def ingest_json(central: Central, body: bytes) -> Ack:
+    """Parse and ingest one upload body (what the HTTP endpoint receives)."""
+    try:
+        batch = Batch.model_validate_json(body)
+    except ValidationError as exc:
+        central.count_refusal("malformed_batch", None, str(exc)[:300])
+        raise Refused(422, "malformed_batch", str(exc)[:300]) from exc
+    return ingest(central, batch)
+
+
+def ingest(central: Central, batch: Batch) -> Ack:
+    """Verify, store and post one signed batch; the answer carries the new ack."""
+    h = batch.header
+    tid = h.terminal_id
+    recs = batch.records
+    if h.last_seq != h.first_seq + len(recs) - 1 or any(
+        r.seq != h.first_seq + i for i, r in enumerate(recs)
+    ):
+        central.count_refusal("malformed_batch", tid, "sequence numbers are not contiguous")
+        raise Refused(422, "malformed_batch", "sequence numbers are not contiguous")
+    dicts = [record_dict(r) for r in recs]
+    hashes = chain.chain_hashes(bytes.fromhex(h.prev_hash), dicts)
+    with central.engine.connect() as conn:
+        try:
+            key = central.terminal_key(conn, tid)
+        except Refused as exc:
+            conn.rollback()
+            central.count_refusal(exc.reason, tid)
+            raise
+    if hashes[-1].hex().upper() != h.head_hash or not chain.verify(
+        key, chain.canonical(h.model_dump(mode="json")), batch.signature
+    ):
+        central.count_refusal("bad_signature", tid, f"seq {h.first_seq}..{h.last_seq}")
+        raise Refused(401, "bad_signature")
+    try:
+        with central.engine.begin() as conn:
+            return _ingest_locked(central, conn, batch, hashes)
+    except sa.exc.IntegrityError as exc:
+        # Another replica stored a record with the same (ASN, ATC, type) or TTC
+        # between our checks and our insert: the retry sees it and rejects it.
+        raise Refused(503, "retry", "concurrent upload; retry the batch") from exc
+
+
+def _ingest_locked(central: Central, conn: sa.Connection, batch: Batch, hashes: list[bytes]) -> Ack:
+    h = batch.header
+    tid = h.terminal_id
+    now = central.now_ms()
+    term = conn.execute(
+        sa.select(terminals.c.acked_seq, terminals.c.head_hash)
+        .where(terminals.c.terminal_id == tid)
+        .with_for_update()
+    ).one()
+    acked: int = term.acked_seq
+    results: list[RecordResult] = []
+    conflicts: list[dict[str, object]] = []
+    if h.first_seq <= acked:
+        upto = min(h.last_seq, acked)
+        stored = dict(
+            conn.execute(
+                sa.select(terminal_records.c.seq, terminal_records.c.record_hash).where(
+                    terminal_records.c.terminal_id == tid,
+                    terminal_records.c.seq.between(h.first_seq, upto),
+                )
+            ).all()
+        )
+        for i in range(upto - h.first_seq + 1):
+            seq = h.first_seq + i
+            if stored.get(seq) != hashes[i].hex().upper():
+                results.append(RecordResult(seq=seq, status="conflict", reason="content_differs"))
+                conflicts.append(_rejection(tid, seq, "conflicting_record", now))
+    if conflicts:
+        conn.execute(rejections.insert(), conflicts)
+        return Ack(
+            acked=acked, status="conflict", results=results, detail="same seq, other content"
+        )
+    n_old = max(0, min(len(batch.records), acked - h.first_seq + 1))
+    if n_old == len(batch.records):
+        return Ack(acked=acked, status="ok", results=[], detail="replay")
+    if h.first_seq > acked + 1:
+        conn.execute(
+            rejections.insert(),
+            [_rejection(tid, acked + 1, "chain_gap", now, f"batch starts at {h.first_seq}")],
+        )
+        return Ack(acked=acked, status="gap", detail=f"expected seq {acked + 1}")
+    link = hashes[n_old - 1].hex().upper() if n_old else h.prev_hash
+    if link != term.head_hash:
+        conn.execute(rejections.insert(), [_rejection(tid, acked + 1, "chain_broken", now)])
+        return Ack(acked=acked, status="conflict", detail="chain does not link to the last ack")
+    new = batch.records[n_old:]
+    poster = BatchPoster(central, conn, tid, now)
+    results.extend(poster.run(new, [x.hex().upper() for x in hashes[n_old:]]))
+    last = batch.records[-1].seq
+    conn.execute(
+        terminals.update()
+        .where(terminals.c.terminal_id == tid)
+        .values(acked_seq=last, head_hash=hashes[-1].hex().upper())
+    )
+    return Ack(acked=last, status="ok", results=results)
+
+
+def _rejection(tid: str, seq: int, reason: str, now: int, detail: str = "") -> dict[str, object]:
+    return {"terminal_id": tid, "seq": seq, "reason": reason, "detail": detail, "at_ms": now}

@@ -1,0 +1,153 @@
+"""The double-entry ledger: accounts, postings, balances, reconciliation.
+
+Sign convention: every entry is a signed amount in fen on one account; the
+entries of one ledger transaction sum to zero; an account's balance is the sum of
+its entries. A card purse account's balance is the card's shadow balance. The
+funding account goes negative as outside money (cash, bank) comes in. Entries and
+transactions are append-only: triggers in the database refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backend_sync.central.models import accounts, ledger_entries, ledger_txns
+
+__all__ = [
+    "FUNDING",
+    "SETTLEMENT",
+    "SUSPENSE",
+    "LedgerError",
+    "Posting",
+    "account_ids",
+    "balance",
+    "card_account",
+    "insert_ignore",
+    "payee_account",
+    "post",
+    "unbalanced_transactions",
+]
+
+FUNDING = "funding"
+SETTLEMENT = "settlement"
+SUSPENSE = "suspense"
+
+
+class LedgerError(ValueError):
+    """A posting that would break double entry."""
+
+
+def card_account(asn: str) -> str:
+    """Account code of a card's purse (its shadow balance)."""
+    return f"card:{asn}"
+
+
+def payee_account(payee: str) -> str:
+    return f"payee:{payee}"
+
+
+def _kind(code: str) -> str:
+    return code.split(":", 1)[0] if ":" in code else code
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One ledger transaction: ``legs`` are (account id, signed amount) pairs."""
+
+    kind: str
+    ref: str
+    legs: tuple[tuple[int, int], ...]
+    txn_id: uuid.UUID
+
+
+def insert_ignore(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, object]], keys: list[str]
+) -> None:
+    """INSERT rows, skipping those that collide on ``keys`` (both engines)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            postgresql.insert(table).on_conflict_do_nothing(index_elements=keys), list(rows)
+        )
+    else:
+        conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=keys), list(rows))
+
+
+def account_ids(conn: sa.Connection, codes: Iterable[str]) -> dict[str, int]:
+    """Ids of the accounts with these codes, creating missing ones."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    sel = sa.select(accounts.c.code, accounts.c.id).where(accounts.c.code.in_(wanted))
+    found: dict[str, int] = {c: i for c, i in conn.execute(sel)}
+    missing = wanted - found.keys()
+    if missing:
+        insert_ignore(conn, accounts, [{"code": c, "kind": _kind(c)} for c in missing], ["code"])
+        found.update({c: i for c, i in conn.execute(sel)})
+    return found
+
+
+def posting(kind: str, ref: str, *legs: tuple[int, int]) -> Posting:
+    """A posting with a fresh id; refuses legs that do not sum to zero."""
+    if sum(a for _, a in legs) != 0:
+        raise LedgerError(f"{kind} {ref}: entries sum to {sum(a for _, a in legs)}, not 0")
+    return Posting(kind, ref, tuple(legs), uuid.uuid4())
+
+
+def post(conn: sa.Connection, postings: Sequence[Posting], now_ms: int) -> None:
+    """Append postings, set-based (one executemany per table)."""
+    if not postings:
+        return
+    for p in postings:
+        if sum(a for _, a in p.legs) != 0:
+            raise LedgerError(f"{p.kind} {p.ref}: entries do not sum to zero")
+    conn.execute(
+        ledger_txns.insert(),
+        [{"id": p.txn_id, "kind": p.kind, "ref": p.ref, "created_ms": now_ms} for p in postings],
+    )
+    conn.execute(
+        ledger_entries.insert(),
+        [
+            {"txn_id": p.txn_id, "account_id": acc, "amount": amt}
+            for p in postings
+            for acc, amt in p.legs
+        ],
+    )
+
+
+def balance(conn: sa.Connection, code: str) -> int:
+    """Balance of one account (0 for an account never posted to)."""
+    q = (
+        sa.select(sa.func.coalesce(sa.func.sum(ledger_entries.c.amount), 0))
+        .select_from(ledger_entries.join(accounts))
+        .where(accounts.c.code == code)
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def balances(conn: sa.Connection, kind: str | None = None) -> dict[str, int]:
+    """Balance of every account (of one kind) that has entries."""
+    q = (
+        sa.select(accounts.c.code, sa.func.sum(ledger_entries.c.amount))
+        .select_from(ledger_entries.join(accounts))
+        .group_by(accounts.c.code)
+    )
+    if kind is not None:
+        q = q.where(accounts.c.kind == kind)
+    return {c: int(s) for c, s in conn.execute(q)}
+
+
+def unbalanced_transactions(conn: sa.Connection) -> list[tuple[uuid.UUID, int]]:
+    """Ledger transactions whose entries do not sum to zero (always empty)."""
+    q = (
+        sa.select(ledger_entries.c.txn_id, sa.func.sum(ledger_entries.c.amount))
+        .group_by(ledger_entries.c.txn_id)
+        .having(sa.func.sum(ledger_entries.c.amount) != 0)
+    )
+    return [(t, int(s)) for t, s in conn.execute(q)]

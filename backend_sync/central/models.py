@@ -1,0 +1,201 @@
+"""Tables of the central database (SQLAlchemy Core; Alembic owns the DDL).
+
+Times are Unix milliseconds (integers: cheap to bulk-insert, identical on both
+engines). Bytes are upper-case hex, as on the wire. The partial unique indexes
+are the database's own guard behind the ingest checks: one authentic record per
+(ASN, ATC, type) across all terminals and one per (terminal, TTC).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Record statuses that stand for money the card really moved (valid TAC).
+AUTHENTIC = ("posted", "suspended")
+
+terminals = sa.Table(
+    "terminals",
+    metadata,
+    sa.Column("terminal_id", sa.String(12), primary_key=True),
+    sa.Column("cert_pem", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("acked_seq", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("enrolled_ms", sa.BigInteger, nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(80), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+)
+
+cards = sa.Table(
+    "cards",
+    metadata,
+    sa.Column("asn", sa.String(20), primary_key=True),
+    sa.Column("algorithm", sa.SmallInteger, nullable=False),
+    sa.Column("key_version", sa.SmallInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("registered_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+)
+
+hotlist_events = sa.Table(
+    "hotlist_events",
+    metadata,
+    sa.Column("version", BigId, primary_key=True, autoincrement=True),
+    sa.Column("asn", sa.String(20), nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+)
+
+ledger_txns = sa.Table(
+    "ledger_txns",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("ref", sa.String(80), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("txn_id", sa.Uuid, sa.ForeignKey("ledger_txns.id"), nullable=False),
+    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+)
+
+terminal_records = sa.Table(
+    "terminal_records",
+    metadata,
+    sa.Column("terminal_id", sa.String(12), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("reason", sa.String(40)),
+    sa.Column("asn", sa.String(20), nullable=False),
+    sa.Column("ttype", sa.SmallInteger),
+    sa.Column("atc", sa.Integer),
+    sa.Column("ttc", sa.BigInteger),
+    sa.Column("amount", sa.BigInteger),
+    sa.Column("balance_before", sa.BigInteger),
+    sa.Column("balance_after", sa.BigInteger),
+    sa.Column("card_date", sa.String(8)),
+    sa.Column("card_time", sa.String(6)),
+    sa.Column("tac", sa.String(8)),
+    sa.Column("payee", sa.String(64)),
+    sa.Column("order_id", sa.String(64)),
+    sa.Column("load_id", sa.String(64)),
+    sa.Column("ref_seq", sa.BigInteger),
+    sa.Column("record_hash", sa.String(64), nullable=False),
+    sa.Column("ledger_txn_id", sa.Uuid),
+    sa.Column("received_ms", sa.BigInteger, nullable=False),
+    sa.Index(
+        "uq_card_txn",
+        "asn",
+        "atc",
+        "ttype",
+        unique=True,
+        sqlite_where=sa.text("status IN ('posted', 'suspended')"),
+        postgresql_where=sa.text("status IN ('posted', 'suspended')"),
+    ),
+    sa.Index(
+        "uq_terminal_ttc",
+        "terminal_id",
+        "ttc",
+        unique=True,
+        sqlite_where=sa.text("ttype = 6 AND status IN ('posted', 'suspended')"),
+        postgresql_where=sa.text("ttype = 6 AND status IN ('posted', 'suspended')"),
+    ),
+    sa.Index("ix_records_asn_atc", "asn", "atc"),
+)
+
+rejections = sa.Table(
+    "rejections",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("terminal_id", sa.String(12)),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+)
+
+anomalies = sa.Table(
+    "anomalies",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("terminal_id", sa.String(12)),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("asn", sa.String(20)),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+)
+
+# --- revision 0002 ---------------------------------------------------------
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("terminal_id", sa.String(12), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("asn", sa.String(20), nullable=False),
+    sa.Column("payee", sa.String(64), nullable=False),
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("paid_terminal_id", sa.String(12)),
+    sa.Column("paid_seq", sa.BigInteger),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("terminal_id", "request_id", name="uq_order_request"),
+    sa.Index(
+        "uq_order_open_reference",
+        "payee",
+        "reference",
+        unique=True,
+        sqlite_where=sa.text("status IN ('held', 'paid')"),
+        postgresql_where=sa.text("status IN ('held', 'paid')"),
+    ),
+)
+
+load_auths = sa.Table(
+    "load_auths",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("terminal_id", sa.String(12), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("asn", sa.String(20), nullable=False),
+    sa.Column("atc", sa.Integer, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("balance_before", sa.BigInteger, nullable=False),
+    sa.Column("mac1", sa.String(8), nullable=False),
+    sa.Column("mac2", sa.String(8), nullable=False),
+    sa.Column("card_date", sa.String(8), nullable=False),
+    sa.Column("card_time", sa.String(6), nullable=False),
+    sa.Column("funding", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("resolved_ms", sa.BigInteger),
+    sa.Index("ix_load_auth_card", "asn", "atc"),
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("version", sa.BigInteger, primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("published_ms", sa.BigInteger, nullable=False),
+)

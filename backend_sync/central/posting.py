@@ -1,0 +1,386 @@
+"""Per-record verification and posting of one batch's new records, set-based.
+
+Outcomes (the ``status`` stored with each record):
+
+- ``posted``: a genuine card transaction, posted (purchase: card -> payee;
+  load: suspense -> card);
+- ``suspended``: genuine (the TAC verifies) but not payable as asked: hotlisted
+  card, unknown or already-paid order, order mismatch. The card's money goes to
+  the suspense account and the case is counted and flagged for a clerk;
+- ``rejected``: not proven genuine (wrong TAC, another terminal's record, unknown
+  card or key, a second record for the same (ASN, ATC, type) or TTC); nothing
+  posted; counted;
+- ``unsettled`` / ``aborted`` / ``settled``: intents without money movement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend_sync.central import ledger
+from backend_sync.central.cardcrypto import UnknownKey
+from backend_sync.central.models import (
+    AUTHENTIC,
+    anomalies,
+    cards,
+    load_auths,
+    orders,
+    rejections,
+    terminal_records,
+)
+from backend_sync.central.service import Central
+from backend_sync.wire import (
+    AbortedRecord,
+    LoadRecord,
+    ProofRecord,
+    PurchaseRecord,
+    RecordResult,
+    UnsettledRecord,
+)
+
+__all__ = ["BatchPoster"]
+
+AnyRecord = PurchaseRecord | LoadRecord | UnsettledRecord | AbortedRecord | ProofRecord
+
+
+@dataclass(slots=True)
+class _Txn:
+    """A card transaction to verify (a completed record, or a resolved proof)."""
+
+    ttype: int
+    asn: str
+    amount: int
+    atc: int
+    ttc: int | None
+    date: str
+    time: str
+    key_version: int
+    algorithm: int
+    tac: str
+    balance_before: int
+    balance_after: int | None
+    payee: str | None
+    order_id: str | None
+    load_id: str | None
+
+
+class BatchPoster:
+    """Verifies records against the card registry, orders and load authorizations,
+    then writes records, ledger postings and flags with one statement per table."""
+
+    def __init__(self, central: Central, conn: sa.Connection, terminal_id: str, now: int) -> None:
+        self.c = central
+        self.conn = conn
+        self.tid = terminal_id
+        self.now = now
+        self.rows: list[dict[str, Any]] = []
+        self.rejects: list[dict[str, Any]] = []
+        self.flags: list[dict[str, Any]] = []
+        self.postings: list[tuple[str, str, list[tuple[str, int]]]] = []
+        self.order_paid: list[dict[str, Any]] = []
+        self.order_released: list[str] = []
+        self.load_status: list[dict[str, Any]] = []
+        self.settled: list[int] = []
+
+    # -- lookups, one query each for the whole batch ---------------------------
+
+    def _prefetch(self, recs: Sequence[AnyRecord]) -> None:
+        conn = self.conn
+        asns = {r.asn for r in recs}
+        self.cards = {
+            r.asn: r
+            for r in conn.execute(
+                sa.select(
+                    cards.c.asn, cards.c.status, cards.c.algorithm, cards.c.key_version
+                ).where(cards.c.asn.in_(asns))
+            )
+        }
+        ref_seqs = {r.ref_seq for r in recs if isinstance(r, ProofRecord)}
+        self.unsettled: dict[int, Any] = {}
+        if ref_seqs:
+            q = sa.select(terminal_records).where(
+                terminal_records.c.terminal_id == self.tid,
+                terminal_records.c.seq.in_(ref_seqs),
+            )
+            self.unsettled = {r.seq: r for r in conn.execute(q)}
+        keys = {
+            (r.asn, r.atc, 6 if isinstance(r, PurchaseRecord) else 2)
+            for r in recs
+            if isinstance(r, PurchaseRecord | LoadRecord)
+        }
+        keys |= {(u.asn, u.atc, u.ttype) for u in self.unsettled.values()}
+        self.seen_keys: set[tuple[str, int, int]] = set()
+        if keys:
+            t = terminal_records.c
+            q = sa.select(t.asn, t.atc, t.ttype).where(
+                t.status.in_(AUTHENTIC), sa.tuple_(t.asn, t.atc, t.ttype).in_(list(keys))
+            )
+            self.seen_keys = {(a, b, c) for a, b, c in conn.execute(q)}
+        ttcs = {r.ttc for r in recs if isinstance(r, PurchaseRecord)}
+        ttcs |= {u.ttc for u in self.unsettled.values() if u.ttype == 6 and u.ttc is not None}
+        self.seen_ttc: set[int] = set()
+        if ttcs:
+            t = terminal_records.c
+            q = sa.select(t.ttc).where(
+                t.terminal_id == self.tid, t.ttype == 6, t.status.in_(AUTHENTIC), t.ttc.in_(ttcs)
+            )
+            self.seen_ttc = set(conn.execute(q).scalars())
+        order_ids = {getattr(r, "order_id", None) for r in recs}
+        order_ids |= {u.order_id for u in self.unsettled.values()}
+        order_ids.discard(None)
+        self.orders = {}
+        if order_ids:
+            self.orders = {
+                o.id: dict(o._mapping)
+                for o in conn.execute(sa.select(orders).where(orders.c.id.in_(order_ids)))
+            }
+        load_ids = {getattr(r, "load_id", None) for r in recs}
+        load_ids |= {u.load_id for u in self.unsettled.values()}
+        load_ids.discard(None)
+        self.loads = {}
+        if load_ids:
+            self.loads = {
+                a.id: dict(a._mapping)
+                for a in conn.execute(sa.select(load_auths).where(load_auths.c.id.in_(load_ids)))
+            }
+
+    # -- per record -------------------------------------------------------------
+
+    def run(self, recs: Sequence[AnyRecord], hashes: Sequence[str]) -> list[RecordResult]:
+        """Classify every record, then write everything; returns non-posted results."""
+        self._prefetch(recs)
+        out: list[RecordResult] = []
+        for rec, h in zip(recs, hashes, strict=True):
+            row = self._row(rec, h)
+            status, reason = self._classify(rec, row)
+            row["status"], row["reason"] = status, reason
+            self.rows.append(row)
+            if status != "posted":
+                out.append(RecordResult(seq=rec.seq, status=status, reason=reason))
+        self._write()
+        return out
+
+    def _row(self, rec: AnyRecord, h: str) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "terminal_id": self.tid, "seq": rec.seq, "kind": rec.kind, "asn": rec.asn,
+            "ttype": None, "atc": None, "ttc": None, "amount": None, "balance_before": None,
+            "balance_after": getattr(rec, "balance_after", None), "card_date": None,
+            "card_time": None,
+            "tac": getattr(rec, "tac", None), "payee": None, "order_id": None,
+            "load_id": None, "ref_seq": None, "record_hash": h, "ledger_txn_id": None,
+            "received_ms": self.now,
+        }  # fmt: skip
+        if isinstance(rec, ProofRecord):
+            row["ref_seq"] = rec.ref_seq
+            return row
+        row.update(
+            amount=rec.amount, atc=rec.atc, balance_before=rec.balance_before,
+            card_date=rec.date, card_time=rec.time,
+            ttype=6 if isinstance(rec, PurchaseRecord) else 2 if isinstance(rec, LoadRecord)
+            else rec.ttype,
+            ttc=getattr(rec, "ttc", None), payee=getattr(rec, "payee", None),
+            order_id=getattr(rec, "order_id", None), load_id=getattr(rec, "load_id", None),
+        )  # fmt: skip
+        return row
+
+    def _reject(self, rec: AnyRecord, reason: str, detail: str = "") -> tuple[str, str]:
+        self.rejects.append({"terminal_id": self.tid, "seq": rec.seq, "reason": reason,
+                             "detail": detail, "at_ms": self.now})  # fmt: skip
+        return "rejected", reason
+
+    def _flag(self, rec: AnyRecord, kind: str, detail: str = "") -> None:
+        self.flags.append({"terminal_id": self.tid, "seq": rec.seq, "asn": rec.asn,
+                           "kind": kind, "detail": detail, "at_ms": self.now})  # fmt: skip
+
+    def _classify(self, rec: AnyRecord, row: dict[str, Any]) -> tuple[str, str | None]:
+        if rec.terminal_id != self.tid:
+            return self._reject(rec, "foreign_terminal", rec.terminal_id)
+        if isinstance(rec, UnsettledRecord):
+            self._flag(rec, "unsettled_intent", rec.reason)
+            return "unsettled", None
+        if isinstance(rec, AbortedRecord):
+            order = self.orders.get(rec.order_id or "")
+            if order is not None and order["status"] == "held":
+                self.order_released.append(str(rec.order_id))
+            # A kiosk's word never voids a load (it could be lying after the
+            # credit): the void rule in loads.py waits for the card's own proof.
+            return "aborted", None
+        if isinstance(rec, ProofRecord):
+            u = self.unsettled.get(rec.ref_seq)
+            if u is None or u.status != "unsettled" or u.asn != rec.asn:
+                return self._reject(rec, "bad_proof_reference", str(rec.ref_seq))
+            txn = _Txn(u.ttype, u.asn, u.amount, u.atc, u.ttc, u.card_date, u.card_time,
+                       0, 0, rec.tac, u.balance_before, rec.balance_after,
+                       u.payee, u.order_id, u.load_id)  # fmt: skip
+            card = self.cards.get(u.asn)
+            if card is not None:
+                txn.key_version, txn.algorithm = card.key_version, card.algorithm
+            row.update({k: getattr(u, k) for k in (
+                "ttype", "atc", "ttc", "amount", "balance_before", "card_date", "card_time",
+                "payee", "order_id", "load_id")})  # fmt: skip
+            if txn.ttype == 2 and txn.balance_after is None:
+                txn.balance_after = txn.balance_before + txn.amount
+            status, reason = self._card_txn(rec, txn, row)
+            if status in AUTHENTIC:
+                self.settled.append(rec.ref_seq)
+            return status, reason
+        txn = _Txn(6 if isinstance(rec, PurchaseRecord) else 2, rec.asn, rec.amount, rec.atc,
+                   getattr(rec, "ttc", None), rec.date, rec.time, rec.key_version,
+                   rec.algorithm, rec.tac, rec.balance_before, rec.balance_after,
+                   getattr(rec, "payee", None), getattr(rec, "order_id", None),
+                   getattr(rec, "load_id", None))  # fmt: skip
+        return self._card_txn(rec, txn, row)
+
+    def _card_txn(self, rec: AnyRecord, t: _Txn, row: dict[str, Any]) -> tuple[str, str | None]:
+        card = self.cards.get(t.asn)
+        if card is None:
+            return self._reject(rec, "unknown_card")
+        if (card.algorithm, card.key_version) != (t.algorithm, t.key_version):
+            return self._reject(rec, "wrong_key", f"{t.algorithm:02X}/{t.key_version}")
+        try:
+            if t.ttype == 6:
+                if t.ttc is None:
+                    return self._reject(rec, "bad_tac", "no TTC")
+                want = self.c.crypto.purchase_tac(
+                    asn=t.asn, algorithm=t.algorithm, key_version=t.key_version,
+                    amount=t.amount, terminal_id=self.tid, ttc=t.ttc, date=t.date, time=t.time,
+                )  # fmt: skip
+            else:
+                want = self.c.crypto.load_tac(
+                    asn=t.asn, algorithm=t.algorithm, key_version=t.key_version,
+                    new_balance=t.balance_after if t.balance_after is not None else 0,
+                    atc=t.atc, amount=t.amount, terminal_id=self.tid, date=t.date, time=t.time,
+                )  # fmt: skip
+        except UnknownKey as exc:
+            return self._reject(rec, "wrong_key", str(exc))
+        if want != t.tac:
+            return self._reject(rec, "bad_tac")
+        key = (t.asn, t.atc, t.ttype)
+        if key in self.seen_keys:
+            return self._reject(rec, "duplicate_card_txn", f"ATC {t.atc}")
+        if t.ttype == 6 and t.ttc in self.seen_ttc:
+            return self._reject(rec, "duplicate_ttc", f"TTC {t.ttc}")
+        self.seen_keys.add(key)
+        if t.ttc is not None and t.ttype == 6:
+            self.seen_ttc.add(t.ttc)
+        if t.balance_after is not None and t.balance_after != t.balance_before + (
+            -t.amount if t.ttype == 6 else t.amount
+        ):
+            self._flag(rec, "balance_inconsistent", f"{t.balance_before}->{t.balance_after}")
+        card_acc = ledger.card_account(t.asn)
+        if t.ttype == 2:
+            return self._load(rec, t, row, card_acc)
+        dest, status, reason = self._purchase_destination(rec, t)
+        self.postings.append(
+            ("purchase", f"{self.tid}:{rec.seq}", [(card_acc, -t.amount), (dest, t.amount)])
+        )
+        row["_posting"] = len(self.postings) - 1
+        return status, reason
+
+    def _purchase_destination(self, rec: AnyRecord, t: _Txn) -> tuple[str, str, str | None]:
+        payee = t.payee or "unknown"
+        if self.cards[t.asn].status != "active":
+            return self._suspend(rec, "hotlisted_card")
+        if t.order_id is not None:
+            o = self.orders.get(t.order_id)
+            if o is None:
+                return self._suspend(rec, "unknown_order")
+            if o["status"] == "paid":
+                return self._suspend(rec, "order_already_paid")
+            if (o["asn"], o["amount"], o["payee"]) != (t.asn, t.amount, payee):
+                return self._suspend(rec, "order_mismatch")
+            o["status"] = "paid"
+            self.order_paid.append({"oid": t.order_id, "pt": self.tid, "ps": rec.seq})
+        return ledger.payee_account(payee), "posted", None
+
+    def _suspend(self, rec: AnyRecord, reason: str) -> tuple[str, str, str | None]:
+        detail = "genuine debit held in suspense"
+        self.rejects.append({"terminal_id": self.tid, "seq": rec.seq, "reason": reason,
+                             "detail": detail, "at_ms": self.now})  # fmt: skip
+        self._flag(rec, reason, "refund or settle by hand")
+        return ledger.SUSPENSE, "suspended", reason
+
+    def _load(
+        self, rec: AnyRecord, t: _Txn, row: dict[str, Any], card_acc: str
+    ) -> tuple[str, str | None]:
+        auth = self.loads.get(t.load_id or "")
+        ok = auth is not None and (
+            auth["asn"], auth["atc"], auth["amount"], auth["terminal_id"],
+            auth["card_date"], auth["card_time"],
+        ) == (t.asn, t.atc, t.amount, self.tid, t.date, t.time)  # fmt: skip
+        if auth is None or not ok:
+            # The TAC is genuine, so the card holds the money: book it from
+            # funding and let a clerk find the authorization.
+            self._flag(rec, "load_without_authorization", t.load_id or "")
+            source, status, reason = ledger.FUNDING, "suspended", "load_without_authorization"
+        elif auth["status"] == "voided":
+            self._flag(rec, "late_load_confirmation", auth["id"])
+            source, status, reason = ledger.FUNDING, "posted", None
+        elif auth["status"] == "confirmed":
+            # Already confirmed by the card's next MAC1 (loads.py): genuine, and
+            # the money is on the card's account.
+            return "posted", "confirmed_earlier"
+        else:
+            source, status, reason = ledger.SUSPENSE, "posted", None
+        if auth is not None and ok:
+            auth["status"] = "confirmed"
+            self.load_status.append({"lid": auth["id"], "st": "confirmed", "ms": self.now})
+        self.postings.append(
+            ("load", f"{self.tid}:{rec.seq}", [(source, -t.amount), (card_acc, t.amount)])
+        )
+        row["_posting"] = len(self.postings) - 1
+        return status, reason
+
+    # -- writing ----------------------------------------------------------------
+
+    def _write(self) -> None:
+        conn = self.conn
+        codes = {code for _, _, legs in self.postings for code, _ in legs}
+        ids = ledger.account_ids(conn, codes)
+        built = [
+            ledger.posting(kind, ref, *[(ids[code], amt) for code, amt in legs])
+            for kind, ref, legs in self.postings
+        ]
+        for row in self.rows:
+            idx = row.pop("_posting", None)
+            if idx is not None:
+                row["ledger_txn_id"] = built[idx].txn_id
+        conn.execute(terminal_records.insert(), self.rows)
+        ledger.post(conn, built, self.now)
+        if self.rejects:
+            conn.execute(rejections.insert(), self.rejects)
+        if self.flags:
+            conn.execute(anomalies.insert(), self.flags)
+        if self.order_paid:
+            conn.execute(
+                orders.update()
+                .where(orders.c.id == sa.bindparam("oid"))
+                .values(
+                    status="paid", paid_terminal_id=sa.bindparam("pt"), paid_seq=sa.bindparam("ps")
+                ),
+                self.order_paid,
+            )
+        if self.order_released:
+            conn.execute(
+                orders.update()
+                .where(orders.c.id.in_(self.order_released), orders.c.status == "held")
+                .values(status="released")
+            )
+        if self.load_status:
+            conn.execute(
+                load_auths.update()
+                .where(load_auths.c.id == sa.bindparam("lid"))
+                .values(status=sa.bindparam("st"), resolved_ms=sa.bindparam("ms")),
+                self.load_status,
+            )
+        if self.settled:
+            conn.execute(
+                terminal_records.update()
+                .where(terminal_records.c.terminal_id == self.tid,
+                       terminal_records.c.seq.in_(self.settled))
+                .values(status="settled")
+            )  # fmt: skip

@@ -1,0 +1,126 @@
+"""Terminal enrollment, the card registry, and the hotlist by version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend_sync import chain
+from backend_sync.central import ledger
+from backend_sync.central.models import cards, hotlist_events, terminals
+from backend_sync.central.service import Central, Refused
+
+__all__ = ["enroll_terminal", "hotlist", "register_card", "set_card_status"]
+
+_CARD_STATES = {"active", "blocked", "terminated"}
+
+
+def enroll_terminal(central: Central, *, terminal_id: str, cert_pem: str) -> None:
+    """Enroll (or re-key) a terminal: its uploads are then checked against this
+    certificate. Re-enrolling keeps the chain position."""
+    chain.public_key_from_cert(cert_pem.encode())  # refuse a bad certificate now
+    tid = terminal_id.upper()
+    if len(bytes.fromhex(tid)) != 6:
+        raise ValueError("terminal id is 6 bytes")
+    with central.engine.begin() as conn:
+        found = conn.execute(
+            sa.select(terminals.c.terminal_id).where(terminals.c.terminal_id == tid)
+        ).first()
+        if found:
+            conn.execute(
+                terminals.update()
+                .where(terminals.c.terminal_id == tid)
+                .values(cert_pem=cert_pem, status="active")
+            )
+        else:
+            conn.execute(
+                terminals.insert().values(
+                    terminal_id=tid,
+                    cert_pem=cert_pem,
+                    status="active",
+                    acked_seq=0,
+                    head_hash=chain.genesis_hash(bytes.fromhex(tid)).hex().upper(),
+                    enrolled_ms=central.now_ms(),
+                )
+            )
+
+
+def register_card(central: Central, *, asn: str, algorithm: int, key_version: int) -> None:
+    """Register a card at issuance (idempotent); opens its purse account."""
+    asn = asn.upper()
+    if len(bytes.fromhex(asn)) != 10:
+        raise ValueError("ASN is 10 bytes")
+    now = central.now_ms()
+    with central.engine.begin() as conn:
+        acc = ledger.account_ids(conn, [ledger.card_account(asn)])[ledger.card_account(asn)]
+        ledger.insert_ignore(
+            conn,
+            cards,
+            [
+                {
+                    "asn": asn,
+                    "algorithm": algorithm,
+                    "key_version": key_version,
+                    "status": "active",
+                    "account_id": acc,
+                    "registered_ms": now,
+                    "updated_ms": now,
+                }
+            ],
+            ["asn"],
+        )
+
+
+def set_card_status(central: Central, *, asn: str, status: str) -> int:
+    """Block, unblock (``active``) or terminate a card; returns the hotlist version."""
+    if status not in _CARD_STATES:
+        raise ValueError(f"status is one of {sorted(_CARD_STATES)}")
+    asn = asn.upper()
+    with central.engine.begin() as conn:
+        row = conn.execute(
+            sa.select(cards.c.status).where(cards.c.asn == asn).with_for_update()
+        ).first()
+        if row is None:
+            raise Refused(404, "unknown_card", asn)
+        if row.status == "terminated" and status != "terminated":
+            raise Refused(409, "card_terminated", asn)
+        conn.execute(
+            cards.update()
+            .where(cards.c.asn == asn)
+            .values(status=status, updated_ms=central.now_ms())
+        )
+        action = "unblock" if status == "active" else "block"
+        version = conn.execute(
+            hotlist_events.insert()
+            .values(asn=asn, action=action, at_ms=central.now_ms())
+            .returning(hotlist_events.c.version)
+        ).scalar_one()
+        return int(version)
+
+
+def hotlist(central: Central, since: int) -> dict[str, Any]:
+    """The hotlist as a delta after version ``since`` or, when the terminal is too
+    far behind (or new: ``since`` 0), a full snapshot of the blocked cards."""
+    with central.engine.connect() as conn:
+        current = int(
+            conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(hotlist_events.c.version), 0))
+            ).scalar_one()
+        )
+        if 0 < since <= current and current - since <= central.hotlist_max_delta:
+            rows = conn.execute(
+                sa.select(hotlist_events.c.asn, hotlist_events.c.action)
+                .where(hotlist_events.c.version > since)
+                .order_by(hotlist_events.c.version)
+            ).all()
+            return {
+                "kind": "delta",
+                "since": since,
+                "version": current,
+                "changes": [[a, act] for a, act in rows],
+            }
+        blocked = conn.execute(
+            sa.select(cards.c.asn).where(cards.c.status != "active").order_by(cards.c.asn)
+        ).scalars()
+        return {"kind": "snapshot", "version": current, "blocked": list(blocked)}

@@ -1,0 +1,43 @@
+"""SQLAlchemy engines for both sides: SQLite (kiosk outbox, default central) and
+PostgreSQL (production central)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["make_engine"]
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine for ``url``; ``postgresql://`` is served by psycopg 3.
+
+    SQLite: WAL, synchronous FULL (a committed batch survives a power cut) and
+    BEGIN IMMEDIATE, so two API threads never both read-then-write one chain head.
+    """
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    # Transactions are begun by _sqlite_begin, not by the driver's implicit BEGIN.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,241 @@
+"""Wire schemas shared by the kiosk (``backend_sync.terminal``) and the central.
+
+docs/sync.md is the normative description; this module is its implementation.
+Bytes travel as upper-case hex strings, money as integer fen, card dates and times
+as their BCD digits (``"20261128"``, ``"093015"``, Asia/Shanghai local time).
+Optional fields are omitted, never ``null``: the canonical encoding
+(:mod:`backend_sync.chain`) is computed over exactly the fields present.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AbortedRecord",
+    "Ack",
+    "AuthorizeLoad",
+    "AuthorizeLoadRequest",
+    "Batch",
+    "BatchHeader",
+    "HoldOrder",
+    "HoldOrderRequest",
+    "LoadAuthorization",
+    "LoadRecord",
+    "OrderHeld",
+    "ProofRecord",
+    "PurchaseRecord",
+    "Record",
+    "RecordResult",
+    "SignedDocument",
+    "UnsettledRecord",
+]
+
+Hex4 = Annotated[str, Field(pattern=r"^[0-9A-F]{8}$")]
+Hex32 = Annotated[str, Field(pattern=r"^[0-9A-F]{64}$")]
+TerminalId = Annotated[
+    str, Field(pattern=r"^[0-9A-F]{12}$", description="PSAM terminal id, 6 bytes")
+]
+Asn = Annotated[str, Field(pattern=r"^[0-9A-F]{20}$", description="card ASN, 10 bytes")]
+CardRandom = Hex4
+Mac = Annotated[Hex4, Field(description="4-byte MAC or TAC")]
+BcdDate = Annotated[str, Field(pattern=r"^[0-9]{8}$", description="YYYYMMDD, Asia/Shanghai")]
+BcdTime = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="hhmmss, Asia/Shanghai")]
+Fen = Annotated[int, Field(ge=0, le=0xFFFFFFFF, description="unsigned 32-bit amount, fen")]
+Balance = Annotated[int, Field(ge=-(2**31), le=2**31 - 1, description="signed 32-bit, fen")]
+Counter16 = Annotated[int, Field(ge=0, le=0xFFFF)]
+Counter32 = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
+Seq = Annotated[int, Field(ge=1, le=2**62)]
+Byte = Annotated[int, Field(ge=0, le=255)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Reason = Annotated[str, Field(max_length=200)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _CardTxn(_Model):
+    seq: Seq
+    terminal_id: TerminalId
+    asn: Asn
+    amount: Fen
+    date: BcdDate
+    time: BcdTime
+    key_version: Byte
+    algorithm: Byte
+    balance_before: Balance
+
+
+class PurchaseRecord(_CardTxn):
+    """A completed purse purchase (type 06): the card's TAC proves amount, terminal,
+    TTC, date and time; balances and ATC are reported data."""
+
+    kind: Literal["purchase"] = "purchase"
+    atc: Counter16 = Field(description="offline ATC used by the purchase")
+    ttc: Counter32
+    balance_after: Balance
+    tac: Mac
+    mac2: Mac
+    payee: Code
+    order_id: Code | None = None
+    hotlist_version: Counter32 | None = None
+
+
+class LoadRecord(_CardTxn):
+    """A completed load (type 02) of an amount authorized by the central."""
+
+    kind: Literal["load"] = "load"
+    atc: Counter16 = Field(description="online ATC used by the load")
+    balance_after: Balance
+    tac: Mac
+    load_id: Code
+
+
+class UnsettledRecord(_CardTxn):
+    """An intent whose outcome the kiosk could not learn (card gone before the
+    answer): everything known, for the central to resolve."""
+
+    kind: Literal["unsettled"] = "unsettled"
+    ttype: Literal[2, 6]
+    atc: Counter16
+    ttc: Counter32 | None = None
+    payee: Code | None = None
+    order_id: Code | None = None
+    load_id: Code | None = None
+    reason: Reason
+
+
+class AbortedRecord(_CardTxn):
+    """An intent the card proved it did not execute (its ATC did not move)."""
+
+    kind: Literal["aborted"] = "aborted"
+    ttype: Literal[2, 6]
+    atc: Counter16
+    ttc: Counter32 | None = None
+    order_id: Code | None = None
+    load_id: Code | None = None
+    reason: Reason
+
+
+class ProofRecord(_Model):
+    """The card's proof (GET TRANSACTION PROVE) for an earlier unsettled record."""
+
+    kind: Literal["proof"] = "proof"
+    seq: Seq
+    terminal_id: TerminalId
+    ref_seq: Seq
+    asn: Asn
+    tac: Mac
+    mac2: Mac
+    balance_after: Balance | None = None
+
+
+Record = Annotated[
+    PurchaseRecord | LoadRecord | UnsettledRecord | AbortedRecord | ProofRecord,
+    Field(discriminator="kind"),
+]
+
+
+class BatchHeader(_Model):
+    """What the terminal signs: the chain covers every record in between."""
+
+    terminal_id: TerminalId
+    first_seq: Seq
+    last_seq: Seq
+    prev_hash: Hex32
+    head_hash: Hex32
+
+
+class Batch(_Model):
+    """An upload: hash-chained records and the terminal's ECDSA P-256 signature."""
+
+    header: BatchHeader
+    records: list[Record] = Field(min_length=1, max_length=5000)
+    signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400, description="DER, hex")
+
+
+class RecordResult(_Model):
+    seq: int
+    status: str
+    reason: str | None = None
+
+
+class Ack(_Model):
+    """The central's answer: the highest contiguous sequence it holds."""
+
+    acked: int
+    status: Literal["ok", "gap", "conflict"]
+    results: list[RecordResult] = Field(default_factory=list)
+    detail: str | None = None
+
+
+class HoldOrder(_Model):
+    """Body of a signed request to hold a payment order before the debit."""
+
+    terminal_id: TerminalId
+    request_id: Code
+    asn: Asn
+    payee: Code
+    reference: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Fen
+    ts: int = Field(description="terminal clock, Unix ms")
+
+
+class HoldOrderRequest(_Model):
+    body: HoldOrder
+    signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
+
+
+class OrderHeld(_Model):
+    order_id: str
+    status: str
+    amount: int
+    payee: str
+    reference: str
+
+
+class AuthorizeLoad(_Model):
+    """Body of a signed load authorization request (data from INITIALIZE FOR LOAD)."""
+
+    terminal_id: TerminalId
+    request_id: Code
+    asn: Asn
+    amount: Fen
+    balance_before: Balance
+    atc: Counter16 = Field(description="online ATC")
+    card_random: CardRandom
+    key_version: Byte
+    algorithm: Byte
+    mac1: Mac
+    date: BcdDate
+    time: BcdTime
+    funding: Code = "cash"
+    ts: int = Field(description="terminal clock, Unix ms")
+
+
+class AuthorizeLoadRequest(_Model):
+    body: AuthorizeLoad
+    signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
+
+
+class LoadAuthorization(_Model):
+    load_id: str
+    mac2: Mac
+    status: str
+
+
+class SignedDocument(_Model):
+    """A download signed by the central: ``signature`` covers canonical(``payload``)."""
+
+    name: str
+    version: int
+    payload: dict[str, Any]
+    signature: str
+
+
+def record_dict(record: BaseModel) -> dict[str, Any]:
+    """The record as the canonical encoding sees it (absent optionals omitted)."""
+    return record.model_dump(mode="json", exclude_none=True)

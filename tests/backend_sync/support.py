@@ -1,0 +1,170 @@
+"""Test kit for sync: a central on a real uvicorn server, terminals, genuine records.
+
+Records are made the way a card makes them: TACs from card keys diversified from
+the issuer's TEST ONLY master keys (which the central never gets in full).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from backend_sync import chain
+from backend_sync.central import registry
+from backend_sync.central.app import create_app
+from backend_sync.central.cardcrypto import CardCrypto
+from backend_sync.central.db import make_engine, upgrade
+from backend_sync.central.service import Central
+from backend_sync.terminal.agent import SyncAgent
+from backend_sync.terminal.client import CentralClient
+from backend_sync.terminal.downloads import DownloadStore
+from backend_sync.terminal.outbox import Outbox
+from cardlib import crypto
+from cardlib.crypto import Algorithm, TransactionType
+from cardlib.keys import IssuerKeys, KeyRole
+
+ADMIN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_central(url: str, keys: IssuerKeys, signing_key: ec.EllipticCurvePrivateKey) -> Central:
+    engine = make_engine(url)
+    upgrade(engine)
+    return Central(
+        engine=engine,
+        crypto=CardCrypto.of(keys.subset(KeyRole.LOAD, KeyRole.TAC)),
+        signing_key=signing_key,
+        admin_token=ADMIN,
+    )
+
+
+class ThreadServer:
+    """uvicorn serving the app on a loopback port, in a thread of this process."""
+
+    def __init__(self, central: Central, port: int | None = None) -> None:
+        self.port = port or free_port()
+        cfg = uvicorn.Config(
+            create_app(central), host="127.0.0.1", port=self.port, log_level="warning",
+            lifespan="off",
+        )  # fmt: skip
+        self.server = uvicorn.Server(cfg)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class Terminal:
+    terminal_id: str
+    key: ec.EllipticCurvePrivateKey
+    outbox: Outbox
+    client: CentralClient
+    agent: SyncAgent
+
+
+def enroll(central: Central, terminal_id: str) -> ec.EllipticCurvePrivateKey:
+    key = chain.generate_key()
+    cert = chain.self_signed_cert(key, terminal_id).decode()
+    registry.enroll_terminal(central, terminal_id=terminal_id, cert_pem=cert)
+    return key
+
+
+def terminal(
+    central: Central, url: str, tmp: Path, terminal_id: str, **agent_kw: object
+) -> Terminal:
+    key = enroll(central, terminal_id)
+    outbox = Outbox(tmp / f"outbox-{terminal_id}.db", terminal_id)
+    client = CentralClient(
+        url, terminal_id=terminal_id, key=key, central_key=central.signing_key.public_key(),
+        timeout=5,
+    )  # fmt: skip
+    store = DownloadStore(tmp / f"dl-{terminal_id}", central.signing_key.public_key())
+    kw: dict[str, object] = {"attempts": 8, "backoff_initial": 0.05, "backoff_max": 0.5}
+    kw.update(agent_kw)
+    agent = SyncAgent(outbox, client, store, **kw)  # type: ignore[arg-type]
+    return Terminal(terminal_id, key, outbox, client, agent)
+
+
+class CardModel:
+    """A card's purse as the issuer keyed it: makes genuine TACs (test side only)."""
+
+    def __init__(self, keys: IssuerKeys, asn: str, balance: int = 50_000) -> None:
+        self.keys = keys
+        self.asn = asn
+        self.balance = balance
+        self.offline_atc = 0
+        self.online_atc = 0
+        ck = keys.card_keys(bytes.fromhex(asn), 1)
+        self.alg = keys.algorithm
+        self.tac_key = crypto.tac_key(ck[KeyRole.TAC], self.alg)
+        self.dlk = ck[KeyRole.LOAD]
+
+    def purchase_tac(self, amount: int, tid: str, ttc: int, date: str, time_: str) -> str:
+        return crypto.purchase_tac(
+            self.tac_key, amount, TransactionType.PURCHASE, bytes.fromhex(tid), ttc,
+            bytes.fromhex(date), bytes.fromhex(time_), self.alg,
+        ).hex().upper()  # fmt: skip
+
+
+def sell(
+    t: Terminal,
+    card: CardModel,
+    amount: int,
+    ttc: int,
+    *,
+    payee: str = "water",
+    order_id: str | None = None,
+    date: str = "20261128",
+    time_: str = "101500",
+) -> int:
+    """One purchase through the outbox exactly as the kiosk does it."""
+    iid = t.outbox.begin_purchase(
+        asn=card.asn, amount=amount, atc=card.offline_atc, ttc=ttc, date=date, time=time_,
+        key_version=1, algorithm=int(card.alg), balance_before=card.balance, payee=payee,
+        order_id=order_id,
+    )  # fmt: skip
+    tac = card.purchase_tac(amount, t.terminal_id, ttc, date, time_)
+    card.offline_atc += 1
+    card.balance -= amount
+    return t.outbox.complete(iid, tac=tac, mac2="00000000", balance_after=card.balance)
+
+
+def asn_of(n: int) -> str:
+    return f"3215{n:016d}"
+
+
+def cards(central: Central, keys: IssuerKeys, n: int, start: int = 1) -> Iterator[CardModel]:
+    for i in range(start, start + n):
+        registry.register_card(central, asn=asn_of(i), algorithm=int(keys.algorithm), key_version=1)
+        yield CardModel(keys, asn_of(i))
+
+
+__all__ = ["ADMIN", "Algorithm", "CardModel", "ThreadServer", "asn_of", "cards", "make_central",
+           "sell", "terminal"]  # fmt: skip

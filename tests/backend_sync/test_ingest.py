@@ -1,0 +1,47 @@
+"""Uploads through a real uvicorn server: posting, idempotency, every forgery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from backend_sync.central import ledger, reconcile
+from backend_sync.central.models import terminal_records
+from backend_sync.central.service import Central
+from cardlib.keys import IssuerKeys
+from tests.backend_sync.support import ThreadServer, cards, sell, terminal
+
+
+def _statuses(central: Central, tid: str) -> dict[int, tuple[str, str | None]]:
+    t = terminal_records.c
+    with central.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.seq, t.status, t.reason).where(t.terminal_id == tid))
+        return {s: (st, r) for s, st, r in rows}
+
+
+def test_purchases_posted_once_even_when_sent_twice(
+    central: Central, issuer_keys: IssuerKeys, tmp_path: Path
+) -> None:
+    with ThreadServer(central) as srv:
+        t = terminal(central, srv.url, tmp_path, "320500000001", batch_size=4)
+        cs = list(cards(central, issuer_keys, 3))
+        for i in range(10):
+            sell(t, cs[i % 3], 100 + i, ttc=1000 + i)
+        prev, recs = t.outbox.pending(100)
+        body = t.client.build_batch(
+            prev, [r.seq for r in recs], [r.body for r in recs], recs[-1].hash
+        )
+        first = t.client.upload(body)
+        again = t.client.upload(body)
+        assert (first.acked, first.status) == (10, "ok")
+        assert (again.acked, again.status, again.detail) == (10, "ok", "replay")
+        report = t.agent.run_once()
+        assert report.acked_seq == 10 and report.pruned == 10
+    with central.engine.connect() as conn:
+        assert ledger.balance(conn, "payee:water") == sum(100 + i for i in range(10))
+        assert ledger.balance(conn, ledger.card_account(cs[0].asn)) == -(100 + 103 + 106 + 109)
+        assert ledger.unbalanced_transactions(conn) == []
+    assert set(_statuses(central, t.terminal_id).values()) == {("posted", None)}
+    rec = reconcile.reconcile(central)
+    assert rec.total == 0 and rec.unbalanced == 0
