@@ -36,7 +36,19 @@ def _tag_bytes(tag: int) -> bytes:
     if tag < 0:
         raise ProtocolError("negative tag")
     n = max(1, (tag.bit_length() + 7) // 8)
-    return tag.to_bytes(n, "big")
+    raw = tag.to_bytes(n, "big")
+    # Refuse numbers whose bytes would parse back as something else: padding, or a
+    # tag whose "subsequent byte" bits (1F in the first, b8 in the others) disagree
+    # with its length.
+    announces_more = raw[0] & 0x1F == 0x1F
+    if (
+        raw[0] in (0x00, 0xFF)
+        or announces_more != (n > 1)
+        or any(not b & 0x80 for b in raw[1:-1])
+        or (n > 1 and raw[-1] & 0x80)
+    ):
+        raise ProtocolError(f"{tag:X} is not a BER-TLV tag number")
+    return raw
 
 
 def _length_bytes(n: int) -> bytes:
