@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 
-_SIM_MODULES = ("simulators.wallet_cli",)
+_SIM_MODULES = (
+    "simulators.wallet_cli",
+    "simulators.vpcd_cli",
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
