@@ -99,8 +99,12 @@ class DocumentEncoder:
             # GS k m=73 (CODE128, code set B), HRI below, module 2 dots: sent raw, because
             # python-escpos's barcode() prints a notice on stdout on every call.
             data = ("{B" + block.data).encode("ascii")
+            # Code set B: 11 modules per character plus start, check, stop (13 with the bar).
+            modules = 11 * (len(block.data) + 2) + 13
+            module = 2 if 2 * modules <= self.profile.dots_per_line else 1
             out.set(align="center")
-            out._raw(b"\x1dH\x02\x1dw\x02\x1dh" + bytes([max(1, min(block.height_dots, 255))]))
+            height = bytes([max(1, min(block.height_dots, 255))])
+            out._raw(b"\x1dH\x02\x1dw" + bytes([module]) + b"\x1dh" + height)
             out._raw(b"\x1dkI" + bytes([len(data)]) + data + b"\n")
             out.set(align="left")
         elif isinstance(block, Feed):

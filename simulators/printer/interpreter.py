@@ -576,6 +576,9 @@ class EscPosInterpreter:
         text = data[2:].decode("ascii", errors="replace")
         bars = Code128(text).build()[0]
         w = self._bar_width
+        if len(bars) * w > self.dots:
+            self._unknown("GS k (wider than the paper, not printed)")
+            return
         img = Image.new("L", (len(bars) * w, self._bar_height), 255)
         for i, bit in enumerate(bars):
             if bit == "1":
