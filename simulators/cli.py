@@ -11,6 +11,7 @@ import importlib
 _SIM_MODULES = (
     "simulators.wallet_cli",
     "simulators.vpcd_cli",
+    "simulators.printer.cli",
 )
 
 

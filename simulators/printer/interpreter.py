@@ -99,10 +99,14 @@ class EscPosInterpreter:
         *,
         dots: int = 576,
         chinese: ChineseSupport = ChineseSupport.GB18030,
+        native_qr: bool = True,
+        cutter: bool = True,
         on_job: Callable[[Job], None] | None = None,
     ) -> None:
         self.dots = dots
         self.chinese_support = chinese
+        self.native_qr = native_qr
+        self.cutter = cutter
         self.faults = Faults()
         self.unknown: Counter[str] = Counter()
         self.jobs: list[Job] = []
@@ -398,7 +402,7 @@ class EscPosInterpreter:
         end = pos + 5 + length
         if kind == 0x4C:  # GS ( L
             self._do(lambda: self._graphics_fn(body))
-        elif kind == 0x6B:  # GS ( k
+        elif kind == 0x6B and self.native_qr:  # GS ( k
             self._do(lambda: self._symbol(body))
         elif kind == 0x41 or kind == 0x45:  # GS ( A test print / GS ( E user setup
             self._unknown(f"GS ( {chr(kind)}")
@@ -594,7 +598,8 @@ class EscPosInterpreter:
         if self._paper.line:
             self._lf()
         self._paper.feed_dots(feed)
-        self._finish(complete=True)
+        if self.cutter:  # without a cutter the command is accepted and nothing is cut
+            self._finish(complete=True)
 
     def _finish(self, *, complete: bool) -> Job | None:
         if self._paper.line:

@@ -30,8 +30,21 @@ from simulators.printer.interpreter import (
 log = logging.getLogger(__name__)
 
 
+MODELS: dict[str, dict[str, object]] = {
+    # Printer models matching the driver's shipped profiles (docs/printing.md).
+    "gb18030-80mm": {"dots": 576, "chinese": ChineseSupport.GB18030},
+    "nocjk-58mm": {"dots": 384, "chinese": ChineseSupport.NONE, "cutter": False},
+    "noqr-80mm": {"dots": 576, "chinese": ChineseSupport.GBK, "native_qr": False},
+}
+
+
 class PrinterSimulator:
     """A simulated ESC/POS receipt printer with fault injection."""
+
+    @classmethod
+    def model(cls, name: str, out_dir: Path | str | None = None, **kw: float) -> PrinterSimulator:
+        """A simulator configured as one of :data:`MODELS`."""
+        return cls(out_dir, **MODELS[name], **kw)  # type: ignore[arg-type]
 
     def __init__(
         self,
@@ -39,12 +52,16 @@ class PrinterSimulator:
         *,
         dots: int = 576,
         chinese: ChineseSupport = ChineseSupport.GB18030,
+        native_qr: bool = True,
+        cutter: bool = True,
         idle_end: float = 1.0,
     ) -> None:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.idle_end = idle_end
         self._lock = threading.Condition()
-        self._interp = EscPosInterpreter(dots=dots, chinese=chinese, on_job=self._save)
+        self._interp = EscPosInterpreter(
+            dots=dots, chinese=chinese, native_qr=native_qr, cutter=cutter, on_job=self._save
+        )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: socket.socket | None = None

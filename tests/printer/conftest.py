@@ -23,6 +23,8 @@ def simulator_for(profile: PrinterProfile, out: Path | None) -> PrinterSimulator
         out,
         dots=profile.dots_per_line,
         chinese=ChineseSupport(profile.chinese.value),
+        native_qr=profile.native_qr,
+        cutter=profile.cutter,
         idle_end=0.3,
     )
 
