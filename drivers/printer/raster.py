@@ -97,7 +97,10 @@ def render_text_line(
         x += n * cell
     if underline:
         draw.rectangle((0, height - 2, width - 1, height - 1), fill=0)
-    scaled = line.resize((line.width * size.width_factor, height * size.height_factor))
+    line = line.point(lambda v: 0 if v < 128 else 255)
+    scaled = line.resize(
+        (line.width * size.width_factor, height * size.height_factor), Image.Resampling.NEAREST
+    )
     # Raster lines carry the gap a native line gets from the line spacing, except for
     # ESC * whose 24-dot bands the printer spaces itself.
     gap = 0 if profile.raster is RasterCommand.COLUMN else profile.line_gap_dots

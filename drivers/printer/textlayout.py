@@ -36,16 +36,25 @@ class Run:
     text: str
 
 
-def _char_mode(char: str, profile: PrinterProfile) -> RunMode | None:
-    if ord(char) < 0x80:
-        return RunMode.ASCII
-    if profile.chinese.covers(char):
-        return RunMode.CHINESE
+def _in_code_page(char: str, profile: PrinterProfile) -> bool:
     try:
         char.encode(profile.code_page)
     except UnicodeEncodeError:
-        return None
-    return RunMode.CODE_PAGE
+        return False
+    return True
+
+
+def _char_mode(char: str, profile: PrinterProfile) -> RunMode | None:
+    if ord(char) < 0x80:
+        return RunMode.ASCII
+    # Narrow characters the code page has (¥, ·, é) print half-width from it, as they
+    # should; in Chinese mode they would take a full-width cell.
+    narrow = unicodedata.east_asian_width(char) not in ("W", "F")
+    if narrow and _in_code_page(char, profile):
+        return RunMode.CODE_PAGE
+    if profile.chinese.covers(char):
+        return RunMode.CHINESE
+    return RunMode.CODE_PAGE if _in_code_page(char, profile) else None
 
 
 def plan_line(text: str, profile: PrinterProfile) -> list[Run] | None:

@@ -450,10 +450,15 @@ class EscPosInterpreter:
             cells = 2 if wide else 1
             shown = "?" if char == "\ufffd" else char
             img = glyph(shown, cells, s.bold)
+            # Dots are scaled as dots (nearest neighbour), as a print head does.
             if s.font_b:
-                img = img.resize((img.width * 3 // 4, img.height * 17 // 24))
+                img = img.resize(
+                    (img.width * 3 // 4, img.height * 17 // 24), Image.Resampling.NEAREST
+                )
             if s.width > 1 or s.height > 1:
-                img = img.resize((img.width * s.width, img.height * s.height))
+                img = img.resize(
+                    (img.width * s.width, img.height * s.height), Image.Resampling.NEAREST
+                )
             line = s.kanji_underline if wide else s.underline
             self._paper.add(Item(img, shown, line * s.height), s.align)
 
@@ -492,7 +497,7 @@ class EscPosInterpreter:
                     if byte & (0x80 >> bit):
                         px[x, k * 8 + bit] = 0
         if m in (0, 32):  # single density: each column is two dots wide
-            img = img.resize((cols * 2, dots))
+            img = img.resize((cols * 2, dots), Image.Resampling.NEAREST)
         self._paper.add(Item(img, ""), self._style.align)
         self._job_text_note(f"[ESC * {img.width}x{dots}]")
 
@@ -522,7 +527,7 @@ class EscPosInterpreter:
             img = _invert_1bit(img).crop((0, 0, xs, ys))
             bx, by = body[3], body[4]
             if bx == 2 or by == 2:
-                img = img.resize((xs * bx, ys * by))
+                img = img.resize((xs * bx, ys * by), Image.Resampling.NEAREST)
             self._graphics = img
         elif fn in (0x32, 50):  # print stored graphics
             if self._graphics is None:

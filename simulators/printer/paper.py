@@ -74,7 +74,7 @@ def glyph(char: str, cells: int, bold: bool) -> Image.Image:
         return img
     for dx in (0, 1) if bold else (0,):
         draw.text((width / 2 + dx, font.getmetrics()[0]), char, font=font, fill=0, anchor="ms")
-    return img
+    return img.point(lambda v: 0 if v < 128 else 255)  # a thermal dot is on or off
 
 
 @dataclass

@@ -51,7 +51,8 @@ def test_yen_uses_the_code_page_on_printers_without_it_in_their_chinese_font() -
 def test_widths_count_cells_as_the_printer_does() -> None:
     assert display_width("ab", GB18030_80MM) == 2
     assert display_width("中文，", GB18030_80MM) == 6
-    assert display_width("·", GB18030_80MM) == 2  # a two-byte GB code prints full width
+    assert display_width("·", GB18030_80MM) == 1  # narrow, from the code page
+    assert display_width("×", GB18030_80MM) == 2  # not in cp437: a two-byte GB code, full width
     assert display_width("中文", NO_CJK_58MM) == 4  # raster: East Asian wide
 
 
