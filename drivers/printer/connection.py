@@ -172,6 +172,10 @@ def open_connection(url: str, *, timeout: float = 1.0) -> Connection:
         raise PrinterUnreachable(f"{url}: {exc}") from exc
     if device.device is None:  # python-escpos logs instead of raising in some paths
         raise PrinterUnreachable(f"{url}: device did not open")
+    if isinstance(device.device, socket.socket):
+        # Status queries are 3-byte writes waiting on 1-byte answers: without this,
+        # Nagle's algorithm and the peer's delayed ACK add ~40 ms to each.
+        device.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return Connection(spec, device, timeout=timeout)
 
 

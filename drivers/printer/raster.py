@@ -123,7 +123,11 @@ def qr_modules(payload: str) -> list[list[bool]]:
 
 def fit_module_dots(payload: str, wanted: int, profile: PrinterProfile) -> int:
     """The largest module size up to ``wanted`` at which the symbol and its quiet zone fit."""
-    modules = len(qr_modules(payload)) + 8
+    # best_fit() finds the symbol version without building the matrix (mask choice
+    # is most of qrcode's time), which a printer drawing its own QR does not need.
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(payload.encode("utf-8"))
+    modules = 17 + 4 * int(code.best_fit()) + 8
     return max(1, min(wanted, profile.dots_per_line // modules))
 
 

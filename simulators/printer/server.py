@@ -195,6 +195,11 @@ class PrinterSimulator:
         conn.settimeout(0.2)
         with conn:
             while not self._stop.is_set():
+                # Linux turns quick ACK off again after use: re-arm it before each read,
+                # or a client that has not disabled Nagle waits ~40 ms per small write.
+                if hasattr(socket, "TCP_QUICKACK"):
+                    with contextlib.suppress(OSError):
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                 try:
                     data = conn.recv(65536)
                 except TimeoutError:
