@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "kiosk.demo_cli",
     "simulators.cli",
     "drivers.pcsc_cli",
+    "backend_sync.central.cli",
 )
 
 

@@ -43,11 +43,6 @@ def ingest(central: Central, batch: Batch) -> Ack:
     h = batch.header
     tid = h.terminal_id
     recs = batch.records
-    if h.last_seq != h.first_seq + len(recs) - 1 or any(
-        r.seq != h.first_seq + i for i, r in enumerate(recs)
-    ):
-        central.count_refusal("malformed_batch", tid, "sequence numbers are not contiguous")
-        raise Refused(422, "malformed_batch", "sequence numbers are not contiguous")
     dicts = [record_dict(r) for r in recs]
     hashes = chain.chain_hashes(bytes.fromhex(h.prev_hash), dicts)
     with central.engine.connect() as conn:
@@ -57,11 +52,20 @@ def ingest(central: Central, batch: Batch) -> Ack:
             conn.rollback()
             central.count_refusal(exc.reason, tid)
             raise
-    if hashes[-1].hex().upper() != h.head_hash or not chain.verify(
-        key, chain.canonical(h.model_dump(mode="json")), batch.signature
-    ):
+    if not chain.verify(key, chain.canonical(h.model_dump(mode="json")), batch.signature):
         central.count_refusal("bad_signature", tid, f"seq {h.first_seq}..{h.last_seq}")
         raise Refused(401, "bad_signature")
+    if h.last_seq != h.first_seq + len(recs) - 1 or any(
+        r.seq != h.first_seq + i for i, r in enumerate(recs)
+    ):
+        # Signed by the terminal, yet a number is missing: a record was removed.
+        central.count_refusal("chain_gap", tid, "sequence numbers are not contiguous")
+        raise Refused(409, "chain_gap", "sequence numbers are not contiguous")
+    if hashes[-1].hex().upper() != h.head_hash:
+        # The signed head is not what these records chain to: one was altered,
+        # or removed and the rest renumbered.
+        central.count_refusal("chain_broken", tid, f"seq {h.first_seq}..{h.last_seq}")
+        raise Refused(409, "chain_broken", "records do not chain to the signed head")
     try:
         with central.engine.begin() as conn:
             return _ingest_locked(central, conn, batch, hashes)

@@ -95,7 +95,7 @@ class PrivatePostgres:
 
         with psycopg.connect(self.url("postgres", driver=False), autocommit=True) as conn:
             tmpl = f" TEMPLATE {template}" if template else ""
-            conn.execute(f"CREATE DATABASE {name}{tmpl}")  # type: ignore[arg-type]
+            conn.execute(f"CREATE DATABASE {name}{tmpl}")
         return self.url(name)
 
     def stop(self) -> None:
