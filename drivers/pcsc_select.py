@@ -86,7 +86,7 @@ class ReaderRule:
     def __str__(self) -> str:
         parts = [f"name {self.name!r}"] if self.name else []
         parts += [f"ATR {self.atr}"] if self.atr else []
-        return " and ".join(parts) or "any reader"
+        return " and ".join(parts) or "an empty rule (any reader)"
 
 
 @dataclass(frozen=True)

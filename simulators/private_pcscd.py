@@ -110,15 +110,21 @@ def free_port_pair() -> int:
     raise OSError("no free pair of TCP ports")
 
 
-def running_pcscd() -> str | None:
-    """A description of a running pcscd (pid and command line), or None."""
+def _socket_accepts() -> bool:
     if not PCSCD_SOCKET.exists():
-        return None
+        return False
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         try:
             s.connect(str(PCSCD_SOCKET))
         except OSError:
-            return None  # a socket file left behind by a daemon that died
+            return False  # a socket file left behind by a daemon that died
+    return True
+
+
+def running_pcscd() -> str | None:
+    """A description of a running pcscd (pid and command line), or None."""
+    if not _socket_accepts():
+        return None
     try:
         pid = int(_PID_FILE.read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -208,7 +214,16 @@ class PrivatePcscd:
             target=self._pump_log, args=(self._proc.stdout, log), daemon=True
         )
         self._log_thread.start()
-        if not self._ready.wait(timeout):
+        deadline = time.monotonic() + timeout
+        ready = self._ready.wait(timeout)
+        # Measured: pcscd 1.9.9 logs "daemon ready" a moment before its socket accepts
+        # clients (2 starts in 30), so wait for the socket too.
+        while ready and not _socket_accepts():
+            if time.monotonic() > deadline or not self.running:
+                ready = False
+                break
+            time.sleep(0.005)
+        if not ready:
             self.stop()
             tail = self.log_path.read_text(encoding="utf-8")[-2000:]
             raise PcscdUnavailable(f"pcscd did not become ready in {timeout} s; log:\n{tail}")

@@ -28,6 +28,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -134,9 +135,15 @@ class VpcdSlot:
             device.power_off()
         return device
 
-    def swap(self, device: SimulatedDevice) -> SimulatedDevice | None:
-        """Take the current card out and put ``device`` in; return the card taken out."""
+    def swap(self, device: SimulatedDevice, *, gap: float = 0.6) -> SimulatedDevice | None:
+        """Take the current card out and put ``device`` in; return the card taken out.
+
+        The slot stays empty for ``gap`` seconds, as a hand takes to swap cards: pcscd
+        polls the slot about every 400 ms and misses a shorter absence.
+        """
         old = self.remove()
+        if old is not None and gap > 0:
+            time.sleep(gap)
         self.insert(device)
         return old
 

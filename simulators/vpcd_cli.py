@@ -150,8 +150,9 @@ def _commands(
                     continue
                 card = _open_card(args, which)
                 if bridge.card.inserted:
-                    bridge.card.remove()
-                bridge.card.insert(card, wait=None)
+                    bridge.card.swap(card)
+                else:
+                    bridge.card.insert(card, wait=None)
                 last = which
                 print(f"card {which} inserted", flush=True)
             elif word == "status":

@@ -142,3 +142,18 @@ def test_monitor_stops_promptly_while_waiting(pcscd: PrivatePcscd, events: Event
     events.next()
     monitor.stop(timeout=2.0)
     assert not monitor.running
+
+
+def test_swapping_cards_is_seen_as_removal_then_insertion(
+    pcscd: PrivatePcscd, bridge: VpcdBridge, events: Events
+) -> None:
+    card_slot, _ = pcscd.slot_names()
+    first, second = CounterChip(bytes.fromhex("3B0101")), CounterChip(bytes.fromhex("3B0202"))
+    bridge.card.insert(first)
+    with PcscMonitor(events.put, reader_filter=lambda name: name == card_slot):
+        events.until(lambda e: isinstance(e, CardInserted))
+        assert bridge.card.swap(second) is first
+        assert [events.next(), events.next()] == [
+            CardRemoved(card_slot),
+            CardInserted(card_slot, second.atr),
+        ]
