@@ -115,3 +115,43 @@ def test_status_bytes() -> None:
     assert s.ready and s.paper is PaperLevel.NEAR_END
     s = PrinterStatus.from_bytes(0x1A, 0x12 | 0x20, 0x12 | 0x60)
     assert not s.ready and s.paper is PaperLevel.OUT
+
+
+@pytest.mark.parametrize("profile", [NO_CJK_58MM, NO_QR_80MM])
+def test_raster_lines_reach_paper_dot_for_dot(profile) -> None:  # type: ignore[no-untyped-def]
+    """A line the printer cannot print as text arrives as the driver drew it, through
+    GS ( L (58 mm) or ESC * (GBK printer), decoded by the simulator."""
+    from drivers.printer.raster import render_text_line
+    from simulators.printer.interpreter import ChineseSupport, EscPosInterpreter
+
+    line = "持卡人：*鿃「测试」，Ｗｉｄｅ"
+    assert plan_line(line, profile) is None
+    data = DocumentEncoder(profile).encode(Document("t", "1", "zh-Hans", (Text(line),)))
+    interp = EscPosInterpreter(
+        dots=profile.dots_per_line, chinese=ChineseSupport(profile.chinese.value)
+    )
+    interp.feed(data)
+    interp.end_job()  # no-op after a cut
+    [job] = interp.jobs
+    assert not job.unknown
+    drawn = render_text_line(line, profile).convert("L")
+    printed = job.image.crop((8, 8, 8 + drawn.width, 8 + drawn.height))
+    assert printed.tobytes() == drawn.tobytes()
+
+
+def test_printer_urls() -> None:
+    from drivers.printer.connection import ConnectionSpec
+    from drivers.printer.errors import PrinterConfigError
+
+    assert ConnectionSpec.parse("tcp://10.0.0.5").target == "10.0.0.5:9100"
+    spec = ConnectionSpec.parse("serial:///dev/ttyS0?baudrate=19200")
+    assert (spec.scheme, spec.target, spec.options) == (
+        "serial",
+        "/dev/ttyS0",
+        {"baudrate": "19200"},
+    )
+    assert ConnectionSpec.parse("usb://04b8:0202").target == "04b8:0202"
+    assert ConnectionSpec.parse("file:///dev/usb/lp0").target == "/dev/usb/lp0"
+    for bad in ("tcp://", "usb://zz:1", "usb://04b8", "lpt://x", "serial://"):
+        with pytest.raises(PrinterConfigError):
+            ConnectionSpec.parse(bad)
