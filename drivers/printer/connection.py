@@ -89,9 +89,7 @@ class Connection:
         """Send bytes; transport failures become :class:`PrinterUnreachable`."""
         try:
             self._device._raw(data)
-        except (OSError, Exception) as exc:
-            if isinstance(exc, PrinterUnreachable):
-                raise
+        except Exception as exc:  # sockets, pyserial and pyusb each raise their own
             raise PrinterUnreachable(f"{self.spec.scheme}://{self.spec.target}: {exc}") from exc
 
     def query_status(self, n: int, timeout: float | None = None) -> int | None:

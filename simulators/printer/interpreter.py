@@ -575,15 +575,29 @@ class EscPosInterpreter:
         self._consume_paper(max(1, img.height // LINE_DOTS))
 
     def _barcode(self, m: int, data: bytes) -> None:
-        from barcode.codex import Code128  # type: ignore[import-untyped]
+        from barcode.codex import Code39, Code128  # type: ignore[import-untyped]
+        from barcode.ean import EAN13  # type: ignore[import-untyped]
+        from barcode.errors import BarcodeError  # type: ignore[import-untyped]
 
-        if m != 73 or not data.startswith(b"{"):
+        # GS k m: function A (m 0-6, NUL-terminated) and B (m 65-79, length-prefixed).
+        kinds = {2: "EAN13", 67: "EAN13", 4: "CODE39", 69: "CODE39", 73: "CODE128"}
+        kind = kinds.get(m)
+        if kind is None or (kind == "CODE128" and not data.startswith(b"{")):
             self._unknown(f"GS k {m}")
+            return
+        text = (data[2:] if kind == "CODE128" else data).decode("ascii", errors="replace")
+        try:
+            if kind == "CODE128":
+                bars = Code128(text).build()[0]
+            elif kind == "CODE39":
+                bars = Code39(text.strip("*"), add_checksum=False).build()[0]
+            else:
+                bars = EAN13(text[:12]).build()[0]
+        except (BarcodeError, ValueError):
+            self._unknown(f"GS k {m} (invalid data)")
             return
         if self._paper.line:
             self._lf()
-        text = data[2:].decode("ascii", errors="replace")
-        bars = Code128(text).build()[0]
         w = self._bar_width
         if len(bars) * w > self.dots:
             self._unknown("GS k (wider than the paper, not printed)")
@@ -592,7 +606,7 @@ class EscPosInterpreter:
         for i, bit in enumerate(bars):
             if bit == "1":
                 img.paste(0, (i * w, 0, (i + 1) * w, self._bar_height))
-        self._paper.add_block(img, self._style.align, f"[CODE128 {text}]")
+        self._paper.add_block(img, self._style.align, f"[{kind} {text}]")
         if self._hri_below:
             saved = self._style.align
             self._text(text)

@@ -108,3 +108,18 @@ def test_double_size_doubles_the_glyph() -> None:
 
     assert 3.5 < ink(big) / ink(small) < 4.5
     assert isinstance(big, Image.Image)
+
+
+def test_linear_barcodes_decode() -> None:
+    ean = b"\x1dH\x02\x1dh\x50\x1dw\x03\x1dkC\x0c590123412345"
+    code39 = b"\x1dh\x50\x1dw\x02\x1dk\x04CIVI-42\x00"
+    code128 = b"\x1dh\x50\x1dw\x02\x1dkI\x08{BT-0042"
+    for data, fmt, text in [
+        (ean, zxingcpp.BarcodeFormat.EAN13, "5901234123457"),
+        (code39, zxingcpp.BarcodeFormat.Code39, "CIVI-42"),
+        (code128, zxingcpp.BarcodeFormat.Code128, "T-0042"),
+    ]:
+        job = _run(b"\x1ba\x01" + data + CUT).jobs[0]
+        assert not job.unknown
+        found = zxingcpp.read_barcodes(job.image)
+        assert [(r.format, r.text) for r in found] == [(fmt, text)]
