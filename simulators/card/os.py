@@ -113,6 +113,9 @@ class CitizenCard:
         try:
             cmd = CommandApdu.from_bytes(apdu)
         except ProtocolError:
+            # Still a command: it cancels an INITIALIZE and uses up a challenge.
+            self._pending = None
+            self._challenge = None
             return SW.WRONG_LENGTH.to_bytes(2, "big")
         try:
             data = self._dispatch(cmd)
@@ -144,6 +147,10 @@ class CitizenCard:
             self._response_buffer_reset()
         else:
             return self._get_response(cmd)
+        if cmd.cla != 0x80 or cmd.ins not in (Ins.DEBIT_FOR_PURCHASE, Ins.CREDIT_FOR_LOAD):
+            # INITIALIZE must be followed directly by its command: any other one, even
+            # one refused below (unknown INS, wrong CLA, chaining), cancels it.
+            self._pending = None
         if cmd.cla & 0x10:
             raise _Sw(SW.CHAINING_NOT_SUPPORTED)
         if cmd.ins == Ins.SELECT and cmd.cla == 0x00:
@@ -157,8 +164,6 @@ class CitizenCard:
         if handler is None:
             known_ins = {ins for _, ins in self._HANDLERS}
             raise _Sw(SW.CLA_NOT_SUPPORTED if cmd.ins in known_ins else SW.INS_NOT_SUPPORTED)
-        if cmd.ins != Ins.DEBIT_FOR_PURCHASE and cmd.ins != Ins.CREDIT_FOR_LOAD:
-            self._pending = None  # INITIALIZE must be followed directly by its command
         return handler(self, cmd)
 
     def _response_buffer_reset(self) -> None:

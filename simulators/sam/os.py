@@ -78,6 +78,7 @@ class Psam:
         try:
             cmd = CommandApdu.from_bytes(apdu)
         except ProtocolError:
+            self._session = None  # still a command: 80 72 must follow 80 70 directly
             return SW.WRONG_LENGTH.to_bytes(2, "big")
         try:
             data = self._dispatch(cmd)
@@ -91,6 +92,8 @@ class Psam:
         return data + b"\x90\x00"
 
     def _dispatch(self, cmd: CommandApdu) -> bytes:
+        # 80 72 refers to the immediately preceding 80 70: any other command ends it.
+        session, self._session = self._session, None
         if (cmd.cla, cmd.ins) == (0x00, Ins.SELECT):
             self._selected = cmd.p1 == 0x04 and cmd.data == PSAM_AID
             if not self._selected:
@@ -100,7 +103,6 @@ class Psam:
             raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
         if (cmd.cla, cmd.ins) == (0x00, Ins.READ_BINARY):
             return self._read_binary(cmd)
-        session, self._session = self._session, None
         if (cmd.cla, cmd.ins) == (0x80, Ins.INIT_SAM_FOR_PURCHASE):
             return self._init_for_purchase(cmd)
         if (cmd.cla, cmd.ins) == (0x80, Ins.CREDIT_SAM_FOR_PURCHASE):

@@ -7,6 +7,7 @@ can be checked against values cardlib never computed.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -116,7 +117,8 @@ HOLDER = Holder(
 
 @dataclass
 class CardRig:
-    """Card and PSAM inserted in recorded readers; ``randoms`` is the card's RNG script."""
+    """Card and PSAM inserted in recorded readers. The card's RNG follows the script
+    ``randoms`` exactly, or, when ``seed`` is given, a seeded generator."""
 
     profile: Profile
     randoms: tuple[str, ...] = ()
@@ -127,6 +129,7 @@ class CardRig:
     online_atc: int = 0
     ttc: int = 1
     asn: str = ASN
+    seed: int | None = None
     card: CitizenCard = field(init=False)
     psam_chip: Psam = field(init=False)
     card_reader: SimReader = field(init=False)
@@ -146,7 +149,10 @@ class CardRig:
             offline_atc=self.offline_atc,
             online_atc=self.online_atc,
         )
-        self.card = CitizenCard(eeprom, rng=ScriptedRng(*self.randoms))
+        rng = (
+            ScriptedRng(*self.randoms) if self.seed is None else random.Random(self.seed).randbytes
+        )
+        self.card = CitizenCard(eeprom, rng=rng)
         self.psam_chip = Psam(make_psam(keys, H(TERMINAL), ttc=self.ttc))
         self.card_reader, self.psam_reader = SimReader("card"), SimReader("psam")
         self.card_reader.insert(self.card)
@@ -166,5 +172,10 @@ class CardRig:
 
     def send(self, hex_apdu: str) -> tuple[str, str]:
         """One raw APDU to the card, below the processor stack: (data hex, SW hex)."""
-        data, sw = self.card_rec.send_and_receive(H(hex_apdu))
+        data, sw = self.card_rec.send_and_receive(H(hex_apdu.replace(" ", "")))
+        return data.hex().upper(), f"{sw:04X}"
+
+    def send_psam(self, hex_apdu: str) -> tuple[str, str]:
+        """One raw APDU to the PSAM: (data hex, SW hex)."""
+        data, sw = self.psam_rec.send_and_receive(H(hex_apdu.replace(" ", "")))
         return data.hex().upper(), f"{sw:04X}"
