@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cardlib.errors import CardRemovedError, DeviceError, PcscServiceError
+from cardlib.errors import CardRemovedError, DeviceError, PcscServiceError, ReaderGoneError
 from drivers.pcsc import PcscConnection, list_readers
 from drivers.pcsc_events import (
     CardInserted,
@@ -104,6 +104,8 @@ def test_reader_hot_plug_by_restarting_pcscd_with_another_config(
         assert got[:2] == [ReaderRemoved(old_card), ReaderRemoved(old_psam)]
         assert events.quiet(0.3) == []
         assert list_readers() == []
+        with pytest.raises(ReaderGoneError):
+            PcscConnection(old_card)
 
         new = VpcdReader("Kiosk Reader B", free_port_pair())
         pcscd.restart([new])  # another reader plugged in
