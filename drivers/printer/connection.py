@@ -166,7 +166,7 @@ def open_connection(url: str, *, timeout: float = 1.0) -> Connection:
         device.open()
     except DeviceNotFoundError as exc:
         raise PrinterUnreachable(f"{url}: {exc}") from exc
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # pyusb's NoBackendError is a ValueError
         raise PrinterUnreachable(f"{url}: {exc}") from exc
     if device.device is None:  # python-escpos logs instead of raising in some paths
         raise PrinterUnreachable(f"{url}: device did not open")

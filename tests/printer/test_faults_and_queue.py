@@ -157,3 +157,13 @@ def test_interrupted_print_is_reprinted_marked(tmp_path: Path, identity: Termina
     job = reopened.job(job_id)
     assert job.state is JobState.FAILED and job.last_problem == "interrupted while printing"
     reopened.close()
+
+
+def test_usb_printer_that_is_not_there_is_offline() -> None:
+    with Printer("usb://1234:5678", PROFILE, timeout=0.3) as printer:
+        status = printer.status()
+        assert not status.answered and not status.ready
+        assert status.problems() == ["no_answer"]
+        with pytest.raises(PrintFailed) as err:
+            printer.print_document(_doc())
+        assert not err.value.sent
