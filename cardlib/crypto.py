@@ -288,3 +288,59 @@ def _retail_final(card_key: bytes, last: bytes) -> bytes:
     mid = dec.update(last) + dec.finalize()
     enc = Cipher(TripleDES(k1), modes.ECB()).encryptor()  # noqa: S305
     return (enc.update(mid) + enc.finalize())[:4]
+
+
+# -- personalization secure channel (the project's protocol, docs/card-spec.md part 2) --
+
+CHANNEL_ENC = b"\x01\x82"
+CHANNEL_MAC = b"\x01\x01"
+
+
+def channel_session_keys(
+    perso_key: bytes, card_challenge: bytes, terminal_random: bytes, alg: Algorithm
+) -> tuple[bytes, bytes]:
+    """(S-ENC, S-MAC) for a personalization session.
+
+    Each key = ECB(perso key, constant(2) || RC[0:4] || RT[0:4] || 00 * 6), where RC is
+    the card's 8-byte challenge and RT the terminal's 8-byte random.
+    """
+    _check_key(perso_key)
+    if len(card_challenge) != 8 or len(terminal_random) != 8:
+        raise ValueError("card challenge and terminal random are 8 bytes each")
+    seed = card_challenge[:4] + terminal_random[:4] + bytes(6)
+    return (_ecb(alg, perso_key, CHANNEL_ENC + seed), _ecb(alg, perso_key, CHANNEL_MAC + seed))
+
+
+def channel_cryptogram(s_mac: bytes, data: bytes, alg: Algorithm) -> bytes:
+    """8-byte authentication cryptogram: the secure-messaging MAC chain with a zero IV,
+    keeping 8 bytes of the final block."""
+    _check_key(s_mac)
+    if alg is Algorithm.TDES:
+        k1 = s_mac[:8]
+        last = _cbc_last_block(TripleDES(k1), bytes(8), pad_m2(data, 8))
+        dec = Cipher(TripleDES(s_mac[8:]), modes.ECB()).decryptor()  # noqa: S305
+        mid = dec.update(last) + dec.finalize()
+        return _ecb(Algorithm.TDES, k1 * 2, mid)[:8]
+    return _cbc_last_block(algorithms.SM4(s_mac), bytes(16), pad_m2(data, 16))[:8]
+
+
+def channel_encrypt(s_enc: bytes, data: bytes, alg: Algorithm) -> bytes:
+    """Confidential data (keys, PIN, PUK): CBC with a zero IV over M2-padded data."""
+    _check_key(s_enc)
+    cipher_alg = TripleDES(s_enc) if alg is Algorithm.TDES else algorithms.SM4(s_enc)
+    enc = Cipher(cipher_alg, modes.CBC(bytes(alg.block))).encryptor()
+    return enc.update(pad_m2(data, alg.block)) + enc.finalize()
+
+
+def channel_decrypt(s_enc: bytes, data: bytes, alg: Algorithm) -> bytes:
+    """Inverse of :func:`channel_encrypt`; raises ValueError on bad length or padding."""
+    _check_key(s_enc)
+    if not data or len(data) % alg.block:
+        raise ValueError("encrypted data is not a whole number of blocks")
+    cipher_alg = TripleDES(s_enc) if alg is Algorithm.TDES else algorithms.SM4(s_enc)
+    dec = Cipher(cipher_alg, modes.CBC(bytes(alg.block))).decryptor()
+    plain = dec.update(data) + dec.finalize()
+    stripped = plain.rstrip(b"\x00")
+    if not stripped.endswith(b"\x80"):
+        raise ValueError("bad padding")
+    return stripped[:-1]

@@ -14,9 +14,14 @@ __all__ = [
     "ApduError",
     "ApplicationBlockedError",
     "ApplicationLockedError",
+    "AsnMismatchError",
     "AtcExhaustedError",
+    "AuthenticationError",
     "CardError",
+    "CardNotGenuineError",
     "CardRemovedError",
+    "CertificateExpiredError",
+    "CertificateFormatError",
     "ConditionsNotSatisfiedError",
     "DeviceError",
     "FileNotFoundCardError",
@@ -31,7 +36,10 @@ __all__ = [
     "ProtocolError",
     "ReaderGoneError",
     "RecordNotFoundError",
+    "RoleError",
+    "SecureChannelError",
     "SecureMessagingError",
+    "UntrustedCertificateError",
     "raise_for_sw",
 ]
 
@@ -131,6 +139,38 @@ class RecordNotFoundError(ApduError):
 
 class ConditionsNotSatisfiedError(ApduError):
     """6985: conditions of use not satisfied (wrong command order, ATC exhausted, ...)."""
+
+
+class AuthenticationError(CardError):
+    """The card could not be shown to be a genuine card of ours, for this purpose."""
+
+
+class CertificateFormatError(AuthenticationError):
+    """The card's certificate is not a well-formed civicard certificate."""
+
+
+class UntrustedCertificateError(AuthenticationError):
+    """The certificate does not chain to a trusted issuer CA."""
+
+
+class CertificateExpiredError(AuthenticationError):
+    """The certificate is outside its validity dates."""
+
+
+class AsnMismatchError(AuthenticationError):
+    """The certificate names another card's ASN."""
+
+
+class RoleError(AuthenticationError):
+    """The card's role is not the one required (e.g. a citizen card at a clerk login)."""
+
+
+class CardNotGenuineError(AuthenticationError):
+    """The card's signature does not verify with its certificate's key (a clone)."""
+
+
+class SecureChannelError(CardError):
+    """Mutual authentication failed: the card is not ours or the key is wrong."""
 
 
 _BY_SW: dict[int, type[ApduError]] = {

@@ -36,6 +36,7 @@ class Sfi(IntEnum):
     PURSE = 0x17  # internal; never readable
     LOG = 0x18  # cyclic, 10 records of 23 bytes
     KEYS = 0x1A  # internal; never readable
+    CERTIFICATE = 0x1B  # binary, the card's X.509 certificate (DER)
 
 
 class Ins(IntEnum):
@@ -54,6 +55,15 @@ class Ins(IntEnum):
     GET_BALANCE = 0x5C
     APPLICATION_UNBLOCK = 0x18
     APPLICATION_BLOCK = 0x1E
+    VERIFY = 0x20
+    CHANGE_REFERENCE_DATA = 0x24
+    RESET_RETRY_COUNTER = 0x2C
+    INTERNAL_AUTHENTICATE = 0x88
+    GET_DATA = 0xCA
+    MUTUAL_AUTHENTICATE = 0x82
+    STORE_DATA = 0xE2
+    GENERATE_KEY_PAIR = 0x46
+    ACTIVATE = 0x44
     # PSAM
     INIT_SAM_FOR_PURCHASE = 0x70
     CREDIT_SAM_FOR_PURCHASE = 0x72

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 from kiosk.money import format_fen
@@ -28,10 +29,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_demo(args: argparse.Namespace) -> int:
     from cardlib.apdu import ApduSession
-    from cardlib.bcd import unpack_datetime
+    from cardlib.bcd import CARD_TZ, unpack_datetime
     from cardlib.errors import CardError
+    from cardlib.identity import Identity
     from cardlib.psam import PsamClient
     from cardlib.purse import DebitOutcomeUnknown, PurchaseIntent, Purse
+    from kiosk.issuer import Issuer, create_demo_wallet
     from simulators.transport import SimReader
     from simulators.wallet import Wallet
 
@@ -40,10 +43,9 @@ def run_demo(args: argparse.Namespace) -> int:
     wallet = Wallet(data / "wallet")
     print("civicard demo: a scripted card session on simulated devices")
     if not wallet.exists():
-        Wallet.create(wallet.root)
-        print(
-            f"  created a TEST ONLY wallet (issuer keys, 5 demo citizens, 1 PSAM) in {wallet.root}"
-        )
+        create_demo_wallet(wallet.root)
+        print(f"  created a TEST ONLY wallet in {wallet.root}: issuer keys and CA, a PSAM,")
+        print("  and demo people's cards, each personalized through the card's own commands")
     else:
         print(f"  using the TEST ONLY wallet in {wallet.root}")
 
@@ -52,6 +54,7 @@ def run_demo(args: argparse.Namespace) -> int:
     psam = PsamClient(ApduSession(psam_reader))
     print(f"[1] PSAM ready: terminal {psam.terminal_id.hex().upper()}")
 
+    entry = next(c for c in wallet.cards() if wallet.root / c.file == wallet.card_path(args.card))
     card = wallet.open_card(args.card)
     atr = card_reader.insert(card)
     purse = Purse(ApduSession(card_reader))
@@ -59,6 +62,13 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"[2] card inserted (ATR {atr.hex().upper()})")
     print(f"    card number {info.card_number}, holder {holder.name} ({holder.id_masked})")
     print(f"    valid {info.start} to {info.expiry}; balance {format_fen(purse.balance())}")
+    identity = Identity.of(purse)
+    trusted = [Issuer.load(wallet.root).ca_cert]
+    cert = identity.authenticate(trusted=trusted, now=datetime.now(CARD_TZ), role=None)
+    print(f"    genuine {cert.role.value} card: certificate chains to the issuer CA and the card")
+    print("    signed a fresh challenge with its own key")
+    print(f"    PIN tries left {identity.pin_tries()}; entering the PIN (TEST ONLY {entry.pin})")
+    identity.verify_pin(entry.pin)
 
     journal = data / "intents.jsonl"
 

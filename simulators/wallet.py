@@ -3,6 +3,7 @@
 Layout of a wallet folder::
 
     issuer-keys.json      master keys, marked TEST ONLY (the central takes load + TAC)
+    issuer-ca.crt/.key    the TEST ONLY issuer CA
     wallet.json           index: citizens (name, ASN, card file) and PSAMs
     cards/<ASN>.json      each card's EEPROM image (simulators.eeprom)
     psam/<terminal>.json  each PSAM's EEPROM image
@@ -14,38 +15,15 @@ card the next one reads, exactly as with a plastic card.
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from cardlib.crypto import Algorithm
 from cardlib.keys import IssuerKeys
-from cardlib.layout import Holder
-from simulators.card import CitizenCard, make_card
-from simulators.sam import Psam, make_psam
+from simulators.card import CitizenCard
+from simulators.sam import Psam
 
-__all__ = ["DEMO_CITIZENS", "Wallet", "WalletCard"]
-
-
-@dataclass(frozen=True)
-class DemoCitizen:
-    name: str
-    id_masked: str
-    birth: date
-    balance: int  # fen
-
-
-# Names include a rare character (U+4DAE, CJK Extension A) and a full-width middle
-# dot, so every layer that shows or prints a name is exercised on them.
-DEMO_CITIZENS = (
-    DemoCitizen("张伟", "320582********1234", date(1985, 3, 14), 12_850),
-    DemoCitizen("李娜", "320581********2468", date(1992, 7, 2), 3_000),
-    DemoCitizen("王秀英", "320582********0017", date(1948, 11, 23), 56_020),
-    DemoCitizen("赵䶮", "320581********555X", date(2001, 1, 30), 80),
-    DemoCitizen("阿依古丽·买买提", "653101********0026", date(1979, 5, 9), 20_000),
-)
+__all__ = ["Wallet", "WalletCard"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +31,9 @@ class WalletCard:
     name: str
     asn: str
     file: str
+    role: str = "citizen"
+    pin: str = ""  # TEST ONLY demo cards only
+    puk: str = ""
 
 
 class Wallet:
@@ -91,46 +72,23 @@ class Wallet:
     def keys(self) -> IssuerKeys:
         return IssuerKeys.load(self.keys_path)
 
-    @classmethod
-    def create(
-        cls,
-        root: Path,
-        *,
-        algorithm: Algorithm = Algorithm.TDES,
-        seed: int | None = None,
-        terminal_ids: tuple[str, ...] = ("320500000001",),
-    ) -> Wallet:
-        """Fresh TEST ONLY issuer keys, the demo citizens' cards and the PSAMs."""
-        wallet = cls(root)
-        (wallet.root / "cards").mkdir(parents=True, exist_ok=True)
-        (wallet.root / "psam").mkdir(parents=True, exist_ok=True)
-        keys = IssuerKeys.generate(algorithm)
-        keys.save(wallet.keys_path)
-        rng = random.Random(seed)
-        cards = []
-        for n, citizen in enumerate(DEMO_CITIZENS, start=1):
-            asn = bytes.fromhex(f"3215{rng.randrange(10**10):010d}{n:06d}")
-            path = wallet.root / "cards" / f"{asn.hex().upper()}.json"
-            holder = Holder(
-                name=citizen.name,
-                card_number=asn.hex(),
-                id_masked=citizen.id_masked,
-                birth=citizen.birth,
-                services=0xFFFF,
-            )
-            make_card(keys, asn, holder, balance=citizen.balance, path=path)
-            cards.append(
-                {"name": citizen.name, "asn": asn.hex().upper(), "file": f"cards/{path.name}"}
-            )
-        psams = []
-        for tid in terminal_ids:
-            path = wallet.root / "psam" / f"{tid}.json"
-            make_psam(keys, bytes.fromhex(tid), path=path)
-            psams.append({"terminal_id": tid, "file": f"psam/{path.name}"})
-        wallet._write_index(
-            {"test_only": True, "algorithm": algorithm.name, "cards": cards, "psams": psams}
-        )
-        return wallet
+    def _update(self, key: str, entry: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            doc = self._index()
+        except FileNotFoundError:
+            doc = {"test_only": True, "cards": [], "psams": []}
+        doc[key] = [e for e in doc[key] if e.get("file") != entry["file"]] + [entry]
+        self._write_index(doc)
+
+    def add_card(self, *, name: str, asn: str, file: str, role: str = "citizen",
+                 pin: str = "", puk: str = "") -> None:  # fmt: skip
+        """Record a card file (PIN and PUK kept only for TEST ONLY demo cards)."""
+        self._update("cards", {"name": name, "asn": asn, "file": file, "role": role,
+                               "pin": pin, "puk": puk})  # fmt: skip
+
+    def add_psam(self, *, terminal_id: str, file: str) -> None:
+        self._update("psams", {"terminal_id": terminal_id, "file": file})
 
     def cards(self) -> list[WalletCard]:
         return [WalletCard(**c) for c in self._index()["cards"]]

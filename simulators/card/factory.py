@@ -10,12 +10,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from cardlib.keys import IssuerKeys
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from cardlib.crypto import diversify
+from cardlib.identity import PIN_TRIES, PUK_TRIES, pin_block
+from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder, PublicInfo
-from simulators.card.os import DEFAULT_ATR, CardStatus
+from simulators.card.os import DEFAULT_ATR, CardStatus, CitizenCard
 from simulators.eeprom import Eeprom
 
-__all__ = ["DEMO_ISSUER_ID", "make_card"]
+__all__ = ["DEMO_ISSUER_ID", "make_blank_card", "make_card"]
 
 DEMO_ISSUER_ID = bytes.fromhex("3215000000000001")  # a Suzhou-area issuer code, TEST ONLY
 
@@ -33,9 +37,13 @@ def make_card(
     expiry: date = date(2035, 12, 31),
     offline_atc: int = 0,
     online_atc: int = 0,
+    pin: str = "123456",
+    puk: str = "12345678",
     path: Path | None = None,
 ) -> Eeprom:
-    """An ACTIVE card's EEPROM image (written to ``path`` when given)."""
+    """An ACTIVE card's EEPROM image written directly (for tests of the purse alone; it
+    has a card key pair but no certificate). Real issuance goes through the card's own
+    personalization commands (kiosk.issuer)."""
     if len(asn) != 10:
         raise ValueError("ASN is 10 bytes")
     if not -overdraft_limit <= balance <= max_balance:
@@ -44,6 +52,7 @@ def make_card(
     # FCI discretionary bytes: key version || algorithm id (docs/card-spec.md).
     fci = bytes([key_version, int(keys.algorithm)])
     public = PublicInfo(issuer_id=DEMO_ISSUER_ID, asn=asn, start=start, expiry=expiry, fci=fci)
+    card_key = ec.generate_private_key(ec.SECP256R1())
     fields = {
         "atr": DEFAULT_ATR.hex().upper(),
         "public_info": public.to_bytes().hex().upper(),
@@ -63,7 +72,34 @@ def make_card(
         "log": [],
         "last": None,
         "status": CardStatus.ACTIVE,
+        "pin": pin_block(pin).hex().upper(),
+        "puk": pin_block(puk, 8).hex().upper(),
+        "pin_tries": PIN_TRIES,
+        "puk_tries": PUK_TRIES,
+        "ec_private": f"{card_key.private_numbers().private_value:064X}",
+        "certificate": "",
     }
     eeprom = Eeprom(fields, path)
     eeprom.save()
     return eeprom
+
+
+def make_blank_card(
+    keys: IssuerKeys, chip_serial: bytes, *, path: Path | None = None
+) -> CitizenCard:
+    """A blank chip as the card factory delivers it: a serial number and the
+    personalization key diversified from the issuer's personalization master."""
+    if len(chip_serial) != 8:
+        raise ValueError("chip serial is 8 bytes")
+    perso_key = diversify(keys.master(KeyRole.PERSONALIZATION, 1), chip_serial, keys.algorithm)
+    fields = {
+        "atr": DEFAULT_ATR.hex().upper(),
+        "chip_serial": chip_serial.hex().upper(),
+        "perso_key": perso_key.hex().upper(),
+        "perso_alg": int(keys.algorithm),
+        "staging": {},
+        "status": CardStatus.BLANK,
+    }
+    eeprom = Eeprom(fields, path)
+    eeprom.save()
+    return CitizenCard(eeprom)

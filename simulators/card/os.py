@@ -29,23 +29,13 @@ from cardlib.layout import (
     Sfi,
 )
 from cardlib.sw import SW
+from simulators.card.identity import CardStatus, IdentityCommands, SwError, _Channel
 from simulators.eeprom import Eeprom, PowerLost
 
 __all__ = ["CardStatus", "CitizenCard"]
 
 DEFAULT_ATR = bytes.fromhex("3B8880014349564943415244")  # T=1, historical "CIVICARD"
 MAX_ATC = 0xFFFF
-
-
-class CardStatus:
-    ACTIVE = "active"
-    BLOCKED = "blocked"  # temporarily: APPLICATION UNBLOCK restores it
-    LOCKED = "locked"  # permanently: 9303 to everything
-
-
-class _Sw(Exception):
-    def __init__(self, sw: int) -> None:
-        self.sw = sw
 
 
 @dataclass
@@ -61,7 +51,7 @@ class _Pending:
     balance: int
 
 
-class CitizenCard:
+class CitizenCard(IdentityCommands):
     """A simulated citizen card (implements simulators.base.SimulatedDevice).
 
     ``rng`` supplies card randoms and challenges (inject a seeded one for byte-exact
@@ -76,6 +66,9 @@ class CitizenCard:
         self._pending: _Pending | None = None
         self._challenge: bytes | None = None
         self._response_buffer = b""
+        self._pin_verified = False
+        self._channel: _Channel | None = None
+        self._current_ef: int | None = None
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -98,6 +91,9 @@ class CitizenCard:
         self._pending = None
         self._challenge = None
         self._response_buffer = b""
+        self._pin_verified = False
+        self._channel = None
+        self._current_ef = None
         return bytes.fromhex(self.eeprom.get("atr", DEFAULT_ATR.hex()))
 
     def power_off(self) -> None:
@@ -105,6 +101,8 @@ class CitizenCard:
         self._selected = False
         self._pending = None
         self._challenge = None
+        self._pin_verified = False
+        self._channel = None
 
     def transmit(self, apdu: bytes) -> bytes:
         """One command; a tear (PowerLost) propagates: the reader sees the card gone."""
@@ -119,7 +117,7 @@ class CitizenCard:
             return SW.WRONG_LENGTH.to_bytes(2, "big")
         try:
             data = self._dispatch(cmd)
-        except _Sw as exc:
+        except SwError as exc:
             if cmd.ins not in (Ins.GET_RESPONSE, Ins.GET_CHALLENGE):
                 self._challenge = None
             return exc.sw.to_bytes(2, "big")
@@ -152,18 +150,21 @@ class CitizenCard:
             # one refused below (unknown INS, wrong CLA, chaining), cancels it.
             self._pending = None
         if cmd.cla & 0x10:
-            raise _Sw(SW.CHAINING_NOT_SUPPORTED)
+            raise SwError(SW.CHAINING_NOT_SUPPORTED)
         if cmd.ins == Ins.SELECT and cmd.cla == 0x00:
             return self._select(cmd)
         if not self._selected:
-            raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
         status = self.eeprom["status"]
-        if status == CardStatus.LOCKED:
-            raise _Sw(SW.APPLICATION_LOCKED)
-        handler = self._HANDLERS.get((cmd.cla & 0xF0, cmd.ins))
+        if status == CardStatus.TERMINATED:
+            raise SwError(SW.APPLICATION_LOCKED)
+        key = (cmd.cla & 0xF0, cmd.ins)
+        if status in (CardStatus.BLANK, CardStatus.PERSONALIZED) and key not in _PERSO_COMMANDS:
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+        handler = self._HANDLERS.get(key)
         if handler is None:
             known_ins = {ins for _, ins in self._HANDLERS}
-            raise _Sw(SW.CLA_NOT_SUPPORTED if cmd.ins in known_ins else SW.INS_NOT_SUPPORTED)
+            raise SwError(SW.CLA_NOT_SUPPORTED if cmd.ins in known_ins else SW.INS_NOT_SUPPORTED)
         return handler(self, cmd)
 
     def _response_buffer_reset(self) -> None:
@@ -171,40 +172,48 @@ class CitizenCard:
 
     def _get_response(self, cmd: CommandApdu) -> bytes:
         if not self._response_buffer:
-            raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
         data, self._response_buffer = self._response_buffer, b""
         if cmd.le is not None and cmd.le != 256 and cmd.le < len(data):
             self._response_buffer = data
-            raise _Sw(0x6C00 | len(data))
+            raise SwError(0x6C00 | len(data))
         return data
 
     def _select(self, cmd: CommandApdu) -> bytes:
         if cmd.p1 != 0x04 or cmd.data != CARD_AID:
             self._selected = False
-            raise _Sw(SW.FILE_NOT_FOUND)
+            raise SwError(SW.FILE_NOT_FOUND)
         self._selected = True
         self._pending = None
+        self._pin_verified = False  # security state does not survive reselection
+        self._channel = None
+        self._current_ef = None
         status = self.eeprom["status"]
-        if status == CardStatus.LOCKED:
-            raise _Sw(SW.APPLICATION_LOCKED)
+        if status == CardStatus.TERMINATED:
+            raise SwError(SW.APPLICATION_LOCKED)
+        if status in (CardStatus.BLANK, CardStatus.PERSONALIZED):
+            return tlv.build([(0x6F, tlv.build([(0x84, CARD_AID)]))])
         public = bytes.fromhex(self.eeprom["public_info"])
         fci = tlv.build(
             [(0x6F, tlv.build([(0x84, CARD_AID), (0xA5, tlv.build([(0x9F0C, public)]))]))]
         )
         if status == CardStatus.BLOCKED:
             # The application stays selected so that it can be read and unblocked.
-            raise _Sw(SW.FUNCTION_NOT_SUPPORTED)
+            raise SwError(SW.FUNCTION_NOT_SUPPORTED)
         return fci
 
     # -- files -------------------------------------------------------------------------
     def _read_binary(self, cmd: CommandApdu) -> bytes:
-        if not cmd.p1 & 0x80:
-            raise _Sw(SW.INCORRECT_P1P2)  # only SFI addressing is supported
-        sfi = cmd.p1 & 0x1F
+        if cmd.p1 & 0x80:  # SFI in P1, offset in P2; the file becomes the current EF
+            sfi, offset = cmd.p1 & 0x1F, cmd.p2
+        elif self._current_ef is not None:  # 15-bit offset in the current EF
+            sfi, offset = self._current_ef, (cmd.p1 << 8) | cmd.p2
+        else:
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
         content = self._binary_file(sfi)
-        offset = cmd.p2
+        self._current_ef = sfi
         if offset > len(content):
-            raise _Sw(SW.WRONG_P1P2)
+            raise SwError(SW.WRONG_P1P2)
         want = cmd.le if cmd.le is not None and cmd.le != 256 else len(content) - offset
         return content[offset : offset + want]
 
@@ -213,46 +222,48 @@ class CitizenCard:
             return bytes.fromhex(self.eeprom["public_info"])
         if sfi == Sfi.HOLDER:
             return bytes.fromhex(self.eeprom["holder"])
+        if sfi == Sfi.CERTIFICATE:
+            return bytes.fromhex(self.eeprom.get("certificate") or "")
         if sfi in (Sfi.PURSE, Sfi.KEYS, Sfi.LOG):
-            raise _Sw(
+            raise SwError(
                 SW.SECURITY_STATUS_NOT_SATISFIED if sfi != Sfi.LOG else SW.COMMAND_INCOMPATIBLE
             )
-        raise _Sw(SW.FILE_NOT_FOUND)
+        raise SwError(SW.FILE_NOT_FOUND)
 
     def _read_record(self, cmd: CommandApdu) -> bytes:
         sfi = cmd.p2 >> 3
         if cmd.p2 & 0x07 != 0x04:
-            raise _Sw(SW.INCORRECT_P1P2)
+            raise SwError(SW.INCORRECT_P1P2)
         if sfi in (Sfi.PURSE, Sfi.KEYS):
-            raise _Sw(SW.SECURITY_STATUS_NOT_SATISFIED)
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         if sfi in (Sfi.PUBLIC_INFO, Sfi.HOLDER):
-            raise _Sw(SW.COMMAND_INCOMPATIBLE)
+            raise SwError(SW.COMMAND_INCOMPATIBLE)
         if sfi != Sfi.LOG:
-            raise _Sw(SW.FILE_NOT_FOUND)
+            raise SwError(SW.FILE_NOT_FOUND)
         log: list[str] = self.eeprom["log"]
         if not 1 <= cmd.p1 <= len(log):
-            raise _Sw(SW.RECORD_NOT_FOUND)
+            raise SwError(SW.RECORD_NOT_FOUND)
         return bytes.fromhex(log[cmd.p1 - 1])
 
     def _update_binary(self, cmd: CommandApdu) -> bytes:
         """Holder and public info are writable only under secure messaging (CLA 04)."""
         if not cmd.p1 & 0x80:
-            raise _Sw(SW.INCORRECT_P1P2)
+            raise SwError(SW.INCORRECT_P1P2)
         sfi = cmd.p1 & 0x1F
         if sfi not in (Sfi.PUBLIC_INFO, Sfi.HOLDER):
             if sfi in (Sfi.PURSE, Sfi.KEYS, Sfi.LOG):
-                raise _Sw(SW.SECURITY_STATUS_NOT_SATISFIED)
-            raise _Sw(SW.FILE_NOT_FOUND)
+                raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
+            raise SwError(SW.FILE_NOT_FOUND)
         if cmd.cla & 0x0C != 0x04:
-            raise _Sw(SW.SECURITY_STATUS_NOT_SATISFIED)
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         if len(cmd.data) < 5:
-            raise _Sw(SW.WRONG_LENGTH)
+            raise SwError(SW.WRONG_LENGTH)
         payload, mac = cmd.data[:-4], cmd.data[-4:]
         self._check_sm(cmd, payload, mac)
         name = "public_info" if sfi == Sfi.PUBLIC_INFO else "holder"
         content = bytearray(bytes.fromhex(self.eeprom[name]))
         if cmd.p2 + len(payload) > len(content):
-            raise _Sw(SW.WRONG_LENGTH)
+            raise SwError(SW.WRONG_LENGTH)
         content[cmd.p2 : cmd.p2 + len(payload)] = payload
         with self.eeprom.atomic("update-binary") as w:
             w[name] = content.hex().upper()
@@ -261,16 +272,16 @@ class CitizenCard:
     def _write_record(self, cmd: CommandApdu) -> bytes:
         sfi = cmd.p2 >> 3
         if sfi in (Sfi.LOG, Sfi.PURSE, Sfi.KEYS):
-            raise _Sw(SW.SECURITY_STATUS_NOT_SATISFIED)  # the log is written by the card alone
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)  # the log is written by the card alone
         if sfi in (Sfi.PUBLIC_INFO, Sfi.HOLDER):
-            raise _Sw(SW.COMMAND_INCOMPATIBLE)
-        raise _Sw(SW.FILE_NOT_FOUND)
+            raise SwError(SW.COMMAND_INCOMPATIBLE)
+        raise SwError(SW.FILE_NOT_FOUND)
 
     # -- keys and secure messaging -----------------------------------------------------
     def _key_set(self, key_index: int) -> dict[str, Any]:
         ks: dict[str, Any] | None = self.eeprom["keys"].get(str(key_index))
         if ks is None:
-            raise _Sw(SW.KEY_INDEX_NOT_SUPPORTED)
+            raise SwError(SW.KEY_INDEX_NOT_SUPPORTED)
         return ks
 
     def _alg(self, ks: dict[str, Any]) -> Algorithm:
@@ -282,7 +293,7 @@ class CitizenCard:
     def _get_challenge(self, cmd: CommandApdu) -> bytes:
         n = 4 if cmd.le is None else cmd.le
         if n not in (4, 8):
-            raise _Sw(SW.WRONG_LENGTH)
+            raise SwError(SW.WRONG_LENGTH)
         self._challenge = self._rng(n)
         return self._challenge
 
@@ -290,29 +301,29 @@ class CitizenCard:
         """MAC over header || Lc || payload with DAMK, the last challenge as IV."""
         challenge, self._challenge = self._challenge, None
         if challenge is None:
-            raise _Sw(SW.SECURITY_STATUS_NOT_SATISFIED)
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         ks = self._key_set(1)
         header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2, len(cmd.data)])
         expected = crypto.sm_mac(
             self._key(ks, KeyRole.MAINTENANCE), header + payload, challenge[:4], self._alg(ks)
         )
         if not secrets.compare_digest(expected, mac):
-            raise _Sw(SW.SM_DATA_INCORRECT)
+            raise SwError(SW.SM_DATA_INCORRECT)
 
     def _application_block(self, cmd: CommandApdu) -> bytes:
         if cmd.cla != 0x84 or len(cmd.data) != 4 or cmd.p1 != 0 or cmd.p2 not in (0, 1):
-            raise _Sw(SW.SECURITY_STATUS_NOT_SATISFIED if cmd.cla != 0x84 else SW.WRONG_DATA)
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED if cmd.cla != 0x84 else SW.WRONG_DATA)
         self._check_sm(cmd, b"", cmd.data)
         with self.eeprom.atomic("application-block") as w:
-            w["status"] = CardStatus.LOCKED if cmd.p2 == 1 else CardStatus.BLOCKED
+            w["status"] = CardStatus.TERMINATED if cmd.p2 == 1 else CardStatus.BLOCKED
         return b""
 
     def _application_unblock(self, cmd: CommandApdu) -> bytes:
         if cmd.cla != 0x84 or len(cmd.data) != 4:
-            raise _Sw(SW.SECURITY_STATUS_NOT_SATISFIED if cmd.cla != 0x84 else SW.WRONG_DATA)
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED if cmd.cla != 0x84 else SW.WRONG_DATA)
         self._check_sm(cmd, b"", cmd.data)
         if self.eeprom["status"] != CardStatus.BLOCKED:
-            raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
         with self.eeprom.atomic("application-unblock") as w:
             w["status"] = CardStatus.ACTIVE
         return b""
@@ -320,20 +331,20 @@ class CitizenCard:
     # -- purse -------------------------------------------------------------------------
     def _require_active(self) -> None:
         if self.eeprom["status"] == CardStatus.BLOCKED:
-            raise _Sw(SW.FUNCTION_NOT_SUPPORTED)
+            raise SwError(SW.FUNCTION_NOT_SUPPORTED)
 
     def _get_balance(self, cmd: CommandApdu) -> bytes:
         self._require_active()
         if cmd.p1 != 0 or cmd.p2 != 2:
-            raise _Sw(SW.INCORRECT_P1P2)
+            raise SwError(SW.INCORRECT_P1P2)
         return int(self.eeprom["balance"]).to_bytes(4, "big", signed=True)
 
     def _initialize(self, cmd: CommandApdu) -> bytes:
         self._require_active()
         if cmd.p2 != 0x02 or cmd.p1 not in (0x00, 0x01):
-            raise _Sw(SW.INCORRECT_P1P2)
+            raise SwError(SW.INCORRECT_P1P2)
         if len(cmd.data) != 11:
-            raise _Sw(SW.WRONG_LENGTH)
+            raise SwError(SW.WRONG_LENGTH)
         key_index = cmd.data[0]
         amount = int.from_bytes(cmd.data[1:5], "big")
         terminal_id = cmd.data[5:11]
@@ -342,14 +353,16 @@ class CitizenCard:
         balance = int(self.eeprom["balance"])
         random = self._rng(4)
         if cmd.p1 == 0x01:  # purchase
+            if not self._pin_verified:
+                raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)  # the PIN gates purchases
             atc = int(self.eeprom["offline_atc"])
             overdraft = int(self.eeprom["overdraft_limit"])
             if atc >= MAX_ATC:
-                raise _Sw(SW.ATC_EXHAUSTED)
+                raise SwError(SW.ATC_EXHAUSTED)
             if amount == 0:
-                raise _Sw(SW.WRONG_DATA)
+                raise SwError(SW.WRONG_DATA)
             if balance + overdraft < amount:
-                raise _Sw(SW.INSUFFICIENT_BALANCE)
+                raise SwError(SW.INSUFFICIENT_BALANCE)
             self._pending = _Pending(
                 TransactionType.PURCHASE, key_index, amount, terminal_id, atc, random, balance
             )
@@ -362,9 +375,9 @@ class CitizenCard:
             )
         atc = int(self.eeprom["online_atc"])
         if atc >= MAX_ATC:
-            raise _Sw(SW.ATC_EXHAUSTED)
+            raise SwError(SW.ATC_EXHAUSTED)
         if amount == 0 or balance + amount > int(self.eeprom["max_balance"]):
-            raise _Sw(SW.CONDITIONS_NOT_SATISFIED if amount else SW.WRONG_DATA)
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED if amount else SW.WRONG_DATA)
         sk = crypto.load_session_key(self._key(ks, KeyRole.LOAD), random, atc, alg)
         mac1 = crypto.load_mac1(sk, balance, amount, TransactionType.LOAD, terminal_id, alg)
         self._pending = _Pending(
@@ -381,9 +394,9 @@ class CitizenCard:
     def _take_pending(self, kind: TransactionType, cmd: CommandApdu, length: int) -> _Pending:
         pending, self._pending = self._pending, None
         if pending is None or pending.kind != kind or cmd.p1 != (0x01 if kind == 6 else 0x00):
-            raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
         if len(cmd.data) != length:
-            raise _Sw(SW.WRONG_LENGTH)
+            raise SwError(SW.WRONG_LENGTH)
         return pending
 
     def _log_entry(self, p: _Pending, date: bytes, time: bytes) -> str:
@@ -400,6 +413,9 @@ class CitizenCard:
         return record.hex().upper()
 
     def _debit(self, cmd: CommandApdu) -> bytes:
+        if not self._pin_verified:
+            self._pending = None
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         p = self._take_pending(TransactionType.PURCHASE, cmd, 15)
         ttc = int.from_bytes(cmd.data[0:4], "big")
         date, time, mac1 = cmd.data[4:8], cmd.data[8:11], cmd.data[11:15]
@@ -411,7 +427,7 @@ class CitizenCard:
         ttype = TransactionType.PURCHASE
         expected = crypto.purchase_mac1(sk, p.amount, ttype, p.terminal_id, date, time, alg)
         if not secrets.compare_digest(expected, mac1):
-            raise _Sw(SW.MAC_ERROR)
+            raise SwError(SW.MAC_ERROR)
         mac2 = crypto.purchase_mac2(sk, p.amount, alg)
         tac = crypto.purchase_tac(
             crypto.tac_key(self._key(ks, KeyRole.TAC), alg),
@@ -435,7 +451,7 @@ class CitizenCard:
         ttype = TransactionType.LOAD
         expected = crypto.load_mac2(sk, p.amount, ttype, p.terminal_id, date, time, alg)
         if not secrets.compare_digest(expected, mac2):
-            raise _Sw(SW.MAC_ERROR)
+            raise SwError(SW.MAC_ERROR)
         new_balance = p.balance + p.amount
         tac = crypto.load_tac(
             crypto.tac_key(self._key(ks, KeyRole.TAC), alg),
@@ -477,13 +493,13 @@ class CitizenCard:
 
     def _transaction_prove(self, cmd: CommandApdu) -> bytes:
         if cmd.p1 != 0 or cmd.p2 not in (TransactionType.PURCHASE, TransactionType.LOAD):
-            raise _Sw(SW.INCORRECT_P1P2)
+            raise SwError(SW.INCORRECT_P1P2)
         if len(cmd.data) != 2:
-            raise _Sw(SW.WRONG_LENGTH)
+            raise SwError(SW.WRONG_LENGTH)
         atc = int.from_bytes(cmd.data, "big")
         last = self.eeprom.get("last")
         if not last or last["type"] != cmd.p2 or last["atc"] != atc:
-            raise _Sw(SW.NO_TRANSACTION_TO_PROVE)
+            raise SwError(SW.NO_TRANSACTION_TO_PROVE)
         return bytes.fromhex(last["mac2"]) + bytes.fromhex(last["tac"])
 
     _HANDLERS: ClassVar[dict[tuple[int, int], Callable[[CitizenCard, CommandApdu], bytes]]] = {
@@ -500,4 +516,23 @@ class CitizenCard:
         (0x80, Ins.GET_TRANSACTION_PROVE): _transaction_prove,
         (0x80, Ins.APPLICATION_BLOCK): _application_block,
         (0x80, Ins.APPLICATION_UNBLOCK): _application_unblock,
+        (0x00, Ins.VERIFY): IdentityCommands._verify,
+        (0x00, Ins.CHANGE_REFERENCE_DATA): IdentityCommands._change_reference_data,
+        (0x00, Ins.RESET_RETRY_COUNTER): IdentityCommands._reset_retry_counter,
+        (0x00, Ins.INTERNAL_AUTHENTICATE): IdentityCommands._internal_authenticate,
+        (0x80, Ins.GET_DATA): IdentityCommands._get_data,
+        (0x80, Ins.MUTUAL_AUTHENTICATE): IdentityCommands._mutual_authenticate,
+        (0x80, Ins.STORE_DATA): IdentityCommands._store_data,
+        (0x80, Ins.GENERATE_KEY_PAIR): IdentityCommands._generate_key_pair,
+        (0x80, Ins.ACTIVATE): IdentityCommands._activate,
     }
+
+
+_PERSO_COMMANDS = {
+    (0x00, Ins.GET_CHALLENGE),
+    (0x80, Ins.GET_DATA),
+    (0x80, Ins.MUTUAL_AUTHENTICATE),
+    (0x80, Ins.STORE_DATA),
+    (0x80, Ins.GENERATE_KEY_PAIR),
+    (0x80, Ins.ACTIVATE),
+}

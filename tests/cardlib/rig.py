@@ -9,6 +9,7 @@ from cardlib import crypto
 from cardlib.apdu import ApduSession
 from cardlib.bcd import CARD_TZ, card_now
 from cardlib.crypto import Algorithm, TransactionType
+from cardlib.identity import Identity
 from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder
 from cardlib.psam import PsamClient
@@ -20,6 +21,7 @@ from simulators.transport import SimReader
 NOW = datetime(2026, 11, 28, 9, 30, 15, tzinfo=CARD_TZ)
 ASN = bytes.fromhex("32150000000000000042")
 TERMINAL = bytes.fromhex("320500000007")
+PIN = "123456"
 
 
 def fixed_keys(alg: Algorithm) -> IssuerKeys:
@@ -94,6 +96,7 @@ class Rig:
                 balance=self.balance,
                 overdraft_limit=self.overdraft,
                 max_balance=self.max_balance,
+                pin=PIN,
             )
         )
         self.psam_chip = Psam(make_psam(self.keys, TERMINAL))
@@ -103,10 +106,13 @@ class Rig:
         self.psam = PsamClient(ApduSession(self.psam_reader))
         self.insert()
 
-    def insert(self) -> Purse:
-        """(Re)insert the card: power-up settles a torn EEPROM journal."""
+    def insert(self, *, pin: str | None = PIN) -> Purse:
+        """(Re)insert the card (power-up settles a torn EEPROM journal) and, unless
+        ``pin`` is None, verify the PIN as the kiosk does before any purchase."""
         self.card_reader.insert(self.card)
         self.purse = Purse(ApduSession(self.card_reader))
+        if pin is not None and not self.purse.blocked:
+            Identity.of(self.purse).verify_pin(pin)
         return self.purse
 
     def reinsert_psam(self) -> PsamClient:

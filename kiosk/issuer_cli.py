@@ -1,0 +1,94 @@
+"""``civicard issue ...``: the TEST ONLY issuer: make a demo wallet, personalize a card."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+
+def _wallet_dir(args: argparse.Namespace) -> Path:
+    return args.dir or Path(os.environ.get("CIVICARD_DATA", "var")) / "wallet"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser("issue", help="TEST ONLY issuer: demo wallet, personalize cards")
+    p.add_argument(
+        "--dir", type=Path, default=None, help="wallet folder (default: $CIVICARD_DATA/wallet)"
+    )
+    sub = p.add_subparsers(dest="issue_command", metavar="ACTION")
+    w = sub.add_parser("wallet", help="new TEST ONLY issuer, PSAM and demo people's cards")
+    w.add_argument("--algorithm", choices=["3des", "sm4"], default="3des")
+    w.add_argument("--seed", type=int, default=None, help="seed for card numbers and serials")
+    w.add_argument("--force", action="store_true", help="replace an existing wallet")
+    w.set_defaults(handler=_wallet)
+    c = sub.add_parser("card", help="personalize a new blank card with the wallet's issuer")
+    c.add_argument("--name", required=True)
+    c.add_argument("--id-masked", required=True, help="masked ID number, e.g. 320582********1234")
+    c.add_argument("--birth", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    c.add_argument("--pin", required=True, help="6 digits")
+    c.add_argument("--puk", required=True, help="8 digits")
+    c.add_argument("--role", choices=["citizen", "clerk", "technician"], default="citizen")
+    c.add_argument("--balance", type=int, default=0, help="opening load in fen")
+    c.set_defaults(handler=_card)
+
+    def _help(_args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(handler=_help)
+
+
+def _wallet(args: argparse.Namespace) -> int:
+    from cardlib.crypto import Algorithm
+    from kiosk.issuer import create_demo_wallet
+    from simulators.wallet import Wallet
+
+    root = _wallet_dir(args)
+    if Wallet(root).exists():
+        if not args.force:
+            print(f"a wallet already exists in {root} (use --force to replace it)")
+            return 1
+        shutil.rmtree(root)
+    alg = Algorithm.TDES if args.algorithm == "3des" else Algorithm.SM4
+    create_demo_wallet(root, algorithm=alg, seed=args.seed)
+    print(f"TEST ONLY wallet written to {root} ({alg.name}); cards personalized on-card:")
+    for n, card in enumerate(Wallet(root).cards(), start=1):
+        print(f"  {n}. {card.name} ({card.role}) {card.asn} PIN {card.pin}")
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    import secrets
+
+    from cardlib.apdu import ApduSession
+    from cardlib.bcd import CARD_TZ
+    from cardlib.certs import Role
+    from cardlib.layout import Holder
+    from kiosk.issuer import Issuer
+    from simulators.card import make_blank_card
+    from simulators.transport import SimReader
+    from simulators.wallet import Wallet
+
+    wallet = Wallet(_wallet_dir(args))
+    issuer = Issuer.load(wallet.root)
+    asn = bytes.fromhex(f"3215{secrets.randbelow(10**16):016d}")
+    path = wallet.root / "cards" / f"{asn.hex().upper()}.json"
+    card = make_blank_card(issuer.keys, secrets.token_bytes(8), path=path)
+    reader = SimReader("issuing counter")
+    reader.insert(card)
+    today = dt.datetime.now(CARD_TZ).date()
+    holder = Holder(args.name, asn.hex(), args.id_masked, args.birth, services=0xFFFF)
+    issuer.personalize(
+        ApduSession(reader), asn=asn, holder=holder, pin=args.pin, puk=args.puk,
+        role=Role(args.role), start=today, expiry=today.replace(year=today.year + 10),
+    )  # fmt: skip
+    if args.balance:
+        reader.insert(card)
+        issuer.initial_load(ApduSession(reader), args.balance)
+    wallet.add_card(name=args.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
+                    role=args.role, pin=args.pin, puk=args.puk)  # fmt: skip
+    print(f"personalized {args.name} ({args.role}) card {asn.hex().upper()} -> {path}")
+    return 0
