@@ -324,7 +324,12 @@ class PcscConnection:
     @classmethod
     def wait_for_card(cls, reader: str, timeout: float, **kwargs: Any) -> PcscConnection:
         """Wait up to ``timeout`` seconds for a card in ``reader``, then connect to it."""
-        wait_for_card(reader, timeout, kwargs.get("context"))
+        context = kwargs.get("context")
+        if context is not None:
+            wait_for_card(reader, timeout, context)
+        else:
+            with PcscContext(kwargs.get("api")) as own:
+                wait_for_card(reader, timeout, own)
         return cls(reader, **kwargs)
 
     # -- connecting -------------------------------------------------------------------
