@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cardlib.apdu import ApduSession, Connection
 from cardlib.crypto import Algorithm
+from cardlib.identity import Identity
 from cardlib.keys import IssuerKeys
 from cardlib.layout import Holder
 from cardlib.psam import PsamClient
@@ -35,13 +36,14 @@ from simulators.vpcd import VpcdBridge
 ASN = bytes.fromhex("32150000000000000099")
 TERMINAL = bytes.fromhex("320500000099")
 GET_BALANCE = bytes.fromhex("805C000204")
+PIN = "123456"
 
 
 def _chips(keys: IssuerKeys) -> tuple[CitizenCard, Psam]:
     # In memory (no file): the EEPROM's fsync would dominate both sides and hide the
     # transport, which is what this measures.
     holder = Holder("测试", ASN.hex(), "320582********0000", date(1990, 1, 1))
-    card = CitizenCard(make_card(keys, ASN, holder, balance=100_000, max_balance=100_000))
+    card = CitizenCard(make_card(keys, ASN, holder, balance=100_000, max_balance=100_000, pin=PIN))
     return card, Psam(make_psam(keys, TERMINAL))
 
 
@@ -66,6 +68,7 @@ def _measure(
     hold: Callable[[], AbstractContextManager[object]],
 ) -> tuple[float, float]:
     purse = Purse(ApduSession(card))
+    Identity.of(purse).verify_pin(PIN)  # the PIN gates DEBIT
     psam = PsamClient(ApduSession(sam))
     rtt = _median_ms(apdus, lambda: card.send_and_receive(GET_BALANCE))
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cardlib.apdu import ApduSession
+from cardlib.apdu import APDU_TRACE, ApduSession
 from cardlib.crypto import Algorithm, TransactionType
+from cardlib.errors import InvalidPinError
+from cardlib.identity import Identity
 from cardlib.layout import Holder, Ins
 from cardlib.psam import PsamClient
 from cardlib.purse import (
@@ -35,6 +37,7 @@ from tests.pcsc.conftest import Events
 pytestmark = pytest.mark.pcsc
 
 KEYS = fixed_keys(Algorithm.TDES)
+PIN = "123456"  # make_card's default
 
 
 def _is_debit(apdu: bytes) -> bool:
@@ -72,6 +75,33 @@ def chips(tmp_path: Path) -> tuple[Path, Path]:
     return card_file, psam_file
 
 
+def test_pin_change_through_pcscd_with_the_trace_redacted(
+    pcscd: PrivatePcscd,
+    bridge: VpcdBridge,
+    chips: tuple[Path, Path],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    card_file, _ = chips
+    bridge.card.insert(CitizenCard.load(card_file))
+    card_slot, _ = pcscd.slot_names()
+    with PcscConnection.wait_for_card(card_slot, timeout=5.0) as card:
+        identity = Identity.of(Purse(ApduSession(card)))
+        with caplog.at_level(APDU_TRACE, logger="cardlib.apdu"):
+            identity.verify_pin(PIN)
+            identity.change_pin(PIN, "908172")
+        assert "123456" not in caplog.text and "908172" not in caplog.text
+        assert "redacted" in caplog.text
+    # A new session (new process, same card file): only the new PIN opens it.
+    bridge.card.swap(CitizenCard.load(card_file))
+    with PcscConnection.wait_for_card(card_slot, timeout=5.0) as card:
+        identity = Identity.of(Purse(ApduSession(card)))
+        with pytest.raises(InvalidPinError) as wrong:
+            identity.verify_pin(PIN)
+        assert wrong.value.tries_left == 2
+        identity.verify_pin("908172")
+        assert identity.pin_tries() == 3
+
+
 def test_full_purchase_and_log_read_through_pcscd(
     pcscd: PrivatePcscd, bridge: VpcdBridge, chips: tuple[Path, Path]
 ) -> None:
@@ -87,6 +117,7 @@ def test_full_purchase_and_log_read_through_pcscd(
         intents: list[PurchaseIntent] = []
         with transaction(card, sam):
             purse = Purse(ApduSession(card))
+            Identity.of(purse).verify_pin(PIN)
             assert purse.balance() == 1_000
             result = purse.purchase(psam, 250, on_intent=intents.append, now=NOW)
         assert result.mac2_verified
@@ -127,6 +158,7 @@ def test_card_pulled_around_debit_is_settled_once_on_next_insertion(
         card, sam = kiosk.connect()
         psam = PsamClient(ApduSession(sam))
         purse = Purse(ApduSession(card))
+        Identity.of(purse).verify_pin(PIN)
         bridge.card.arm_tear(point, _is_debit)
         with pytest.raises(DebitOutcomeUnknown) as info, transaction(card, sam):
             purse.purchase(psam, 250, on_intent=kiosk.open_intents.append, now=NOW)
