@@ -11,7 +11,7 @@ input move cards like a hand at the reader::
     quit
 
 CARD is a card file, or a citizen of the wallet (name, ASN or number, see
-``civicard sim wallet list``). Cards persist in their files: a purchase made through
+``civicard sim wallet``). Cards persist in their files: a purchase made through
 pcscd is on the card the next process loads.
 """
 
