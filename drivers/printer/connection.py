@@ -111,6 +111,15 @@ class Connection:
         with contextlib.suppress(Exception):
             self._device.close()
 
+    def read_byte(self, deadline: float) -> int | None:
+        """One byte from the printer, or None if none came before ``deadline`` (monotonic)."""
+        return self._read_byte(deadline) if self.bidirectional else None
+
+    def drain(self) -> None:
+        """Discard whatever the printer sent that nobody asked for."""
+        if self.bidirectional:
+            self._drain()
+
     # -- reading, per transport ---------------------------------------------------
     def _raw_device(self) -> Any:
         return self._device.device

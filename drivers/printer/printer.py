@@ -10,6 +10,8 @@ the print queue reprints it whole, marked.
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -40,10 +42,18 @@ class Printer:
     switched off and on again is found again without restarting the kiosk.
     """
 
-    def __init__(self, url: str, profile: PrinterProfile, *, timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        profile: PrinterProfile,
+        *,
+        timeout: float = 1.0,
+        print_timeout: float = 30.0,
+    ) -> None:
         self.url = url
         self.profile = profile
         self.timeout = timeout
+        self.print_timeout = print_timeout
         self._encoder = DocumentEncoder(profile)
         self._conn: Connection | None = None
 
@@ -106,8 +116,11 @@ class Printer:
             raise PrintFailed(PrinterStatus.no_answer(str(exc)), sent=True) from exc
         if not supervised:
             return PrintResult(before, len(data), supervised=False)
+        confirmed = self._await_printed() if self.profile.process_id else True
         after = self.status()
-        if not after.ready:
+        if not after.ready or not confirmed:
+            if after.ready:  # answers status but never confirmed the job: do not trust it
+                after = PrinterStatus.no_answer("job not confirmed printed (GS ( H)")
             if self._conn is not None:
                 self._conn.clear_buffers()
             log.warning(
@@ -118,3 +131,33 @@ class Printer:
             )
             raise PrintFailed(after, sent=True)
         return PrintResult(after, len(data), supervised=True)
+
+    def _await_printed(self) -> bool:
+        """Wait for the answer to ``GS ( H`` (sent after the job): the printer gives it
+        once everything before it is *printed*, not just received. While waiting, a
+        silent printer is asked ``DLE EOT 1`` (answered in real time even when
+        stopped): offline means the job stopped. True when confirmed in time."""
+        conn = self._connection()
+        token = secrets.token_hex(2).upper().encode("ascii")  # d1..d4 in 0x30-0x7E
+        expected = b"\x37\x22" + token + b"\x00"
+        try:
+            conn.drain()
+            conn.write(b"\x1d(H\x06\x00\x30\x30" + token)
+            deadline = time.monotonic() + self.print_timeout
+            response = bytearray()
+            while (now := time.monotonic()) < deadline:
+                value = conn.read_byte(min(deadline, now + self.timeout / 2))
+                if value is None:
+                    conn.write(b"\x10\x04\x01")
+                    continue
+                if response or value == 0x37:
+                    response.append(value)
+                    if value == 0 and len(response) >= 3:
+                        if bytes(response) == expected:
+                            return True
+                        response.clear()  # an older job's answer
+                elif st.is_status_byte(value) and value & 0x08:
+                    return False  # offline: paper out, cover open or error
+        except PrinterUnreachable:
+            return False
+        return False

@@ -50,6 +50,7 @@ class PrinterProfile:
     native_qr: bool
     cutter: bool
     raster: RasterCommand
+    process_id: bool = False  # answers GS ( H once everything before it is printed
     code_page: str = "cp437"  # Python codec of the single-byte table selected with ESC t
     code_page_number: int = 0  # its ESC t number
     cell_dots: int = 12
@@ -70,6 +71,7 @@ GB18030_80MM = PrinterProfile(
     native_qr=True,
     cutter=True,
     raster=RasterCommand.RASTER,
+    process_id=True,
 )
 
 NO_CJK_58MM = PrinterProfile(

@@ -101,12 +101,14 @@ class EscPosInterpreter:
         chinese: ChineseSupport = ChineseSupport.GB18030,
         native_qr: bool = True,
         cutter: bool = True,
+        process_id: bool = False,
         on_job: Callable[[Job], None] | None = None,
     ) -> None:
         self.dots = dots
         self.chinese_support = chinese
         self.native_qr = native_qr
         self.cutter = cutter
+        self.process_id = process_id
         self.faults = Faults()
         self.unknown: Counter[str] = Counter()
         self.jobs: list[Job] = []
@@ -148,10 +150,15 @@ class EscPosInterpreter:
         self._answers.clear()
         return out
 
-    def resume(self) -> None:
-        """Call after a fault clears: held commands are executed (unless cleared)."""
+    def resume(self) -> bytes:
+        """Call after a fault clears: held commands are executed (unless cleared).
+
+        Returns the bytes the printer sends back meanwhile (process ID answers)."""
         while self._held and not self.stopped:
             self._held.pop(0)()
+        out = bytes(self._answers)
+        self._answers.clear()
+        return out
 
     def end_job(self) -> Job | None:
         """Finish the current job (connection closed or idle); None if nothing printed."""
@@ -404,6 +411,11 @@ class EscPosInterpreter:
             self._do(lambda: self._graphics_fn(body))
         elif kind == 0x6B and self.native_qr:  # GS ( k
             self._do(lambda: self._symbol(body))
+        elif kind == 0x48 and self.process_id and len(body) == 6 and body[:2] == b"00":
+            # GS ( H fn 48: answered once everything before it has printed (held
+            # with the rest of the job while the printer is stopped).
+            token = bytes(body[2:])
+            self._do(lambda: self._answers.extend(b"\x37\x22" + token + b"\x00"))
         elif kind == 0x41 or kind == 0x45:  # GS ( A test print / GS ( E user setup
             self._unknown(f"GS ( {chr(kind)}")
         else:

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 
 from simulators.printer.interpreter import (
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MODELS: dict[str, dict[str, object]] = {
     # Printer models matching the driver's shipped profiles (docs/printing.md).
-    "gb18030-80mm": {"dots": 576, "chinese": ChineseSupport.GB18030},
+    "gb18030-80mm": {"dots": 576, "chinese": ChineseSupport.GB18030, "process_id": True},
     "nocjk-58mm": {"dots": 384, "chinese": ChineseSupport.NONE, "cutter": False},
     "noqr-80mm": {"dots": 576, "chinese": ChineseSupport.GBK, "native_qr": False},
 }
@@ -54,14 +55,21 @@ class PrinterSimulator:
         chinese: ChineseSupport = ChineseSupport.GB18030,
         native_qr: bool = True,
         cutter: bool = True,
+        process_id: bool = False,
         idle_end: float = 1.0,
     ) -> None:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.idle_end = idle_end
         self._lock = threading.Condition()
         self._interp = EscPosInterpreter(
-            dots=dots, chinese=chinese, native_qr=native_qr, cutter=cutter, on_job=self._save
+            dots=dots,
+            chinese=chinese,
+            native_qr=native_qr,
+            cutter=cutter,
+            process_id=process_id,
+            on_job=self._save,
         )
+        self._reply: Callable[[bytes], None] | None = None  # the link that spoke last
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: socket.socket | None = None
@@ -120,7 +128,10 @@ class PrinterSimulator:
                 if not hasattr(self._interp.faults, name):
                     raise AttributeError(f"no fault called {name}")
                 setattr(self._interp.faults, name, value)
-            self._interp.resume()
+            answer = self._interp.resume()
+            if answer and self._reply is not None:
+                with contextlib.suppress(OSError):
+                    self._reply(answer)
 
     def load_paper(self) -> None:
         """Paper loaded: the printer can print again (held data prints, if any)."""
@@ -164,8 +175,9 @@ class PrinterSimulator:
         t.start()
         self._threads.append(t)
 
-    def _receive(self, data: bytes) -> bytes:
+    def _receive(self, data: bytes, reply: Callable[[bytes], None]) -> bytes:
         with self._lock:
+            self._reply = reply
             self._last_rx = time.monotonic()
             answer = self._interp.feed(data)
             self._lock.notify_all()
@@ -208,13 +220,15 @@ class PrinterSimulator:
                     break
                 if not data:
                     break
-                answer = self._receive(data)
+                answer = self._receive(data, conn.sendall)
                 if answer:
                     try:
                         conn.sendall(answer)
                     except OSError:
                         break
         with self._lock:
+            if self._reply == conn.sendall:
+                self._reply = None
             self._interp.end_job()  # the connection closed: the job is over
             self._lock.notify_all()
 
@@ -234,10 +248,10 @@ class PrinterSimulator:
                 data = os.read(master, 65536)
             except OSError:
                 return
-            answer = self._receive(data)
+            answer = self._receive(data, lambda b: _write_all(master, b))
             if answer:
                 with contextlib.suppress(OSError):
-                    os.write(master, answer)
+                    _write_all(master, answer)
 
     def _save(self, job: Job) -> None:
         if self.out_dir is None:
@@ -257,3 +271,9 @@ class PrinterSimulator:
         )
         if job.unknown:
             log.warning("job %d: unknown commands %s", job.number, dict(job.unknown))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

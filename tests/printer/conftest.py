@@ -25,6 +25,7 @@ def simulator_for(profile: PrinterProfile, out: Path | None) -> PrinterSimulator
         chinese=ChineseSupport(profile.chinese.value),
         native_qr=profile.native_qr,
         cutter=profile.cutter,
+        process_id=profile.process_id,
         idle_end=0.3,
     )
 

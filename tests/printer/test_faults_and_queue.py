@@ -167,3 +167,17 @@ def test_usb_printer_that_is_not_there_is_offline() -> None:
         with pytest.raises(PrintFailed) as err:
             printer.print_document(_doc())
         assert not err.value.sent
+
+
+def test_job_never_confirmed_printed_fails(tmp_path: Path) -> None:
+    """A printer that takes the job and answers status but never confirms GS ( H."""
+    deaf = PrinterSimulator(tmp_path, process_id=False, idle_end=0.2)
+    deaf.start_tcp()
+    try:
+        printer = Printer(_url(deaf), PROFILE, timeout=0.2, print_timeout=0.6)
+        with printer, pytest.raises(PrintFailed) as err:
+            printer.print_document(_doc())
+        assert err.value.sent and err.value.status.problems() == ["no_answer"]
+        assert "not confirmed" in err.value.status.detail
+    finally:
+        deaf.stop()

@@ -123,3 +123,18 @@ def test_linear_barcodes_decode() -> None:
         assert not job.unknown
         found = zxingcpp.read_barcodes(job.image)
         assert [(r.format, r.text) for r in found] == [(fmt, text)]
+
+
+def test_process_id_is_answered_after_what_precedes_it_has_printed() -> None:
+    ask = b"\x1d(H\x06\x0000AB12"
+    answer = b"\x37\x22AB12\x00"
+    interp = EscPosInterpreter(process_id=True)
+    assert interp.feed(b"\x1b@hello\n" + ask) == answer
+    interp.faults.paper_out_after_lines = 1
+    assert interp.feed(b"one\ntwo\n" + ask) == b""  # paper ran out: held with the job
+    assert interp.feed(b"\x10\x04\x01") == b"\x1a"  # real-time status still answers
+    interp.faults.paper = PaperState.ADEQUATE
+    assert interp.resume() == answer  # printed at last, then answered
+    assert "two" in interp.end_job().text  # type: ignore[union-attr]
+    without = EscPosInterpreter(process_id=False)
+    assert without.feed(ask) == b"" and without.unknown == {"GS ( H": 1}
