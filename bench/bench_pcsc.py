@@ -26,7 +26,7 @@ from cardlib.keys import IssuerKeys
 from cardlib.layout import Holder
 from cardlib.psam import PsamClient
 from cardlib.purse import PurchaseIntent, Purse
-from drivers.pcsc import PcscConnection, transaction
+from drivers.pcsc import PcscConnection, transaction, wait_for_removal
 from simulators.card import CitizenCard, make_card
 from simulators.private_pcscd import PrivatePcscd
 from simulators.sam import Psam, make_psam
@@ -83,6 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apdus", type=int, default=2000)
     parser.add_argument("--purchases", type=int, default=300)
+    parser.add_argument("--plain", type=int, default=40, help="round trips without TCP tuning")
     args = parser.parse_args()
     keys = IssuerKeys.generate(Algorithm.TDES)
 
@@ -113,9 +114,19 @@ def main() -> int:
                     lambda: transaction(pc_card, pc_sam),
                 )
 
+        # The same without TCP_NODELAY / TCP_QUICKACK on the simulator's side: few
+        # rounds, each costs a delayed ACK.
+        wait_for_removal(card_slot, 5.0)
+        with VpcdBridge("127.0.0.1", pcscd.port, low_latency=False) as slow:
+            card, _ = _chips(keys)
+            slow.card.insert(card)
+            with PcscConnection.wait_for_card(card_slot, 5.0) as pc_card:
+                plain_rtt = _median_ms(args.plain, lambda: pc_card.send_and_receive(GET_BALANCE))
+
     print(f"APDU round trip (GET BALANCE), median of {args.apdus}:")
     print(f"  pcscd+vpcd  {pcsc_rtt:8.3f} ms")
     print(f"  in-process  {local_rtt:8.3f} ms")
+    print(f"  pcscd+vpcd without TCP_NODELAY/QUICKACK: {plain_rtt:.3f} ms (median of {args.plain})")
     print(f"purchase (card INITIALIZE+DEBIT, PSAM 80 70+80 72), median of {args.purchases}:")
     print(f"  pcscd+vpcd  {pcsc_buy:8.3f} ms  (with SCardBeginTransaction on both slots)")
     print(f"  in-process  {local_buy:8.3f} ms")

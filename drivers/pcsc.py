@@ -50,6 +50,7 @@ __all__ = [
     "reader_atrs",
     "transaction",
     "wait_for_card",
+    "wait_for_removal",
 ]
 
 _log = logging.getLogger(__name__)
@@ -255,28 +256,54 @@ def wait_for_card(reader: str, timeout: float, context: PcscContext | None = Non
 
     Raises :class:`NoCardError` when none arrives within ``timeout`` seconds.
     """
+    return _wait_state(reader, timeout, context, present=True) or b""
+
+
+def wait_for_removal(reader: str, timeout: float, context: PcscContext | None = None) -> bool:
+    """Block until ``reader`` is empty (e.g. "take your card"); False on timeout."""
+    try:
+        _wait_state(reader, timeout, context, present=False)
+    except _StillThere:
+        return False
+    return True
+
+
+class _StillThere(Exception):
+    pass
+
+
+def _wait_state(
+    reader: str, timeout: float, context: PcscContext | None, *, present: bool
+) -> bytes | None:
     ctx = context or PcscContext()
+    unaware = _scard.SCARD_STATE_UNAWARE
+
+    def timed_out() -> Exception:
+        if present:
+            return NoCardError(f"no card in {reader} within {timeout} s")
+        return _StillThere()
+
     try:
         deadline = time.monotonic() + timeout
-        current = _scard.SCARD_STATE_UNAWARE
+        current = unaware
         while True:
             remaining = max(0, int((deadline - time.monotonic()) * 1000))
             hresult, states = ctx.api.SCardGetStatusChange(
-                ctx.handle(),
-                0 if current == _scard.SCARD_STATE_UNAWARE else remaining,
-                [(reader, current)],
+                ctx.handle(), 0 if current == unaware else remaining, [(reader, current)]
             )
-            code = hresult & _U32
-            if code == _code("SCARD_E_TIMEOUT"):
-                raise NoCardError(f"no card in {reader} within {timeout} s")
+            if hresult & _U32 == _code("SCARD_E_TIMEOUT"):
+                raise timed_out()
             raise_for_pcsc(f"SCardGetStatusChange({reader})", hresult)
             _name, state, atr = states[0]
             if state & _scard.SCARD_STATE_UNKNOWN:
                 raise ReaderGoneError(f"no reader named {reader!r}")
-            if state & _scard.SCARD_STATE_PRESENT and not state & _scard.SCARD_STATE_MUTE:
+            card_in = bool(state & _scard.SCARD_STATE_PRESENT)
+            if present and card_in and not state & _scard.SCARD_STATE_MUTE:
                 return bytes(atr)
-            if remaining == 0 and current != _scard.SCARD_STATE_UNAWARE:
-                raise NoCardError(f"no card in {reader} within {timeout} s")
+            if not present and not card_in:
+                return None
+            if remaining == 0 and current != unaware:
+                raise timed_out()
             current = state & ~_scard.SCARD_STATE_CHANGED
     finally:
         if context is None:

@@ -5,6 +5,7 @@
 - ``send APDU...``: raw APDUs, with a trace (VERIFY and other PIN/key-bearing
   commands are redacted in the trace).
 - ``selftest``: the citizen card and the PSAM answer their basic commands.
+- ``watch``: reader and card events as they happen (pcscd restarts included).
 
 Readers are named by ``--reader`` (a shell pattern, case-insensitive) or chosen by the
 role rules (``--card-reader``/``--card-atr``, ``--psam-reader``/``--psam-atr``).
@@ -78,6 +79,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     selftest.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait for cards")
     selftest.add_argument("--rounds", type=int, default=20, help="GET BALANCE round trips timed")
     selftest.set_defaults(handler=_selftest)
+
+    watch = sub.add_parser("watch", help="print reader and card events as they happen")
+    watch.add_argument("--count", type=int, default=0, metavar="N", help="stop after N events")
+    watch.add_argument("--timeout", type=float, default=0.0, metavar="S", help="stop after S s")
+    watch.set_defaults(handler=_watch)
 
     def _help(_args: argparse.Namespace) -> int:
         p.print_help()
@@ -285,3 +291,51 @@ def _selftest(args: argparse.Namespace) -> int:
         "selftest passed" if checks.failures == 0 else f"selftest FAILED ({checks.failures} checks)"
     )
     return 0 if checks.failures == 0 else 1
+
+
+def _watch(args: argparse.Namespace) -> int:
+    import queue
+    from datetime import datetime
+
+    from drivers.pcsc_events import (
+        CardInserted,
+        CardRemoved,
+        PcscEvent,
+        PcscMonitor,
+        ReaderAdded,
+        ReaderRemoved,
+        ServiceLost,
+        ServiceRestored,
+    )
+
+    def describe(event: PcscEvent) -> str:
+        match event:
+            case ReaderAdded(reader):
+                return f"reader added    {reader}"
+            case ReaderRemoved(reader):
+                return f"reader removed  {reader}"
+            case CardInserted(reader, atr):
+                return f"card inserted   {reader}  ATR {atr.hex(' ').upper()}"
+            case CardRemoved(reader):
+                return f"card removed    {reader}"
+            case ServiceLost(reason):
+                return f"pcscd lost      {reason}"
+            case ServiceRestored():
+                return "pcscd back"
+        return repr(event)
+
+    events: queue.Queue[PcscEvent] = queue.Queue()
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
+    seen = 0
+    with PcscMonitor(events.put):
+        while args.count <= 0 or seen < args.count:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                break
+            try:
+                event = events.get(timeout=wait)
+            except queue.Empty:
+                break
+            seen += 1
+            print(f"{datetime.now():%H:%M:%S.%f}"[:-3] + f"  {describe(event)}", flush=True)
+    return 0

@@ -75,10 +75,14 @@ class VpcdSlot:
     stays in a physical reader while the service restarts.
     """
 
-    def __init__(self, host: str, port: int, *, name: str = "card") -> None:
+    def __init__(
+        self, host: str, port: int, *, name: str = "card", low_latency: bool = True
+    ) -> None:
         self.host = host
         self.port = port
         self.name = name
+        self.low_latency = low_latency
+        """TCP_NODELAY and TCP_QUICKACK; off only to measure what they save."""
         self.torn = threading.Event()
         """Set when an armed tear pulled the card."""
         self._lock = threading.Lock()
@@ -171,7 +175,8 @@ class VpcdSlot:
                 continue
             delay = 0.02
             sock.settimeout(None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.low_latency:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 if self._stop.is_set():
                     sock.close()
@@ -196,12 +201,13 @@ class VpcdSlot:
                 self._atr = self._device.power_on()
 
     def _serve(self, sock: socket.socket) -> None:
+        quickack = self.low_latency
         while True:
-            header = _recv_exact(sock, 2)
+            header = _recv_exact(sock, 2, quickack)
             if header is None:
                 raise ConnectionResetError("vpcd closed the connection")
             (length,) = _LENGTH.unpack(header)
-            payload = _recv_exact(sock, length) if length else b""
+            payload = _recv_exact(sock, length, quickack) if length else b""
             if payload is None:
                 raise ConnectionResetError("vpcd closed the connection mid-message")
             answer = self._handle(payload)
@@ -255,9 +261,9 @@ class VpcdSlot:
 class VpcdBridge:
     """A reader pair as a kiosk has it: citizen card on vpcd port P, PSAM on P+1."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.card = VpcdSlot(host, port, name="card")
-        self.psam = VpcdSlot(host, port + 1, name="psam")
+    def __init__(self, host: str, port: int, *, low_latency: bool = True) -> None:
+        self.card = VpcdSlot(host, port, name="card", low_latency=low_latency)
+        self.psam = VpcdSlot(host, port + 1, name="psam", low_latency=low_latency)
 
     def close(self) -> None:
         """Pull both chips."""
@@ -271,12 +277,13 @@ class VpcdBridge:
         self.close()
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+def _recv_exact(sock: socket.socket, n: int, quickack: bool = True) -> bytes | None:
     buf = bytearray()
     while len(buf) < n:
         # Linux clears TCP_QUICKACK after it fires: re-arm it before every read, or the
         # ACK for vpcd's next write is delayed ~40 ms.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        if quickack:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(n - len(buf))
         if not chunk:
             return None

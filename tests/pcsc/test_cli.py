@@ -93,6 +93,11 @@ def test_pcsc_readers_atr_send_and_selftest(
     assert "123456" not in out
     assert "< 00 00 10 E1 9000" in out  # the balance, 4321 fen
 
+    assert main(["pcsc", "watch", "--count", "4", "--timeout", "10"]) == 0
+    out = capsys.readouterr().out
+    assert f"reader added    {psam_slot}" in out
+    assert f"card inserted   {card_slot}  ATR 3B 88 80 01 43 49 56 49 43 41 52 44" in out
+
     assert main(["pcsc", "selftest", *roles, "--allow-virtual"]) == 0
     out = capsys.readouterr().out
     assert "ok   GET BALANCE: 43.21" in out

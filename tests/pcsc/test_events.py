@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cardlib.errors import CardRemovedError, DeviceError, PcscServiceError, ReaderGoneError
-from drivers.pcsc import PcscConnection, list_readers
+from drivers.pcsc import PcscConnection, list_readers, wait_for_removal
 from drivers.pcsc_events import (
     CardInserted,
     CardRemoved,
@@ -129,7 +129,9 @@ def test_card_pulled_mid_session_is_a_removal_error(
     with PcscMonitor(events.put, reader_filter=lambda name: name == card_slot):
         events.until(lambda e: isinstance(e, CardInserted))
         conn = PcscConnection(card_slot)
+        assert not wait_for_removal(card_slot, 0.3)  # still in
         bridge.card.remove()
+        assert wait_for_removal(card_slot, 5.0)
         assert events.next() == CardRemoved(card_slot)
         with pytest.raises(CardRemovedError):
             conn.send_and_receive(bytes.fromhex("0012000004"))
