@@ -82,6 +82,10 @@ class Barcode:
     data: str
     height_dots: int = 60
 
+    def __post_init__(self) -> None:
+        if not self.data or not all(" " <= c <= "~" for c in self.data):
+            raise ValueError("barcode data must be printable ASCII")
+
 
 @dataclass(frozen=True)
 class Feed:

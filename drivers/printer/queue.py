@@ -148,6 +148,11 @@ class PrintQueue:
             except PrintFailed as exc:
                 touched.append(self._finish(job_id, failure=",".join(exc.status.problems())))
                 break
+            except BaseException as exc:
+                # Anything else (a bug, KeyboardInterrupt) may have sent part of the job:
+                # it stays due, and its reprint is marked.
+                self._finish(job_id, failure=f"error: {type(exc).__name__}")
+                raise
             touched.append(self._finish(job_id, failure=None, marked=mark))
         return touched
 

@@ -181,3 +181,17 @@ def test_job_never_confirmed_printed_fails(tmp_path: Path) -> None:
         assert "not confirmed" in err.value.status.detail
     finally:
         deaf.stop()
+
+
+def test_an_unexpected_error_keeps_the_job_due(tmp_path: Path) -> None:
+    class Exploding(Printer):
+        def print_document(self, document: Document):  # type: ignore[no-untyped-def]
+            raise RuntimeError("bug")
+
+    queue = PrintQueue(tmp_path / "q.sqlite")
+    job_id = queue.submit(_doc())
+    with pytest.raises(RuntimeError):
+        queue.run(Exploding("file:///dev/null", PROFILE))
+    job = queue.job(job_id)
+    assert job.state is JobState.FAILED and job.last_problem == "error: RuntimeError"
+    queue.close()
