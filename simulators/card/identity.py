@@ -141,7 +141,10 @@ class IdentityCommands:
     def _get_data(self, cmd: CommandApdu) -> bytes:
         tag = (cmd.p1 << 8) | cmd.p2
         if tag == 0x9F7F:  # chip serial, for deriving the personalization key
-            return bytes.fromhex(self.eeprom["chip_serial"])
+            serial = self.eeprom.get("chip_serial")
+            if serial is None:  # an image written by make_card, not personalized: none
+                raise SwError(SW.REFERENCE_NOT_FOUND)
+            return bytes.fromhex(serial)
         if tag == 0x9F70:  # lifecycle
             states = [CardStatus.BLANK, CardStatus.PERSONALIZED, CardStatus.ACTIVE,
                       CardStatus.BLOCKED, CardStatus.TERMINATED]  # fmt: skip

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from cardlib.apdu import ApduSession
 from cardlib.bcd import CARD_TZ
 from cardlib.crypto import Algorithm
+from cardlib.identity import Identity
 from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder
 from cardlib.psam import PsamClient
@@ -30,6 +31,8 @@ ASN8 = ASN[4:]
 TERMINAL = "320582000001"  # the PSAM's (SFI 16)
 PURCHASE_NOW = datetime(2026, 11, 21, 9, 15, 7, tzinfo=CARD_TZ)  # vectors *-purchase-01
 LOAD_DATE, LOAD_TIME = "20270111", "111019"  # vectors *-load-01
+PIN = "123456"  # TEST ONLY; make_card's default
+VERIFY_PIN = "0020000108123456FFFFFFFFFF"  # VERIFY, PIN reference 01, BCD block padded with F
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,12 @@ class CardRig:
 
     def purse(self) -> Purse:
         return Purse(self.card_session)
+
+    def paying_purse(self) -> Purse:
+        """A purse whose PIN was verified: the PIN gates purchases (INITIALIZE, DEBIT)."""
+        purse = self.purse()
+        Identity.of(purse).verify_pin(PIN)
+        return purse
 
     def psam(self) -> PsamClient:
         return PsamClient(ApduSession(self.psam_rec))

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cardlib import crypto
 from cardlib.apdu import CommandApdu
@@ -25,8 +27,18 @@ from cardlib.errors import (
     InsufficientBalanceError,
 )
 from cardlib.keys import KeyRole
+from cardlib.layout import Ins
 from cardlib.purse import LoadAuthorization, LoadRequest
-from tests.cardlib.card_rig import ASN, PROFILES, PURCHASE_NOW, TERMINAL, CardRig, H, Profile
+from tests.cardlib.card_rig import (
+    ASN,
+    PROFILES,
+    PURCHASE_NOW,
+    TERMINAL,
+    VERIFY_PIN,
+    CardRig,
+    H,
+    Profile,
+)
 
 ALGS = pytest.mark.parametrize("alg", list(Algorithm), ids=lambda a: a.name)
 AID = "F0434956494341524401"
@@ -39,8 +51,10 @@ def _state(rig: CardRig) -> dict[str, Any]:
 
 
 def _selected(profile: Profile = TDES, **kwargs: Any) -> CardRig:
+    """A card with its application selected and the PIN verified (it gates purchases)."""
     rig = CardRig(profile, seed=7, **kwargs)
     assert rig.send(SELECT)[1] == "9000"
+    assert rig.send(VERIFY_PIN) == ("", "9000")
     return rig
 
 
@@ -138,6 +152,34 @@ def test_challenge_serves_the_very_next_command_only(alg: Algorithm) -> None:
     assert rig.send(f"841E000004 {good}") == ("", "9000")
     assert rig.card.eeprom["status"] == "blocked"
     assert rig.send(f"8418000004 {good}")[1] == "6982"
+
+
+# -- the PIN gates purchases ---------------------------------------------------------
+
+
+@ALGS
+def test_purchase_needs_the_pin_verified_since_the_last_select(alg: Algorithm) -> None:
+    p = PROFILES[alg]
+    rig = CardRig(p, seed=17, balance=500)
+    psam, purse = rig.psam(), rig.purse()
+    before, ttc = _state(rig), rig.psam_chip.ttc
+    with pytest.raises(AccessDeniedError):
+        purse.purchase(psam, 100, on_intent=lambda _i: None, now=PURCHASE_NOW)
+    assert rig.send(f"805001020B 01 00000064 {TERMINAL} 0F") == ("", "6982")
+    assert rig.send("805401000F 00000001 20261121 091507 00000000 08") == ("", "6982")
+    assert _state(rig) == before and rig.psam_chip.ttc == ttc  # refused before the PSAM
+    # Verified: accepted. Reselected, or powered off and on: the PIN is needed again.
+    assert rig.send(VERIFY_PIN) == ("", "9000")
+    assert _debit_after_init(rig, None)[1] == "9000"
+    rig.send(SELECT)
+    assert rig.send(f"805001020B 01 00000064 {TERMINAL} 0F") == ("", "6982")
+    assert rig.send(VERIFY_PIN) == ("", "9000")
+    rig.card_reader.insert(rig.card)
+    rig.send(SELECT)
+    assert rig.send(f"805001020B 01 00000064 {TERMINAL} 0F") == ("", "6982")
+    # Loads do not need it.
+    rig.purse().load(H(TERMINAL), 100, authorize=Host(p))
+    assert rig.card.balance == 500
 
 
 # -- secure messaging ----------------------------------------------------------------
@@ -240,7 +282,9 @@ BETWEEN = {
     "INITIALIZE FOR LOAD": f"805000020B 01 00000064 {TERMINAL} 10",
     "GET TRANSACTION PROVE": "805A000602000008",
     "refused UPDATE BINARY": "00D6950001 00",
-    "unknown INS": "80CA9F7F00",
+    "GET DATA": "80CA9F7000",
+    "GET DATA of an absent object": "80CA9F7F00",
+    "unknown INS": "80CC000000",
     "known INS, wrong CLA": "005C000204",
     "chained command": "905C000204",
     "malformed (too short)": "805C",
@@ -251,7 +295,9 @@ BETWEEN = {
 @pytest.mark.parametrize("between", BETWEEN.values(), ids=BETWEEN.keys())
 def test_any_command_between_initialize_and_debit_cancels_it(alg: Algorithm, between: str) -> None:
     rig = _selected(PROFILES[alg], balance=500)
-    assert _debit_after_init(rig, between) == ("", "6985")
+    # After a SELECT the PIN must be verified again, and the card says that first.
+    refused = "6982" if between == SELECT else "6985"
+    assert _debit_after_init(rig, between) == ("", refused)
     assert (rig.card.balance, rig.card.eeprom["offline_atc"], rig.card.eeprom["log"]) == (
         500,
         0,
@@ -378,7 +424,7 @@ def test_unknown_sfi_is_6a82() -> None:
 def test_offline_atc_exhausted_at_65535(alg: Algorithm) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, seed=3, balance=500, offline_atc=65534)
-    purse, psam = rig.purse(), rig.psam()
+    purse, psam = rig.paying_purse(), rig.psam()
     last = purse.purchase(psam, 100, on_intent=lambda _i: None, now=PURCHASE_NOW)
     assert last.intent.offline_atc == 65534 and rig.card.eeprom["offline_atc"] == 65535
     before, ttc = _state(rig), rig.psam_chip.ttc
@@ -395,7 +441,7 @@ def test_offline_atc_exhausted_at_65535(alg: Algorithm) -> None:
 def test_online_atc_exhausted_at_65535(alg: Algorithm) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, seed=3, balance=500, online_atc=65535)
-    purse = rig.purse()
+    purse = rig.paying_purse()
     host = Host(p)
     before = _state(rig)
     with pytest.raises(AtcExhaustedError):
@@ -422,7 +468,7 @@ def test_insufficient_balance_honours_the_overdraft_limit(
     alg: Algorithm, balance: int, overdraft: int, amount: int, allowed: bool
 ) -> None:
     rig = CardRig(PROFILES[alg], seed=5, balance=balance, overdraft_limit=overdraft)
-    purse, psam = rig.purse(), rig.psam()
+    purse, psam = rig.paying_purse(), rig.psam()
     before, ttc = _state(rig), rig.psam_chip.ttc
     if allowed:
         purse.purchase(psam, amount, on_intent=lambda _i: None, now=PURCHASE_NOW)
@@ -538,3 +584,20 @@ def test_debit_with_a_wrong_length_is_6700_and_debits_nothing() -> None:
     rig.send(f"805001020B 01 00000064 {TERMINAL} 0F")
     assert rig.send("805401000E 00000001 20261121 091507 000000 08") == ("", "6700")
     assert _state(rig) == before
+
+
+@given(
+    cla=st.sampled_from([0x00, 0x04, 0x0C, 0x80, 0x84, 0x90]),
+    ins=st.one_of(st.sampled_from(sorted({int(i) for i in Ins})), st.integers(0, 255)),
+    p1=st.integers(0, 255),
+    p2=st.integers(0, 255),
+    data=st.binary(max_size=40),
+    le=st.sampled_from([None, 1, 4, 8, 15, 256]),
+)
+def test_any_command_gets_a_status_word_never_an_exception(
+    cla: int, ins: int, p1: int, p2: int, data: bytes, le: int | None
+) -> None:
+    rig = _selected(balance=500)
+    out = rig.card.transmit(CommandApdu(cla, ins, p1, p2, data, le).to_bytes())
+    assert len(out) >= 2 and out[-2] in (0x61, 0x62, 0x63, 0x67, 0x68, 0x69, 0x6A, 0x6B,
+                                          0x6C, 0x6D, 0x6E, 0x6F, 0x90, 0x93, 0x94)  # fmt: skip

@@ -110,6 +110,7 @@ FULL_PURCHASE = {
         [  # card
             X(f"00A40400 0A {AID} 00", f"6F2F 840A{AID} A521 9F0C1E {PUBLIC}00"),
             X("00B09500 1E", f"{PUBLIC}00"),
+            X("00200001 08 123456FFFFFFFFFF", ""),
             X(
                 "80500102 0B 01 00000001 320582000001 0F",
                 "00001388 0000 000000 01 00 4A9D091C",
@@ -131,6 +132,7 @@ FULL_PURCHASE = {
         [  # card
             X(f"00A40400 0A {AID} 00", f"6F2F 840A{AID} A521 9F0C1E {PUBLIC}04"),
             X("00B09500 1E", f"{PUBLIC}04"),
+            X("00200001 08 123456FFFFFFFFFF", ""),
             X(
                 "80500102 0B 01 00000001 320582000001 0F",
                 "00001388 0000 000000 01 04 D7480752",
@@ -156,7 +158,7 @@ def test_full_purchase_transcript(alg: Algorithm) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, randoms=(p.purchase_random,), balance=5000)
     psam = rig.psam()
-    purse = rig.purse()
+    purse = rig.paying_purse()
     intents: list[PurchaseIntent] = []
     result = purse.purchase(psam, 1, on_intent=intents.append, now=PURCHASE_NOW)
     assert purse.balance() == 4999
@@ -247,7 +249,7 @@ def test_read_record_of_the_log(alg: Algorithm) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, randoms=(p.load_random, p.purchase_random))
     psam = rig.psam()
-    purse = rig.purse()
+    purse = rig.paying_purse()
     purse.public_info()
     assert purse.log() == []
     assert rig.card_rec.take()[-1] == X("00B201C417", "", "6A83")
@@ -273,7 +275,7 @@ def test_get_transaction_prove(alg: Algorithm) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, randoms=(p.load_random, p.purchase_random))
     psam = rig.psam()
-    purse = rig.purse()
+    purse = rig.paying_purse()
     purse.public_info()
     # Nothing to prove on a fresh card.
     with pytest.raises(NoTransactionToProveError):
