@@ -6,10 +6,11 @@ every commit, as a wallet card does), prints medians of:
 
 - GET BALANCE APDUs/s: cardlib's ApduSession -> SimReader -> card OS; nothing written;
 - mixed APDUs/s: a kiosk session's commands (SELECT, READ BINARY 15 and 16, GET
-  BALANCE, READ RECORD of the log, then a purchase: INITIALIZE, PSAM 80 70, DEBIT,
-  PSAM 80 72), counted on both readers;
-- a full purchase: SELECT, READ BINARY 15 (the ASN), INITIALIZE FOR PURCHASE,
-  PSAM MAC1 (80 70), DEBIT FOR PURCHASE, PSAM MAC2 check (80 72); median and p90.
+  BALANCE, READ RECORD of the log, VERIFY, then a purchase: INITIALIZE, PSAM 80 70,
+  DEBIT, PSAM 80 72), counted on both readers;
+- a full purchase: SELECT, READ BINARY 15 (the ASN), VERIFY (the PIN gates
+  purchases), INITIALIZE FOR PURCHASE, PSAM MAC1 (80 70), DEBIT FOR PURCHASE, PSAM
+  MAC2 check (80 72); median and p90.
 
 Usage: .venv/bin/python bench/bench_card.py [--purchases 300] [--apdus 4000] [--rounds 5]
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from cardlib.apdu import ApduSession
 from cardlib.crypto import Algorithm
+from cardlib.identity import Identity
 from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder
 from cardlib.psam import PsamClient
@@ -42,6 +44,7 @@ from simulators.transport import SimReader
 ASN = bytes.fromhex("32150000000000000077")
 TERMINAL = bytes.fromhex("320500000077")
 PLENTY = 100_000_000  # fen: enough balance for every purchase the benchmark makes
+PIN = "123456"  # TEST ONLY, make_card's default
 
 
 @dataclass
@@ -81,7 +84,9 @@ def _slots(alg: Algorithm, folder: Path | None) -> Iterator[Slots]:
     holder = Holder("测试", ASN.hex(), "320582********0000", date(1990, 1, 1))
     card_path = folder / "card.json" if folder else None
     psam_path = folder / "psam.json" if folder else None
-    eeprom = make_card(keys, ASN, holder, balance=PLENTY, max_balance=PLENTY, path=card_path)
+    eeprom = make_card(
+        keys, ASN, holder, balance=PLENTY, max_balance=PLENTY, pin=PIN, path=card_path
+    )
     card = CitizenCard(eeprom, rng=random.Random(1).randbytes)
     psam_chip = Psam(make_psam(keys, TERMINAL, path=psam_path))
     card_reader, psam_reader = SimReader("card"), SimReader("psam")
@@ -133,6 +138,7 @@ def _measure(alg: Algorithm, storage: str, args: argparse.Namespace) -> Result:
                     p.holder()
                     p.balance()
                     p.log()
+                    Identity.of(p).verify_pin(PIN)
                     p.purchase(slots.psam, 1, on_intent=_discard)
                 return slots.apdus - before
 
@@ -143,8 +149,10 @@ def _measure(alg: Algorithm, storage: str, args: argparse.Namespace) -> Result:
             before = slots.apdus
             for _ in range(args.purchases):
                 start = time.perf_counter()
-                # A fresh Purse: SELECT and READ BINARY 15 are part of every purchase.
-                Purse(session).purchase(slots.psam, 1, on_intent=_discard)
+                # A fresh Purse: SELECT, READ BINARY 15 and VERIFY are part of every purchase.
+                p = Purse(session)
+                Identity.of(p).verify_pin(PIN)
+                p.purchase(slots.psam, 1, on_intent=_discard)
                 times.append(time.perf_counter() - start)
             per_purchase = (slots.apdus - before) // args.purchases
             assert purse.balance() < PLENTY
@@ -172,8 +180,8 @@ def main() -> int:
 
     print(
         f"civicard card simulator in-process: Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs; medians; purchase = SELECT, READ BINARY 15, INITIALIZE, "
-        "PSAM 80 70, DEBIT, PSAM 80 72"
+        f"{os.cpu_count()} CPUs; medians; purchase = SELECT, READ BINARY 15, VERIFY, "
+        "INITIALIZE, PSAM 80 70, DEBIT, PSAM 80 72"
     )
     print(
         f"{'alg':<5} {'EEPROM':<7} {'GET BALANCE/s':>14} {'mixed APDU/s':>13} "
