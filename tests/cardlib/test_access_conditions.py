@@ -1,8 +1,9 @@
 """Every access condition and limit the card and PSAM enforce (docs/card-spec.md §2-§6).
 
 Each refusal is checked twice over: the status word on the wire, and that the
-card's persistent state (its EEPROM image) did not move. Each refused case has a
-sibling that is accepted, so a check that never fires cannot pass unnoticed.
+card's persistent state (its EEPROM image) did not move. Where the same command can
+succeed, a sibling case shows that it does, so a check that never fires cannot pass
+unnoticed.
 """
 
 from __future__ import annotations
