@@ -46,6 +46,9 @@ __all__ = [
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 _PID_FILE = Path("/run/pcscd/pcscd.pid")
 _LOCK_FILE = Path("/tmp/civicard-private-pcscd.lock")  # noqa: S108 - one machine-wide lock on purpose
+# The pid of the pcscd the lock holder started: a later holder finding that pcscd still
+# running knows it was orphaned (its owner was killed before stopping it).
+_OWNED_PID_FILE = Path("/tmp/civicard-private-pcscd.pid")  # noqa: S108
 _READY = "daemon ready"
 
 
@@ -125,12 +128,19 @@ def running_pcscd() -> str | None:
     """A description of a running pcscd (pid and command line), or None."""
     if not _socket_accepts():
         return None
-    try:
-        pid = int(_PID_FILE.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        return f"pid {pid}: {cmdline.strip()}"
-    except (OSError, ValueError):
-        return "pid unknown"
+    pids: list[int] = []
+    with contextlib.suppress(OSError, ValueError):
+        pids.append(int(_PID_FILE.read_text().strip()))
+    # pcscd writes its pid file a moment after its socket accepts: look in /proc too.
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == "pcscd":
+                pids.append(int(comm.parent.name))
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            return f"pid {pid}: {cmdline.strip()}"
+    return "pid unknown"
 
 
 def _checked(readers: Sequence[VpcdReader]) -> tuple[VpcdReader, ...]:
@@ -191,6 +201,7 @@ class PrivatePcscd:
     def start(self, timeout: float = 10.0) -> None:
         """Write the config, start pcscd and wait until it is ready with its readers."""
         self._acquire_lock()
+        self._stop_orphan()
         other = running_pcscd()
         if other is not None:
             raise OtherPcscdRunning(
@@ -209,7 +220,7 @@ class PrivatePcscd:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        assert self._proc.stdout is not None
+        _OWNED_PID_FILE.write_text(str(self._proc.pid), encoding="ascii")
         self._log_thread = threading.Thread(
             target=self._pump_log, args=(self._proc.stdout, log), daemon=True
         )
@@ -228,7 +239,26 @@ class PrivatePcscd:
             tail = self.log_path.read_text(encoding="utf-8")[-2000:]
             raise PcscdUnavailable(f"pcscd did not become ready in {timeout} s; log:\n{tail}")
 
-    def _pump_log(self, stream: IO[str], log: IO[str]) -> None:
+    def _stop_orphan(self) -> None:
+        """Stop a pcscd left running by a civicard process that was killed (we hold the lock)."""
+        try:
+            pid = int(_OWNED_PID_FILE.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            cmdline = b""
+        if b"pcscd" in cmdline and b"reader.conf.d" in cmdline:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5.0
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        _OWNED_PID_FILE.unlink(missing_ok=True)
+
+    def _pump_log(self, stream: IO[str] | None, log: IO[str]) -> None:
+        if stream is None:
+            return
         with log:
             for line in stream:
                 log.write(line)
@@ -266,6 +296,7 @@ class PrivatePcscd:
         if self._log_thread is not None:
             self._log_thread.join(timeout)
             self._log_thread = None
+        _OWNED_PID_FILE.unlink(missing_ok=True)
         # pcscd removes its socket on a clean exit; wait for it so the next start is clean.
         deadline = time.monotonic() + timeout
         while PCSCD_SOCKET.exists() and running_pcscd() and time.monotonic() < deadline:
