@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -45,8 +45,13 @@ class ChainError(ValueError):
 
 
 def canonical(obj: Mapping[str, Any]) -> bytes:
-    """The one byte encoding that is hashed and signed (see module docstring)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The one byte encoding that is hashed and signed (see module docstring).
+
+    orjson with sorted keys produces exactly ``json.dumps(obj, sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` for these value types (a test
+    holds it to that), at a tenth of the cost: the central encodes every record.
+    """
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
 def genesis_hash(terminal_id: bytes) -> bytes:
@@ -66,8 +71,9 @@ def chain_hashes(prev_hash: bytes, records: Iterable[Mapping[str, Any]]) -> list
     out: list[bytes] = []
     h = prev_hash
     sha = hashlib.sha256
+    dumps, opt = orjson.dumps, orjson.OPT_SORT_KEYS
     for rec in records:
-        h = sha(h + canonical(rec)).digest()
+        h = sha(h + dumps(rec, option=opt)).digest()
         out.append(h)
     return out
 

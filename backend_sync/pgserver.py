@@ -1,4 +1,4 @@
-"""A private PostgreSQL server in a temporary folder, on a free loopback port.
+"""A private PostgreSQL server in a temporary folder, on a free loopback port (tests, benchmarks).
 
 initdb and postgres refuse to run as root: as root, they run as the ``postgres``
 user through runuser, in a folder that user owns. Binaries come from
@@ -14,6 +14,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+# The commands run here are PostgreSQL's own binaries with arguments built here.
+# ruff: noqa: S603
 
 __all__ = ["PrivatePostgres"]
 

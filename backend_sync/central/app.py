@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -64,9 +65,10 @@ def create_app(central: Central) -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/v1/batches", response_model=Ack)
-    def upload(batch: Batch) -> Ack:
-        """Upload one signed, hash-chained batch; answers the highest contiguous seq."""
-        return ingest.ingest(central, batch)
+    def upload(body: Annotated[bytes, Depends(_body)]) -> Ack:
+        """Upload one signed, hash-chained batch (schema: Batch); answers the
+        highest contiguous sequence the central holds."""
+        return ingest.ingest_json(central, body)
 
     @app.post("/v1/orders/hold", response_model=OrderHeld)
     def hold(req: HoldOrderRequest) -> OrderHeld:
@@ -120,4 +122,25 @@ def create_app(central: Central) -> FastAPI:
     def reconciliation() -> dict[str, Any]:
         return asdict(reconcile.reconcile(central))
 
+    def openapi() -> dict[str, Any]:
+        # The upload body is read raw (ingest hashes exactly what arrived), so its
+        # schema is added by hand.
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            batch = Batch.model_json_schema(ref_template="#/components/schemas/{model}")
+            comps = schema.setdefault("components", {}).setdefault("schemas", {})
+            comps.update(batch.pop("$defs", {}))
+            comps["Batch"] = batch
+            schema["paths"]["/v1/batches"]["post"]["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}},
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()

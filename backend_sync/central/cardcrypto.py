@@ -2,12 +2,22 @@
 
 Per-card keys are diversified once and cached: a busy central meets the same
 cards again and again, and diversification costs two block-cipher calls.
+
+The purchase TAC is the hot path of ingest. It is the CBC-MAC of
+:func:`cardlib.crypto.mac`, computed here block by block on an ECB context kept
+per card key (and per thread: cipher contexts are not thread-safe), because
+building a cipher context costs ten times the three block encryptions of a TAC.
+A test holds it equal to ``cardlib.crypto.purchase_tac``.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from cardlib import crypto
 from cardlib.crypto import Algorithm, TransactionType
@@ -38,6 +48,7 @@ class CardCrypto:
         self._keys = dict(keys)
         self._tac: dict[tuple[str, int, int], bytes] = {}
         self._dlk: dict[tuple[str, int, int], bytes] = {}
+        self._local = threading.local()
 
     @classmethod
     def of(cls, *key_sets: IssuerKeys) -> CardCrypto:
@@ -62,6 +73,34 @@ class CardCrypto:
             cache[ck] = key
         return key
 
+    def _ecb(self, key: bytes, alg: Algorithm) -> Any:
+        """A reusable ECB encryptor for a MAC key, cached per thread."""
+        cache: dict[bytes, Any] | None = getattr(self._local, "ecb", None)
+        if cache is None:
+            cache = self._local.ecb = {}
+        enc = cache.get(key)
+        if enc is None:
+            if alg is Algorithm.TDES:
+                cipher: Any = crypto.TripleDES(key)  # single DES: an 8-byte key
+            else:
+                cipher = algorithms.SM4(key)
+            enc = Cipher(cipher, modes.ECB()).encryptor()  # noqa: S305 - CBC-MAC by hand
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = enc
+        return enc
+
+    def _mac(self, key: bytes, data: bytes, alg: Algorithm) -> bytes:
+        """cardlib.crypto.mac: method-2 padding, zero IV, CBC, first 4 bytes."""
+        block = alg.block
+        data = crypto.pad_m2(data, block)
+        enc = self._ecb(key, alg)
+        chained = bytes(block)
+        for i in range(0, len(data), block):
+            x = int.from_bytes(chained, "big") ^ int.from_bytes(data[i : i + block], "big")
+            chained = enc.update(x.to_bytes(block, "big"))
+        return chained[:4]
+
     def purchase_tac(
         self,
         *,
@@ -74,19 +113,20 @@ class CardCrypto:
         date: str,
         time: str,
     ) -> str:
-        """The TAC a genuine card computes for this purchase (hex)."""
+        """The TAC a genuine card computes for this purchase (hex): MAC over
+        amount || type || terminal id || TTC || date || time."""
         k = self._card_key(self._tac, KeyRole.TAC, asn, algorithm, key_version)
-        tac = crypto.purchase_tac(
-            k,
-            amount,
-            TransactionType.PURCHASE,
-            bytes.fromhex(terminal_id),
-            ttc,
-            bcd(date),
-            bcd(time),
-            Algorithm(algorithm),
+        data = (
+            amount.to_bytes(4, "big")
+            + b"\x06"
+            + bytes.fromhex(terminal_id)
+            + ttc.to_bytes(4, "big")
+            + bytes.fromhex(date)
+            + bytes.fromhex(time)
         )
-        return tac.hex().upper()
+        if len(data) != 22:
+            raise ValueError("malformed purchase fields")
+        return self._mac(k, data, Algorithm(algorithm)).hex().upper()
 
     def load_tac(
         self,

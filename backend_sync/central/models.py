@@ -60,7 +60,7 @@ hotlist_events = sa.Table(
 ledger_txns = sa.Table(
     "ledger_txns",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(24), nullable=False),
     sa.Column("ref", sa.String(80), nullable=False),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
@@ -70,7 +70,7 @@ ledger_entries = sa.Table(
     "ledger_entries",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("txn_id", sa.Uuid, sa.ForeignKey("ledger_txns.id"), nullable=False),
+    sa.Column("txn_id", sa.BigInteger, sa.ForeignKey("ledger_txns.id"), nullable=False),
     sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
 )
@@ -98,7 +98,7 @@ terminal_records = sa.Table(
     sa.Column("load_id", sa.String(64)),
     sa.Column("ref_seq", sa.BigInteger),
     sa.Column("record_hash", sa.String(64), nullable=False),
-    sa.Column("ledger_txn_id", sa.Uuid),
+    sa.Column("ledger_txn_id", sa.BigInteger),
     sa.Column("received_ms", sa.BigInteger, nullable=False),
     sa.Index(
         "uq_card_txn",
@@ -117,7 +117,6 @@ terminal_records = sa.Table(
         sqlite_where=sa.text("ttype = 6 AND status IN ('posted', 'suspended')"),
         postgresql_where=sa.text("ttype = 6 AND status IN ('posted', 'suspended')"),
     ),
-    sa.Index("ix_records_asn_atc", "asn", "atc"),
 )
 
 rejections = sa.Table(

@@ -68,11 +68,28 @@ class _Txn:
     load_id: str | None
 
 
+def _f(rec: AnyRecord, name: str) -> Any:
+    # Field or None: pydantic's __getattr__ for an absent field costs microseconds.
+    return rec.__dict__.get(name)
+
+
 class BatchPoster:
     """Verifies records against the card registry, orders and load authorizations,
     then writes records, ledger postings and flags with one statement per table."""
 
-    def __init__(self, central: Central, conn: sa.Connection, terminal_id: str, now: int) -> None:
+    def __init__(
+        self,
+        central: Central,
+        conn: sa.Connection,
+        terminal_id: str,
+        now: int,
+        *,
+        precheck: bool = True,
+    ) -> None:
+        """``precheck=False`` skips the queries for earlier uses of the batch's
+        (ASN, ATC, type) and TTCs: the unique indexes still refuse a duplicate, and
+        the caller then re-runs the batch with the checks (see ingest.py)."""
+        self.precheck = precheck
         self.c = central
         self.conn = conn
         self.tid = terminal_id
@@ -114,7 +131,7 @@ class BatchPoster:
         }
         keys |= {(u.asn, u.atc, u.ttype) for u in self.unsettled.values()}
         self.seen_keys: set[tuple[str, int, int]] = set()
-        if keys:
+        if keys and self.precheck:
             t = terminal_records.c
             q = sa.select(t.asn, t.atc, t.ttype).where(
                 t.status.in_(AUTHENTIC), sa.tuple_(t.asn, t.atc, t.ttype).in_(list(keys))
@@ -123,7 +140,7 @@ class BatchPoster:
         ttcs = {r.ttc for r in recs if isinstance(r, PurchaseRecord)}
         ttcs |= {u.ttc for u in self.unsettled.values() if u.ttype == 6 and u.ttc is not None}
         self.seen_ttc: set[int] = set()
-        if ttcs:
+        if ttcs and self.precheck:
             t = terminal_records.c
             q = sa.select(t.ttc).where(
                 t.terminal_id == self.tid, t.ttype == 6, t.status.in_(AUTHENTIC), t.ttc.in_(ttcs)
@@ -168,9 +185,9 @@ class BatchPoster:
         row: dict[str, Any] = {
             "terminal_id": self.tid, "seq": rec.seq, "kind": rec.kind, "asn": rec.asn,
             "ttype": None, "atc": None, "ttc": None, "amount": None, "balance_before": None,
-            "balance_after": getattr(rec, "balance_after", None), "card_date": None,
+            "balance_after": _f(rec, "balance_after"), "card_date": None,
             "card_time": None,
-            "tac": getattr(rec, "tac", None), "payee": None, "order_id": None,
+            "tac": _f(rec, "tac"), "payee": None, "order_id": None,
             "load_id": None, "ref_seq": None, "record_hash": h, "ledger_txn_id": None,
             "received_ms": self.now,
         }  # fmt: skip
@@ -182,8 +199,8 @@ class BatchPoster:
             card_date=rec.date, card_time=rec.time,
             ttype=6 if isinstance(rec, PurchaseRecord) else 2 if isinstance(rec, LoadRecord)
             else rec.ttype,
-            ttc=getattr(rec, "ttc", None), payee=getattr(rec, "payee", None),
-            order_id=getattr(rec, "order_id", None), load_id=getattr(rec, "load_id", None),
+            ttc=_f(rec, "ttc"), payee=_f(rec, "payee"),
+            order_id=_f(rec, "order_id"), load_id=_f(rec, "load_id"),
         )  # fmt: skip
         return row
 
@@ -229,10 +246,10 @@ class BatchPoster:
                 self.settled.append(rec.ref_seq)
             return status, reason
         txn = _Txn(6 if isinstance(rec, PurchaseRecord) else 2, rec.asn, rec.amount, rec.atc,
-                   getattr(rec, "ttc", None), rec.date, rec.time, rec.key_version,
+                   _f(rec, "ttc"), rec.date, rec.time, rec.key_version,
                    rec.algorithm, rec.tac, rec.balance_before, rec.balance_after,
-                   getattr(rec, "payee", None), getattr(rec, "order_id", None),
-                   getattr(rec, "load_id", None))  # fmt: skip
+                   _f(rec, "payee"), _f(rec, "order_id"),
+                   _f(rec, "load_id"))  # fmt: skip
         return self._card_txn(rec, txn, row)
 
     def _card_txn(self, rec: AnyRecord, t: _Txn, row: dict[str, Any]) -> tuple[str, str | None]:
@@ -345,12 +362,14 @@ class BatchPoster:
             ledger.posting(kind, ref, *[(ids[code], amt) for code, amt in legs])
             for kind, ref, legs in self.postings
         ]
+        txn_ids = ledger.post(conn, built, self.now)
         for row in self.rows:
             idx = row.pop("_posting", None)
             if idx is not None:
-                row["ledger_txn_id"] = built[idx].txn_id
-        conn.execute(terminal_records.insert(), self.rows)
-        ledger.post(conn, built, self.now)
+                row["ledger_txn_id"] = txn_ids[idx]
+        if self.rows:
+            cols = list(self.rows[0])
+            ledger.bulk_insert(conn, terminal_records, cols, [tuple(r.values()) for r in self.rows])
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)
         if self.flags:

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
 from backend_sync.central.service import Central
+from backend_sync.pgserver import PrivatePostgres
 from cardlib.crypto import Algorithm
 from cardlib.keys import IssuerKeys
-from tests.backend_sync.pgserver import PrivatePostgres
 from tests.backend_sync.support import make_central
 
 _db_names = itertools.count(1)

@@ -82,7 +82,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_txns",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("ref", sa.String(length=80), nullable=False),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
@@ -125,11 +130,10 @@ def upgrade() -> None:
         sa.Column("load_id", sa.String(length=64), nullable=True),
         sa.Column("ref_seq", sa.BigInteger(), nullable=True),
         sa.Column("record_hash", sa.String(length=64), nullable=False),
-        sa.Column("ledger_txn_id", sa.Uuid(), nullable=True),
+        sa.Column("ledger_txn_id", sa.BigInteger(), nullable=True),
         sa.Column("received_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("terminal_id", "seq"),
     )
-    op.create_index("ix_records_asn_atc", "terminal_records", ["asn", "atc"], unique=False)
     op.create_index(
         "uq_card_txn",
         "terminal_records",
@@ -181,7 +185,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("txn_id", sa.Uuid(), nullable=False),
+        sa.Column("txn_id", sa.BigInteger(), nullable=False),
         sa.Column(
             "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),

@@ -1,0 +1,152 @@
+"""Central ingest: verified purchases posted per second, SQLite and PostgreSQL.
+
+Pre-generated realistic records: cards keyed from TEST ONLY issuer keys, real
+TACs, each terminal's records hash-chained and its batches ECDSA-signed. Timed:
+the whole ingest of an upload body (JSON parse and validation, signature, chain,
+TAC of every record, set-based inserts, the commit), as the HTTP endpoint runs it.
+
+    .venv/bin/python bench/bench_central.py [--records 60000] [--batch 1000] [--engine both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from backend_sync import chain
+from backend_sync.central import registry
+from backend_sync.central.cardcrypto import CardCrypto
+from backend_sync.central.db import make_engine, upgrade
+from backend_sync.central.ingest import ingest_json
+from backend_sync.central.service import Central
+from backend_sync.pgserver import PrivatePostgres
+from cardlib import crypto
+from cardlib.crypto import Algorithm, TransactionType
+from cardlib.keys import IssuerKeys, KeyRole
+
+TERMINALS = 10
+CARDS = 3000
+
+
+def generate(
+    keys: IssuerKeys, n: int, batch: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, bytes]]]:
+    """(terminal id, cert) pairs and (terminal id, upload body) batches in upload order."""
+    warnings.simplefilter("ignore")
+    asns = [f"3215{i:016d}" for i in range(1, CARDS + 1)]
+    mtk, alg = keys.master(KeyRole.TAC, 1), keys.algorithm
+    tac_keys = {a: crypto.tac_key(crypto.diversify(mtk, bytes.fromhex(a), alg), alg) for a in asns}
+    atc = dict.fromkeys(asns, 0)
+    bal = dict.fromkeys(asns, 80_000)
+    terms = []
+    per_term: dict[str, list[dict[str, object]]] = {}
+    for t in range(TERMINALS):
+        tid = f"3205000{t:05d}"
+        key = chain.generate_key()
+        terms.append((tid, key))
+        per_term[tid] = []
+    for i in range(n):
+        tid, _ = terms[i % TERMINALS]
+        asn = asns[(i * 7919) % CARDS]
+        amount = 100 + (i * 37) % 4900
+        recs = per_term[tid]
+        ttc = len(recs) + 1
+        date, tm = "20261128", f"{8 + (i // 3600) % 12:02d}{(i // 60) % 60:02d}{i % 60:02d}"
+        tac = crypto.purchase_tac(
+            tac_keys[asn], amount, TransactionType.PURCHASE, bytes.fromhex(tid), ttc,
+            bytes.fromhex(date), bytes.fromhex(tm), alg,
+        )  # fmt: skip
+        before = bal[asn]
+        bal[asn] -= amount
+        recs.append({
+            "kind": "purchase", "seq": ttc, "terminal_id": tid, "asn": asn, "amount": amount,
+            "date": date, "time": tm, "key_version": 1, "algorithm": int(keys.algorithm),
+            "balance_before": before, "atc": atc[asn], "ttc": ttc, "balance_after": bal[asn],
+            "tac": tac.hex().upper(), "mac2": "00000000", "payee": f"P{i % 40:03d}",
+        })  # fmt: skip
+        atc[asn] += 1
+    bodies: list[tuple[str, bytes]] = []
+    certs = []
+    for tid, key in terms:
+        certs.append((tid, chain.self_signed_cert(key, tid).decode()))
+        recs = per_term[tid]
+        prev = chain.genesis_hash(bytes.fromhex(tid))
+        hashes = chain.chain_hashes(prev, recs)
+        for s in range(0, len(recs), batch):
+            part = recs[s : s + batch]
+            p = prev if s == 0 else hashes[s - 1]
+            head = hashes[s + len(part) - 1].hex().upper()
+            header = {"terminal_id": tid, "first_seq": part[0]["seq"],
+                      "last_seq": part[-1]["seq"], "prev_hash": p.hex().upper(),
+                      "head_hash": head}  # fmt: skip
+            body = (b'{"header":' + chain.canonical(header) + b',"records":['
+                    + b",".join(chain.canonical(r) for r in part) + b'],"signature":"'
+                    + chain.sign(key, chain.canonical(header)).encode() + b'"}')  # fmt: skip
+            bodies.append((tid, body))
+    # Interleave terminals as a busy central sees them.
+    order = sorted(range(len(bodies)), key=lambda k: (k % (len(bodies) // TERMINALS or 1), k))
+    return certs, [bodies[k] for k in order]
+
+
+def run(url: str, keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[tuple[str, bytes]],
+        batch: int) -> list[float]:  # fmt: skip
+    engine = make_engine(url)
+    upgrade(engine)
+    central = Central(engine=engine, crypto=CardCrypto.of(keys.subset(KeyRole.LOAD, KeyRole.TAC)),
+                      signing_key=chain.generate_key(), admin_token="")  # fmt: skip
+    for i in range(1, CARDS + 1):
+        registry.register_card(
+            central, asn=f"3215{i:016d}", algorithm=int(keys.algorithm), key_version=1
+        )
+    for tid, cert in certs:
+        registry.enroll_terminal(central, terminal_id=tid, cert_pem=cert)
+    rates = []
+    for _tid, body in bodies:
+        t0 = time.perf_counter()
+        ack = ingest_json(central, body)
+        dt = time.perf_counter() - t0
+        assert ack.status == "ok" and not ack.results, ack
+        rates.append(batch / dt)
+    engine.dispose()
+    return rates
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=60_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    args = ap.parse_args()
+    keys = IssuerKeys.generate(Algorithm.TDES)
+    t0 = time.perf_counter()
+    certs, bodies = generate(keys, args.records, args.batch)
+    print(f"generated {args.records} purchases in {len(bodies)} signed batches "
+          f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
+    targets = {"sqlite": 15_000, "postgresql": 6_500}
+    for engine in ("sqlite", "postgresql") if args.engine == "both" else (args.engine,):
+        pg = None
+        with tempfile.TemporaryDirectory() as tmp:
+            if engine == "sqlite":
+                url = f"sqlite:///{Path(tmp) / 'central.db'}"
+            else:
+                pg = PrivatePostgres(durable=True).start()
+                url = pg.create_database("bench")
+            try:
+                rates = run(url, keys, certs, bodies, args.batch)
+            finally:
+                if pg:
+                    pg.stop()
+        med = statistics.median(rates)
+        total = len(rates) * args.batch / sum(args.batch / r for r in rates)
+        verdict = "meets" if med >= targets[engine] else "MISSES"
+        print(f"{engine:10s} ingest median {med:8.0f} purchases/s  (overall {total:8.0f}/s, "
+              f"batch {args.batch}, {len(rates)} batches; "
+              f"target {targets[engine]}: {verdict})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
