@@ -105,7 +105,8 @@ _SERVICE_GONE = {
     _c("SCARD_F_COMM_ERROR"),
 }
 _PRESENT = int(_scard.SCARD_STATE_PRESENT)
-_GONE = int(_scard.SCARD_STATE_UNKNOWN) | int(_scard.SCARD_STATE_UNAVAILABLE)
+_UNKNOWN = int(_scard.SCARD_STATE_UNKNOWN)
+_UNAVAILABLE = int(_scard.SCARD_STATE_UNAVAILABLE)
 _CHANGED = int(_scard.SCARD_STATE_CHANGED)
 _UNAWARE = int(_scard.SCARD_STATE_UNAWARE)
 _INFINITE = int(_scard.INFINITE)
@@ -293,11 +294,13 @@ class PcscMonitor:
         reader = self._readers.get(name)
         if reader is None:
             return
-        if event_state & _GONE:
-            # The reader vanished; the next listing drops it. Do not wait on it again.
+        if event_state & _UNKNOWN:
+            # The reader vanished between listing and waiting: it is gone.
             self._drop_reader(name)
             return
-        present = bool(event_state & _PRESENT)
+        # A listed reader whose state is unavailable (driver trouble) holds no usable
+        # card; keep waiting on it rather than dropping and re-adding it in a loop.
+        present = bool(event_state & _PRESENT) and not event_state & _UNAVAILABLE
         first = reader.state == _UNAWARE
         # pcsc-lite keeps a per-reader event counter in the high 16 bits; more than one
         # step while the card still looks present means it was pulled and reinserted.

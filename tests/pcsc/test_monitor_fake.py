@@ -150,3 +150,27 @@ def test_a_failing_listener_does_not_stop_the_monitor() -> None:
     with PcscMonitor(listener, api=ScriptedScard([R1], [first])):
         assert listener.second.wait(5)
     assert listener.seen == [ReaderAdded(R1), CardInserted(R1, ATR1)]
+
+
+def test_an_unavailable_reader_is_kept_and_an_unknown_one_dropped() -> None:
+    STATE_UNAVAILABLE = 0x8
+
+    def unavailable(api: ScriptedScard) -> dict[str, tuple[int, bytes]]:
+        return {R1: (STATE_UNAVAILABLE | 0x2, b""), R2: (STATE_EMPTY, b"")}
+
+    def recovers_with_card(api: ScriptedScard) -> dict[str, tuple[int, bytes]]:
+        return {R1: (_counter(1) | STATE_PRESENT | 0x2, ATR1)}
+
+    def r2_vanishes(api: ScriptedScard) -> dict[str, tuple[int, bytes]]:
+        api.readers = [R1]
+        return {R2: (STATE_UNKNOWN | 0x2, b"")}
+
+    api = ScriptedScard([R1, R2], [unavailable, recovers_with_card, r2_vanishes])
+    assert _run(api, 4) == [
+        ReaderAdded(R1),
+        ReaderAdded(R2),
+        CardInserted(R1, ATR1),
+        ReaderRemoved(R2),
+    ]
+    # Each wait passed the state last seen: no busy loop on the unavailable reader.
+    assert len(api.timeouts) <= 4
