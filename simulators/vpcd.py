@@ -216,8 +216,8 @@ class VpcdSlot:
 
     def _handle(self, payload: bytes) -> bytes | None:
         device = self._device
-        if device is None:
-            raise _Pulled
+        if device is None:  # remove() is under way on another thread
+            raise ConnectionAbortedError("card removed")
         if len(payload) == 1:
             control = payload[0]
             if control == _CTRL_ATR:
