@@ -219,6 +219,11 @@ def list_readers(context: PcscContext | None = None) -> list[str]:
     ctx = context or PcscContext()
     try:
         hresult, readers = ctx.api.SCardListReaders(ctx.handle(), [])
+        if hresult & _U32 in _SERVICE:
+            # pcsc-lite checks a context on the client side only, so a context of a
+            # restarted daemon looks valid until used: establish a new one, once.
+            ctx.invalidate()
+            hresult, readers = ctx.api.SCardListReaders(ctx.handle(), [])
         if hresult & _U32 == _code("SCARD_E_NO_READERS_AVAILABLE"):
             return []
         if hresult & _U32 in _SERVICE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cardlib.errors import CardRemovedError, DeviceError, PcscServiceError, ReaderGoneError
-from drivers.pcsc import PcscConnection, list_readers, wait_for_removal
+from drivers.pcsc import PcscConnection, PcscContext, list_readers, wait_for_removal
 from drivers.pcsc_events import (
     CardInserted,
     CardRemoved,
@@ -161,3 +161,18 @@ def test_swapping_cards_is_seen_as_removal_then_insertion(
             CardRemoved(card_slot),
             CardInserted(card_slot, second.atr),
         ]
+
+
+def test_a_kept_context_survives_a_pcscd_restart(pcscd: PrivatePcscd) -> None:
+    context = PcscContext()
+    try:
+        assert list_readers(context) == list(pcscd.slot_names())
+        pcscd.restart()
+        assert list_readers(context) == list(pcscd.slot_names())  # re-established
+        pcscd.stop()
+        with pytest.raises(PcscServiceError):
+            list_readers(context)
+        pcscd.start()
+        assert list_readers(context) == list(pcscd.slot_names())
+    finally:
+        context.close()
