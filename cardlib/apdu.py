@@ -30,7 +30,7 @@ __all__ = [
     "split_response",
 ]
 
-APDU_TRACE = 5
+APDU_TRACE = 7  # below DEBUG; 5 is taken by uvicorn's TRACE
 logging.addLevelName(APDU_TRACE, "APDU")
 _log = logging.getLogger("cardlib.apdu")
 
