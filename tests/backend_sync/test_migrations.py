@@ -1,0 +1,81 @@
+"""Alembic migrations on both engines; the ledger is append-only by the database."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from backend_sync.central import ledger
+from backend_sync.central.db import current_revision, make_engine, upgrade
+
+
+def test_empty_database_upgrades_to_head(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    upgrade(engine)  # idempotent
+    with engine.connect() as conn:
+        codes = set(conn.execute(sa.text("SELECT code FROM accounts")).scalars())
+    assert codes == {"funding", "settlement", "suspense"}
+    engine.dispose()
+
+
+def test_populated_database_upgrades_and_keeps_its_data(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        ids = ledger.account_ids(conn, ["card:32150000000000000001", "payee:water"])
+        p = ledger.posting("purchase", "T:1", (ids["card:32150000000000000001"], -500),
+                           (ids["payee:water"], 500))  # fmt: skip
+        ledger.post(conn, [p], 1)
+        conn.execute(
+            sa.text(
+                "INSERT INTO terminals (terminal_id, cert_pem, status, acked_seq, head_hash,"
+                " enrolled_ms) VALUES ('320500000001', 'x', 'active', 7, :h, 1)"
+            ),
+            {"h": "AB" * 32},
+        )
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    with engine.begin() as conn:
+        assert ledger.balance(conn, "payee:water") == 500
+        assert conn.execute(sa.text("SELECT acked_seq FROM terminals")).scalar() == 7
+        conn.execute(
+            sa.text(
+                "INSERT INTO orders (id, terminal_id, request_id, asn, payee, reference, amount,"
+                " status, created_ms) VALUES ('o1', '320500000001', 'r1',"
+                " '32150000000000000001', 'water', 'B1', 500, 'held', 1)"
+            )
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("stmt", [
+    "UPDATE ledger_entries SET amount = amount + 1",
+    "DELETE FROM ledger_entries",
+    "UPDATE ledger_txns SET kind = 'x'",
+    "DELETE FROM ledger_txns",
+])  # fmt: skip
+def test_the_database_refuses_to_change_the_ledger(db_url: str, stmt: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        ids = ledger.account_ids(conn, ["funding", "suspense"])
+        ledger.post(conn, [ledger.posting("t", "r", (ids["funding"], -1), (ids["suspense"], 1))], 1)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(sa.text(stmt))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM ledger_entries")).scalar() == 2
+    engine.dispose()
+
+
+def test_postgresql_refuses_truncate(postgres: object) -> None:
+    from backend_sync.pgserver import PrivatePostgres
+
+    assert isinstance(postgres, PrivatePostgres)
+    engine = make_engine(postgres.create_database("trunc"))
+    upgrade(engine)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE ledger_entries"))
+    engine.dispose()
