@@ -1,0 +1,203 @@
+"""What the core tells a UI: one :class:`Screen` per change, plus progress and timeouts.
+
+Everything here is plain frozen data. Words are the UI's: the core gives codes
+(``refusal="hotlisted"``, ``notice="card_pulled"``) and the catalog's own names
+already picked for the current language. Money is integer fen; the UI formats it
+with :func:`kiosk.money.format_fen`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from kiosk.core.states import State
+
+__all__ = [
+    "CardView",
+    "ConfirmView",
+    "FieldView",
+    "FormView",
+    "HistoryLine",
+    "InfoView",
+    "KioskEvent",
+    "Language",
+    "MenuGroup",
+    "MenuItem",
+    "PinView",
+    "Progress",
+    "ResultView",
+    "Screen",
+    "ScreenChanged",
+    "TimeoutCleared",
+    "TimeoutWarning",
+    "pick",
+]
+
+
+class Language(StrEnum):
+    """Languages every service name and UI text exists in."""
+
+    ZH_HANS = "zh-Hans"
+    ZH_HANT = "zh-Hant"
+    EN = "en"
+
+
+def pick(texts: Mapping[str, str], language: Language) -> str:
+    """The text in ``language``, falling back to Simplified Chinese, then any."""
+    return texts.get(language.value) or texts.get("zh-Hans") or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True)
+class CardView:
+    """The card as a screen may show it: masked, never the full number or ID."""
+
+    card_number_masked: str
+    holder_masked: str
+    balance_fen: int | None
+    expiry: dt.date
+
+
+@dataclass(frozen=True)
+class PinView:
+    """PIN pad state. Only the number of digits typed leaves the core, never digits."""
+
+    length: int
+    max_length: int
+    tries_left: int | None
+    wrong: bool = False  # the last try was wrong
+    label: str = "pin"  # which PIN: "pin", "old_pin", "new_pin", "new_pin_again"
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    service_id: str
+    title: str
+    available: bool
+    why_not: str | None = None  # "needs_network", "offline_limit"...
+    price_fen: int | None = None  # fixed-price items
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    group_id: str
+    title: str
+    items: tuple[MenuItem, ...]
+
+
+@dataclass(frozen=True)
+class FieldView:
+    name: str
+    label: str
+    kind: str  # "text", "digits", "amount", "choice", "pin"
+    value: str  # for "pin" fields: "*" per digit, never digits
+    required: bool
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    error: str | None = None  # "required", "too_long", "not_a_number", "out_of_range"...
+    focused: bool = False
+
+
+@dataclass(frozen=True)
+class FormView:
+    service_id: str
+    title: str
+    fields: tuple[FieldView, ...]
+    error: str | None = None  # refusal of the whole form ("bill_not_found"...)
+
+
+@dataclass(frozen=True)
+class ConfirmView:
+    """What the citizen is asked to agree to."""
+
+    service_id: str
+    title: str
+    kind: str  # "debit" (from the purse) or "load" (onto the purse) or "change_pin"
+    amount_fen: int
+    payee: str
+    details: tuple[tuple[str, str], ...]  # (label code, value), e.g. ("period", "2026-10")
+    balance_fen: int | None
+    balance_after_fen: int | None
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    when: dt.datetime
+    kind: str  # "purchase" | "load"
+    amount_fen: int
+    terminal_id: str
+
+
+@dataclass(frozen=True)
+class InfoView:
+    service_id: str
+    title: str
+    balance_fen: int | None = None
+    history: tuple[HistoryLine, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """The outcome of a service that moved money or changed the card."""
+
+    service_id: str
+    title: str
+    ok: bool
+    code: str  # "paid", "loaded", "pin_changed", or why not ("insufficient_balance"...)
+    amount_fen: int = 0
+    balance_after_fen: int | None = None
+    transaction_id: str | None = None
+    receipt: str = "none"  # "printed", "queued" (printer failed, kept), "skipped", "none"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Everything the UI needs to draw the current state; sections not used are None."""
+
+    state: State
+    language: Language
+    elder_mode: bool
+    timeout_s: float | None = None  # seconds the citizen has in this state, if timed
+    notice: str | None = None  # "card_pulled", "timed_out", "previous_debit_completed"...
+    busy: str | None = None  # the step a busy state is doing
+    cancellable: bool = False
+    card: CardView | None = None
+    refusal: str | None = None  # CARD_REFUSED: "hotlisted", "expired", "not_genuine"...
+    pin: PinView | None = None
+    menu: tuple[MenuGroup, ...] = ()
+    online: bool = True
+    form: FormView | None = None
+    confirm: ConfirmView | None = None
+    info: InfoView | None = None
+    result: ResultView | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScreenChanged:
+    screen: Screen
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A busy state's step (``"reading_card"``, ``"debiting"``, ``"printing"``...)."""
+
+    step: str
+    fraction: float | None = None
+
+
+@dataclass(frozen=True)
+class TimeoutWarning:
+    """The citizen has ``seconds_left`` before the session moves on; offer more time."""
+
+    seconds_left: float
+
+
+@dataclass(frozen=True)
+class TimeoutCleared:
+    """The warning is over (more time given, or the citizen acted)."""
+
+
+KioskEvent = ScreenChanged | Progress | TimeoutWarning | TimeoutCleared
