@@ -20,6 +20,9 @@ __all__ = [
     "AuthorizeLoadRequest",
     "Batch",
     "BatchHeader",
+    "Bill",
+    "BillQuery",
+    "BillQueryRequest",
     "HoldOrder",
     "HoldOrderRequest",
     "LoadAuthorization",
@@ -225,6 +228,30 @@ class LoadAuthorization(_Model):
     load_id: str
     mac2: Mac
     status: str
+
+
+class BillQuery(_Model):
+    """Body of a signed bill lookup (the kiosk asks; the central asks the biller)."""
+
+    terminal_id: TerminalId
+    request_id: Code
+    payee: Code
+    account: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")]
+    ts: int = Field(description="terminal clock, Unix ms")
+
+
+class BillQueryRequest(_Model):
+    body: BillQuery
+    signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
+
+
+class Bill(_Model):
+    payee: str
+    account: str
+    reference: str
+    period: str
+    amount: int
+    biller: str
 
 
 class SignedDocument(_Model):

@@ -15,12 +15,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from backend_sync.central import documents, ingest, loads, orders, reconcile, registry
+from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import (
     Ack,
     AuthorizeLoadRequest,
     Batch,
+    Bill,
+    BillQueryRequest,
     HoldOrderRequest,
     LoadAuthorization,
     OrderHeld,
@@ -73,6 +75,11 @@ def create_app(central: Central) -> FastAPI:
     @app.post("/v1/orders/hold", response_model=OrderHeld)
     def hold(req: HoldOrderRequest) -> OrderHeld:
         return orders.hold_order(central, req)
+
+    @app.post("/v1/bills/lookup", response_model=Bill)
+    def bill(req: BillQueryRequest) -> Bill:
+        """The oldest unpaid bill of an account at a payee, from the biller."""
+        return bills.lookup_bill(central, req)
 
     @app.post("/v1/loads/authorize", response_model=LoadAuthorization)
     def authorize(req: AuthorizeLoadRequest) -> LoadAuthorization:

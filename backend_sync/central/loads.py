@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from backend_sync.central import ledger
 from backend_sync.central.models import anomalies, cards, load_auths
+from backend_sync.central.providers import FundingRefused
 from backend_sync.central.service import Central, Refused, check_signed
 from backend_sync.wire import AuthorizeLoadRequest, LoadAuthorization, record_dict
 
@@ -33,7 +34,13 @@ def authorize_load(central: Central, req: AuthorizeLoadRequest) -> LoadAuthoriza
 
 
 def _resolve(
-    conn: sa.Connection, central: Central, auth_id: str, asn: str, amount: int, status: str
+    conn: sa.Connection,
+    central: Central,
+    auth_id: str,
+    asn: str,
+    amount: int,
+    status: str,
+    funding: str = "cash",
 ) -> None:
     ids = ledger.account_ids(conn, [ledger.SUSPENSE, ledger.FUNDING, ledger.card_account(asn)])
     dest = ledger.card_account(asn) if status == "confirmed" else ledger.FUNDING
@@ -46,6 +53,8 @@ def _resolve(
         ],
         central.now_ms(),
     )
+    if status == "voided" and funding != "cash" and central.funding is not None:
+        central.funding.refund(source=funding, asn=asn, amount=amount, ref=auth_id)
     conn.execute(
         load_auths.update()
         .where(load_auths.c.id == auth_id)
@@ -98,10 +107,15 @@ def _authorize(central: Central, req: AuthorizeLoadRequest) -> LoadAuthorization
             )
         ).all()
         for a in open_auths:
-            _resolve(
-                conn, central, a.id, a.asn, a.amount, "voided" if a.atc >= b.atc else "confirmed"
-            )
+            status = "voided" if a.atc >= b.atc else "confirmed"
+            _resolve(conn, central, a.id, a.asn, a.amount, status, a.funding)
         auth_id = uuid.uuid4().hex
+        if b.funding != "cash" and central.funding is not None:
+            # The citizen's bank pays first; a refusal leaves nothing posted.
+            try:
+                central.funding.charge(source=b.funding, asn=b.asn, amount=b.amount, ref=auth_id)
+            except FundingRefused as exc:
+                raise Refused(402, "funding_refused", exc.reason) from exc
         ids = ledger.account_ids(conn, [ledger.SUSPENSE, ledger.FUNDING])
         ledger.post(
             conn,
@@ -147,7 +161,7 @@ def void_expired(central: Central) -> int:
             )
         ).all()
         for a in rows:
-            _resolve(conn, central, a.id, a.asn, a.amount, "voided")
+            _resolve(conn, central, a.id, a.asn, a.amount, "voided", a.funding)
             conn.execute(
                 anomalies.insert().values(
                     terminal_id=a.terminal_id,

@@ -19,6 +19,7 @@ from backend_sync import chain
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine
 from backend_sync.central.models import rejections, terminals
+from backend_sync.central.providers import BillDirectory, FundingProvider
 from cardlib.keys import IssuerKeys
 
 __all__ = ["Central", "Refused", "Settings"]
@@ -61,6 +62,8 @@ class Central:
     load_void_after_s: int = 72 * 3600
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
+    bills: BillDirectory | None = None  # billers' systems (bill lookup)
+    funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     clock: Callable[[], float] = time.time
     _term_keys: dict[tuple[str, str], ec.EllipticCurvePublicKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

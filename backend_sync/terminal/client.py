@@ -19,6 +19,9 @@ from backend_sync.wire import (
     Ack,
     AuthorizeLoad,
     AuthorizeLoadRequest,
+    Bill,
+    BillQuery,
+    BillQueryRequest,
     HoldOrder,
     HoldOrderRequest,
     LoadAuthorization,
@@ -154,6 +157,22 @@ class CentralClient:
             self._send(
                 "POST", "/v1/orders/hold", json=req.model_dump(mode="json", exclude_none=True)
             )
+        )
+
+    def lookup_bill(self, *, payee: str, account: str) -> Bill:
+        """The oldest unpaid bill of ``account`` at ``payee`` (CentralRefused
+        ``bill_not_found`` when there is none)."""
+        body = BillQuery(
+            terminal_id=self.terminal_id,
+            request_id=uuid.uuid4().hex,
+            payee=payee,
+            account=account,
+            ts=self._now_ms(),
+        )
+        sig = chain.sign(self.key, chain.canonical(record_dict(body)))
+        req = BillQueryRequest(body=body, signature=sig)
+        return Bill.model_validate(
+            self._send("POST", "/v1/bills/lookup", json=req.model_dump(mode="json"))
         )
 
     def authorize_load(

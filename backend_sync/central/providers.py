@@ -1,0 +1,107 @@
+"""Outside systems the central talks to: billers (bill lookup) and funding (top-up).
+
+A real city wires the water company's billing system and a bank's account debit
+here; the demo and the tests wire :class:`SimulatedBiller` and
+:class:`SimulatedBank`, which keep their state in memory like a sandbox would.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = [
+    "BillDirectory",
+    "BillInfo",
+    "FundingProvider",
+    "FundingRefused",
+    "SimulatedBank",
+    "SimulatedBiller",
+]
+
+
+@dataclass(frozen=True)
+class BillInfo:
+    """An unpaid bill as its biller states it."""
+
+    payee: str
+    account: str
+    reference: str  # the bill's own id: what a payment order holds
+    period: str
+    amount: int  # fen
+    biller: str
+
+
+class BillDirectory(Protocol):
+    def lookup(self, payee: str, account: str) -> BillInfo | None:
+        """The oldest unpaid bill of ``account`` at ``payee``, or None."""
+        ...
+
+
+class FundingRefused(Exception):
+    """The funding source said no (``reason``: "no_linked_account", "insufficient_funds")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FundingProvider(Protocol):
+    def charge(self, *, source: str, asn: str, amount: int, ref: str) -> None:
+        """Take ``amount`` fen from the citizen's linked account; FundingRefused if not."""
+        ...
+
+    def refund(self, *, source: str, asn: str, amount: int, ref: str) -> None:
+        """Give back a charge whose load was voided."""
+        ...
+
+
+class SimulatedBiller:
+    """Bills kept in memory; a bill stays listed until marked paid by the test/demo."""
+
+    def __init__(self, bills: list[BillInfo] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._bills = list(bills or [])
+
+    def add(self, bill: BillInfo) -> None:
+        with self._lock:
+            self._bills.append(bill)
+
+    def lookup(self, payee: str, account: str) -> BillInfo | None:
+        with self._lock:
+            return next((b for b in self._bills if (b.payee, b.account) == (payee, account)), None)
+
+    def settle(self, reference: str) -> None:
+        with self._lock:
+            self._bills = [b for b in self._bills if b.reference != reference]
+
+
+class SimulatedBank:
+    """Linked bank accounts by card ASN, balances in fen; every charge is kept."""
+
+    def __init__(self, accounts: dict[str, int] | None = None) -> None:
+        self._lock = threading.Lock()
+        self.accounts = {k.upper(): v for k, v in (accounts or {}).items()}
+        self.charges: dict[str, int] = {}
+
+    def link(self, asn: str, balance: int) -> None:
+        with self._lock:
+            self.accounts[asn.upper()] = balance
+
+    def charge(self, *, source: str, asn: str, amount: int, ref: str) -> None:
+        with self._lock:
+            if ref in self.charges:
+                return  # idempotent: the same authorization charged once
+            have = self.accounts.get(asn.upper())
+            if have is None:
+                raise FundingRefused("no_linked_account")
+            if have < amount:
+                raise FundingRefused("insufficient_funds")
+            self.accounts[asn.upper()] = have - amount
+            self.charges[ref] = amount
+
+    def refund(self, *, source: str, asn: str, amount: int, ref: str) -> None:
+        with self._lock:
+            if self.charges.pop(ref, None) is not None:
+                self.accounts[asn.upper()] = self.accounts.get(asn.upper(), 0) + amount
