@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,6 +131,7 @@ class BatchPoster:
             if isinstance(r, PurchaseRecord | LoadRecord)
         }
         keys |= {(u.asn, u.atc, u.ttype) for u in self.unsettled.values()}
+        keys |= {(r.asn, r.atc, r.ttype) for r in recs if isinstance(r, UnsettledRecord)}
         self.seen_keys: set[tuple[str, int, int]] = set()
         if keys and self.precheck:
             t = terminal_records.c
@@ -139,6 +141,7 @@ class BatchPoster:
             self.seen_keys = {(a, b, c) for a, b, c in conn.execute(q)}
         ttcs = {r.ttc for r in recs if isinstance(r, PurchaseRecord)}
         ttcs |= {u.ttc for u in self.unsettled.values() if u.ttype == 6 and u.ttc is not None}
+        ttcs |= {r.ttc for r in recs if isinstance(r, UnsettledRecord) and r.ttc is not None}
         self.seen_ttc: set[int] = set()
         if ttcs and self.precheck:
             t = terminal_records.c
@@ -218,6 +221,8 @@ class BatchPoster:
             return self._reject(rec, "foreign_terminal", rec.terminal_id)
         if isinstance(rec, UnsettledRecord):
             self._flag(rec, "unsettled_intent", rec.reason)
+            # Its proof may follow in this very batch.
+            self.unsettled[rec.seq] = SimpleNamespace(**{**row, "status": "unsettled"})
             return "unsettled", None
         if isinstance(rec, AbortedRecord):
             order = self.orders.get(rec.order_id or "")

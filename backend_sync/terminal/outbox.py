@@ -184,7 +184,9 @@ class Outbox:
             )
         return IntentId(seq)
 
-    def _close(self, intent_id: IntentId | None, record: BaseModel) -> int:
+    def _close(
+        self, intent_id: IntentId | None, record: BaseModel, *, proves: int | None = None
+    ) -> int:
         """Chain ``record`` on the head and (when given) close the intent, atomically."""
         with self.engine.begin() as conn:
             meta = self._meta(conn)
@@ -217,6 +219,12 @@ class Outbox:
                     outbox_records.insert().values(
                         seq=seq, intent="{}", created_ms=values["closed_ms"], **values
                     )
+                )
+            if proves is not None:
+                conn.execute(
+                    outbox_records.update()
+                    .where(outbox_records.c.seq == proves, outbox_records.c.kind == "unsettled")
+                    .values(proved_by=seq)
                 )
             self._set(conn, head_seq=seq, head_hash=h)
         return seq
@@ -329,7 +337,7 @@ class Outbox:
         record = ProofRecord(seq=seq, terminal_id=self.terminal_id, ref_seq=ref_seq,
                              asn=asn.upper(), tac=tac.upper(), mac2=mac2.upper(),
                              balance_after=balance_after)  # fmt: skip
-        return self._close(None, record)
+        return self._close(None, record, proves=ref_seq)
 
     def unfinished(self) -> list[Intent]:
         """Intents begun and never closed (a crash or a pulled card): settle these
@@ -343,23 +351,16 @@ class Outbox:
         return [Intent(IntentId(r.seq), r.kind, json.loads(r.intent)) for r in rows]
 
     def unsettled(self, asn: str | None = None) -> list[dict[str, Any]]:
-        """Closed ``unsettled`` records not yet followed by a proof (for re-proving
-        when their card comes back)."""
+        """Closed ``unsettled`` records no proof cites yet (kept through pruning),
+        to re-prove when their card comes back."""
+        q = (
+            sa.select(outbox_records.c.body)
+            .where(outbox_records.c.kind == "unsettled", outbox_records.c.proved_by.is_(None))
+            .order_by(outbox_records.c.seq)
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(outbox_records.c.body)
-                .where(outbox_records.c.kind.in_(("unsettled", "proof")))
-                .order_by(outbox_records.c.seq)
-            ).scalars()
-            bodies = [json.loads(b) for b in rows]
-        proven = {b["ref_seq"] for b in bodies if b["kind"] == "proof"}
-        return [
-            b
-            for b in bodies
-            if b["kind"] == "unsettled"
-            and b["seq"] not in proven
-            and (asn is None or b["asn"] == asn.upper())
-        ]
+            bodies = [json.loads(b) for b in conn.execute(q).scalars()]
+        return [b for b in bodies if asn is None or b["asn"] == asn.upper()]
 
     # -- the agent's API --------------------------------------------------------------
 
@@ -392,12 +393,18 @@ class Outbox:
             self._set(conn, acked_seq=acked_seq, acked_hash=h)
 
     def prune(self) -> int:
-        """Delete acknowledged records (only those); returns how many."""
+        """Delete acknowledged records (only those, and never an unsettled record
+        still waiting for its card's proof); returns how many."""
         with self.engine.begin() as conn:
             acked = int(self._meta(conn)["acked_seq"])
             res = conn.execute(
                 outbox_records.delete().where(
-                    outbox_records.c.seq <= acked, outbox_records.c.state == "closed"
+                    outbox_records.c.seq <= acked,
+                    outbox_records.c.state == "closed",
+                    sa.or_(
+                        outbox_records.c.kind != "unsettled",
+                        outbox_records.c.proved_by.is_not(None),
+                    ),
                 )
             )
         return int(res.rowcount)

@@ -27,4 +27,6 @@ outbox_records = sa.Table(
     sa.Column("hash", sa.String(64)),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("closed_ms", sa.BigInteger),
+    # An unsettled record stays (acknowledged or not) until a proof cites it.
+    sa.Column("proved_by", sa.Integer),
 )

@@ -28,7 +28,7 @@ def test_intent_then_record_chained_numbered_and_durable(tmp_path: Path) -> None
     with ob.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "k0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "k0002"
     i1 = _begin(ob, 1)
     with pytest.raises(OutboxError):
         _begin(ob, 2)  # one open intent at a time: settle before selling again
@@ -53,8 +53,13 @@ def test_intent_then_record_chained_numbered_and_durable(tmp_path: Path) -> None
     ]
     assert all(chain.canonical(b).decode() == r.body for b, r in zip(bodies, recs, strict=True))
     assert ob.unsettled(ASN)[0]["seq"] == 2
+    ob.acknowledge(3)
+    assert ob.prune() == 2  # the unsettled record stays until its proof
+    assert ob.unsettled(ASN)[0]["seq"] == 2
     ob.add_proof(2, asn=ASN, tac="11223344", mac2="55667788")
     assert ob.unsettled(ASN) == []
+    ob.acknowledge(4)
+    assert ob.prune() == 2
 
 
 def test_prune_only_what_the_central_acknowledged(tmp_path: Path) -> None:
