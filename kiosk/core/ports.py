@@ -194,11 +194,18 @@ class KioskOps(Protocol):
     def check_printer(self, ctx: JobContext) -> PrinterCheck: ...
 
     def execute(
-        self, quote: Quote, *, receipt: bool, pins: Mapping[str, str], ctx: JobContext
+        self,
+        quote: Quote,
+        *,
+        receipt: bool,
+        pins: Mapping[str, str],
+        language: Language,
+        ctx: JobContext,
     ) -> Outcome:
-        """Do it: debit / load / change PIN, record it, print the receipt. ``pins``
-        holds the form's PIN fields (change PIN) for this call only. Raises CardGone
-        when the card left (a lost DEBIT is settled on its return)."""
+        """Do it: debit / load / change PIN, record it, print the receipt (in
+        ``language``). ``pins`` holds the form's PIN fields (change PIN) for this call
+        only. Raises CardGone when the card left (a lost DEBIT is settled on its
+        return)."""
         ...
 
     def end_card(self) -> None:

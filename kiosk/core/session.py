@@ -161,6 +161,10 @@ class SessionMachine:
         self._check_timers()
         return n
 
+    def quiet(self) -> bool:
+        """No input waiting and no job queued or running (tests, scripted sessions)."""
+        return self._inbox.empty() and self.worker.wait_idle(0)
+
     def run(self, stop: threading.Event, tick: float = 0.2) -> None:
         """Pump until ``stop`` is set (the kiosk's core thread)."""
         while not stop.is_set():
@@ -695,11 +699,14 @@ class SessionMachine:
         if quote is None:
             return
         pins = {name: buf.take() for name, buf in self._pins.items()}
+        language = self.language
         self._go(State.PROCESSING)
 
         def execute(ctx: JobContext) -> Outcome:
             try:
-                return self.ops.execute(quote, receipt=receipt, pins=pins, ctx=ctx)
+                return self.ops.execute(
+                    quote, receipt=receipt, pins=pins, language=language, ctx=ctx
+                )
             finally:
                 pins.clear()
 

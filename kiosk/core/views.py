@@ -85,6 +85,7 @@ class MenuGroup:
     group_id: str
     title: str
     items: tuple[MenuItem, ...]
+    kind: str = "topic"  # "stage" (life stage) or "topic"
 
 
 @dataclass(frozen=True)

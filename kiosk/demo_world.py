@@ -1,0 +1,318 @@
+"""A whole kiosk world on simulators, for the demo, the scripted session and tests.
+
+TEST ONLY. It builds, in one data folder: the TEST ONLY wallet (issuer, PSAM,
+demo citizens' cards), an embedded central on a real uvicorn server on loopback
+(SQLite, a simulated biller with bills for the demo citizens and a simulated bank
+with their linked accounts, the demo catalog published), the ESC/POS printer
+simulator on a loopback TCP port, and the kiosk itself: card and PSAM slots
+(in-process readers), outbox, downloads, sync agent, printer queue, audit log,
+:class:`~kiosk.services.ops.CardKioskOps` and the :class:`SessionMachine`.
+
+Only the composition root (``kiosk/cli.py`` subcommands) and tests use this.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.core.clock import Clock, ManualClock
+from kiosk.core.session import SessionMachine
+from kiosk.core.timeouts import Timeouts
+
+__all__ = ["ADMIN_TOKEN", "DEMO_CATALOG", "DemoWorld", "demo_bills"]
+
+log = logging.getLogger(__name__)
+
+ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - TEST ONLY, loopback demo central
+
+
+def _n(hans: str, hant: str, en: str) -> dict[str, str]:
+    return {"zh-Hans": hans, "zh-Hant": hant, "en": en}
+
+
+_PIN = {"kind": "pin", "max_length": 6}
+
+DEMO_CATALOG: dict[str, Any] = {
+    "groups": [
+        {"id": "payments", "kind": "topic", "order": 1, "names": _n("缴费", "繳費", "Payments")},
+        {"id": "card", "kind": "topic", "order": 2, "names": _n("卡片服务", "卡片服務", "My card")},
+        {"id": "transport", "kind": "topic", "order": 3, "names": _n("交通出行", "交通出行",
+                                                                      "Transport")},
+        {"id": "work", "kind": "stage", "order": 10, "names": _n("就业", "就業", "Work")},
+        {"id": "elderly_health", "kind": "stage", "order": 11,
+         "names": _n("养老与健康", "養老與健康", "Elderly care and health")},
+    ],
+    "services": [
+        {"id": "balance", "flow": "balance", "groups": ["card", "elderly_health"], "order": 1,
+         "names": _n("余额查询", "餘額查詢", "Balance"),
+         "needs": {"network": False}},
+        {"id": "history", "flow": "history", "groups": ["card"], "order": 2,
+         "names": _n("交易记录", "交易記錄", "Card history"), "needs": {"network": False}},
+        {"id": "change_pin", "flow": "change_pin", "groups": ["card"], "order": 3,
+         "names": _n("修改密码", "修改密碼", "Change PIN"), "needs": {"network": False},
+         "fields": [
+             {"name": "old_pin", "labels": _n("原密码", "原密碼", "Current PIN"), **_PIN},
+             {"name": "new_pin", "labels": _n("新密码", "新密碼", "New PIN"), **_PIN},
+             {"name": "new_pin_again", "labels": _n("再次输入新密码", "再次輸入新密碼",
+                                                    "New PIN again"), **_PIN},
+         ]},
+        {"id": "water_bill", "flow": "bill", "groups": ["payments", "work"], "order": 10,
+         "names": _n("水费", "水費", "Water bill"), "needs": {"network": True},
+         "fields": [{"name": "account", "kind": "digits", "max_length": 12,
+                     "labels": _n("户号", "戶號", "Account number")}],
+         "payment": {"payee": "water", "utility": "water"}},
+        {"id": "electricity_bill", "flow": "bill", "groups": ["payments"], "order": 11,
+         "names": _n("电费", "電費", "Electricity bill"), "needs": {"network": True},
+         "fields": [{"name": "account", "kind": "digits", "max_length": 12,
+                     "labels": _n("户号", "戶號", "Account number")}],
+         "payment": {"payee": "electricity", "utility": "electricity"}},
+        {"id": "top_up", "flow": "top_up", "groups": ["payments", "card"], "order": 12,
+         "names": _n("银行卡充值", "銀行卡充值", "Top up from bank"), "needs": {"network": True},
+         "fields": [{"name": "amount", "kind": "amount", "min_fen": 1000, "max_fen": 50000,
+                     "labels": _n("充值金额（元）", "充值金額（元）", "Amount (yuan)")}],
+         "payment": {"payee": "bank", "funding": "bank"}},
+        {"id": "bike_enable", "flow": "fixed_price", "groups": ["transport"], "order": 20,
+         "names": _n("开通公共自行车", "開通公共自行車", "Enable public bikes"),
+         "payment": {"payee": "bike", "amount_fen": 1000, "offline": True}},
+    ],
+}  # fmt: skip
+
+
+def demo_bills(asns: list[str]) -> list[Any]:
+    """One water and one electricity bill per demo citizen, accounts 1000001..."""
+    from backend_sync.central.providers import BillInfo
+
+    bills = []
+    for n, _asn in enumerate(asns, start=1):
+        account = f"{1_000_000 + n}"
+        bills.append(BillInfo("water", account, f"W2026-10-{account}", "2026-10", 4_230 + 100 * n,
+                              "张家港水务"))  # fmt: skip
+        bills.append(BillInfo("electricity", account, f"E2026-10-{account}", "2026-10",
+                              8_815 + 10 * n, "国网张家港供电"))  # fmt: skip
+    return bills
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DemoWorld:
+    """Everything running; :meth:`close` stops it. Build with :meth:`build`."""
+
+    root: Path
+    clock: Clock
+    wallet: Any
+    central: Any
+    server: Any
+    server_thread: threading.Thread
+    central_url: str
+    biller: Any
+    bank: Any
+    printer_sim: Any
+    card_reader: Any
+    psam_reader: Any
+    outbox: Any
+    store: Any
+    client: Any
+    agent: Any
+    ops: Any
+    machine: SessionMachine
+    audit: Any
+    print_queue: Any
+    terminal_key: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        root: Path,
+        *,
+        clock: Clock | None = None,
+        timeouts: Timeouts | None = None,
+        printer: bool = True,
+        catalog: dict[str, Any] | None = None,
+    ) -> DemoWorld:
+        from backend_sync import chain
+        from backend_sync.central import documents, registry
+        from backend_sync.central.app import create_app
+        from backend_sync.central.cardcrypto import CardCrypto
+        from backend_sync.central.db import make_engine, upgrade
+        from backend_sync.central.providers import SimulatedBank, SimulatedBiller
+        from backend_sync.central.service import Central
+        from backend_sync.terminal.agent import SyncAgent
+        from backend_sync.terminal.client import CentralClient
+        from backend_sync.terminal.downloads import DownloadStore
+        from backend_sync.terminal.outbox import Outbox
+        from cardlib.keys import KeyRole
+        from drivers.printer.printer import Printer
+        from drivers.printer.profiles import get_profile
+        from drivers.printer.queue import PrintQueue
+        from kiosk.audit import AuditLog
+        from kiosk.issuer import Issuer, create_demo_wallet
+        from kiosk.receipts.layouts import key_signer
+        from kiosk.services.ops import CardKioskOps, Network
+        from kiosk.services.printing import ReceiptDesk
+        from simulators.printer.server import PrinterSimulator
+        from simulators.transport import SimReader
+        from simulators.wallet import Wallet
+
+        root.mkdir(parents=True, exist_ok=True)
+        clock = clock or ManualClock()
+        wallet = Wallet(root / "wallet")
+        if not wallet.exists():
+            create_demo_wallet(wallet.root, now=clock.now())
+        psam_reader, card_reader = SimReader("PSAM slot"), SimReader("card reader")
+        psam_reader.insert(wallet.open_psam())
+        terminal_id = wallet._index()["psams"][0]["terminal_id"].upper()
+
+        # -- the central ---------------------------------------------------------------
+        engine = make_engine(f"sqlite:///{root / 'central.db'}")
+        upgrade(engine)
+        key_file = root / "central-signing.pem"
+        if key_file.exists():
+            signing = chain.load_private_key(key_file.read_bytes())
+        else:
+            signing = chain.generate_key()
+            key_file.write_bytes(chain.private_key_pem(signing))
+        citizens = [c for c in wallet.cards() if c.role == "citizen"]
+        biller = SimulatedBiller(demo_bills([c.asn for c in citizens]))
+        bank = SimulatedBank({c.asn: 500_000 for c in citizens})
+        central = Central(
+            engine=engine,
+            crypto=CardCrypto.of(wallet.keys().subset(KeyRole.LOAD, KeyRole.TAC)),
+            signing_key=signing,
+            admin_token=ADMIN_TOKEN,
+            bills=biller,
+            funding=bank,
+        )
+        for c in citizens:
+            registry.register_card(central, asn=c.asn, algorithm=int(wallet.keys().algorithm),
+                                   key_version=1)  # fmt: skip
+        tkey_file = root / "terminal-key.pem"
+        if tkey_file.exists():
+            tkey = chain.load_private_key(tkey_file.read_bytes())
+        else:
+            tkey = chain.generate_key()
+            tkey_file.write_bytes(chain.private_key_pem(tkey))
+            registry.enroll_terminal(
+                central, terminal_id=terminal_id,
+                cert_pem=chain.self_signed_cert(tkey, terminal_id).decode(),
+            )  # fmt: skip
+        if catalog is not None or not _published(central):
+            documents.publish(central, "catalog", catalog or DEMO_CATALOG)
+        import uvicorn
+
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(central), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))  # fmt: skip
+        thread = threading.Thread(target=server.run, name="demo-central", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the embedded central did not start")
+            time.sleep(0.01)
+        url = f"http://127.0.0.1:{port}"
+
+        # -- the printer -----------------------------------------------------------------
+        sim = None
+        desk = None
+        queue = PrintQueue(root / "print-queue.db")
+        if printer:
+            sim = PrinterSimulator.model("gb18030-80mm", out_dir=root / "printer")
+            pport = sim.start_tcp(port=0)
+            prn = Printer(f"tcp://127.0.0.1:{pport}", get_profile("gb18030-80mm"), timeout=1.0,
+                          print_timeout=10.0)  # fmt: skip
+            desk = ReceiptDesk(prn, queue, key_signer(tkey), "张家港市民中心 1F 自助区")
+
+        # -- the kiosk -------------------------------------------------------------------
+        outbox = Outbox(root / "outbox.db", terminal_id)
+        client = CentralClient(url, terminal_id=terminal_id, key=tkey,
+                               central_key=signing.public_key(), timeout=5)  # fmt: skip
+        store = DownloadStore(root / "downloads", signing.public_key())
+        agent = SyncAgent(outbox, client, store, attempts=2, backoff_initial=0.05,
+                          backoff_max=0.2)  # fmt: skip
+        network = Network(online=True)
+        agent.run_once()
+        ops = CardKioskOps(
+            open_card=lambda: card_reader,
+            open_psam=lambda: psam_reader,
+            open_outbox=lambda _tid: outbox,
+            trusted=[Issuer.load(wallet.root).ca_cert],
+            clock=clock,
+            client=client,
+            store=store,
+            receipts=desk,
+            network=network,
+        )
+        audit = AuditLog(root / "audit.db")
+        machine = SessionMachine(ops, clock=clock, timeouts=timeouts, audit=audit)
+        return cls(root=root, clock=clock, wallet=wallet, central=central, server=server,
+                   server_thread=thread, central_url=url, biller=biller, bank=bank,
+                   printer_sim=sim, card_reader=card_reader, psam_reader=psam_reader,
+                   outbox=outbox, store=store, client=client, agent=agent, ops=ops,
+                   machine=machine, audit=audit, print_queue=queue,
+                   terminal_key=tkey)  # fmt: skip
+
+    # -- helpers for scripts and tests ---------------------------------------------------
+    def citizen(self, n: int) -> Any:
+        """The n-th demo citizen (1-based) of the wallet."""
+        return [c for c in self.wallet.cards() if c.role == "citizen"][n - 1]
+
+    def insert(self, who: str = "1") -> Any:
+        """Put a demo card in the reader and tell the kiosk; returns the card object."""
+        card = self.wallet.open_card(who)
+        self.card_reader.insert(card)
+        self.machine.card_inserted()
+        return card
+
+    def remove(self) -> None:
+        self.card_reader.remove()
+        self.machine.card_removed()
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Pump the machine until no input or job is pending."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.machine.pump()
+            if self.machine.worker.wait_idle(0.01) and self.machine.quiet():
+                return
+        raise TimeoutError(f"kiosk still busy in {self.machine.state}")
+
+    def close(self) -> None:
+        self.machine.worker.stop()
+        self.server.should_exit = True
+        self.server_thread.join(5)
+        if self.printer_sim is not None:
+            self.printer_sim.stop()
+        self.client.close()
+        self.outbox.close()
+        self.print_queue.close()
+        self.audit.close()
+        self.central.engine.dispose()
+
+    def __enter__(self) -> DemoWorld:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _published(central: Any) -> bool:
+    from backend_sync.central import documents
+    from backend_sync.central.service import Refused
+
+    try:
+        documents.signed_document(central, "catalog")
+    except Refused:
+        return False
+    return True
