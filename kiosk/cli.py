@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # Modules that contribute subcommands. Keep in sync with README "Commands".
 _COMMAND_MODULES = (
     "kiosk.demo_cli",
+    "kiosk.session_cli",
     "kiosk.issuer_cli",
     "simulators.cli",
     "drivers.pcsc_cli",

@@ -288,6 +288,48 @@ class DemoWorld:
                 return
         raise TimeoutError(f"kiosk still busy in {self.machine.state}")
 
+    def ledger_balances(self) -> dict[str, int]:
+        """Every ledger account with entries at the central (card:, payee:, funding...)."""
+        from backend_sync.central import ledger
+
+        with self.central.engine.connect() as conn:
+            return ledger.balances(conn)
+
+    def order_status(self, reference: str) -> str | None:
+        import sqlalchemy as sa
+
+        from backend_sync.central.models import orders
+
+        with self.central.engine.connect() as conn:
+            q = sa.select(orders.c.status).where(orders.c.reference == reference)
+            found = conn.execute(q).scalar()
+            return None if found is None else str(found)
+
+    def card_balance(self, who: str) -> int:
+        """The card's own balance, read through a fresh reader (from its EEPROM file)."""
+        from cardlib.apdu import ApduSession
+        from cardlib.purse import Purse
+        from simulators.transport import SimReader
+
+        reader = SimReader("check")
+        reader.insert(self.wallet.open_card(who))
+        try:
+            return Purse(ApduSession(reader)).balance()
+        finally:
+            reader.remove()
+
+    def summary(self) -> list[str]:
+        """What the central, the outbox and the printer hold now (for the script's end)."""
+        lines = []
+        for code, amount in sorted(self.ledger_balances().items()):
+            lines.append(f"ledger {code}: {amount:+d} fen")
+        st = self.outbox.status()
+        lines.append(f"outbox: head {st.head_seq}, acknowledged {st.acked_seq}, "
+                     f"open intents {st.open_intents}")  # fmt: skip
+        if self.printer_sim is not None:
+            lines.append(f"printer: {len(self.printer_sim.jobs)} receipt(s) printed")
+        return lines
+
     def close(self) -> None:
         self.machine.worker.stop()
         self.server.should_exit = True

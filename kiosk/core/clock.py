@@ -46,7 +46,9 @@ class ManualClock:
     def __init__(self, start: dt.datetime | None = None) -> None:
         self._lock = threading.Lock()
         self._mono = 1000.0
-        self._wall = start or dt.datetime(2026, 11, 28, 10, 0, tzinfo=LOCAL_TZ)
+        # Real "now" by default: certificates, card dates and the hotlist's age are
+        # checked against it; tests that need a fixed day pass ``start``.
+        self._wall = start or dt.datetime.now(LOCAL_TZ).replace(microsecond=0)
 
     def monotonic(self) -> float:
         with self._lock:
