@@ -13,6 +13,7 @@ Only the composition root (``kiosk/cli.py`` subcommands) and tests use this.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 import threading
@@ -129,6 +130,7 @@ class DemoWorld:
     audit: Any
     print_queue: Any
     terminal_key: Any
+    terminal_cert: Any
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -141,6 +143,9 @@ class DemoWorld:
         printer: bool = True,
         catalog: dict[str, Any] | None = None,
     ) -> DemoWorld:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
         from backend_sync import chain
         from backend_sync.central import documents, registry
         from backend_sync.central.app import create_app
@@ -159,6 +164,7 @@ class DemoWorld:
         from kiosk.audit import AuditLog
         from kiosk.issuer import Issuer, create_demo_wallet
         from kiosk.receipts.layouts import key_signer
+        from kiosk.receipts.signing import make_test_terminal_identity
         from kiosk.services.ops import CardKioskOps, Network
         from kiosk.services.printing import ReceiptDesk
         from simulators.printer.server import PrinterSimulator
@@ -197,15 +203,20 @@ class DemoWorld:
         for c in citizens:
             registry.register_card(central, asn=c.asn, algorithm=int(wallet.keys().algorithm),
                                    key_version=1)  # fmt: skip
-        tkey_file = root / "terminal-key.pem"
+        # One key signs upload batches and receipt QR codes; its certificate (CN =
+        # terminal id, as receipts are verified) is the one enrolled at the central.
+        tkey_file, tcert_file = root / "terminal-key.pem", root / "terminal.crt"
         if tkey_file.exists():
             tkey = chain.load_private_key(tkey_file.read_bytes())
+            tcert = x509.load_pem_x509_certificate(tcert_file.read_bytes())
         else:
-            tkey = chain.generate_key()
+            ident = make_test_terminal_identity(terminal_id, now=dt.datetime.now(dt.UTC))
+            tkey, tcert = ident.private_key, ident.certificate
             tkey_file.write_bytes(chain.private_key_pem(tkey))
+            tcert_file.write_bytes(tcert.public_bytes(serialization.Encoding.PEM))
             registry.enroll_terminal(
                 central, terminal_id=terminal_id,
-                cert_pem=chain.self_signed_cert(tkey, terminal_id).decode(),
+                cert_pem=tcert.public_bytes(serialization.Encoding.PEM).decode(),
             )  # fmt: skip
         if catalog is not None or not _published(central):
             documents.publish(central, "catalog", catalog or DEMO_CATALOG)
@@ -261,7 +272,7 @@ class DemoWorld:
                    printer_sim=sim, card_reader=card_reader, psam_reader=psam_reader,
                    outbox=outbox, store=store, client=client, agent=agent, ops=ops,
                    machine=machine, audit=audit, print_queue=queue,
-                   terminal_key=tkey)  # fmt: skip
+                   terminal_key=tkey, terminal_cert=tcert)  # fmt: skip
 
     # -- helpers for scripts and tests ---------------------------------------------------
     def citizen(self, n: int) -> Any:

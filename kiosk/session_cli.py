@@ -184,7 +184,9 @@ class _Player:
             if self.w.printer_sim is None:
                 raise ScriptError("no printer in this world")
             if cmd == "paper-out":
-                self.w.printer_sim.set_faults(paper="out")
+                from simulators.printer.interpreter import PaperState
+
+                self.w.printer_sim.set_faults(paper=PaperState.OUT)
             else:
                 self.w.printer_sim.load_paper()
         elif cmd == "sync":

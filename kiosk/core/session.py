@@ -443,9 +443,6 @@ class SessionMachine:
         if check.refusal is not None:
             self._refusal = check.refusal
             self._record("card_refused", reason=check.refusal)
-            if check.refusal in ("no_psam", "sales_stopped"):
-                self._go(State.CARD_REFUSED, notice=notice)
-                return
             self._go(State.CARD_REFUSED, notice=notice)
             return
         self._pin_tries = check.pin_tries

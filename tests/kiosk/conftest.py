@@ -1,0 +1,98 @@
+"""Kiosk fixtures: a whole DemoWorld (simulated cards and PSAM, printer simulator,
+a real central on uvicorn over loopback) per test, from one wallet made per run."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.clock import ManualClock
+from kiosk.core.states import State
+from kiosk.core.views import KioskEvent
+from kiosk.demo_world import DemoWorld
+from kiosk.issuer import create_demo_wallet
+
+
+@pytest.fixture(scope="session")
+def wallet_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wallet-template") / "wallet"
+    create_demo_wallet(root, seed=7)
+    return root
+
+
+class Kiosk:
+    """A DemoWorld plus the events it emitted and a few driving helpers."""
+
+    def __init__(self, world: DemoWorld, clock: ManualClock) -> None:
+        self.world = world
+        self.m = world.machine
+        self.clock = clock
+        self.events: list[KioskEvent] = []
+        self.m.subscribe(self.events.append)
+
+    def settle(self) -> None:
+        self.world.settle()
+
+    @property
+    def state(self) -> State:
+        return self.m.state
+
+    def start(self) -> None:
+        self.m.start()
+        self.settle()
+        assert self.state is State.ATTRACT
+
+    def insert(self, n: int = 1) -> None:
+        self.world.insert(self.world.citizen(n).asn)
+        self.settle()
+
+    def type_pin(self, pin: str) -> None:
+        for d in pin:
+            self.m.pin_digit(int(d))
+        self.m.pin_submit()
+        self.settle()
+
+    def login(self, n: int = 1) -> None:
+        self.insert(n)
+        assert self.state is State.PIN_ENTRY, self.m.screen()
+        self.type_pin(self.world.citizen(n).pin)
+        assert self.state is State.MENU, self.m.screen()
+
+    def to_confirm_bill(self, account: str = "1000001") -> None:
+        self.m.choose_service("water_bill")
+        self.settle()
+        self.m.set_field("account", account)
+        self.m.submit_form()
+        self.settle()
+        assert self.state is State.CONFIRM, self.m.screen()
+
+    def remove(self) -> None:
+        self.world.remove()
+        self.settle()
+
+
+@pytest.fixture
+def make_kiosk(wallet_template: Path, tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
+    worlds: list[DemoWorld] = []
+
+    def make(**kw: object) -> Kiosk:
+        root = tmp_path / f"k{len(worlds)}"
+        shutil.copytree(wallet_template, root / "wallet")
+        clock = kw.pop("clock", None) or ManualClock()
+        world = DemoWorld.build(root, clock=clock, **kw)  # type: ignore[arg-type]
+        worlds.append(world)
+        return Kiosk(world, clock)  # type: ignore[arg-type]
+
+    yield make
+    for w in worlds:
+        w.close()
+
+
+@pytest.fixture
+def kiosk(make_kiosk: Callable[..., Kiosk]) -> Kiosk:
+    k = make_kiosk()
+    k.start()
+    return k
