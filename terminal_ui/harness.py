@@ -1,0 +1,135 @@
+"""Driving the real kiosk widgets without a person: tests, the offscreen demo, the bench.
+
+:class:`Driver` runs a :class:`~terminal_ui.app.KioskApp` inside the caller's loop
+(no ``App.run()``): :meth:`Driver.pump` turns Kivy's event loop once, :meth:`tap`
+sends a real touch (down and up at the widget's centre, through the window, so a
+hidden or covered button cannot be tapped), :meth:`wait_for` pumps until a
+condition holds, and :meth:`screenshot` saves the window as PNG.
+Kivy allows one window per process: make one Driver and :meth:`KioskApp.attach`
+each new session's controller.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kivy.base import EventLoop
+from kivy.input.motionevent import MotionEvent
+from kivy.uix.widget import Widget
+
+from terminal_ui.app import KioskApp
+
+__all__ = ["Driver", "UiTimeout"]
+
+
+class UiTimeout(AssertionError):
+    """A condition did not come true in time (the message says what was on screen)."""
+
+
+class _Touch(MotionEvent):  # type: ignore[misc]  # Kivy has no type stubs
+    _ids = itertools.count(1)
+
+    def __init__(self, x: float, y: float) -> None:
+        win = EventLoop.window
+        super().__init__("civicard-driver", next(self._ids),
+                         {"x": x / max(1, win.width - 1), "y": y / max(1, win.height - 1)},
+                         is_touch=True, type_id="touch")  # fmt: skip
+        self.profile = ["pos"]
+
+    def depack(self, args: dict[str, float]) -> None:
+        self.sx, self.sy = args["x"], args["y"]
+        super().depack(args)
+
+
+class Driver:
+    """The kiosk app, started in this process's one window, driven step by step."""
+
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+        EventLoop.ensure_window()
+        app._run_prepare()  # build, add the root to the window, on_start; no loop
+        self.window = EventLoop.window
+        self.pump(3)
+
+    # -- the loop ----------------------------------------------------------------------
+    def pump(self, frames: int = 1) -> None:
+        """Run Kivy's loop ``frames`` times (clock, input, drawing)."""
+        for _ in range(frames):
+            EventLoop.idle()
+
+    def wait_for(self, cond: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+        """Pump until ``cond()`` is truthy; returns its value."""
+        end = time.monotonic() + timeout
+        while True:
+            value = cond()
+            if value:
+                return value
+            if time.monotonic() > end:
+                raise UiTimeout(f"waited {timeout}s for {what or cond}; "
+                                f"screens shown: {self.kiosk.shown[-8:]}")  # fmt: skip
+            self.pump()
+            time.sleep(0.005)  # let the core and worker threads run
+
+    def wait_screen(self, name: str, timeout: float = 10.0) -> Any:
+        """Pump until screen ``name`` shows; returns it."""
+        sm = self.kiosk.screen_manager
+        self.wait_for(lambda: sm.current == name, timeout, f"screen {name!r}")
+        self.pump(2)  # let layout settle before anyone taps
+        return self.kiosk.screen(name)
+
+    @property
+    def kiosk(self) -> Any:
+        return self.app.kiosk
+
+    # -- the citizen -------------------------------------------------------------------
+    def tap(self, widget: Widget) -> None:
+        """Touch ``widget`` at its centre and let go, as a finger would."""
+        self.pump()
+        x, y = widget.to_window(*widget.center)
+        if not (0 <= x < self.window.width and 0 <= y < self.window.height):
+            raise UiTimeout(f"{widget!r} is off screen at {x:.0f},{y:.0f}")
+        touch = _Touch(x, y)
+        EventLoop.post_dispatch_input("begin", touch)
+        EventLoop.post_dispatch_input("end", touch)
+        self.pump()
+
+    def find(self, action: str, root: Widget | None = None, **attrs: Any) -> Widget:
+        """The visible, enabled widget with ``action`` (and ``attrs``) under ``root``
+        (default: the current screen and the bar above it)."""
+        for w in self._walk(root):
+            if getattr(w, "action", None) != action or w.disabled or w.opacity == 0:
+                continue
+            if all(getattr(w, k, None) == v for k, v in attrs.items()):
+                return w
+        raise UiTimeout(
+            f"no enabled {action!r} {attrs or ''} on {self.kiosk.screen_manager.current}"
+        )
+
+    def press(self, action: str, **attrs: Any) -> None:
+        """Tap the widget with ``action`` on the current screen."""
+        self.tap(self.find(action, **attrs))
+
+    def _walk(self, root: Widget | None) -> Iterator[Widget]:
+        if root is not None:
+            yield from root.walk(restrict=True)
+            return
+        yield from self.kiosk.screen().walk(restrict=True)
+        yield from self.kiosk.ids.bar.walk(restrict=True)
+        yield from self.kiosk.ids.warning.walk(restrict=True)
+
+    def type_pin(self, pin: str) -> None:
+        """Tap the PIN pad's keys for ``pin`` wherever they are (shuffled or not)."""
+        for ch in pin:
+            self.press("pin_digit", digit=int(ch))
+
+    # -- pictures ----------------------------------------------------------------------
+    def screenshot(self, path: Path) -> Path:
+        """The whole window as a PNG at ``path``."""
+        self.pump(2)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.app.root.export_to_png(str(path))
+        return path

@@ -1,0 +1,99 @@
+"""What every kiosk screen shares: the controller, the words, the fonts.
+
+A screen draws a :class:`kiosk.core.views.Screen` value (:meth:`KioskScreen.show`)
+and calls the controller when the citizen touches something; it never reaches
+into the core and keeps no state of its own beyond what it draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import Screen as KivyScreen
+
+from kiosk.core.states import State
+from kiosk.core.views import Progress, Screen
+from kiosk.money import format_fen
+from terminal_ui.fonts import FontSet
+from terminal_ui.i18n import Translator
+
+__all__ = ["SCREEN_FOR_STATE", "KioskScreen", "UiContext"]
+
+# Which screen draws which state: the busy states share the progress screen.
+SCREEN_FOR_STATE: dict[State, str] = {
+    State.OUT_OF_SERVICE: "out_of_service",
+    State.ATTRACT: "attract",
+    State.CHECKING_CARD: "busy",
+    State.VERIFYING_PIN: "busy",
+    State.PREPARING: "busy",
+    State.CHECKING_PRINTER: "busy",
+    State.PROCESSING: "busy",
+    State.CARD_REFUSED: "card_refused",
+    State.PIN_ENTRY: "pin",
+    State.MENU: "menu",
+    State.FORM: "form",
+    State.INFO: "info",
+    State.CONFIRM: "confirm",
+    State.NO_PAPER: "no_paper",
+    State.DONE: "done",
+    State.TAKE_CARD: "take_card",
+}
+
+
+@dataclass(frozen=True)
+class UiContext:
+    """What the screens need besides the controller (made once by the app)."""
+
+    translator: Translator
+    fonts: FontSet | None = None  # None: no fallback fonts (markup still escaped)
+    shuffle_pin_pad: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class KioskScreen(KivyScreen):  # type: ignore[misc]  # Kivy has no type stubs
+    """Base of the kiosk's screens. Subclasses draw in :meth:`update`."""
+
+    controller = ObjectProperty(None, allownone=True)
+    ctx = ObjectProperty(None)
+    view = ObjectProperty(None, allownone=True)
+    language = StringProperty("zh-Hans")  # kv binds on it so words change at once
+    elder = BooleanProperty(False)
+
+    def t(self, msgid: str, *_bind: Any) -> str:
+        """``msgid`` in the screen's language. The ``.kv`` passes ``root.language`` as
+        an extra argument only so that Kivy re-evaluates the text when it changes."""
+        if not msgid:
+            return ""
+        return str(self.ctx.translator.gettext(msgid, self.language))
+
+    def fx(self, text: str) -> str:
+        """Text from outside (names, catalog titles) as markup: escaped, with a
+        fallback font for rare characters the main font lacks."""
+        fonts: FontSet | None = self.ctx.fonts
+        if fonts is None:
+            return text.replace("&", "&amp;").replace("[", "&bl;").replace("]", "&br;")
+        return fonts.markup(text)
+
+    @staticmethod
+    def money(fen: int | None) -> str:
+        return "" if fen is None else format_fen(fen)
+
+    def show(self, view: Screen) -> None:
+        """Draw ``view`` (called on the Kivy thread for each ScreenChanged)."""
+        self.language = view.language.value
+        self.elder = view.elder_mode
+        self.view = view
+        self.update(view)
+
+    def update(self, view: Screen) -> None:
+        """Subclasses fill their properties from ``view``."""
+
+    def progress(self, event: Progress) -> None:
+        """A busy step's progress (only the busy screen draws it)."""
+
+    def call(self, name: str, *args: Any) -> None:
+        """Call the controller (``.kv`` buttons use this: ``root.call("confirm")``)."""
+        if self.controller is not None:
+            getattr(self.controller, name)(*args)

@@ -1,0 +1,55 @@
+"""What the citizen is asked to agree to: amount, payee, balance before and after."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.core.views import ConfirmView, Screen
+from terminal_ui import texts
+from terminal_ui.screens.base import KioskScreen
+
+__all__ = ["ConfirmScreen", "LineRow"]
+
+
+class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
+    """A label on the left, a value on the right."""
+
+    label = StringProperty("")
+    value = StringProperty("")
+
+
+def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, str]]:
+    """The confirm view as (label, value) lines in words."""
+    t = screen.t
+    lines = [(t("Payee"), screen.fx(confirm.payee))] if confirm.payee else []
+    for code, value in confirm.details:
+        label = texts.DETAIL_LABELS.get(code)
+        lines.append((t(label) if label else screen.fx(code), screen.fx(value)))
+    if confirm.balance_fen is not None:
+        lines.append((t("Balance now"), screen.money(confirm.balance_fen)))
+    if confirm.balance_after_fen is not None:
+        lines.append((t("Balance after"), screen.money(confirm.balance_after_fen)))
+    return lines
+
+
+class ConfirmScreen(KioskScreen):
+    """The amount, big; the payee and balance lines; Back or Confirm."""
+
+    title = StringProperty("")
+    kind_title = StringProperty("")
+    amount = StringProperty("")
+    is_money = BooleanProperty(True)
+
+    def update(self, view: Screen) -> None:
+        c = view.confirm
+        if c is None:
+            return
+        self.title = self.fx(c.title)
+        self.kind_title = texts.CONFIRM_TITLES.get(c.kind, "")
+        self.is_money = c.kind in ("debit", "load")
+        self.amount = self.money(c.amount_fen) if self.is_money else ""
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for left, right in detail_lines(self, c):
+            rows.add_widget(LineRow(label=left, value=right))

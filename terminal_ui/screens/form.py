@@ -1,0 +1,137 @@
+"""A service's form: one row per field, and the keys for the field in focus.
+
+Text, digit and amount fields are typed on on-screen keys (no input method on a
+kiosk; Chinese is never typed here); choices are buttons; PIN fields (change
+PIN) use the PIN pad and show dots, as on the PIN screen.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.core.views import FieldView, FormView, Screen
+from terminal_ui import texts
+from terminal_ui.screens.base import KioskScreen
+from terminal_ui.widgets.common import BigButton
+from terminal_ui.widgets.keys import ALNUM, AMOUNT, DIGITS, CharKeys
+from terminal_ui.widgets.pinpad import PinDots, PinPad
+
+__all__ = ["FieldRow", "FormScreen"]
+
+
+class FieldRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
+    """A field's label, its value (tap to type into it) and its error."""
+
+    name = StringProperty("")
+    label = StringProperty("")
+    value = StringProperty("")
+    error = StringProperty("")
+    focused = BooleanProperty(False)
+    screen: FormScreen | None = None
+
+    def tapped(self) -> None:
+        if self.screen is not None:
+            self.screen.controller.focus_field(self.name)
+
+
+class ChoiceButton(BigButton):
+    value = StringProperty("")
+    chosen = BooleanProperty(False)
+
+
+class FormScreen(KioskScreen):
+    """The form of ``screen.form``; ``Continue`` submits it to the controller."""
+
+    title = StringProperty("")
+    form_error = StringProperty("")
+    pin_length = NumericProperty(0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._form: FormView | None = None
+        self._input_for: tuple[str, str, str, bool] | None = None
+
+    def update(self, view: Screen) -> None:
+        form = view.form
+        if form is None:
+            return
+        self._form = form
+        self.title = self.fx(form.title)
+        self.form_error = texts.lookup(texts.FIELD_ERRORS, form.error,
+                                       texts.FIELD_ERROR_UNKNOWN) if form.error else ""  # fmt: skip
+        self.pin_length = view.pin.length if view.pin else 0
+        self._draw_rows(form)
+        focused = next((f for f in form.fields if f.focused), None)
+        self._draw_input(focused)
+
+    def _draw_rows(self, form: FormView) -> None:
+        rows = self.ids.rows
+        if [r.name for r in reversed(rows.children)] != [f.name for f in form.fields]:
+            rows.clear_widgets()
+            for f in form.fields:
+                row = FieldRow(name=f.name)
+                row.screen = self
+                rows.add_widget(row)
+        for row, f in zip(reversed(rows.children), form.fields, strict=True):
+            row.label = self.fx(f.label) + ("" if f.required else f"  ({self.t('optional')})")
+            row.value = self._shown(f)
+            row.focused = f.focused
+            error = texts.lookup(texts.FIELD_ERRORS, f.error, texts.FIELD_ERROR_UNKNOWN)
+            row.error = self.t(error) if f.error else ""
+
+    def _shown(self, f: FieldView) -> str:
+        if f.kind == "pin":
+            return "●" * len(f.value)  # the core sends one "*" per digit, never digits
+        if f.kind == "choice":
+            return self.fx(next((label for v, label in f.choices if v == f.value), ""))
+        return self.fx(f.value)
+
+    def _draw_input(self, f: FieldView | None) -> None:
+        box = self.ids.input
+        key = None if f is None else (f.name, f.kind, self.language, self.elder)
+        if key != self._input_for:
+            self._input_for = key
+            box.clear_widgets()
+            if f is None:
+                return
+            if f.kind == "pin":
+                dots = PinDots(max_length=6)
+                pad = PinPad(controller=self.controller, shuffle=self.ctx.shuffle_pin_pad,
+                             delete_text=self.t("Delete"), clear_text=self.t("Clear"))  # fmt: skip
+                pad.reshuffle()
+                pad.pos_hint = {"center_x": 0.5}
+                box.add_widget(dots)
+                box.add_widget(pad)
+            elif f.kind == "choice":
+                for value, label in f.choices:
+                    btn = ChoiceButton(text=self.fx(label), value=value, action="choose")
+                    btn.bind(on_release=partial(self._chose, f.name))
+                    box.add_widget(btn)
+            else:
+                chars = {"digits": DIGITS, "amount": AMOUNT}.get(f.kind, ALNUM)
+                keys = CharKeys(chars, partial(self._typed, f.name), delete_text=self.t("Delete"),
+                                clear_text=self.t("Clear"))  # fmt: skip
+                box.add_widget(keys)
+        for w in box.children:
+            if isinstance(w, PinDots):
+                w.length = self.pin_length
+            if isinstance(w, ChoiceButton) and f is not None:
+                w.chosen = w.value == f.value
+
+    def _chose(self, name: str, button: ChoiceButton) -> None:
+        self.controller.set_field(name, button.value)
+
+    def _typed(self, name: str, char: str, edit: str) -> None:
+        form = self._form
+        current = next((f.value for f in form.fields if f.name == name), "") if form else ""
+        if edit == "delete":
+            value = current[:-1]
+        elif edit == "clear":
+            value = ""
+        else:
+            value = current + char
+        self.controller.set_field(name, value)

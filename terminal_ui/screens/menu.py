@@ -1,0 +1,78 @@
+"""The services, grouped by life stage and topic, as big buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+
+from kiosk.core.views import MenuGroup, Screen
+from terminal_ui import texts
+from terminal_ui.screens.base import KioskScreen
+from terminal_ui.widgets.common import BigButton
+
+__all__ = ["MenuScreen", "ServiceButton"]
+
+
+class ServiceButton(BigButton):
+    """One service; ``service_id`` goes to ``controller.choose_service``."""
+
+    service_id = StringProperty("")
+    available = BooleanProperty(True)
+
+
+class GroupTitle(Label):  # type: ignore[misc]  # Kivy has no type stubs
+    """A group's name above its services (look in menu.kv)."""
+
+
+class MenuScreen(KioskScreen):
+    """Card summary on top, then one section per group; "finish" at the bottom."""
+
+    card_line = StringProperty("")
+    balance = StringProperty("")
+    online = BooleanProperty(True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._drawn: tuple[tuple[MenuGroup, ...], str, bool] | None = None
+
+    def update(self, view: Screen) -> None:
+        card = view.card
+        self.card_line = self.fx(f"{card.holder_masked}  {card.card_number_masked}") if card else ""
+        self.balance = self.money(card.balance_fen) if card else ""
+        self.online = view.online
+        key = (view.menu, self.language, view.elder_mode)
+        if key != self._drawn:  # rebuild only when something drawn changed
+            self._drawn = key
+            self._build(view.menu)
+
+    def _build(self, groups: tuple[MenuGroup, ...]) -> None:
+        box: GridLayout = self.ids.groups
+        box.clear_widgets()
+        cols = 2 if self.ids.groups.width < self.ids.groups.height * 1.2 else 3
+        for group in groups:
+            box.add_widget(GroupTitle(text=self.fx(group.title)))
+            grid = GridLayout(cols=cols, size_hint_y=None, spacing=self.ids.groups.spacing)
+            grid.bind(minimum_height=grid.setter("height"))
+            for item in group.items:
+                label = self.fx(item.title)
+                if item.price_fen is not None:
+                    label += f"\n{self.money(item.price_fen)}"
+                if not item.available:
+                    why = texts.lookup(texts.WHY_NOT, item.why_not, texts.WHY_NOT_UNKNOWN)
+                    label += f"\n[size={int(self.ids.groups.spacing[1] * 2.2)}]{self.t(why)}[/size]"
+                btn = ServiceButton(text=label, service_id=item.service_id,
+                                    available=item.available, disabled=not item.available,
+                                    action="choose_service")  # fmt: skip
+                btn.bind(on_release=self._choose)
+                grid.add_widget(btn)
+            box.add_widget(grid)
+
+    def _choose(self, button: ServiceButton) -> None:
+        self.controller.choose_service(button.service_id)
+
+    def buttons(self) -> list[ServiceButton]:
+        """The service buttons on screen (tests tap them)."""
+        return [w for w in self.ids.groups.walk(restrict=True) if isinstance(w, ServiceButton)]

@@ -1,0 +1,228 @@
+"""The one place the kiosk's codes become words (as gettext message ids).
+
+The core speaks in codes (``refusal="hotlisted"``, ``notice="card_pulled"``,
+``busy="verifying_pin"``); each table here maps a code to an English message id
+that :class:`terminal_ui.i18n.Translator` turns into the citizen's language. An
+error always comes with what to do next. A code missing here still shows a
+sensible generic text (and the code, small, for the staff).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+from terminal_ui.i18n import N_
+
+__all__ = [
+    "BUSY",
+    "DETAIL_LABELS",
+    "FIELD_ERRORS",
+    "NOTICES",
+    "OUT_OF_SERVICE",
+    "PIN_LABELS",
+    "PRINTER_PROBLEMS",
+    "RECEIPT",
+    "REFUSALS",
+    "RESULTS",
+    "WHY_NOT",
+    "Advice",
+    "lookup",
+]
+
+Advice = tuple[str, str]
+"""(what happened, what to do next)."""
+
+REFUSALS: Mapping[str, Advice] = {
+    "hotlisted": (
+        N_("This card has been reported lost or stopped, and is now blocked."),
+        N_("Please take your card and bring it, with your ID, to a service window."),
+    ),
+    "expired": (
+        N_("This card has expired."),
+        N_("Please take your card to a service window to renew it."),
+    ),
+    "not_yet_valid": (
+        N_("This card is not valid yet."),
+        N_("Please try again from the start date printed on the card."),
+    ),
+    "not_genuine": (
+        N_("This card could not be confirmed as a genuine citizen card."),
+        N_("Please take your card to a service window."),
+    ),
+    "blocked": (
+        N_("This card is blocked."),
+        N_("Please take your card and bring it, with your ID, to a service window."),
+    ),
+    "terminated": (
+        N_("This card has been closed."),
+        N_("Please take your card to a service window."),
+    ),
+    "unreadable": (
+        N_("The card could not be read."),
+        N_("Please take your card, check it is the right way up, and insert it again."),
+    ),
+    "pin_blocked": (
+        N_("The PIN was entered wrongly too many times and is now blocked."),
+        N_("Please take your card to a service window to unblock the PIN."),
+    ),
+    "cancelled": (
+        N_("Reading the card was stopped."),
+        N_("Please take your card."),
+    ),
+    "no_psam": (
+        N_("This kiosk cannot take payments right now."),
+        N_("Please take your card and use another kiosk."),
+    ),
+    "sales_stopped": (
+        N_("This kiosk cannot take payments right now."),
+        N_("Please take your card and use another kiosk."),
+    ),
+}
+REFUSAL_UNKNOWN: Advice = (
+    N_("This card cannot be used here."),
+    N_("Please take your card to a service window."),
+)
+
+NOTICES: Mapping[str, str] = {
+    "card_pulled": N_("The card was taken out, so the session ended. Nothing was paid."),
+    "card_pulled_during_payment": N_(
+        "The card was taken out during payment. Insert it again to see whether it was paid."
+    ),
+    "previous_debit_completed": N_("Your last payment, interrupted earlier, did go through."),
+    "previous_debit_not_taken": N_("Your last payment, interrupted earlier, was not taken."),
+    "timed_out": N_("No answer for a while, so the session ended."),
+    "card_forgotten": N_("Please do not forget your card!"),
+    "cancelled": N_("Stopped. Nothing was paid."),
+    "service_unavailable": N_("That service is not available right now."),
+    "unknown_service": N_("That service is not available right now."),
+    "needs_network": N_("This service needs the network, which is down. Please try later."),
+    "offline_limit": N_("Offline, this kiosk can only take small amounts. Please try later."),
+    "service_failed": N_("That service did not answer. Please try again or choose another."),
+}
+NOTICE_UNKNOWN = N_("Please note: something did not work as expected.")
+
+OUT_OF_SERVICE: Advice = (
+    N_("This kiosk is out of service."),
+    N_("Please use another kiosk or go to a service window. We are sorry."),
+)
+
+BUSY: Mapping[str, str] = {
+    "checking_devices": N_("Getting ready…"),
+    "reading_card": N_("Reading your card…"),
+    "checking_card": N_("Checking your card…"),
+    "verifying_pin": N_("Checking your PIN…"),
+    "preparing": N_("Looking it up…"),
+    "looking_up_bill": N_("Looking up the bill…"),
+    "checking_printer": N_("Checking the receipt printer…"),
+    "processing": N_("Working on it… Please do not take out your card."),
+    "debiting": N_("Paying from your card… Please do not take out your card."),
+    "loading": N_("Topping up your card… Please do not take out your card."),
+    "changing_pin": N_("Changing your PIN… Please do not take out your card."),
+    "printing": N_("Printing your receipt…"),
+}
+BUSY_UNKNOWN = N_("Please wait…")
+
+FIELD_ERRORS: Mapping[str, str] = {
+    "required": N_("Please fill this in."),
+    "too_long": N_("This is too long."),
+    "not_digits": N_("Digits only, please."),
+    "not_a_choice": N_("Please choose one of the options."),
+    "not_an_amount": N_("Please enter an amount like 12.50."),
+    "out_of_range": N_("This amount is not allowed here."),
+    "pins_differ": N_("The two new PINs are not the same. Please enter them again."),
+    "bill_not_found": N_("No bill was found for this number. Please check it."),
+    "wrong_pin": N_("The PIN is wrong."),
+}
+FIELD_ERROR_UNKNOWN = N_("Please check this.")
+
+WHY_NOT: Mapping[str, str] = {
+    "needs_network": N_("Needs the network (offline now)"),
+    "offline_limit": N_("Over the offline limit"),
+    "needs_pin": N_("Needs your PIN"),
+    "not_enabled": N_("Not enabled on this card"),
+}
+WHY_NOT_UNKNOWN = N_("Not available now")
+
+PRINTER_PROBLEMS: Mapping[str, str] = {
+    "paper_out": N_("The receipt printer has run out of paper."),
+    "paper_low": N_("The receipt printer is nearly out of paper."),
+    "cover_open": N_("The receipt printer's cover is open."),
+    "no_answer": N_("The receipt printer is not answering."),
+    "offline": N_("The receipt printer is not answering."),
+}
+PRINTER_UNKNOWN = N_("The receipt printer cannot print right now.")
+
+RESULTS: Mapping[str, Advice] = {
+    "paid": (N_("Paid"), N_("Thank you.")),
+    "loaded": (N_("Topped up"), N_("Thank you.")),
+    "pin_changed": (N_("Your PIN has been changed"), N_("Use the new PIN from now on.")),
+    "insufficient_balance": (
+        N_("Not enough money on the card"),
+        N_("Nothing was paid. Top up the card first, or choose a smaller amount."),
+    ),
+    "card_pulled": (
+        N_("The card was taken out"),
+        N_("Insert it again to see whether it was paid."),
+    ),
+    "declined": (
+        N_("The bank declined the top-up"),
+        N_("Nothing was taken from your account. Please contact your bank."),
+    ),
+    "needs_network": (
+        N_("The network is down"),
+        N_("Nothing was paid. Please try later."),
+    ),
+    "failed": (
+        N_("It did not work"),
+        N_("Nothing was paid. Please try again, or ask at a service window."),
+    ),
+}
+RESULT_UNKNOWN: Advice = (
+    N_("It did not work"),
+    N_("Please ask at a service window, and keep any receipt."),
+)
+
+RECEIPT: Mapping[str, str] = {
+    "printed": N_("Please take your receipt."),
+    "queued": N_("The receipt could not be printed now; ask at a service window for a copy."),
+    "skipped": N_("No receipt was printed, as you chose."),
+    "none": "",
+}
+
+PIN_LABELS: Mapping[str, str] = {
+    "pin": N_("Please enter your 6-digit PIN"),
+    "old_pin": N_("Current PIN"),
+    "new_pin": N_("New PIN (6 digits)"),
+    "new_pin_again": N_("New PIN again"),
+}
+
+DETAIL_LABELS: Mapping[str, str] = {
+    "period": N_("Period"),
+    "account": N_("Account"),
+    "bill": N_("Bill"),
+    "biller": N_("Payee"),
+    "reference": N_("Reference"),
+    "plate": N_("Plate"),
+    "due": N_("Due"),
+    "holder": N_("Holder"),
+    "usage": N_("Usage"),
+}
+
+HISTORY_KINDS: Mapping[str, str] = {"purchase": N_("Payment"), "load": N_("Top-up")}
+
+CONFIRM_TITLES: Mapping[str, str] = {
+    "debit": N_("Pay from your card"),
+    "load": N_("Top up your card"),
+    "change_pin": N_("Change your PIN"),
+}
+
+
+T = TypeVar("T")
+
+
+def lookup(table: Mapping[str, T], code: str | None, default: T) -> T:
+    """``table[code]``, or ``default`` for a code this UI does not know yet."""
+    if code is None:
+        return default
+    return table.get(code, default)
