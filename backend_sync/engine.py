@@ -36,6 +36,7 @@ def _sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: the ingest indexes stay in memory
     cur.close()
 
 

@@ -101,6 +101,12 @@ class CardCrypto:
             chained = enc.update(x.to_bytes(block, "big"))
         return chained[:4]
 
+    def tac_mac(self, asn: str, algorithm: int, key_version: int, data: bytes) -> str:
+        """MAC with the card's TAC key over ``data`` (hex): the purchase TAC when
+        ``data`` is amount || type || terminal id || TTC || date || time."""
+        k = self._card_key(self._tac, KeyRole.TAC, asn, algorithm, key_version)
+        return self._mac(k, data, Algorithm(algorithm)).hex().upper()
+
     def purchase_tac(
         self,
         *,

@@ -129,11 +129,22 @@ def bulk_insert(
     if not rows:
         return
     # Table and column names come from the metadata (a KeyError for anything
-    # else), never from input; values are bound parameters.
+    # else), never from input; values are bound parameters or COPY data.
     names = ", ".join(table.c[c].name for c in cols)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(cols))})"  # noqa: S608
-    conn.exec_driver_sql(sql, list(rows))
+    if conn.dialect.name == "postgresql":
+        # COPY is PostgreSQL's set-based insert: one round trip, no per-row plan.
+        raw: Any = conn.connection.dbapi_connection
+        sql = f"COPY {table.name} ({names}) FROM STDIN"
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except conn.dialect.loaded_dbapi.IntegrityError as exc:
+            # As SQLAlchemy would have raised it: callers handle one exception type.
+            raise sa.exc.IntegrityError(sql, None, exc) from exc
+        return
+    marks = ", ".join(["?"] * len(cols))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))  # noqa: S608
 
 
 def post(conn: sa.Connection, postings: Sequence[Posting], now_ms: int) -> list[int]:
@@ -163,7 +174,7 @@ def balance(conn: sa.Connection, code: str) -> int:
     """Balance of one account (0 for an account never posted to)."""
     q = (
         sa.select(sa.func.coalesce(sa.func.sum(ledger_entries.c.amount), 0))
-        .select_from(ledger_entries.join(accounts))
+        .select_from(ledger_entries.join(accounts, accounts.c.id == ledger_entries.c.account_id))
         .where(accounts.c.code == code)
     )
     return int(conn.execute(q).scalar_one())
@@ -173,7 +184,7 @@ def balances(conn: sa.Connection, kind: str | None = None) -> dict[str, int]:
     """Balance of every account (of one kind) that has entries."""
     q = (
         sa.select(accounts.c.code, sa.func.sum(ledger_entries.c.amount))
-        .select_from(ledger_entries.join(accounts))
+        .select_from(ledger_entries.join(accounts, accounts.c.id == ledger_entries.c.account_id))
         .group_by(accounts.c.code)
     )
     if kind is not None:

@@ -70,8 +70,9 @@ ledger_entries = sa.Table(
     "ledger_entries",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("txn_id", sa.BigInteger, sa.ForeignKey("ledger_txns.id"), nullable=False),
-    sa.Column("account_id", BigId, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    # No foreign keys here on purpose (see migration 0001); reconcile() checks.
+    sa.Column("txn_id", sa.BigInteger, nullable=False),
+    sa.Column("account_id", BigId, nullable=False, index=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
 )
 

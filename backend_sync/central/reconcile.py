@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from backend_sync.central import ledger
-from backend_sync.central.models import AUTHENTIC, ledger_entries, terminal_records
+from backend_sync.central.models import (
+    AUTHENTIC,
+    accounts,
+    ledger_entries,
+    ledger_txns,
+    terminal_records,
+)
 from backend_sync.central.service import Central
 
 __all__ = ["CardMismatch", "Reconciliation", "reconcile"]
@@ -24,6 +30,7 @@ class CardMismatch:
 class Reconciliation:
     total: int  # sum of every entry: always 0
     unbalanced: int  # ledger transactions not summing to 0: always 0
+    orphans: int  # entries citing a missing transaction or account: always 0
     cards_checked: int
     mismatches: list[CardMismatch]
 
@@ -40,6 +47,17 @@ def reconcile(central: Central) -> Reconciliation:
             ).scalar_one()
         )
         unbalanced = len(ledger.unbalanced_transactions(conn))
+        e = ledger_entries.c
+        orphans = int(
+            conn.execute(
+                sa.select(sa.func.count()).where(
+                    sa.or_(
+                        ~sa.exists().where(ledger_txns.c.id == e.txn_id),
+                        ~sa.exists().where(accounts.c.id == e.account_id),
+                    )
+                )
+            ).scalar_one()
+        )
         shadow = {code.split(":", 1)[1]: b for code, b in ledger.balances(conn, "card").items()}
         ranked = (
             sa.select(
@@ -66,4 +84,4 @@ def reconcile(central: Central) -> Reconciliation:
         for asn, reported in sorted(latest.items())
         if shadow.get(asn, 0) != reported
     ]
-    return Reconciliation(total, unbalanced, len(latest), mismatches)
+    return Reconciliation(total, unbalanced, orphans, len(latest), mismatches)

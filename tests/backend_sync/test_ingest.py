@@ -44,4 +44,4 @@ def test_purchases_posted_once_even_when_sent_twice(
         assert ledger.unbalanced_transactions(conn) == []
     assert set(_statuses(central, t.terminal_id).values()) == {("posted", None)}
     rec = reconcile.reconcile(central)
-    assert rec.total == 0 and rec.unbalanced == 0
+    assert rec.total == 0 and rec.unbalanced == 0 and rec.orphans == 0
