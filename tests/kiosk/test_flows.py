@@ -390,5 +390,5 @@ def test_offline_fixed_price_within_limits_and_network_services_say_so(kiosk: Ki
     items = {i.service_id: i for g in k.m.screen().menu for i in g.items}
     # 10 yuan unsent + 10 more would pass the 15 yuan offline limit of this card
     assert not items["bike_enable"].available and items["bike_enable"].why_not == "offline_limit"
-    k.clock.advance(3601)  # and a stale hotlist stops offline sales for everyone
+    k.clock.advance(3700)  # and a stale hotlist stops offline sales for everyone
     assert k.world.ops._offline_refusal(1) == "offline_limit"
