@@ -85,7 +85,7 @@ def fill(outbox: Outbox, recs: list[dict[str, object]]) -> None:
             "hash": h.hex().upper(),
             "created_ms": 0,
             "closed_ms": 0,
-        }  # fmt: skip
+        }
         for r, h in zip(recs, hashes, strict=True)
     ]
     with outbox.engine.begin() as conn:
