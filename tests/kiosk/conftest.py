@@ -96,3 +96,7 @@ def kiosk(make_kiosk: Callable[..., Kiosk]) -> Kiosk:
     k = make_kiosk()
     k.start()
     return k
+
+
+# pcscd + vpcd, as tests/pcsc uses them (marker "pcsc").
+from tests.pcsc.conftest import bridge, pcscd  # noqa: E402, F401

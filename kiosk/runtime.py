@@ -1,0 +1,207 @@
+"""A kiosk on real devices, built from its config: PC/SC readers (card and PSAM), the
+receipt printer, the central, the outbox and sync agent, the audit log, and the
+session machine with its controller.
+
+:func:`build_runtime` opens the PSAM first (the terminal id is the PSAM's), then
+everything keyed by it. :meth:`KioskRuntime.start` starts the reader monitor (card
+in / out → the controller), the sync agent's thread (its result also tells the
+kiosk whether it is online, and re-checks whether sales may run) and the core
+thread. A UI subscribes to :attr:`KioskRuntime.controller` before starting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig
+from kiosk.core.clock import Clock, SystemClock
+from kiosk.core.controller import KioskController
+from kiosk.core.session import SessionMachine
+
+__all__ = ["KioskBuildError", "KioskRuntime", "build_runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class KioskBuildError(Exception):
+    """The kiosk cannot be built from this config (``key`` names the culprit)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+@dataclass
+class KioskRuntime:
+    config: KioskConfig
+    terminal_id: str
+    controller: KioskController
+    machine: SessionMachine
+    ops: Any
+    agent: Any
+    outbox: Any
+    audit: Any
+    card_reader: str
+    psam_reader: str
+    _monitor: Any = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _card_conn: Any = None
+    _psam_conn: Any = None
+
+    def start(self) -> None:
+        """Readers watched, sync running, the session showing ATTRACT."""
+        from drivers.pcsc_events import CardInserted, CardRemoved, PcscMonitor, ServiceLost
+
+        def on_event(event: object) -> None:
+            if isinstance(event, CardInserted) and event.reader == self.card_reader:
+                self.controller.card_inserted()
+            elif isinstance(event, CardRemoved) and event.reader == self.card_reader:
+                self.controller.card_removed()
+            elif isinstance(event, ServiceLost):
+                self.controller.recheck_devices()
+
+        self.controller.start(thread=True)
+        self._monitor = PcscMonitor(
+            on_event, reader_filter=lambda r: r in (self.card_reader, self.psam_reader)
+        )
+        self._monitor.start()
+        if self.agent is not None:
+            t = threading.Thread(target=self._sync_loop, name="kiosk-sync", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _sync_loop(self) -> None:
+        while not self._stop.is_set():
+            report = self.agent.run_once()
+            # The central answered the signed time request: it is reachable.
+            self.ops.network.online = report.skew_ms is not None
+            self.controller.recheck_devices()
+            self._stop.wait(self.config.sync_interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._monitor is not None:
+            self._monitor.stop()
+        self.controller.stop()
+        for t in self._threads:
+            t.join(5)
+        for conn in (self._card_conn, self._psam_conn):
+            if conn is not None:
+                conn.close()
+        self.outbox.close()
+        self.audit.close()
+
+
+def build_runtime(
+    config: KioskConfig, *, clock: Clock | None = None, psam_wait: float = 5.0
+) -> KioskRuntime:
+    """Everything a kiosk needs, from ``config``; raises KioskBuildError naming the key."""
+    from cryptography import x509
+
+    from backend_sync import chain
+    from backend_sync.terminal.agent import SyncAgent
+    from backend_sync.terminal.client import CentralClient
+    from backend_sync.terminal.downloads import DownloadStore
+    from backend_sync.terminal.outbox import Outbox
+    from cardlib.apdu import ApduSession
+    from cardlib.errors import CardError, DeviceError
+    from cardlib.psam import PsamClient
+    from drivers.pcsc import PcscConnection, reader_atrs
+    from drivers.pcsc_select import ReaderConfig, ReaderRule, choose_readers
+    from drivers.printer.printer import Printer
+    from drivers.printer.profiles import get_profile
+    from drivers.printer.queue import PrintQueue
+    from kiosk.audit import AuditLog
+    from kiosk.receipts.layouts import key_signer
+    from kiosk.services.ops import CardKioskOps, Network, OfflineLimits
+    from kiosk.services.printing import ReceiptDesk
+
+    clock = clock or SystemClock()
+    data: Path = config.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    if config.trusted_ca is None:
+        raise KioskBuildError("kiosk.trusted_ca", "the issuer CA certificate is needed")
+    try:
+        trusted = [x509.load_pem_x509_certificate(config.trusted_ca.read_bytes())]
+    except (OSError, ValueError) as exc:
+        raise KioskBuildError("kiosk.trusted_ca", str(exc)) from exc
+
+    roles = ReaderConfig(
+        card=ReaderRule(config.card_reader or None, config.card_atr or None),
+        psam=ReaderRule(config.psam_reader or None, config.psam_atr or None),
+        allow_virtual=config.allow_virtual_readers,
+    )
+    try:
+        chosen = choose_readers(reader_atrs(), roles)
+    except DeviceError as exc:
+        raise KioskBuildError("readers", str(exc)) from exc
+    try:
+        # At boot the PSAM slot may not have been polled yet: wait a little for it.
+        psam_conn = PcscConnection.wait_for_card(chosen.psam, timeout=psam_wait)
+        terminal_id = PsamClient(ApduSession(psam_conn)).terminal_id.hex().upper()
+    except CardError as exc:
+        raise KioskBuildError("readers.psam_reader", f"no usable PSAM: {exc}") from exc
+    outbox = Outbox(data / "outbox.db", terminal_id)
+
+    client = store = agent = None
+    tkey = None
+    if config.terminal_key is not None:
+        try:
+            tkey = chain.load_private_key(config.terminal_key.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise KioskBuildError("central.terminal_key", str(exc)) from exc
+    if config.central_url:
+        assert config.central_key is not None and tkey is not None  # config validated
+        try:
+            central_key = chain.load_public_key(config.central_key.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise KioskBuildError("central.central_key", str(exc)) from exc
+        client = CentralClient(config.central_url, terminal_id=terminal_id, key=tkey,
+                               central_key=central_key, timeout=config.central_timeout)  # fmt: skip
+        store = DownloadStore(data / "downloads", central_key)
+        agent = SyncAgent(outbox, client, store)
+    desk = None
+    if config.printer_url:
+        if tkey is None:
+            raise KioskBuildError("central.terminal_key", "receipts are signed with it")
+        printer = Printer(config.printer_url, get_profile(config.printer_profile),
+                          timeout=config.printer_timeout)  # fmt: skip
+        desk = ReceiptDesk(printer, PrintQueue(data / "print-queue.db"), key_signer(tkey),
+                           config.location)  # fmt: skip
+
+    holder: dict[str, Any] = {}
+
+    def open_card() -> Any:
+        # A fresh connection per insertion: the previous card's handle is gone.
+        old = holder.pop("card", None)
+        if old is not None:
+            old.close()
+        holder["card"] = PcscConnection(chosen.card)
+        return holder["card"]
+
+    ops = CardKioskOps(
+        open_card=open_card,
+        open_psam=lambda: psam_conn,
+        open_outbox=lambda _tid: outbox,
+        trusted=trusted,
+        clock=clock,
+        client=client,
+        store=store,
+        receipts=desk,
+        network=Network(online=client is not None),
+        limits=OfflineLimits(config.max_hotlist_age_s, config.max_card_offline_fen),
+    )
+    audit = AuditLog(data / "audit.db")
+    machine = SessionMachine(ops, clock=clock, timeouts=config.timeouts,
+                             languages=config.languages, audit=audit)  # fmt: skip
+    rt = KioskRuntime(config=config, terminal_id=terminal_id,
+                      controller=KioskController(machine), machine=machine, ops=ops,
+                      agent=agent, outbox=outbox, audit=audit, card_reader=chosen.card,
+                      psam_reader=chosen.psam)  # fmt: skip
+    rt._psam_conn = psam_conn
+    return rt

@@ -1,0 +1,93 @@
+"""A kiosk built from its TOML config on real PC/SC: pyscard → pcscd → vpcd → the
+simulated card and PSAM, the reader monitor driving the session, the printer over
+TCP, the central on loopback. A citizen pays a bill with nothing simulated in-process
+but the chips."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from backend_sync import chain
+from kiosk.config import load_config
+from kiosk.core.states import State
+from kiosk.runtime import build_runtime
+from simulators.private_pcscd import PrivatePcscd
+from simulators.vpcd import VpcdBridge
+from tests.kiosk.conftest import Kiosk
+
+pytestmark = pytest.mark.pcsc
+
+
+def _wait(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_a_configured_kiosk_on_pcsc_pays_a_bill(
+    make_kiosk: Callable[..., Kiosk], pcscd: PrivatePcscd, bridge: VpcdBridge, tmp_path: Path
+) -> None:
+    demo = make_kiosk()  # the wallet, the central (biller, bank) and the printer simulator
+    w = demo.world
+    root = w.root
+    (root / "central.pub").write_bytes(chain.public_key_pem(w.central.signing_key.public_key()))
+    assert w.ops.receipts is not None
+    printer_url = w.ops.receipts.printer.url  # the same printer simulator, over TCP
+    card_slot, psam_slot = pcscd.slot_names()
+    conf = tmp_path / "kiosk.toml"
+    conf.write_text(f"""
+[kiosk]
+data_dir = "{tmp_path / 'kiosk-data'}"
+location = "测试网点"
+trusted_ca = "{root / 'wallet' / 'issuer-ca.crt'}"
+[readers]
+card_reader = "{card_slot}"
+psam_reader = "{psam_slot}"
+allow_virtual = true
+[printer]
+url = "{printer_url}"
+[central]
+url = "{w.central_url}"
+central_key = "{root / 'central.pub'}"
+terminal_key = "{root / 'terminal-key.pem'}"
+sync_interval = 0.5
+""", encoding="utf-8")  # fmt: skip
+    bridge.psam.insert(w.wallet.open_psam())
+    rt = build_runtime(load_config(conf, env={}))
+    assert rt.terminal_id == w.ops.terminal_id  # read from the PSAM through pcscd
+    rt.start()
+    try:
+        _wait(lambda: rt.controller.state is State.ATTRACT, "attract")
+        c = w.citizen(1)
+        bridge.card.insert(w.wallet.open_card(c.asn))
+        _wait(lambda: rt.controller.state is State.PIN_ENTRY, "the PIN screen")
+        for d in c.pin:
+            rt.controller.pin_digit(int(d))
+        rt.controller.pin_submit()
+        _wait(lambda: rt.controller.state is State.MENU, "the menu")
+        _wait(lambda: rt.ops.catalog().version >= 1, "the catalog synced")
+        rt.controller.choose_service("water_bill")
+        _wait(lambda: rt.controller.state is State.FORM, "the form")
+        rt.controller.set_field("account", "1000001")
+        rt.controller.submit_form()
+        _wait(lambda: rt.controller.state is State.CONFIRM, "confirm")
+        rt.controller.confirm()
+        _wait(lambda: rt.controller.state is State.DONE, "done")
+        res = rt.machine.screen().result
+        assert res is not None and res.ok and res.receipt == "printed", res
+        rt.controller.finish()
+        _wait(lambda: rt.controller.state is State.TAKE_CARD, "take card")
+        bridge.card.remove()
+        _wait(lambda: rt.controller.state is State.ATTRACT, "attract again")
+        _wait(lambda: rt.outbox.status().acked_seq == 1, "the record acknowledged")
+        assert w.ledger_balances()["payee:water"] == 4_330
+        assert w.order_status("W2026-10-1000001") == "paid"
+    finally:
+        rt.stop()
+    assert w.card_balance(c.asn) == 12_850 - 4_330
