@@ -60,7 +60,8 @@ sync_interval = 0.5
 """, encoding="utf-8")  # fmt: skip
     bridge.psam.insert(w.wallet.open_psam())
     rt = build_runtime(load_config(conf, env={}))
-    assert rt.terminal_id == w.ops.terminal_id  # read from the PSAM through pcscd
+    psam_id = w.wallet.psam_path().stem  # the wallet names PSAM files by terminal id
+    assert rt.terminal_id == psam_id.upper()  # read from the PSAM through pcscd
     rt.start()
     try:
         _wait(lambda: rt.controller.state is State.ATTRACT, "attract")
