@@ -96,6 +96,17 @@ def test_sales_stop_before_the_disk_is_full(tmp_path: Path) -> None:
     _begin(ob, 2)
 
 
+def test_schema_head_is_the_newest_migration(tmp_path: Path) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from backend_sync.terminal import outbox
+
+    cfg = Config()
+    cfg.set_main_option("script_location", outbox._MIGRATIONS)
+    assert ScriptDirectory.from_config(cfg).get_current_head() == outbox.SCHEMA_HEAD
+
+
 def test_an_outbox_belongs_to_one_terminal(tmp_path: Path) -> None:
     Outbox(tmp_path / "o.db", TID).close()
     with pytest.raises(OutboxError):
