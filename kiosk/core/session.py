@@ -99,6 +99,7 @@ class SessionMachine:
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
         self._listeners: list[Callable[[KioskEvent], None]] = []
         self._session_ids = itertools.count(1)
+        self._orphan_payment: Job | None = None
         self._state = State.ATTRACT
         self._started = False
         self._reset_session()
@@ -243,7 +244,16 @@ class SessionMachine:
         on_result: Callable[[Any, BaseException | None], None],
     ) -> None:
         if job is not self._job:
-            return  # a job of a session that already ended (card pulled, cancelled)
+            # A job of a session that already ended (card pulled, cancelled). A payment
+            # that finished anyway is still news for the citizen at the attract screen.
+            if job is self._orphan_payment:
+                self._orphan_payment = None
+                if isinstance(result, Outcome) and result.ok and self._state is State.ATTRACT:
+                    self.audit("late_outcome", {"code": result.code, "amount": result.amount_fen,
+                                                "transaction": result.transaction_id})  # fmt: skip
+                    self._notice = "last_payment_completed"
+                    self._show()
+            return
         self._job = None
         on_result(result, error)
 
@@ -454,10 +464,12 @@ class SessionMachine:
         s = self._state
         if s in (State.ATTRACT, State.OUT_OF_SERVICE):
             return
+        paying = s is State.PROCESSING
         if self._job is not None:
             self._job.cancel()
+            if paying:
+                self._orphan_payment = self._job
             self._job = None
-        paying = s is State.PROCESSING
         self._record("card_removed", during=s.value)
         if self._quote is not None and s in (State.CONFIRM, State.CHECKING_PRINTER, State.NO_PAPER):
             quote = self._quote

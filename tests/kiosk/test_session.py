@@ -431,3 +431,36 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     k.settle()
     missing = set(TRANSITIONS) - m.transitions_seen
     assert not missing, sorted((a.value, b.value) for a, b in missing)
+
+
+def test_a_payment_that_finished_after_the_card_left_is_told(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    _no_paper(k)
+    k.m.continue_without_receipt()
+    k.m.card_removed()  # the removal event arrives while DEBIT is under way
+    k.settle()
+    assert k.state is State.ATTRACT
+    assert k.m.screen().notice == "last_payment_completed"
+    assert any(e.event == "late_outcome" for e in k.world.audit.entries())
+    assert k.world.outbox.status().head_seq == 1 and k.world.outbox.status().open_intents == 0
+
+
+def test_torn_debit_left_unsettled_by_another_card_is_proven_when_its_card_returns(
+    kiosk: Kiosk,
+) -> None:
+    k = kiosk
+    k.login(1)
+    _fixed_price_confirm(k)
+    k.world.card_reader.arm_pull(Ins.DEBIT_FOR_PURCHASE, after=True)
+    k.m.confirm()
+    k.settle()
+    k.m.card_removed()
+    k.settle()
+    k.insert(2)  # another citizen: the open intent is closed as unsettled first
+    assert k.state is State.PIN_ENTRY and k.world.outbox.status().open_intents == 0
+    k.remove()
+    k.insert(1)  # the card comes back: its proof (GET TRANSACTION PROVE) is added
+    assert k.m.screen().notice == "previous_proven"
+    assert k.world.agent.run_once().ok
+    assert k.world.ledger_balances()["payee:bike"] == 1_000
