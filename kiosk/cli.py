@@ -17,6 +17,7 @@ from collections.abc import Sequence
 _COMMAND_MODULES = (
     "kiosk.demo_cli",
     "kiosk.session_cli",
+    "kiosk.kiosk_cli",
     "kiosk.issuer_cli",
     "simulators.cli",
     "drivers.pcsc_cli",

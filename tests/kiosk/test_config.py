@@ -104,3 +104,17 @@ def test_errors_name_the_key(
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "nope.toml", env={})
+
+
+def test_civicard_kiosk_config_prints_settings_or_the_wrong_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.cli import main
+
+    for name in [k for k in __import__("os").environ if k.startswith("CIVICARD_")]:
+        monkeypatch.delenv(name)
+    assert main(["kiosk", "config", str(_write(tmp_path, GOOD))]) == 0
+    out = capsys.readouterr().out
+    assert "printer_url              tcp://10.0.0.9:9100" in out
+    assert main(["kiosk", "config", str(_write(tmp_path, "[printer]\nprofile = 'x'\n"))]) == 2
+    assert "config error: printer.profile: must be one of" in capsys.readouterr().err
