@@ -13,7 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["prepare"]
+__all__ = ["has_display", "prepare"]
+
+_PREPARED = "CIVICARD_KIVY_PREPARED"
 
 
 def prepare(
@@ -31,6 +33,8 @@ def prepare(
     Must run before the first ``import kivy``.
     """
     if "kivy" in sys.modules:
+        if os.environ.get(_PREPARED):  # prepared before, in this process: keep it
+            return Path(os.environ["KIVY_HOME"])
         raise RuntimeError("terminal_ui.env.prepare() must run before Kivy is imported")
     if home is None:
         home = Path(tempfile.mkdtemp(prefix="civicard-kivy-"))
@@ -52,6 +56,7 @@ def prepare(
     os.environ["KCFG_GRAPHICS_RESIZABLE"] = "1"
     os.environ["KCFG_KIVY_EXIT_ON_ESCAPE"] = "0"  # a kiosk never quits on Escape
     os.environ["KCFG_INPUT_MOUSE"] = "mouse,disable_multitouch"  # no red multitouch dots
+    os.environ[_PREPARED] = "1"
     return home
 
 

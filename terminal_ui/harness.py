@@ -19,6 +19,7 @@ from typing import Any
 
 from kivy.base import EventLoop
 from kivy.input.motionevent import MotionEvent
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from terminal_ui.app import KioskApp
@@ -87,8 +88,10 @@ class Driver:
 
     # -- the citizen -------------------------------------------------------------------
     def tap(self, widget: Widget) -> None:
-        """Touch ``widget`` at its centre and let go, as a finger would."""
+        """Touch ``widget`` at its centre and let go, as a finger would (scrolling it
+        into view first, as a person would)."""
         self.pump()
+        self._scroll_into_view(widget)
         x, y = widget.to_window(*widget.center)
         if not (0 <= x < self.window.width and 0 <= y < self.window.height):
             raise UiTimeout(f"{widget!r} is off screen at {x:.0f},{y:.0f}")
@@ -97,21 +100,41 @@ class Driver:
         EventLoop.post_dispatch_input("end", touch)
         self.pump()
 
-    def find(self, action: str, root: Widget | None = None, **attrs: Any) -> Widget:
+    def _scroll_into_view(self, widget: Widget) -> None:
+        parent = widget.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                if not self._inside(widget, parent):
+                    parent.scroll_to(widget, padding=10, animate=False)
+                    self.pump(2)
+                if not self._inside(widget, parent):
+                    raise UiTimeout(f"{widget!r} cannot be scrolled into view")
+            parent = parent.parent
+
+    @staticmethod
+    def _inside(widget: Widget, view: Widget) -> bool:
+        """Whether ``widget``'s centre shows inside ``view`` (window coordinates)."""
+        x, y = widget.to_window(*widget.center)
+        vx, vy = view.to_window(*view.pos)
+        return bool(vx <= x <= vx + view.width and vy <= y <= vy + view.height)
+
+    def find(self, action: str, root: Widget | None = None, **attrs: Any) -> Widget | None:
         """The visible, enabled widget with ``action`` (and ``attrs``) under ``root``
-        (default: the current screen and the bar above it)."""
+        (default: the current screen, the bar above it and the timeout banner)."""
         for w in self._walk(root):
             if getattr(w, "action", None) != action or w.disabled or w.opacity == 0:
                 continue
             if all(getattr(w, k, None) == v for k, v in attrs.items()):
                 return w
-        raise UiTimeout(
-            f"no enabled {action!r} {attrs or ''} on {self.kiosk.screen_manager.current}"
-        )
+        return None
 
-    def press(self, action: str, **attrs: Any) -> None:
-        """Tap the widget with ``action`` on the current screen."""
-        self.tap(self.find(action, **attrs))
+    def press(self, action: str, timeout: float = 10.0, **attrs: Any) -> None:
+        """Tap the widget with ``action`` once it is there and enabled (as a person
+        waits for a greyed-out button)."""
+        where = self.kiosk.screen_manager.current
+        widget = self.wait_for(lambda: self.find(action, **attrs), timeout,
+                               f"an enabled {action!r} {attrs or ''} on {where}")  # fmt: skip
+        self.tap(widget)
 
     def _walk(self, root: Widget | None) -> Iterator[Widget]:
         if root is not None:

@@ -50,6 +50,18 @@ REFUSALS: Mapping[str, Advice] = {
         N_("This card could not be confirmed as a genuine citizen card."),
         N_("Please take your card to a service window."),
     ),
+    "card_blocked": (
+        N_("This card is blocked."),
+        N_("Please take your card and bring it, with your ID, to a service window."),
+    ),
+    "card_terminated": (
+        N_("This card has been closed."),
+        N_("Please take your card to a service window."),
+    ),
+    "not_citizen_card": (
+        N_("This is not a citizen card."),
+        N_("Please take this card and insert your citizen card."),
+    ),
     "blocked": (
         N_("This card is blocked."),
         N_("Please take your card and bring it, with your ID, to a service window."),
@@ -91,6 +103,11 @@ NOTICES: Mapping[str, str] = {
     ),
     "previous_debit_completed": N_("Your last payment, interrupted earlier, did go through."),
     "previous_debit_not_taken": N_("Your last payment, interrupted earlier, was not taken."),
+    "previous_load_completed": N_("Your last top-up, interrupted earlier, did go through."),
+    "previous_load_not_taken": N_("Your last top-up, interrupted earlier, was not made."),
+    "previous_proven": N_("An interrupted payment on this card has now been confirmed."),
+    "insufficient_balance": N_("Not enough money on the card for this. Top up first."),
+    "sales_stopped": N_("This kiosk cannot take payments right now."),
     "timed_out": N_("No answer for a while, so the session ended."),
     "card_forgotten": N_("Please do not forget your card!"),
     "cancelled": N_("Stopped. Nothing was paid."),
@@ -111,6 +128,13 @@ BUSY: Mapping[str, str] = {
     "checking_devices": N_("Getting ready…"),
     "reading_card": N_("Reading your card…"),
     "checking_card": N_("Checking your card…"),
+    "settling": N_("Checking your card…"),
+    "checking_hotlist": N_("Checking your card…"),
+    "authenticating": N_("Checking the card is genuine…"),
+    "card_ok": N_("Card checked."),
+    "reading_history": N_("Reading your card's history…"),
+    "fetching_bill": N_("Looking up the bill…"),
+    "holding_order": N_("Reserving the payment…"),
     "verifying_pin": N_("Checking your PIN…"),
     "preparing": N_("Looking it up…"),
     "looking_up_bill": N_("Looking up the bill…"),
@@ -172,6 +196,30 @@ RESULTS: Mapping[str, Advice] = {
     "needs_network": (
         N_("The network is down"),
         N_("Nothing was paid. Please try later."),
+    ),
+    "wrong_pin": (
+        N_("The current PIN was wrong"),
+        N_("The PIN was not changed. Please try again with your current PIN."),
+    ),
+    "pin_blocked": (
+        N_("The PIN is now blocked"),
+        N_("Please take your card to a service window to unblock the PIN."),
+    ),
+    "card_blocked": (
+        N_("This card is blocked"),
+        N_("Nothing was paid. Please take your card to a service window."),
+    ),
+    "sales_stopped": (
+        N_("This kiosk cannot take payments right now"),
+        N_("Nothing was paid. Please use another kiosk."),
+    ),
+    "bank_insufficient_funds": (
+        N_("Not enough money in the linked bank account"),
+        N_("Nothing was taken from your account. Choose a smaller amount."),
+    ),
+    "bank_refused": (
+        N_("The bank declined the top-up"),
+        N_("Nothing was taken from your account. Please contact your bank."),
     ),
     "failed": (
         N_("It did not work"),

@@ -21,13 +21,13 @@ _NORMAL = {
     "muted": "#4A5868",
     "panel": "#FFFFFF",
     "primary": "#0B5CAD",
-    "on_primary": "#FFFFFF",
+    "ink_primary": "#FFFFFF",
     "secondary": "#DDE3EA",
-    "on_secondary": "#15202B",
+    "ink_secondary": "#15202B",
     "danger": "#B3261E",
     "ok": "#1E7B34",
     "alert": "#FFB300",
-    "on_alert": "#000000",
+    "ink_alert": "#000000",
     "line": "#C5CED8",
 }
 _ELDER = {
@@ -36,19 +36,22 @@ _ELDER = {
     "muted": "#E6E6E6",
     "panel": "#111111",
     "primary": "#FFD400",
-    "on_primary": "#000000",
+    "ink_primary": "#000000",
     "secondary": "#FFFFFF",
-    "on_secondary": "#000000",
+    "ink_secondary": "#000000",
     "danger": "#FF6B6B",
     "ok": "#7CFC7C",
     "alert": "#FFD400",
-    "on_alert": "#000000",
+    "ink_alert": "#000000",
     "line": "#FFFFFF",
 }
 
 
 class Theme(EventDispatcher):  # type: ignore[misc]  # Kivy has no type stubs
-    """Bound to by every ``.kv`` rule (``app.theme.body``, ``app.theme.fg``...)."""
+    """Bound to by every ``.kv`` rule (``app.theme.body``, ``app.theme.fg``...).
+
+    Text colour on a coloured fill is ``ink_<fill>``, never ``on_<fill>``: Kivy
+    would take ``on_primary`` for the handler of ``primary``'s changes."""
 
     elder = BooleanProperty(False)
     portrait = BooleanProperty(True)
@@ -59,6 +62,7 @@ class Theme(EventDispatcher):  # type: ignore[misc]  # Kivy has no type stubs
     body = NumericProperty(38)
     small = NumericProperty(28)
     button = NumericProperty(44)
+    bar = NumericProperty(32)  # the language bar: must fit four buttons in any mode
     button_height = NumericProperty(140)
     key = NumericProperty(150)  # PIN pad key side
     pad = NumericProperty(32)
@@ -69,13 +73,13 @@ class Theme(EventDispatcher):  # type: ignore[misc]  # Kivy has no type stubs
     muted = ColorProperty(_NORMAL["muted"])
     panel = ColorProperty(_NORMAL["panel"])
     primary = ColorProperty(_NORMAL["primary"])
-    on_primary = ColorProperty(_NORMAL["on_primary"])
+    ink_primary = ColorProperty(_NORMAL["ink_primary"])
     secondary = ColorProperty(_NORMAL["secondary"])
-    on_secondary = ColorProperty(_NORMAL["on_secondary"])
+    ink_secondary = ColorProperty(_NORMAL["ink_secondary"])
     danger = ColorProperty(_NORMAL["danger"])
     ok = ColorProperty(_NORMAL["ok"])
     alert = ColorProperty(_NORMAL["alert"])
-    on_alert = ColorProperty(_NORMAL["on_alert"])
+    ink_alert = ColorProperty(_NORMAL["ink_alert"])
     line = ColorProperty(_NORMAL["line"])
 
     def __init__(self, **kwargs: Any) -> None:
@@ -101,6 +105,7 @@ class Theme(EventDispatcher):  # type: ignore[misc]  # Kivy has no type stubs
         self.body = 38 * u * scale
         self.small = 28 * u * scale
         self.button = 44 * u * scale
+        self.bar = 32 * u * (1.15 if self.elder else 1.0)
         self.button_height = 140 * u * tall * (1.25 if self.elder else 1.0)
         self.key = 170 * u * tall * (1.15 if self.elder else 1.0)
         self.pad = 32 * u

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kivy.app import App
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen as KivyScreen
 
@@ -79,6 +80,13 @@ class KioskScreen(KivyScreen):  # type: ignore[misc]  # Kivy has no type stubs
     @staticmethod
     def money(fen: int | None) -> str:
         return "" if fen is None else format_fen(fen)
+
+    @property
+    def portrait(self) -> bool:
+        """Whether the kiosk area is taller than wide (the theme knows)."""
+        app = App.get_running_app()
+        theme = getattr(app, "theme", None)
+        return bool(theme.portrait) if theme is not None else True
 
     def show(self, view: Screen) -> None:
         """Draw ``view`` (called on the Kivy thread for each ScreenChanged)."""

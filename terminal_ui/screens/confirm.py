@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
@@ -10,6 +12,9 @@ from terminal_ui import texts
 from terminal_ui.screens.base import KioskScreen
 
 __all__ = ["ConfirmScreen", "LineRow"]
+
+
+_CODE = re.compile(r"[a-z0-9_]+")
 
 
 class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
@@ -22,7 +27,10 @@ class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
 def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, str]]:
     """The confirm view as (label, value) lines in words."""
     t = screen.t
-    lines = [(t("Payee"), screen.fx(confirm.payee))] if confirm.payee else []
+    # ``payee`` is a name, or only a code ("water", "bike") when the details name
+    # the biller: a code is no word for a citizen.
+    named = confirm.payee and not _CODE.fullmatch(confirm.payee)
+    lines = [(t("Payee"), screen.fx(confirm.payee))] if named else []
     for code, value in confirm.details:
         label = texts.DETAIL_LABELS.get(code)
         lines.append((t(label) if label else screen.fx(code), screen.fx(value)))
@@ -40,6 +48,7 @@ class ConfirmScreen(KioskScreen):
     kind_title = StringProperty("")
     amount = StringProperty("")
     is_money = BooleanProperty(True)
+    has_lines = BooleanProperty(True)
 
     def update(self, view: Screen) -> None:
         c = view.confirm
@@ -51,5 +60,7 @@ class ConfirmScreen(KioskScreen):
         self.amount = self.money(c.amount_fen) if self.is_money else ""
         rows = self.ids.rows
         rows.clear_widgets()
-        for left, right in detail_lines(self, c):
+        lines = detail_lines(self, c)
+        for left, right in lines:
             rows.add_widget(LineRow(label=left, value=right))
+        self.has_lines = bool(lines)

@@ -7,6 +7,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kiosk.core.views import Screen
 from terminal_ui import texts
 from terminal_ui.screens.base import KioskScreen
+from terminal_ui.screens.confirm import LineRow
 
 __all__ = ["DoneScreen"]
 
@@ -20,6 +21,7 @@ class DoneScreen(KioskScreen):
     balance_after = StringProperty("")
     transaction = StringProperty("")
     receipt = StringProperty("")
+    has_lines = BooleanProperty(False)
 
     def update(self, view: Screen) -> None:
         r = view.result
@@ -32,3 +34,13 @@ class DoneScreen(KioskScreen):
         self.balance_after = self.money(r.balance_after_fen)
         self.transaction = r.transaction_id or ""
         self.receipt = texts.RECEIPT.get(r.receipt, "")
+        lines = []
+        if self.balance_after:
+            lines.append((self.t("Balance after"), self.balance_after))
+        if self.transaction:
+            lines.append((self.t("Transaction"), self.transaction))
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for label, value in lines:
+            rows.add_widget(LineRow(label=label, value=value))
+        self.has_lines = bool(lines)

@@ -7,6 +7,7 @@ from kivy.properties import ListProperty, StringProperty
 from kiosk.core.views import Screen
 from terminal_ui import texts
 from terminal_ui.screens.base import KioskScreen
+from terminal_ui.screens.confirm import LineRow
 
 __all__ = ["InfoScreen"]
 
@@ -35,7 +36,5 @@ class InfoScreen(KioskScreen):
         self.lines = lines
         rows = self.ids.rows
         rows.clear_widgets()
-        from terminal_ui.screens.confirm import LineRow  # shared two-column row
-
         for left, right in lines:
             rows.add_widget(LineRow(label=left, value=right))

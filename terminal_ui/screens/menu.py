@@ -48,10 +48,13 @@ class MenuScreen(KioskScreen):
             self._drawn = key
             self._build(view.menu)
 
+    def on_pre_enter(self, *_args: object) -> None:
+        self.ids.scroll.scroll_y = 1  # each citizen starts at the top of the list
+
     def _build(self, groups: tuple[MenuGroup, ...]) -> None:
         box: GridLayout = self.ids.groups
         box.clear_widgets()
-        cols = 2 if self.ids.groups.width < self.ids.groups.height * 1.2 else 3
+        cols = 2 if self.portrait else 3
         for group in groups:
             box.add_widget(GroupTitle(text=self.fx(group.title)))
             grid = GridLayout(cols=cols, size_hint_y=None, spacing=self.ids.groups.spacing)

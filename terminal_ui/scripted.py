@@ -1,0 +1,117 @@
+"""A citizen's session acted out on the real widgets, with a screenshot per screen.
+
+The offscreen demo, the docs' screenshots and the UI tests all walk the kiosk
+this way: taps on the buttons a person would touch, the PIN typed on the pad,
+the card put in and taken out through :class:`Devices` (given by the composition
+root: simulated readers in the demo and tests, never anything in here).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from terminal_ui.harness import Driver
+
+__all__ = ["Devices", "ScriptedCitizen"]
+
+
+@dataclass(frozen=True)
+class Devices:
+    """What the script needs from the world outside the screen."""
+
+    insert: Callable[[str], None]  # put this demo citizen's card in the reader
+    remove: Callable[[], None]  # take the card out
+    pin_of: Callable[[str], str]  # the citizen's TEST ONLY PIN (typed on the pad)
+
+
+@dataclass
+class ScriptedCitizen:
+    """Walks ``driver`` through a session; ``shots`` (if set) gets ``NN-name.png``."""
+
+    driver: Driver
+    devices: Devices
+    shots: Path | None = None
+    taken: list[Path] = field(default_factory=list)
+
+    def snap(self, label: str) -> None:
+        """Screenshot of the window now, numbered in order."""
+        if self.shots is None:
+            return
+        name = re.sub(r"[^a-z0-9_-]+", "-", label.lower())
+        path = self.shots / f"{len(self.taken) + 1:02d}-{name}.png"
+        self.taken.append(self.driver.screenshot(path))
+
+    # -- steps -------------------------------------------------------------------------
+    def attract(self, *, snap: bool = True) -> None:
+        self.driver.wait_screen("attract")
+        if snap:
+            self.snap("attract")
+
+    def set_language(self, language: str) -> None:
+        self.driver.press(f"language:{language}")
+        self.driver.wait_for(lambda: self.driver.kiosk.language == language, what=language)
+
+    def set_elder(self, on: bool) -> None:
+        if self.driver.kiosk.elder != on:
+            self.driver.press("elder")
+            self.driver.wait_for(lambda: self.driver.kiosk.elder == on, what="elder mode")
+
+    def insert_and_pin(self, who: str, *, pin: str | None = None) -> None:
+        """Insert the card, wait for the PIN screen, type the PIN, press OK."""
+        self.devices.insert(who)
+        self.driver.wait_screen("pin", timeout=20)
+        self.snap("pin")
+        self.driver.type_pin(pin or self.devices.pin_of(who))
+        self.snap("pin-typed")
+        self.driver.press("pin_submit")
+
+    def menu(self) -> None:
+        self.driver.wait_screen("menu", timeout=20)
+        self.snap("menu")
+
+    def choose(self, service_id: str) -> None:
+        self.driver.press("choose_service", service_id=service_id)
+
+    def type_field(self, text: str) -> None:
+        """Type on the on-screen keys of the focused field."""
+        for ch in text:
+            self.driver.press("type", char=ch)
+
+    def pay_bill(self, service_id: str, account: str) -> None:
+        """From the menu: choose the bill, type the account, confirm, see it paid."""
+        self.choose(service_id)
+        self.driver.wait_screen("form")
+        self.type_field(account)
+        self.snap("form")
+        self.driver.press("submit_form")
+        self.driver.wait_screen("confirm", timeout=20)
+        self.snap("confirm")
+        self.driver.press("confirm")
+        self.driver.wait_screen("done", timeout=30)
+        self.snap("done")
+
+    def balance(self) -> None:
+        self.choose("balance")
+        self.driver.wait_screen("info", timeout=20)
+        self.snap("info")
+        self.driver.press("back")
+        self.menu()
+
+    def finish_and_take_card(self) -> None:
+        self.driver.press("finish")
+        self.driver.wait_screen("take_card")
+        self.snap("take-card")
+        self.devices.remove()
+        self.driver.wait_screen("attract")
+
+    def pay_water_bill(self, who: str, account: str) -> None:
+        """The demo's session: card, PIN, balance, the water bill paid, card back."""
+        self.attract()
+        self.insert_and_pin(who)
+        self.menu()
+        self.balance()
+        self.pay_bill("water_bill", account)
+        self.finish_and_take_card()
