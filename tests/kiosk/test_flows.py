@@ -372,9 +372,14 @@ def test_offline_fixed_price_within_limits_and_network_services_say_so(kiosk: Ki
     k = kiosk
     k.world.server.should_exit = True  # the central goes away
     k.world.server_thread.join(5)
-    k.world.ops.network.online = False
     k.world.ops.limits = type(k.world.ops.limits)(max_hotlist_age_s=3600, max_card_offline_fen=1500)
     k.login(1)
+    k.m.choose_service("water_bill")
+    k.m.set_field("account", "1000001")
+    k.m.submit_form()
+    k.settle()  # the bill lookup finds no central: the kiosk knows it is offline now
+    assert k.state is State.MENU and k.m.screen().notice == "needs_network"
+    assert not k.world.ops.network.online
     items = {i.service_id: i for g in k.m.screen().menu for i in g.items}
     assert not items["water_bill"].available and items["water_bill"].why_not == "needs_network"
     assert not items["top_up"].available
