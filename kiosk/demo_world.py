@@ -299,6 +299,13 @@ class DemoWorld:
                 return
         raise TimeoutError(f"kiosk still busy in {self.machine.state}")
 
+    def sync(self) -> Any:
+        """One sync pass, as the kiosk's sync thread does it: records up, catalog and
+        hotlist down; whether the central answered sets the kiosk online or offline."""
+        report = self.agent.run_once()
+        self.ops.network.online = report.skew_ms is not None
+        return report
+
     def ledger_balances(self) -> dict[str, int]:
         """Every ledger account with entries at the central (card:, payee:, funding...)."""
         from backend_sync.central import ledger

@@ -244,7 +244,7 @@ class _Player:
             else:
                 self.w.printer_sim.load_paper()
         elif cmd == "sync":
-            report = self.w.agent.run_once()
+            report = self.w.sync()
             self.p(f"      sync: uploaded {report.uploaded}, central acknowledged up to "
                    f"{report.acked_seq}, catalog v{report.documents.get('catalog')}, "
                    f"hotlist v{report.hotlist_version}")  # fmt: skip
