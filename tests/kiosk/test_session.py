@@ -464,3 +464,34 @@ def test_torn_debit_left_unsettled_by_another_card_is_proven_when_its_card_retur
     assert k.m.screen().notice == "previous_proven"
     assert k.world.agent.run_once().ok
     assert k.world.ledger_balances()["payee:bike"] == 1_000
+
+
+def test_top_up_torn_before_credit_is_voided_and_the_bank_refunded(kiosk: Kiosk) -> None:
+    k = kiosk
+    c = k.world.citizen(2)
+    bank = k.world.bank.accounts[c.asn]
+    before = k.world.card_balance(c.asn)
+
+    def top_up(yuan: str) -> None:
+        k.m.choose_service("top_up")
+        k.m.set_field("amount", yuan)
+        k.m.submit_form()
+        k.settle()
+        k.m.confirm()
+        k.settle()
+
+    k.login(2)
+    k.world.card_reader.arm_pull(Ins.CREDIT_FOR_LOAD, after=False)
+    top_up("30")
+    assert k.state is State.PROCESSING and k.world.bank.accounts[c.asn] == bank - 3_000
+    k.m.card_removed()
+    k.settle()
+    k.insert(2)  # not provable by the card: left for the central, which voids it when...
+    assert k.m.screen().notice == "previous_load_unsettled"
+    k.type_pin(c.pin)
+    top_up("20")  # ...the card's next load shows the same online ATC: the credit never happened
+    res = k.m.screen().result
+    assert res is not None and res.ok and res.balance_after_fen == before + 2_000
+    assert k.world.bank.accounts[c.asn] == bank - 2_000  # the 30 yuan came back
+    assert k.world.sync().ok
+    assert k.world.ledger_balances()[f"card:{c.asn}"] == 2_000
