@@ -25,7 +25,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="data folder (default: $CIVICARD_DATA/demo or var/demo)",
     )
     p.add_argument("--language", default="zh-Hans", help="zh-Hans, zh-Hant or en")
-    p.add_argument("--script", type=Path, default=None, help="another session script")
+    p.add_argument("--script", type=Path, default=None, help="another session script (text)")
+    p.add_argument("--text", action="store_true", help="the text session only (no kiosk screen)")
+    p.add_argument(
+        "--offscreen",
+        action="store_true",
+        help="drive the kiosk screen offscreen and save screenshots, even with a display",
+    )
+    p.add_argument("--landscape", action="store_true", help="a 16:9 kiosk screen (default 9:16)")
+    p.add_argument("--shuffle-pin-pad", action="store_true", help="shuffle the PIN pad's keys")
     p.set_defaults(handler=run_demo)
 
 
@@ -38,5 +46,68 @@ def run_demo(args: argparse.Namespace) -> int:
     # Each demo starts from fresh cards, central and outbox, so it reads the same
     # every time (the script pays bill 1000001 once).
     shutil.rmtree(data, ignore_errors=True)
+    if not (args.text or args.script):
+        return _run_kiosk_screen(args, data)
     script = args.script.read_text(encoding="utf-8") if args.script else DEFAULT_SCRIPT
     return run_script(script, data=data, language=args.language)
+
+
+def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
+    """The kiosk screen (terminal_ui) on the same simulated world: a window with the
+    demo panel, or, with no display, a scripted citizen on the real widgets offscreen."""
+    from terminal_ui.env import has_display, prepare
+
+    offscreen = args.offscreen or not has_display()
+    portrait = not args.landscape
+    if offscreen:
+        size = (1080, 1920) if portrait else (1920, 1080)
+    else:
+        size = (1280, 900) if portrait else (1600, 900)
+    prepare(home=data / "kivy", size=size, offscreen=offscreen)
+
+    from kiosk.core.clock import SystemClock
+    from kiosk.core.controller import KioskController
+    from kiosk.demo_world import DemoWorld
+
+    print("civicard demo: building the TEST ONLY world (wallet, central, printer) in", data)
+    world = DemoWorld.build(data, clock=SystemClock())
+    controller = KioskController(world.machine)
+    receipts = data / "printer"
+    try:
+        if offscreen:
+            from terminal_ui.demo import run_offscreen
+
+            shots = data / "screens"
+            print("no display: a citizen pays her water bill on the kiosk screen, offscreen.")
+            print("screenshots:")
+            run_offscreen(controller, insert=world.insert, remove=world.remove,
+                          pin_of=lambda who: str(world.citizen(int(who)).pin), out=shots,
+                          language=args.language)  # fmt: skip
+            world.agent.run_once()
+            print(f"receipts printed by the simulated printer: {receipts}")
+            for job in sorted(receipts.glob("job-*.png")):
+                print(f"  {job}")
+            for line in world.summary():
+                print(f"  {line}")
+            print(f"done: screenshots in {shots}, receipts in {receipts}")
+            return 0
+        from simulators.printer.interpreter import PaperState
+        from terminal_ui.demo import run_window
+        from terminal_ui.widgets.demo_panel import DemoActions
+
+        citizens = [c for c in world.wallet.cards() if c.role == "citizen"]
+        people = [(str(i), f"{c.name} · PIN {c.pin}") for i, c in enumerate(citizens, 1)]
+        sim = world.printer_sim
+
+        def paper(on: bool) -> None:
+            if on:
+                sim.load_paper()
+            else:
+                sim.set_faults(paper=PaperState.OUT)
+
+        actions = DemoActions(people, world.insert, world.remove, receipts, paper)
+        print("a kiosk window opens; insert a demo card from the panel on its right.")
+        return run_window(controller, actions, shuffle_pin_pad=args.shuffle_pin_pad,
+                          portrait=portrait)  # fmt: skip
+    finally:
+        world.close()

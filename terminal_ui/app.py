@@ -37,6 +37,7 @@ KV_FILES = (
     _HERE / "widgets" / "common.kv",
     _HERE / "widgets" / "pinpad.kv",
     _HERE / "widgets" / "art.kv",
+    _HERE / "widgets" / "demo_panel.kv",
     *sorted((_HERE / "screens").glob("*.kv")),
     _HERE / "root.kv",
 )
@@ -51,7 +52,8 @@ def load_kv() -> None:
         return
     # The widget classes must be registered (imported) before their rules load.
     import terminal_ui.root
-    import terminal_ui.widgets.art  # noqa: F401
+    import terminal_ui.widgets.art
+    import terminal_ui.widgets.demo_panel  # noqa: F401
 
     for path in KV_FILES:
         Builder.load_file(str(path))
@@ -74,6 +76,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         animate: bool = True,
         side_panel: Callable[[], Widget] | None = None,
         font_set: fonts.FontSet | None = None,
+        kiosk_aspect: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -90,6 +93,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         )
         self.languages = languages
         self._side_panel = side_panel
+        self._aspect = kiosk_aspect  # width/height of the kiosk area beside a panel
         self.kiosk: Any = None  # the KioskRoot
         self._unsubscribe: Callable[[], None] | None = None
         self.events_seen = 0
@@ -104,7 +108,13 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         if self._side_panel is None:
             return self.kiosk
         box = BoxLayout(orientation="horizontal")
-        self.kiosk.size_hint_x = 0.72
+        if self._aspect is not None:
+            # The kiosk area keeps a real kiosk's shape (9:16 portrait) whatever the window.
+            self.kiosk.size_hint_x = None
+            aspect = self._aspect
+            box.bind(height=lambda _w, h: setattr(self.kiosk, "width", h * aspect))
+        else:
+            self.kiosk.size_hint_x = 0.72
         box.add_widget(self.kiosk)
         box.add_widget(self._side_panel())
         return box

@@ -107,8 +107,11 @@ class ScriptedCitizen:
         self.devices.remove()
         self.driver.wait_screen("attract")
 
-    def pay_water_bill(self, who: str, account: str) -> None:
+    def pay_water_bill(self, who: str, account: str, *, language: str = "zh-Hans") -> None:
         """The demo's session: card, PIN, balance, the water bill paid, card back."""
+        if language != self.driver.kiosk.language:
+            self.driver.wait_screen("attract")
+            self.set_language(language)
         self.attract()
         self.insert_and_pin(who)
         self.menu()

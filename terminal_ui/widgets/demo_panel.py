@@ -1,0 +1,78 @@
+"""The demo's side panel: put a demo citizen's card in, take it out, run the
+printer out of paper, and see the receipts the simulated printer printed.
+
+Only the demo shows it. The actions are given by the composition root (it owns
+the simulated readers and printer); the panel only calls them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+
+__all__ = ["DemoActions", "DemoPanel", "PanelButton", "PersonButton"]
+
+
+@dataclass(frozen=True)
+class DemoActions:
+    """What the panel can do to the simulated world."""
+
+    people: Sequence[tuple[str, str]]  # (who, button label) for each demo citizen
+    insert: Callable[[str], None]
+    remove: Callable[[], None]
+    receipts: Path  # the printer simulator's output folder (job-NNNN.png)
+    paper: Callable[[bool], None] | None = None  # True: paper in; False: paper out
+
+
+class PanelButton(ButtonBehavior, Label):  # type: ignore[misc]  # Kivy has no type stubs
+    """A plain button of the panel (not themed: the panel is not the kiosk)."""
+
+    action = StringProperty("")
+    bg_color = ColorProperty("#2E7D32")
+
+
+class PersonButton(PanelButton):
+    who = StringProperty("")
+
+
+class DemoPanel(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
+    """Card buttons on top, the newest receipt below."""
+
+    receipt = StringProperty("")  # path of the newest receipt picture
+    count = NumericProperty(0)
+    paper_in = BooleanProperty(True)
+    actions = ObjectProperty(None)  # DemoActions, given at construction
+
+    def __init__(self, actions: DemoActions, **kwargs: Any) -> None:
+        super().__init__(actions=actions, **kwargs)
+        for who, label in actions.people:
+            btn = PersonButton(text=label, who=who, action="demo_insert")
+            btn.bind(on_release=lambda b: self.actions.insert(b.who))
+            self.ids.people.add_widget(btn)
+        self._poll = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
+
+    def refresh(self) -> None:
+        """Show the newest receipt the printer simulator saved."""
+        jobs = sorted(self.actions.receipts.glob("job-*.png"))
+        if len(jobs) != self.count:
+            self.count = len(jobs)
+            self.receipt = str(jobs[-1]) if jobs else ""
+
+    def toggle_paper(self) -> None:
+        if self.actions.paper is not None:
+            self.paper_in = not self.paper_in
+            self.actions.paper(self.paper_in)

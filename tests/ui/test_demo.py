@@ -1,0 +1,34 @@
+"""``civicard demo`` with no display: the scripted citizen on the real widgets,
+offscreen, in its own process (its own window), saving screenshots and receipts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.ui
+
+
+def test_demo_offscreen_saves_screenshots_and_receipts(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    data = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "demo", "--data", str(data), "--language", "en"],
+        capture_output=True, text=True, timeout=240, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shots = sorted((data / "screens").glob("*.png"))
+    names = [p.stem.split("-", 1)[1] for p in shots]
+    assert names[0] == "attract" and "confirm" in names and "done" in names, names
+    assert names[-1] == "take-card"
+    with Image.open(shots[0]) as im:
+        assert im.size == (1080, 1920)
+    receipts = sorted((data / "printer").glob("job-*.png"))
+    assert len(receipts) == 1
+    assert str(data / "screens") in proc.stdout and str(data / "printer") in proc.stdout
+    assert "payee:water: +4330 fen" in proc.stdout  # posted at the central after sync
