@@ -132,6 +132,7 @@ class Outcome:
     balance_after_fen: int | None = None
     transaction_id: str | None = None
     receipt: str = "none"  # "printed", "queued", "skipped", "none"
+    ttc: int | None = None  # the PSAM's transaction counter of a purchase (receipts)
 
 
 class FormError(Exception):

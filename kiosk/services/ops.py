@@ -455,7 +455,8 @@ class CardKioskOps:
             return Outcome(False, "sales_stopped")
         except ApplicationBlockedError:
             return Outcome(False, "card_blocked")
-        return Outcome(True, "paid", quote.amount_fen, done.balance_after, done.transaction_id)
+        return Outcome(True, "paid", quote.amount_fen, done.balance_after, done.transaction_id,
+                       ttc=done.ttc)  # fmt: skip
 
     def _load(self, card: _Card, tx: Transactions, quote: Quote) -> Outcome:
         if self.client is None:

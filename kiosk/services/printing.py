@@ -46,8 +46,8 @@ class ReceiptDesk:
         """Can a receipt be printed now? (asked before a debit, DESIGN.md step 3)"""
         try:
             status = self.printer.status()
-        except PrinterUnreachable as exc:
-            return PrinterCheck(False, f"no_answer: {exc}".split(":")[0])
+        except PrinterUnreachable:
+            return PrinterCheck(False, "no_answer")
         if status.ready:
             return PrinterCheck(True)
         problems = status.problems()
@@ -69,9 +69,8 @@ class ReceiptDesk:
             return BillPayment(Utility(utility), str(data.get("biller", quote.payee)),
                                str(data.get("account", "")), str(data.get("period", "")),
                                quote.amount_fen, balance, tid, at)  # fmt: skip
-        ttc = 0
         return Purchase(quote.payee, pick(quote.titles, language), quote.amount_fen, balance, tid,
-                        ttc, at)  # fmt: skip
+                        outcome.ttc or 0, at)  # fmt: skip
 
     def print_for(
         self,

@@ -33,6 +33,7 @@ class Done:
     balance_after: int
     transaction_id: str
     tac: str
+    ttc: int | None = None
 
 
 class Transactions:
@@ -73,7 +74,7 @@ class Transactions:
             box["id"], tac=res.tac.hex(), mac2=res.mac2.hex(), balance_after=res.balance_after
         )
         tid = transaction_id(self.terminal_id, res.intent.date.hex(), seq)
-        return Done(seq, res.balance_after, tid, res.tac.hex().upper())
+        return Done(seq, res.balance_after, tid, res.tac.hex().upper(), res.intent.ttc)
 
     def load(
         self, purse: cp.Purse, client: CentralClient, amount: int, *, funding: str = "bank"

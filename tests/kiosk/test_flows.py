@@ -397,3 +397,22 @@ def test_offline_fixed_price_within_limits_and_network_services_say_so(kiosk: Ki
     assert not items["bike_enable"].available and items["bike_enable"].why_not == "offline_limit"
     k.clock.advance(3700)  # and a stale hotlist stops offline sales for everyone
     assert k.world.ops._offline_refusal(1) == "offline_limit"
+
+
+def test_fixed_price_receipt_carries_the_psam_counter(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    k.m.choose_service("bike_enable")
+    k.settle()
+    k.m.confirm()
+    k.settle()
+    res = k.m.screen().result
+    assert res is not None and res.ok and res.receipt == "printed"
+    (rec,) = _outbox_bodies(k)
+    sim = k.world.printer_sim
+    assert sim is not None
+    text = sim.jobs[-1].text
+    assert f"{rec['ttc']:08d}" in text and "开通公共自行车" in text
+    (payload,) = _receipt_refs(k)
+    ref = verify_reference(payload, _terminal_cert(k))
+    assert ref.kind == "purchase" and ref.amount_fen == rec["amount"] == 1_000
