@@ -442,7 +442,8 @@ class SessionMachine:
     def _card_checked(self, check: CardCheck | None, error: BaseException | None) -> None:
         if error is not None or check is None:
             if isinstance(error, CardGone):
-                return  # the removal input follows
+                self._card_gone()
+                return
             self._record("card_check_failed", error=type(error).__name__)
             self._refusal = "unreadable"
             self._go(State.CARD_REFUSED)
@@ -480,6 +481,13 @@ class SessionMachine:
                                                       else "card_pulled")  # fmt: skip
         self._reset_session()
         self._go(State.ATTRACT, notice=notice)
+
+    def _card_gone(self) -> None:
+        """A job lost the card. The reader's removal event usually follows, but a
+        session must not hang on it: end it now (a later removal is then ignored; a
+        card still in the slot is asked for again by taking it out)."""
+        self._record("card_lost_by_job")
+        self._on_card_removed()
 
     def _on_pin_digit(self, digit: int) -> None:
         if self._state is State.PIN_ENTRY:
@@ -523,6 +531,7 @@ class SessionMachine:
     def _pin_checked(self, outcome: PinOutcome | None, error: BaseException | None) -> None:
         if error is not None or outcome is None:
             if isinstance(error, CardGone):
+                self._card_gone()
                 return
             self._refusal = "unreadable"
             self._go(State.CARD_REFUSED)
@@ -648,6 +657,7 @@ class SessionMachine:
 
     def _prepared(self, result: Quote | InfoResult | None, error: BaseException | None) -> None:
         if isinstance(error, CardGone):
+            self._card_gone()
             return
         if isinstance(error, FormError) and self._form is not None and self._form.fields:
             self._record("service_refused", code=error.code)
@@ -723,6 +733,7 @@ class SessionMachine:
 
     def _executed(self, outcome: Outcome | None, error: BaseException | None) -> None:
         if isinstance(error, CardGone):
+            self._card_gone()
             return
         if error is not None or outcome is None:
             log.error("service %s failed while executing", self._service, exc_info=error)

@@ -187,11 +187,11 @@ def test_card_pulled_at_debit_is_settled_once_on_return(kiosk: Kiosk, after: boo
     _fixed_price_confirm(k)
     k.world.card_reader.arm_pull(Ins.DEBIT_FOR_PURCHASE, after=after)
     k.m.confirm()
-    k.settle()
-    assert k.state is State.PROCESSING  # the job lost the card; the removal event follows
-    k.m.card_removed()
-    k.settle()
+    k.settle()  # the job lost the card: the session ends without waiting for the event
     assert k.state is State.ATTRACT and k.m.screen().notice == "card_pulled_during_payment"
+    k.m.card_removed()  # the reader's removal event, late: nothing more happens
+    k.settle()
+    assert k.m.screen().notice == "card_pulled_during_payment"
     assert k.world.outbox.status().open_intents == 1
     k.insert(1)
     want = "previous_debit_completed" if after else "previous_debit_not_taken"
@@ -483,7 +483,7 @@ def test_top_up_torn_before_credit_is_voided_and_the_bank_refunded(kiosk: Kiosk)
     k.login(2)
     k.world.card_reader.arm_pull(Ins.CREDIT_FOR_LOAD, after=False)
     top_up("30")
-    assert k.state is State.PROCESSING and k.world.bank.accounts[c.asn] == bank - 3_000
+    assert k.state is State.ATTRACT and k.world.bank.accounts[c.asn] == bank - 3_000
     k.m.card_removed()
     k.settle()
     k.insert(2)  # not provable by the card: left for the central, which voids it when...

@@ -59,12 +59,12 @@ def test_no_paper_and_timeouts_from_a_script(tmp_path: Path) -> None:
     assert "s left (more-time to stay)" in text and "(notice: timed_out)" in text
 
 
-def test_civicard_demo_runs_as_a_command_without_a_display(tmp_path: Path) -> None:
+def test_civicard_demo_text_runs_as_a_command_without_a_display(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["CIVICARD_DATA"] = str(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "demo"], env=env, capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-m", "kiosk.cli", "demo", "--text"], env=env, capture_output=True,
+        text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK: paid ¥43.30" in proc.stdout
