@@ -5,7 +5,7 @@ TACs, each terminal's records hash-chained and its batches ECDSA-signed. Timed:
 the whole ingest of an upload body (JSON parse and validation, signature, chain,
 TAC of every record, set-based inserts, the commit), as the HTTP endpoint runs it.
 
-    .venv/bin/python bench/bench_central.py [--records 60000] [--batch 1000] [--engine both]
+    .venv/bin/python bench/bench_central.py [--records 60000] [--batch 2000] [--engine both]
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def run(url: str, keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[t
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=60_000)
-    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     args = ap.parse_args()
     keys = IssuerKeys.generate(Algorithm.TDES)

@@ -4,10 +4,10 @@ Per-card keys are diversified once and cached: a busy central meets the same
 cards again and again, and diversification costs two block-cipher calls.
 
 The purchase TAC is the hot path of ingest. It is the CBC-MAC of
-:func:`cardlib.crypto.mac`, computed here block by block on an ECB context kept
-per card key (and per thread: cipher contexts are not thread-safe), because
-building a cipher context costs ten times the three block encryptions of a TAC.
-A test holds it equal to ``cardlib.crypto.purchase_tac``.
+:func:`cardlib.crypto.mac`, computed here on a CBC context kept per card key
+(and per thread: cipher contexts are not thread-safe), because building a
+cipher context costs ten times the three block encryptions of a TAC. A test
+holds it equal to ``cardlib.crypto.purchase_tac``.
 """
 
 from __future__ import annotations
@@ -73,33 +73,40 @@ class CardCrypto:
             cache[ck] = key
         return key
 
-    def _ecb(self, key: bytes, alg: Algorithm) -> Any:
-        """A reusable ECB encryptor for a MAC key, cached per thread."""
-        cache: dict[bytes, Any] | None = getattr(self._local, "ecb", None)
+    def _cbc(self, key: bytes, alg: Algorithm) -> list[Any]:
+        """[CBC encryptor, its last output block] for a MAC key, cached per thread."""
+        cache: dict[bytes, list[Any]] | None = getattr(self._local, "cbc", None)
         if cache is None:
-            cache = self._local.ecb = {}
-        enc = cache.get(key)
-        if enc is None:
+            cache = self._local.cbc = {}
+        entry = cache.get(key)
+        if entry is None:
             if alg is Algorithm.TDES:
                 cipher: Any = crypto.TripleDES(key)  # single DES: an 8-byte key
             else:
                 cipher = algorithms.SM4(key)
-            enc = Cipher(cipher, modes.ECB()).encryptor()  # noqa: S305 - CBC-MAC by hand
+            iv = bytes(alg.block)
+            # A zero IV, and the chain value is then what was last output.
+            entry = [Cipher(cipher, modes.CBC(iv)).encryptor(), iv]
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
-            cache[key] = enc
-        return enc
+            cache[key] = entry
+        return entry
 
     def _mac(self, key: bytes, data: bytes, alg: Algorithm) -> bytes:
-        """cardlib.crypto.mac: method-2 padding, zero IV, CBC, first 4 bytes."""
+        """cardlib.crypto.mac: method-2 padding, zero IV, CBC, first 4 bytes.
+
+        One long-lived CBC context serves every MAC under a key: the context
+        chains from its previous output block C, so the first block goes in as
+        P1 XOR C, which the context turns back into E(P1 XOR 0), a fresh zero-IV
+        CBC-MAC."""
         block = alg.block
         data = crypto.pad_m2(data, block)
-        enc = self._ecb(key, alg)
-        chained = bytes(block)
-        for i in range(0, len(data), block):
-            x = int.from_bytes(chained, "big") ^ int.from_bytes(data[i : i + block], "big")
-            chained = enc.update(x.to_bytes(block, "big"))
-        return chained[:4]
+        entry = self._cbc(key, alg)
+        enc, last = entry
+        first = int.from_bytes(data[:block], "big") ^ int.from_bytes(last, "big")
+        out: bytes = enc.update(first.to_bytes(block, "big") + data[block:])
+        entry[1] = out[-block:]
+        return out[-block : -block + 4]
 
     def tac_mac(self, asn: str, algorithm: int, key_version: int, data: bytes) -> str:
         """MAC with the card's TAC key over ``data`` (hex): the purchase TAC when

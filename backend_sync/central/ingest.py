@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from backend_sync import chain
 from backend_sync.central.models import rejections, terminal_records, terminals
-from backend_sync.central.posting import BatchPoster
+from backend_sync.central.posting import BatchPoster, precompute_tacs
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import Ack, Batch, RecordResult, record_dict
 
@@ -76,15 +76,24 @@ def ingest(central: Central, batch: Batch, raw_records: list[dict[str, Any]] | N
         central.count_refusal("chain_broken", tid, f"seq {h.first_seq}..{h.last_seq}")
         raise Refused(409, "chain_broken", "records do not chain to the signed head")
     try:
+        # The TACs need no database: computed before the write lock is taken, so
+        # another upload's inserts (which release the GIL) overlap with them.
+        tacs = precompute_tacs(central, recs)
         with central.engine.begin() as conn:
-            return _ingest_locked(central, conn, batch, hashes)
+            return _ingest_locked(central, conn, batch, hashes, tacs)
     except sa.exc.IntegrityError as exc:
         # Another replica stored a record with the same (ASN, ATC, type) or TTC
         # between our checks and our insert: the retry sees it and rejects it.
         raise Refused(503, "retry", "concurrent upload; retry the batch") from exc
 
 
-def _ingest_locked(central: Central, conn: sa.Connection, batch: Batch, hashes: list[bytes]) -> Ack:
+def _ingest_locked(
+    central: Central,
+    conn: sa.Connection,
+    batch: Batch,
+    hashes: list[bytes],
+    tacs: dict[int, str] | None = None,
+) -> Ack:
     h = batch.header
     tid = h.terminal_id
     now = central.now_ms()
@@ -136,10 +145,12 @@ def _ingest_locked(central: Central, conn: sa.Connection, batch: Batch, hashes: 
         # unique indexes; only when one fires is the batch redone with the queries.
         with conn.begin_nested():
             results.extend(
-                BatchPoster(central, conn, tid, now, precheck=False).run(new, new_hashes)
+                BatchPoster(central, conn, tid, now, precheck=False, tacs=tacs).run(new, new_hashes)
             )
     except sa.exc.IntegrityError:
-        results.extend(BatchPoster(central, conn, tid, now, precheck=True).run(new, new_hashes))
+        results.extend(
+            BatchPoster(central, conn, tid, now, precheck=True, tacs=tacs).run(new, new_hashes)
+        )
     last = batch.records[-1].seq
     conn.execute(
         terminals.update()

@@ -27,7 +27,6 @@ from backend_sync.central.cardcrypto import UnknownKey
 from backend_sync.central.models import (
     AUTHENTIC,
     anomalies,
-    cards,
     load_auths,
     orders,
     rejections,
@@ -74,6 +73,36 @@ def _f(rec: AnyRecord, name: str) -> Any:
     return rec.__dict__.get(name)
 
 
+def _tac_data(rec: PurchaseRecord, type_tid: bytes) -> bytes:
+    d = rec.__dict__
+    amount: int = d["amount"]
+    ttc: int = d["ttc"]
+    return (
+        amount.to_bytes(4, "big")
+        + type_tid
+        + ttc.to_bytes(4, "big")
+        + bytes.fromhex(d["date"] + d["time"])
+    )
+
+
+def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, str]:
+    """Expected TAC of each purchase record (by seq), from its own terminal id, key
+    version and algorithm; the poster uses one only if those match the registry."""
+    out: dict[int, str] = {}
+    mac = central.crypto.tac_mac
+    for rec in recs:
+        if type(rec) is PurchaseRecord:
+            d = rec.__dict__
+            try:
+                out[d["seq"]] = mac(
+                    d["asn"], d["algorithm"], d["key_version"],
+                    _tac_data(rec, b"\x06" + bytes.fromhex(d["terminal_id"])),
+                )  # fmt: skip
+            except (UnknownKey, ValueError):
+                continue
+    return out
+
+
 class BatchPoster:
     """Verifies records against the card registry, orders and load authorizations,
     then writes records, ledger postings and flags with one statement per table."""
@@ -86,11 +115,13 @@ class BatchPoster:
         now: int,
         *,
         precheck: bool = True,
+        tacs: dict[int, str] | None = None,
     ) -> None:
         """``precheck=False`` skips the queries for earlier uses of the batch's
         (ASN, ATC, type) and TTCs: the unique indexes still refuse a duplicate, and
         the caller then re-runs the batch with the checks (see ingest.py)."""
         self.precheck = precheck
+        self.tacs = tacs or {}
         self.c = central
         self.conn = conn
         self.tid = terminal_id
@@ -108,16 +139,17 @@ class BatchPoster:
 
     def _prefetch(self, recs: Sequence[AnyRecord]) -> None:
         conn = self.conn
-        asns = {r.asn for r in recs}
-        self.cards = {
-            r.asn: r
-            for r in conn.execute(
-                sa.select(
-                    cards.c.asn, cards.c.status, cards.c.algorithm, cards.c.key_version
-                ).where(cards.c.asn.in_(asns))
-            )
-        }
-        ref_seqs = {r.ref_seq for r in recs if isinstance(r, ProofRecord)}
+        # Plain SQL with the list bound as such: SQLAlchemy's expanding IN costs
+        # microseconds per value, and a batch names up to thousands of cards.
+        asns = list({r.asn for r in recs})
+        sql = "SELECT asn, status, algorithm, key_version, account_id FROM cards WHERE asn "
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(sql + "= ANY(%s)", (asns,))
+        else:
+            # Only placeholders are added to the statement; the ASNs are bound.
+            rows = conn.exec_driver_sql(sql + f"IN ({','.join('?' * len(asns))})", tuple(asns))
+        self.cards = {r.asn: r for r in rows}
+        ref_seqs = {r.ref_seq for r in recs if type(r) is ProofRecord}
         self.unsettled: dict[int, Any] = {}
         if ref_seqs:
             q = sa.select(terminal_records).where(
@@ -126,12 +158,12 @@ class BatchPoster:
             )
             self.unsettled = {r.seq: r for r in conn.execute(q)}
         keys = {
-            (r.asn, r.atc, 6 if isinstance(r, PurchaseRecord) else 2)
+            (r.asn, r.atc, 6 if type(r) is PurchaseRecord else 2)
             for r in recs
-            if isinstance(r, PurchaseRecord | LoadRecord)
+            if type(r) is PurchaseRecord or type(r) is LoadRecord
         }
         keys |= {(u.asn, u.atc, u.ttype) for u in self.unsettled.values()}
-        keys |= {(r.asn, r.atc, r.ttype) for r in recs if isinstance(r, UnsettledRecord)}
+        keys |= {(r.asn, r.atc, r.ttype) for r in recs if type(r) is UnsettledRecord}
         self.seen_keys: set[tuple[str, int, int]] = set()
         if keys and self.precheck:
             t = terminal_records.c
@@ -139,9 +171,9 @@ class BatchPoster:
                 t.status.in_(AUTHENTIC), sa.tuple_(t.asn, t.atc, t.ttype).in_(list(keys))
             )
             self.seen_keys = {(a, b, c) for a, b, c in conn.execute(q)}
-        ttcs = {r.ttc for r in recs if isinstance(r, PurchaseRecord)}
+        ttcs = {r.ttc for r in recs if type(r) is PurchaseRecord}
         ttcs |= {u.ttc for u in self.unsettled.values() if u.ttype == 6 and u.ttc is not None}
-        ttcs |= {r.ttc for r in recs if isinstance(r, UnsettledRecord) and r.ttc is not None}
+        ttcs |= {r.ttc for r in recs if type(r) is UnsettledRecord and r.ttc is not None}
         self.seen_ttc: set[int] = set()
         if ttcs and self.precheck:
             t = terminal_records.c
@@ -149,7 +181,7 @@ class BatchPoster:
                 t.terminal_id == self.tid, t.ttype == 6, t.status.in_(AUTHENTIC), t.ttc.in_(ttcs)
             )
             self.seen_ttc = set(conn.execute(q).scalars())
-        order_ids = {getattr(r, "order_id", None) for r in recs}
+        order_ids = {_f(r, "order_id") for r in recs}
         order_ids |= {u.order_id for u in self.unsettled.values()}
         order_ids.discard(None)
         self.orders = {}
@@ -158,7 +190,7 @@ class BatchPoster:
                 o.id: dict(o._mapping)
                 for o in conn.execute(sa.select(orders).where(orders.c.id.in_(order_ids)))
             }
-        load_ids = {getattr(r, "load_id", None) for r in recs}
+        load_ids = {_f(r, "load_id") for r in recs}
         load_ids |= {u.load_id for u in self.unsettled.values()}
         load_ids.discard(None)
         self.loads = {}
@@ -207,16 +239,15 @@ class BatchPoster:
         key = (asn, atc, 6)
         if key in self.seen_keys or ttc in self.seen_ttc:
             return False
-        data = (
-            amount.to_bytes(4, "big")
-            + self._type_tid
-            + ttc.to_bytes(4, "big")
-            + bytes.fromhex(d["date"] + d["time"])
-        )
-        try:
-            tac = self.c.crypto.tac_mac(asn, card.algorithm, card.key_version, data)
-        except UnknownKey:
-            return False
+        tac = self.tacs.get(d["seq"])  # computed with the record's own key version...
+        if tac is None:
+            try:
+                tac = self.c.crypto.tac_mac(
+                    asn, card.algorithm, card.key_version, _tac_data(rec, self._type_tid)
+                )
+            except UnknownKey:
+                return False
+        # ...which equals the registry's (checked above), so it is the card's TAC.
         if tac != d["tac"]:
             return False
         self.seen_keys.add(key)
@@ -421,7 +452,9 @@ class BatchPoster:
     def _write(self) -> None:
         conn = self.conn
         codes = {code for _, _, legs in self.postings for code, _ in legs}
-        ids = ledger.account_ids(conn, codes)
+        # Card purse accounts came with the cards; only the few others are looked up.
+        ids = {f"card:{a}": c.account_id for a, c in self.cards.items()}
+        ids.update(ledger.account_ids(conn, codes - ids.keys()))
         built = [
             ledger.Posting(kind, ref, tuple([(ids[code], amt) for code, amt in legs]))
             for kind, ref, legs in self.postings
