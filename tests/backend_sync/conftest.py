@@ -36,7 +36,7 @@ def postgres() -> Iterator[PrivatePostgres]:
     pg.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database on each engine."""
     if request.param == "sqlite":

@@ -70,6 +70,7 @@ def test_the_database_refuses_to_change_the_ledger(db_url: str, stmt: str) -> No
     engine.dispose()
 
 
+@pytest.mark.postgres
 def test_postgresql_refuses_truncate(postgres: object) -> None:
     from backend_sync.pgserver import PrivatePostgres
 
