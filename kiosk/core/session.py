@@ -431,9 +431,12 @@ class SessionMachine:
         self._start_job("checking_devices", lambda _ctx: self.ops.ready(), result)
 
     def _on_card_inserted(self) -> None:
-        if self._state is not State.ATTRACT or self._job is not None:
+        if self._state is not State.ATTRACT:
             self.audit("card_ignored", {"state": self._state.value})
             return
+        # The only job of ATTRACT is a periodic device check: the citizen comes first
+        # (its answer is dropped; the card check itself needs the PSAM and outbox).
+        self._job = None
         self.session_id = next(self._session_ids)
         self._record("card_inserted")
         self._go(State.CHECKING_CARD)

@@ -495,3 +495,11 @@ def test_top_up_torn_before_credit_is_voided_and_the_bank_refunded(kiosk: Kiosk)
     assert k.world.bank.accounts[c.asn] == bank - 2_000  # the 30 yuan came back
     assert k.world.sync().ok
     assert k.world.ledger_balances()[f"card:{c.asn}"] == 2_000
+
+
+def test_a_card_arriving_during_a_device_recheck_is_not_lost(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.m.recheck()  # the sync thread's periodic "may we sell?"
+    k.world.insert(k.world.citizen(1).asn)  # ...and a citizen at the same moment
+    k.settle()
+    assert k.state is State.PIN_ENTRY
