@@ -33,11 +33,14 @@ class Reconciliation:
     orphans: int  # entries citing a missing transaction or account: always 0
     cards_checked: int
     mismatches: list[CardMismatch]
+    # Cards whose genuine purchases skip offline ATCs: (ASN, missing count). The
+    # missing ones are still offline at some kiosk, unsettled, or lost.
+    atc_gaps: list[tuple[str, int]]
 
 
 def reconcile(central: Central) -> Reconciliation:
     """Each card's shadow balance against the balance its latest genuine record
-    reported (latest by the card's own date and time). Differences point at
+    reported (latest by the card's own date and time, then its counter). Differences point at
     records still offline somewhere, or at a card that misreports."""
     t = terminal_records.c
     with central.engine.connect() as conn:
@@ -66,7 +69,7 @@ def reconcile(central: Central) -> Reconciliation:
                 sa.func.row_number()
                 .over(
                     partition_by=t.asn,
-                    order_by=(t.card_date.desc(), t.card_time.desc(), t.ttype.desc()),
+                    order_by=(t.card_date.desc(), t.card_time.desc(), t.ttype.desc(), t.atc.desc()),
                 )
                 .label("rn"),
             )
@@ -79,9 +82,17 @@ def reconcile(central: Central) -> Reconciliation:
                 sa.select(ranked.c.asn, ranked.c.balance_after).where(ranked.c.rn == 1)
             )
         }
+        gaps_q = (
+            sa.select(t.asn, sa.func.max(t.atc) - sa.func.min(t.atc) + 1 - sa.func.count())
+            .where(t.status.in_(AUTHENTIC), t.ttype == 6)
+            .group_by(t.asn)
+            .having(sa.func.max(t.atc) - sa.func.min(t.atc) + 1 != sa.func.count())
+            .order_by(t.asn)
+        )
+        gaps = [(a, int(n)) for a, n in conn.execute(gaps_q)]
     mismatches = [
         CardMismatch(asn, shadow.get(asn, 0), reported)
         for asn, reported in sorted(latest.items())
         if shadow.get(asn, 0) != reported
     ]
-    return Reconciliation(total, unbalanced, orphans, len(latest), mismatches)
+    return Reconciliation(total, unbalanced, orphans, len(latest), mismatches, gaps)

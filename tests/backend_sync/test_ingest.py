@@ -45,3 +45,26 @@ def test_purchases_posted_once_even_when_sent_twice(
     assert set(_statuses(central, t.terminal_id).values()) == {("posted", None)}
     rec = reconcile.reconcile(central)
     assert rec.total == 0 and rec.unbalanced == 0 and rec.orphans == 0
+    assert rec.cards_checked == 3 and rec.atc_gaps == []
+    # Card balances as reported: the latest genuine record of each card (all start
+    # at 50,000 fen on the card, 0 in the ledger, so all three differ by that).
+    assert {m.asn: m.reported_balance - m.shadow_balance for m in rec.mismatches} == {
+        c.asn: 50_000 for c in cs
+    }
+
+
+def test_reconciliation_finds_a_missing_card_transaction(
+    central: Central, issuer_keys: IssuerKeys, tmp_path: Path
+) -> None:
+    with ThreadServer(central) as srv:
+        t = terminal(central, srv.url, tmp_path, "320500000001")
+        (card,) = cards(central, issuer_keys, 1)
+        card.balance = 0  # the ledger and the card agree at the start
+        sell(t, card, 100, ttc=1)
+        card.offline_atc += 1  # a purchase made at a kiosk still offline
+        card.balance -= 250
+        sell(t, card, 100, ttc=2)
+        t.agent.run_once()
+    rec = reconcile.reconcile(central)
+    assert rec.atc_gaps == [(card.asn, 1)]
+    assert [(m.shadow_balance, m.reported_balance) for m in rec.mismatches] == [(-200, -450)]
