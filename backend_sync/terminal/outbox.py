@@ -348,7 +348,10 @@ class Outbox:
     def add_proof(
         self, ref_seq: int, *, asn: str, tac: str, mac2: str, balance_after: int | None = None
     ) -> int:
-        """Append the card's proof (GET TRANSACTION PROVE) of an unsettled record."""
+        """Append the card's proof (GET TRANSACTION PROVE) of an unsettled record.
+        Not while an intent is open: that intent owns the next sequence number."""
+        if self.unfinished():
+            raise OutboxError("an intent is open: close it before adding a proof")
         with self.engine.connect() as conn:
             seq = int(self._meta(conn)["head_seq"]) + 1
         record = ProofRecord(seq=seq, terminal_id=self.terminal_id, ref_seq=ref_seq,

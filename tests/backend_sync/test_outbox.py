@@ -43,6 +43,8 @@ def test_intent_then_record_chained_numbered_and_durable(tmp_path: Path) -> None
     assert [it.id for it in ob.unfinished()] == [i2]
     assert settle_unfinished(ob, []) == [(2, "unsettled")]  # card not present
     i3 = _begin(ob, 3)
+    with pytest.raises(OutboxError):
+        ob.add_proof(2, asn=ASN, tac="11223344", mac2="55667788")
     ob.abort(i3, "card proved no debit")
     prev, recs = ob.pending()
     bodies = [json.loads(r.body) for r in recs]
