@@ -503,3 +503,32 @@ def test_a_card_arriving_during_a_device_recheck_is_not_lost(kiosk: Kiosk) -> No
     k.world.insert(k.world.citizen(1).asn)  # ...and a citizen at the same moment
     k.settle()
     assert k.state is State.PIN_ENTRY
+
+
+def test_torn_debit_survives_a_kiosk_restart_and_is_settled_on_return(
+    make_kiosk: Callable[..., Kiosk],
+) -> None:
+    k = make_kiosk()
+    k.start()
+    root = k.world.root
+    k.login(1)
+    _fixed_price_confirm(k)
+    k.world.card_reader.arm_pull(Ins.DEBIT_FOR_PURCHASE, after=True)
+    k.m.confirm()
+    k.settle()
+    assert k.world.outbox.status().open_intents == 1
+    k.world.close()  # the kiosk goes down with the intent open
+    from kiosk.core.clock import ManualClock
+    from kiosk.demo_world import DemoWorld
+
+    clock = ManualClock()
+    again = Kiosk(DemoWorld.build(root, clock=clock), clock)
+    try:
+        again.start()
+        assert again.world.outbox.status().open_intents == 1
+        again.insert(1)
+        assert again.m.screen().notice == "previous_debit_completed"
+        assert again.world.sync().ok
+        assert again.world.ledger_balances()["payee:bike"] == 1_000
+    finally:
+        again.world.close()
