@@ -53,10 +53,12 @@ def reconcile(central: Central) -> Reconciliation:
         e = ledger_entries.c
         orphans = int(
             conn.execute(
-                sa.select(sa.func.count()).where(
+                sa.select(sa.func.count())
+                .select_from(ledger_entries)
+                .where(
                     sa.or_(
-                        ~sa.exists().where(ledger_txns.c.id == e.txn_id),
-                        ~sa.exists().where(accounts.c.id == e.account_id),
+                        ~sa.select(ledger_txns.c.id).where(ledger_txns.c.id == e.txn_id).exists(),
+                        ~sa.select(accounts.c.id).where(accounts.c.id == e.account_id).exists(),
                     )
                 )
             ).scalar_one()

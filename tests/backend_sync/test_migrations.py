@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from backend_sync.central import ledger
+from backend_sync.central import ledger, reconcile
 from backend_sync.central.db import current_revision, make_engine, upgrade
+from backend_sync.central.service import Central
 
 
 def test_empty_database_upgrades_to_head(db_url: str) -> None:
@@ -68,6 +69,21 @@ def test_the_database_refuses_to_change_the_ledger(db_url: str, stmt: str) -> No
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM ledger_entries")).scalar() == 2
     engine.dispose()
+
+
+def test_reconciliation_counts_orphan_entries(central: Central) -> None:
+    assert reconcile.reconcile(central).orphans == 0
+    with central.engine.begin() as conn:
+        ids = ledger.account_ids(conn, ["funding", "suspense"])
+        ledger.post(conn, [ledger.posting("t", "r", (ids["funding"], -5), (ids["suspense"], 5))], 1)
+    assert reconcile.reconcile(central).orphans == 0
+    with central.engine.begin() as conn:
+        # Appending is allowed; an entry citing no transaction is what reconcile finds.
+        conn.execute(
+            sa.text("INSERT INTO ledger_entries (txn_id, account_id, amount) VALUES (999, :a, 0)"),
+            {"a": ids["funding"]},
+        )
+    assert reconcile.reconcile(central).orphans == 1
 
 
 @pytest.mark.postgres
