@@ -100,6 +100,7 @@ class SessionMachine:
         self._listeners: list[Callable[[KioskEvent], None]] = []
         self._session_ids = itertools.count(1)
         self._orphan_payment: Job | None = None
+        self.errors: list[Exception] = []
         self._state = State.ATTRACT
         self._started = False
         self._reset_session()
@@ -154,13 +155,40 @@ class SessionMachine:
         try:
             fn = self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait()
             while True:
-                fn()
+                self._guarded(fn)
                 n += 1
                 fn = self._inbox.get_nowait()
         except queue.Empty:
             pass
-        self._check_timers()
+        self._guarded(self._check_timers)
         return n
+
+    def _guarded(self, fn: Callable[[], None]) -> None:
+        # A bug in one input must not stop the kiosk's core thread: it is logged,
+        # audited and kept in ``errors`` (tests assert it stays empty), and the
+        # session is ended safely so the next citizen starts clean.
+        try:
+            fn()
+        except Exception as exc:
+            log.exception("kiosk core: input failed in %s", self._state.value)
+            self.errors.append(exc)
+            self.audit("core_error", {"state": self._state.value, "error": repr(exc)[:200]})
+            self._recover()
+
+    def _recover(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+        self._job = None
+        if self._state not in (State.ATTRACT, State.OUT_OF_SERVICE, State.TAKE_CARD):
+            self._wipe_pins()
+            self._pin.clear()
+            self._state = State.TAKE_CARD  # direct: the table describes correct runs
+            self._notice = "kiosk_error"
+            self._deadline = None
+            try:
+                self._show()
+            except Exception:
+                log.exception("kiosk core: cannot show the recovery screen")
 
     def quiet(self) -> bool:
         """No input waiting and no job queued or running (tests, scripted sessions)."""

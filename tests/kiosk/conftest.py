@@ -89,6 +89,9 @@ def make_kiosk(wallet_template: Path, tmp_path: Path) -> Iterator[Callable[..., 
     yield make
     for w in worlds:
         w.close()
+    # The core swallows (logs, audits) a failing input to keep a kiosk running; in
+    # tests any such failure is a bug.
+    assert [w.machine.errors for w in worlds] == [[] for _ in worlds]
 
 
 @pytest.fixture
