@@ -31,7 +31,7 @@ from cardlib.purse import DebitOutcomeUnknown, Purse
 from simulators.card import CitizenCard
 from simulators.transport import SimReader
 from simulators.wallet import Wallet
-from tests.backend_sync.kiosk_flow import purchase
+from tests.backend_sync.kiosk_flow import load, purchase
 
 POINTS = ("before_intent", "after_intent", "card", "after_debit", "after_complete", "sync")
 
@@ -97,6 +97,10 @@ def main() -> int:
         which = rng.randrange(len(cards))
         purse = insert(which)
         print(f" insert {which} proved", prove_unsettled(outbox, purse), file=log, flush=True)
+        if purse.balance() < 500:
+            # Long campaigns drain the cards: top up online (MAC2 from the central).
+            load(purse, psam.terminal_id, outbox, client, 20_000)
+            print(f" loaded card {which}", file=log, flush=True)
         print(f" kill plan {kill_at} n={n}", file=log, flush=True)
         point = kill_at[1] if kill_at and kill_at[0] == n else None
 
