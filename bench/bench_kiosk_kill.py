@@ -4,7 +4,7 @@ CI runs 30 lives (tests/backend_sync/test_kiosk_killed.py); this runs the same
 test with more lives and several seeds, and prints how long a life takes. Every
 campaign must pass: after restart and sync, cards, outbox and ledger agree.
 
-    .venv/bin/python bench/bench_kiosk_kill.py [--runs 200] [--seeds 3]
+    .venv/bin/python bench/bench_kiosk_kill.py [--runs 100] [--seeds 2]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=200, help="kiosk lives per campaign")
-    ap.add_argument("--seeds", type=int, default=3, help="campaigns, each with its own seed")
+    ap.add_argument("--runs", type=int, default=100, help="kiosk lives per campaign")
+    ap.add_argument("--seeds", type=int, default=2, help="campaigns, each with its own seed")
     args = ap.parse_args()
     per_life = []
     failures = 0
