@@ -19,12 +19,12 @@ from dataclasses import replace
 from typing import Any
 
 from kiosk.core.clock import Clock
+from kiosk.core.forms import check_form
 from kiosk.core.pinpad import PinBuffer
 from kiosk.core.ports import (
     Cancelled,
     CardCheck,
     CardGone,
-    FieldSpec,
     FormError,
     InfoResult,
     JobContext,
@@ -56,7 +56,6 @@ from kiosk.core.views import (
     pick,
 )
 from kiosk.core.worker import Job, Worker
-from kiosk.money import parse_yuan
 
 __all__ = ["AuditSink", "IllegalTransition", "SessionMachine"]
 
@@ -623,51 +622,10 @@ class SessionMachine:
         self._touch()
         self._show()
 
-    def _validate(self, spec: FieldSpec) -> tuple[str | None, str | None]:
-        """(error code, normalized value) of one non-PIN field."""
-        raw = self._values.get(spec.name, "").strip()
-        if not raw:
-            return ("required", None) if spec.required else (None, "")
-        if len(raw) > spec.max_length:
-            return "too_long", None
-        if spec.kind == "digits" and not raw.isdigit():
-            return "not_digits", None
-        if spec.kind == "choice" and raw not in {v for v, _ in spec.choices}:
-            return "not_a_choice", None
-        if spec.kind == "amount":
-            try:
-                fen = parse_yuan(raw)
-            except ValueError:
-                return "not_an_amount", None
-            if (
-                fen <= 0
-                or (spec.min_value is not None and fen < spec.min_value)
-                or (spec.max_value is not None and fen > spec.max_value)
-            ):
-                return "out_of_range", None
-            return None, str(fen)
-        return None, raw
-
     def _on_submit_form(self) -> None:
         if self._state is not State.FORM or self._form is None:
             return
-        errors: dict[str, str] = {}
-        values: dict[str, str] = {}
-        for spec in self._form.fields:
-            if spec.kind == "pin":
-                if not self._pins[spec.name].complete:
-                    errors[spec.name] = "required"
-                continue
-            err, val = self._validate(spec)
-            if err:
-                errors[spec.name] = err
-            elif val is not None:
-                values[spec.name] = val
-        for name, buf in self._pins.items():
-            first = self._pins.get(name.removesuffix("_again"))
-            if name.endswith("_again") and first is not None and not first.same_as(buf):
-                errors[name] = "pins_differ"
-                buf.clear()
+        errors, values = check_form(self._form, self._values, self._pins)
         self._field_errors = errors
         self._touch()
         if errors:

@@ -1,0 +1,67 @@
+"""Checking a service form before anything is asked of the card or the central.
+
+Pure functions over the catalog's field specs, the typed values and the PIN
+buffers: errors come back as codes per field (docs/kiosk.md lists them), values
+normalized (amounts typed in yuan become fen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kiosk.core.pinpad import PinBuffer
+from kiosk.core.ports import FieldSpec, ServiceForm
+from kiosk.money import parse_yuan
+
+__all__ = ["check_field", "check_form"]
+
+
+def check_field(spec: FieldSpec, raw: str) -> tuple[str | None, str | None]:
+    """(error code, normalized value) of one non-PIN field."""
+    raw = raw.strip()
+    if not raw:
+        return ("required", None) if spec.required else (None, "")
+    if len(raw) > spec.max_length:
+        return "too_long", None
+    if spec.kind == "digits" and not raw.isdigit():
+        return "not_digits", None
+    if spec.kind == "choice" and raw not in {v for v, _ in spec.choices}:
+        return "not_a_choice", None
+    if spec.kind == "amount":
+        try:
+            fen = parse_yuan(raw)
+        except ValueError:
+            return "not_an_amount", None
+        if (
+            fen <= 0
+            or (spec.min_value is not None and fen < spec.min_value)
+            or (spec.max_value is not None and fen > spec.max_value)
+        ):
+            return "out_of_range", None
+        return None, str(fen)
+    return None, raw
+
+
+def check_form(
+    form: ServiceForm, values: Mapping[str, str], pins: Mapping[str, PinBuffer]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(errors by field, normalized values). A PIN field must be complete, and a
+    field ``X_again`` must equal ``X`` (it is cleared when it does not)."""
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for spec in form.fields:
+        if spec.kind == "pin":
+            if not pins[spec.name].complete:
+                errors[spec.name] = "required"
+            continue
+        err, val = check_field(spec, values.get(spec.name, ""))
+        if err:
+            errors[spec.name] = err
+        elif val is not None:
+            clean[spec.name] = val
+    for name, buf in pins.items():
+        first = pins.get(name.removesuffix("_again"))
+        if name.endswith("_again") and first is not None and not first.same_as(buf):
+            errors[name] = "pins_differ"
+            buf.clear()
+    return errors, clean
