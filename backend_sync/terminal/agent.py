@@ -23,7 +23,7 @@ from tenacity import (
 
 from backend_sync.terminal.client import CentralClient, CentralRefused, CentralUnavailable
 from backend_sync.terminal.downloads import DownloadStore
-from backend_sync.terminal.outbox import Outbox
+from backend_sync.terminal.outbox import Outbox, OutboxError
 
 __all__ = ["SyncAgent", "SyncReport"]
 
@@ -162,6 +162,10 @@ class SyncAgent:
             self.upload_pending(report)
         except (CentralUnavailable, CentralRefused) as exc:
             report.problems.append(f"upload: {exc}")
+        except OutboxError as exc:
+            # The central holds more than this outbox ever wrote (a restored disk?):
+            # for a technician, never papered over.
+            report.problems.append(f"outbox and central disagree: {exc}")
         self.refresh_downloads(report)
         for p in report.problems:
             log.warning("sync: %s", p)

@@ -68,3 +68,30 @@ def test_reconciliation_finds_a_missing_card_transaction(
     rec = reconcile.reconcile(central)
     assert rec.atc_gaps == [(card.asn, 1)]
     assert [(m.shadow_balance, m.reported_balance) for m in rec.mismatches] == [(-200, -450)]
+
+
+def test_outbox_restored_from_an_old_copy_is_reported_not_hidden(
+    central: Central, issuer_keys: IssuerKeys, tmp_path: Path
+) -> None:
+    import shutil
+
+    with ThreadServer(central) as srv:
+        t = terminal(central, srv.url, tmp_path, "320500000001")
+        (card,) = cards(central, issuer_keys, 1)
+        for i in range(3):
+            sell(t, card, 10, ttc=i + 1)
+        t.outbox.close()
+        db = tmp_path / "outbox-320500000001.db"
+        shutil.copy(db, tmp_path / "old.db")  # a backup taken here
+        t.outbox = type(t.outbox)(db, t.terminal_id)
+        t.agent.outbox = t.outbox
+        for i in range(2):
+            sell(t, card, 10, ttc=10 + i)
+        assert t.agent.run_once().acked_seq == 5
+        # The kiosk's disk is restored from the backup: it knows records 1-3 only.
+        t.outbox.close()
+        shutil.copy(tmp_path / "old.db", db)
+        t.outbox = type(t.outbox)(db, t.terminal_id)
+        t.agent.outbox = t.outbox
+        report = t.agent.run_once()
+    assert any("disagree" in p for p in report.problems)
