@@ -49,6 +49,8 @@ class KioskRuntime:
     psam_reader: str
     _monitor: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    # Set when a record is closed: the sync thread uploads it now, not at the next tick.
+    _wake: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _card_conn: Any = None
     _psam_conn: Any = None
@@ -81,10 +83,12 @@ class KioskRuntime:
             # The central answered the signed time request: it is reachable.
             self.ops.network.online = report.skew_ms is not None
             self.controller.recheck_devices()
-            self._stop.wait(self.config.sync_interval)
+            self._wake.wait(self.config.sync_interval)
+            self._wake.clear()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._monitor is not None:
             self._monitor.stop()
         self.controller.stop()
@@ -175,6 +179,7 @@ def build_runtime(
                            config.location)  # fmt: skip
 
     holder: dict[str, Any] = {}
+    wake = threading.Event()
 
     def open_card() -> Any:
         # A fresh connection per insertion: the previous card's handle is gone.
@@ -195,6 +200,7 @@ def build_runtime(
         receipts=desk,
         network=Network(online=client is not None),
         limits=OfflineLimits(config.max_hotlist_age_s, config.max_card_offline_fen),
+        on_record=lambda: wake.set(),
     )
     audit = AuditLog(data / "audit.db")
     machine = SessionMachine(ops, clock=clock, timeouts=config.timeouts,
@@ -202,6 +208,6 @@ def build_runtime(
     rt = KioskRuntime(config=config, terminal_id=terminal_id,
                       controller=KioskController(machine), machine=machine, ops=ops,
                       agent=agent, outbox=outbox, audit=audit, card_reader=chosen.card,
-                      psam_reader=chosen.psam)  # fmt: skip
+                      psam_reader=chosen.psam, _wake=wake)  # fmt: skip
     rt._psam_conn = psam_conn
     return rt
