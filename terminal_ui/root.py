@@ -20,6 +20,7 @@ from kivy.properties import (
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.core.states import State
 from kiosk.core.views import (
     KioskEvent,
     Progress,
@@ -59,6 +60,7 @@ SCREENS: dict[str, type[KioskScreen]] = {
     "done": DoneScreen,
     "take_card": TakeCardScreen,
 }
+NOTICE_ON_ATTRACT_S = 20.0  # how long the last session's notice stays for the next citizen
 # Each language button names its language in that language.
 LANGUAGE_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
 
@@ -81,6 +83,8 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         self.shown: list[str] = []  # screen names in the order shown (tests, bench)
         self._notice_codes: tuple[str, ...] = ()
         self._countdown: Any = None
+        self._notice_timer: Any = None
+        self._expired: tuple[str, ...] = ()
         sm: ScreenManager = self.ids.screens
         sm.transition = NoTransition()  # instant: a kiosk has no time for slides
         for name, cls in SCREENS.items():
@@ -121,7 +125,21 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         app = App.get_running_app()
         if app is not None and getattr(app, "theme", None) is not None:
             app.theme.elder = view.elder_mode
-        self._notice_codes = tuple(c for c in (view.notice or "").split(",") if c)
+        codes = tuple(c for c in (view.notice or "").split(",") if c)
+        on_attract = view.state is State.ATTRACT
+        if not on_attract:
+            self._expired = ()
+        elif codes == self._expired:
+            codes = ()  # shown long enough already; a language switch must not revive it
+        if codes != self._notice_codes:
+            self._notice_codes = codes
+            if self._notice_timer is not None:
+                self._notice_timer.cancel()
+                self._notice_timer = None
+            if codes and on_attract:
+                # What happened to the last citizen is not the next one's business.
+                self._notice_timer = Clock.schedule_once(self._expire_notice,
+                                                         NOTICE_ON_ATTRACT_S)  # fmt: skip
         self._draw_notice()
         name = SCREEN_FOR_STATE[view.state]
         screen = self.screen(name)
@@ -131,6 +149,12 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
             sm.current = name
         if not self.shown or self.shown[-1] != name:
             self.shown.append(name)
+
+    def _expire_notice(self, _dt: float) -> None:
+        self._notice_timer = None
+        self._expired = self._notice_codes
+        self._notice_codes = ()
+        self._draw_notice()
 
     # -- the bar on top ----------------------------------------------------------------
     def choose_language(self, language: str) -> None:

@@ -22,6 +22,10 @@ class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
 
     label = StringProperty("")
     value = StringProperty("")
+    compact = BooleanProperty(False)  # long values (transaction ids) in smaller type
+
+    def on_value(self, _row: object, value: str) -> None:
+        self.compact = len(value) > 16
 
 
 def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, str]]:

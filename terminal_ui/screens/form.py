@@ -54,12 +54,21 @@ class FormScreen(KioskScreen):
         super().__init__(**kwargs)
         self._form: FormView | None = None
         self._input_for: tuple[str, str, str, bool] | None = None
+        # What was typed but not yet echoed back by the core: keys pressed faster
+        # than the round trip must build on each other, not on the last screen.
+        self._typed_ahead: dict[str, str] = {}
+
+    def on_pre_enter(self, *_args: object) -> None:
+        self._typed_ahead.clear()
 
     def update(self, view: Screen) -> None:
         form = view.form
         if form is None:
             return
         self._form = form
+        for f in form.fields:
+            if self._typed_ahead.get(f.name) == f.value:
+                del self._typed_ahead[f.name]  # the core caught up
         self.title = self.fx(form.title)
         self.form_error = texts.lookup(texts.FIELD_ERRORS, form.error,
                                        texts.FIELD_ERROR_UNKNOWN) if form.error else ""  # fmt: skip
@@ -127,11 +136,13 @@ class FormScreen(KioskScreen):
 
     def _typed(self, name: str, char: str, edit: str) -> None:
         form = self._form
-        current = next((f.value for f in form.fields if f.name == name), "") if form else ""
+        shown = next((f.value for f in form.fields if f.name == name), "") if form else ""
+        current = self._typed_ahead.get(name, shown)
         if edit == "delete":
             value = current[:-1]
         elif edit == "clear":
             value = ""
         else:
             value = current + char
+        self._typed_ahead[name] = value
         self.controller.set_field(name, value)

@@ -36,14 +36,14 @@ class MenuScreen(KioskScreen):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._drawn: tuple[tuple[MenuGroup, ...], str, bool] | None = None
+        self._drawn: tuple[tuple[MenuGroup, ...], str, bool, bool] | None = None
 
     def update(self, view: Screen) -> None:
         card = view.card
         self.card_line = self.fx(f"{card.holder_masked}  {card.card_number_masked}") if card else ""
         self.balance = self.money(card.balance_fen) if card else ""
         self.online = view.online
-        key = (view.menu, self.language, view.elder_mode)
+        key = (view.menu, self.language, view.elder_mode, self.portrait)
         if key != self._drawn:  # rebuild only when something drawn changed
             self._drawn = key
             self._build(view.menu)

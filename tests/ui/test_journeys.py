@@ -24,6 +24,10 @@ def _texts(widget: Any) -> str:
     return "\n".join(str(w.text) for w in widget.walk(restrict=True) if hasattr(w, "text"))
 
 
+def _focused(form: Any) -> str | None:
+    return next((str(r.name) for r in form.ids.rows.children if r.focused), None)
+
+
 def _screen_text(ui: Any) -> str:
     return _texts(ui.driver.kiosk.screen()) + "\n" + str(ui.driver.kiosk.notice)
 
@@ -100,7 +104,7 @@ def test_wrong_pin_then_right_and_not_enough_money(ui: Any) -> None:
     pin = ui.driver.wait_screen("pin", timeout=20)
     assert "䶮" in pin.holder  # drawn with a fallback font, or the visible missing box
     ui.driver.type_pin("000000")
-    assert pin.ids.dots.length == 6
+    ui.driver.wait_for(lambda: pin.ids.dots.length == 6, what="six dots")
     assert "000000" not in _screen_text(ui) and "0" * 6 not in pin.holder
     ui.driver.press("pin_submit")
     ui.driver.wait_for(lambda: pin.wrong and pin.length == 0, what="wrong PIN shown")
@@ -184,9 +188,15 @@ def test_change_pin_on_pin_fields_and_back(ui: Any) -> None:
         ui.menu()
         ui.choose("change_pin")
         form = ui.driver.wait_screen("form")
-        for _ in range(3):  # old, new, new again: focus moves on when a PIN is complete
-            pin = current if _ == 0 else new
+        names = ["old_pin", "new_pin", "new_pin_again"]
+        for i, pin in enumerate((current, new, new)):
+            # The core moves the focus on when a PIN is complete; a person waits
+            # for the next field to light up before typing on.
+            name = names[i]
+            ui.driver.wait_for(lambda f=form, n=name: _focused(f) == n, what=f"focus {name}")
             ui.driver.type_pin(pin)
+        ui.driver.wait_for(lambda f=form: all(r.value == "●" * 6 for r in f.ids.rows.children),
+                           what="three PINs typed")  # fmt: skip
         ui.snap("form-pins")
         values = [row.value for row in form.ids.rows.children]
         assert all(v == "●" * 6 for v in values), values  # dots, never digits

@@ -1,0 +1,126 @@
+"""Kiosk screen speed: cold start to the attract screen, screen-to-screen transitions,
+resident memory. Offscreen (SDL over Mesa llvmpipe: software GL, so slower than a
+kiosk's GPU), at the kiosk's 1080x1920.
+
+- cold start: a fresh process, from before Kivy is imported to the attract screen
+  drawn (font found, catalogs compiled, .kv loaded, window made, the core's device
+  check answered); the simulated world (wallet, central, printer) is built first
+  and not counted. Each run is its own process (Kivy: one window per process).
+- transitions: from a tap to the next screen drawn, for menu -> form (no device
+  work) and form -> menu (back); the core runs on its own thread as in a kiosk.
+- memory: resident set size of the process at the attract screen and after the
+  transitions (the simulated world's central and printer live in it too).
+
+Usage: .venv/bin/python bench/bench_ui.py [--runs 5] [--rounds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(rounds: int) -> dict[str, Any]:
+    """One process: build the world, then time the UI's cold start and transitions."""
+    from kiosk.core.clock import SystemClock
+    from kiosk.core.controller import KioskController
+    from kiosk.demo_world import DemoWorld
+
+    work = Path(tempfile.mkdtemp(prefix="civicard-bench-ui-"))
+    world = DemoWorld.build(work, clock=SystemClock())
+    controller = KioskController(world.machine)
+
+    t0 = time.perf_counter()
+    from terminal_ui.env import prepare
+
+    prepare(home=work / "kivy", size=(1080, 1920), offscreen=True)
+    from terminal_ui.app import KioskApp
+    from terminal_ui.harness import Driver
+
+    driver = Driver(KioskApp(controller, animate=False))
+    controller.start(tick=0.02)
+    driver.wait_screen("attract", timeout=30)
+    cold = time.perf_counter() - t0
+    rss_attract = _rss_mb()
+
+    world.insert("1")
+    driver.wait_screen("pin", timeout=30)
+    driver.type_pin(str(world.citizen(1).pin))
+    driver.press("pin_submit")
+    driver.wait_screen("menu", timeout=30)
+    to_form: list[float] = []
+    to_menu: list[float] = []
+    rss: list[float] = []
+    for _ in range(rounds):
+        widget = driver.find("choose_service", service_id="water_bill")
+        t = time.perf_counter()
+        driver.tap(widget)
+        driver.wait_screen("form")
+        to_form.append(time.perf_counter() - t)
+        widget = driver.find("back")
+        t = time.perf_counter()
+        driver.tap(widget)
+        driver.wait_screen("menu")
+        to_menu.append(time.perf_counter() - t)
+        rss.append(_rss_mb())
+    result = {
+        "cold_start_s": cold,
+        "menu_to_form_ms": [x * 1000 for x in to_form],
+        "form_to_menu_ms": [x * 1000 for x in to_menu],
+        "rss_attract_mb": rss_attract,
+        "rss_after_mb": _rss_mb(),
+        "rss_per_round_mb": rss,
+    }
+    controller.stop()
+    world.close()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="cold starts (processes)")
+    parser.add_argument("--rounds", type=int, default=20, help="transitions per process")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.rounds)))
+        return 0
+    runs = []
+    for _ in range(args.runs):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "--rounds", str(args.rounds)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        ).stdout  # fmt: skip
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    med = statistics.median
+    print(f"kiosk screen, offscreen 1080x1920, {args.runs} processes x {args.rounds} rounds")
+    print(f"  cold start to attract screen   median {med(r['cold_start_s'] for r in runs):.2f} s")
+    for key, label in (("menu_to_form_ms", "menu -> form"), ("form_to_menu_ms", "form -> menu")):
+        values = [v for r in runs for v in r[key]]
+        print(f"  transition {label:14s}      median {med(values):.0f} ms "
+              f"(p90 {statistics.quantiles(values, n=10)[-1]:.0f} ms)")  # fmt: skip
+    at_attract = med(r["rss_attract_mb"] for r in runs)
+    after = med(r["rss_after_mb"] for r in runs)
+    print(f"  resident memory at attract     median {at_attract:.0f} MB")
+    print(f"  resident memory after rounds   median {after:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

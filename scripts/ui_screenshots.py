@@ -1,0 +1,122 @@
+"""Regenerate the kiosk screenshots shown in docs/ (docs/img/ui/*.png).
+
+Seeded and clocked: a TEST ONLY wallet from a fixed seed, a ManualClock at a fixed
+date, animations off, the phone-layout PIN pad; the same run gives the same
+pictures. Renders offscreen at 1080x1920 (and one 1920x1080 landscape menu) and
+saves them at half size. Run: .venv/bin/python scripts/ui_screenshots.py [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(out: Path) -> int:
+    from terminal_ui.env import prepare
+
+    work = Path(tempfile.mkdtemp(prefix="civicard-shots-"))
+    prepare(home=work / "kivy", size=(1080, 1920), offscreen=True)
+
+    from kivy.core.window import Window
+    from PIL import Image
+
+    from kiosk.core.clock import ManualClock
+    from kiosk.core.controller import KioskController
+    from kiosk.demo_world import DemoWorld
+    from kiosk.issuer import create_demo_wallet
+    from simulators.printer.interpreter import PaperState
+    from terminal_ui.app import KioskApp
+    from terminal_ui.harness import Driver
+    from terminal_ui.scripted import Devices, ScriptedCitizen
+
+    create_demo_wallet(work / "world" / "wallet", seed=7)
+    clock = ManualClock()
+    world = DemoWorld.build(work / "world", clock=clock)
+    controller = KioskController(world.machine)
+    driver = Driver(KioskApp(controller, animate=False))
+    controller.start(tick=0.02)
+    raw = work / "raw"
+    devices = Devices(world.insert, world.remove, lambda who: str(world.citizen(int(who)).pin))
+    c = ScriptedCitizen(driver, devices, raw)
+    try:
+        # zh-Hans: the water bill, every screen on the way.
+        c.attract()
+        c.insert_and_pin("1")
+        c.menu()
+        c.balance()
+        c.pay_bill("water_bill", "1000001")
+        c.finish_and_take_card()
+        # en: wrong PIN first, then the menu, with a fixed-price service confirmed.
+        c.set_language("en")
+        c.attract()
+        world.insert("4")
+        driver.wait_screen("pin")
+        driver.type_pin("000000")
+        driver.press("pin_submit")
+        pin = driver.kiosk.screen("pin")
+        driver.wait_for(lambda: pin.wrong and pin.length == 0, what="wrong PIN")
+        c.snap("pin-wrong")
+        driver.type_pin(devices.pin_of("4"))
+        driver.press("pin_submit")
+        c.menu()
+        world.remove()
+        driver.wait_screen("attract")
+        c.snap("attract-card-pulled")
+        # zh-Hant, elder mode: confirm a payment, printer out of paper.
+        c.set_language("zh-Hant")
+        c.set_elder(True)
+        c.attract()
+        c.insert_and_pin("3")
+        c.menu()
+        world.printer_sim.set_faults(paper=PaperState.OUT)
+        c.choose("bike_enable")
+        driver.wait_screen("confirm")
+        c.snap("confirm")
+        driver.press("confirm")
+        driver.wait_screen("no_paper")
+        c.snap("no-paper")
+        driver.press("continue_without_receipt")
+        driver.wait_screen("done")
+        c.snap("done")
+        world.printer_sim.load_paper()
+        # the timeout warning
+        driver.press("back")
+        c.menu()
+        limit = world.machine.timeouts.for_state(world.machine.state, True)
+        clock.advance(limit - 5)
+        driver.wait_for(lambda: driver.kiosk.warning, what="timeout warning")
+        c.snap("menu-more-time")
+        driver.press("more_time")
+        c.finish_and_take_card()
+        # landscape
+        Window.size = (1920, 1080)
+        driver.wait_for(lambda: not driver.app.theme.portrait, what="landscape")
+        c.attract()
+        c.insert_and_pin("2")
+        c.menu()
+        c.finish_and_take_card()
+    finally:
+        controller.stop()
+        world.close()
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):
+        old.unlink()
+    for path in c.taken:
+        with Image.open(path) as im:
+            small = im.convert("RGB").resize((im.width // 2, im.height // 2), Image.LANCZOS)
+            # A 64-colour palette: the screens are flat colours and text; keeps docs small.
+            small = small.quantize(64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            small.save(out / path.name, optimize=True)
+        print(out / path.name)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img" / "ui"))
