@@ -201,6 +201,7 @@ def build_runtime(
         network=Network(online=client is not None),
         limits=OfflineLimits(config.max_hotlist_age_s, config.max_card_offline_fen),
         on_record=lambda: wake.set(),
+        language=config.languages[0],
     )
     audit = AuditLog(data / "audit.db")
     machine = SessionMachine(ops, clock=clock, timeouts=config.timeouts,

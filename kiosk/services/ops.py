@@ -17,7 +17,7 @@ from cryptography import x509
 
 from backend_sync.terminal.client import CentralClient, CentralRefused, CentralUnavailable
 from backend_sync.terminal.downloads import DownloadStore
-from backend_sync.terminal.outbox import Outbox, SalesStopped
+from backend_sync.terminal.outbox import IntentId, Outbox, SalesStopped
 from backend_sync.terminal.settle import prove_unsettled, settle_unfinished
 from cardlib.apdu import ApduSession, Connection
 from cardlib.certs import Role
@@ -104,6 +104,7 @@ class CardKioskOps:
         network: Network | None = None,
         limits: OfflineLimits | None = None,
         on_record: Callable[[], None] = lambda: None,
+        language: Language = Language.ZH_HANS,
     ) -> None:
         self._open_card = open_card
         self._open_psam = open_psam
@@ -116,6 +117,7 @@ class CardKioskOps:
         self.network = network or Network(online=client is not None)
         self.limits = limits or OfflineLimits()
         self.on_record = on_record
+        self.language = language  # receipts printed outside a session (settled on return)
         self.psam: PsamClient | None = None
         self.outbox: Outbox | None = None
         self.tx: Transactions | None = None
@@ -177,13 +179,19 @@ class CardKioskOps:
         # touches it (the card's answer depends only on its committed state).
         ctx.progress("settling", 0.3)
         notices: list[str] = []
-        mine = [it for it in self.outbox.unfinished() if it.asn == asn]
+        mine = {it.id: it for it in self.outbox.unfinished() if it.asn == asn}
         for seq, outcome in settle_unfinished(self.outbox, [purse]):
-            if any(it.id == seq for it in mine):
-                kind = next(it.kind for it in mine if it.id == seq)
-                what = "debit" if kind == "purchase" else "load"
-                word = {"completed": "completed", "aborted": "not_taken"}.get(outcome, outcome)
-                notices.append(f"previous_{what}_{word}")
+            it = mine.get(IntentId(seq))
+            if it is None:
+                continue
+            what = "debit" if it.kind == "purchase" else "load"
+            word = {"completed": "completed", "aborted": "not_taken"}.get(outcome, outcome)
+            notices.append(f"previous_{what}_{word}")
+            if outcome == "completed" and self.receipts is not None:
+                # The citizen left without the receipt of money that did move.
+                ctx.progress("printing", None)
+                self.receipts.print_settled(it.kind, it.fields, seq, holder,
+                                            self.terminal_id, self.language)  # fmt: skip
         if prove_unsettled(self.outbox, purse):
             notices.append("previous_proven")
         if notices:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import Any
 
+from cardlib.bcd import unpack_datetime
 from cardlib.layout import Holder
 from drivers.printer.errors import PrinterUnreachable
 from drivers.printer.printer import Printer
@@ -27,6 +30,7 @@ from kiosk.receipts.layouts import (
     Utility,
     build_receipt,
 )
+from kiosk.services.transactions import transaction_id
 
 __all__ = ["ReceiptDesk"]
 
@@ -72,6 +76,29 @@ class ReceiptDesk:
         return Purchase(quote.payee, pick(quote.titles, language), quote.amount_fen, balance, tid,
                         outcome.ttc or 0, at)  # fmt: skip
 
+    def print_settled(
+        self,
+        kind: str,
+        fields: Mapping[str, Any],
+        seq: int,
+        holder: Holder,
+        terminal_id: str,
+        language: Language,
+    ) -> str:
+        """The receipt of a purchase or load completed on the card's return (its
+        answer had been lost): what the outbox intent and the card's proof say."""
+        at = unpack_datetime(bytes.fromhex(str(fields["date"])), bytes.fromhex(str(fields["time"])))
+        amount = int(fields["amount"])
+        before = int(fields["balance_before"])
+        tid = transaction_id(terminal_id, str(fields["date"]), seq)
+        receipt: Receipt
+        if kind == "load":
+            receipt = TopUp(amount, before, before + amount, tid, at)
+        else:
+            payee = str(fields.get("payee") or "-")
+            receipt = Purchase(payee, payee, amount, before - amount, tid, int(fields["ttc"]), at)
+        return self._print(receipt, holder, terminal_id, language)
+
     def print_for(
         self,
         quote: Quote,
@@ -82,8 +109,12 @@ class ReceiptDesk:
         at: dt.datetime,
     ) -> str:
         """Queue and print the receipt; "printed", or "queued" when the printer failed."""
+        return self._print(self.receipt_for(quote, outcome, language, at), holder, terminal_id,
+                           language)  # fmt: skip
+
+    def _print(self, receipt: Receipt, holder: Holder, terminal_id: str, language: Language) -> str:
         doc = build_receipt(
-            self.receipt_for(quote, outcome, language, at),
+            receipt,
             terminal=Terminal(terminal_id, self.location),
             card=CardHolder(holder.card_number, holder.name),
             signer=self.signer,

@@ -12,6 +12,7 @@ from cardlib.layout import Ins
 from kiosk.core.states import TIMED_STATES, TRANSITIONS, State
 from kiosk.core.timeouts import Timeouts
 from kiosk.core.views import Language, ScreenChanged, TimeoutCleared, TimeoutWarning
+from kiosk.receipts.signing import verify_reference
 from simulators.printer.interpreter import PaperState
 from tests.kiosk.conftest import Kiosk
 
@@ -193,10 +194,21 @@ def test_card_pulled_at_debit_is_settled_once_on_return(kiosk: Kiosk, after: boo
     k.settle()
     assert k.m.screen().notice == "card_pulled_during_payment"
     assert k.world.outbox.status().open_intents == 1
+    assert k.world.printer_sim is not None and k.world.printer_sim.jobs == []
     k.insert(1)
     want = "previous_debit_completed" if after else "previous_debit_not_taken"
     assert k.state is State.PIN_ENTRY and k.m.screen().notice == want
     assert k.world.outbox.status().open_intents == 0
+    # the receipt of money that moved is printed on the card's return, and only then
+    jobs = k.world.printer_sim.jobs
+    assert len(jobs) == (1 if after else 0)
+    if after:
+        ref = verify_reference(jobs[0].qr_payloads[0].decode(), k.world.terminal_cert)
+        assert (ref.kind, ref.amount_fen, ref.balance_after_fen) == (
+            "purchase",
+            1_000,
+            before - 1_000,
+        )
     report = k.world.agent.run_once()
     assert report.ok and report.acked_seq == 1
     ledger = k.world.ledger_balances()
@@ -224,6 +236,10 @@ def test_card_pulled_at_credit_for_load_is_proven_on_return(kiosk: Kiosk) -> Non
     k.settle()
     k.insert(2)
     assert k.m.screen().notice == "previous_load_completed"
+    assert k.world.printer_sim is not None
+    (job,) = k.world.printer_sim.jobs  # the top-up receipt, printed on the card's return
+    ref = verify_reference(job.qr_payloads[0].decode(), k.world.terminal_cert)
+    assert (ref.kind, ref.amount_fen, ref.balance_after_fen) == ("top_up", 1_000, before + 1_000)
     assert k.world.agent.run_once().ok
     assert k.world.ledger_balances()[f"card:{c.asn}"] == 1_000
     k.remove()
