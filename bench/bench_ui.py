@@ -36,6 +36,13 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def _drawn(driver: Any, name: str) -> None:
+    """Until screen ``name`` is current and one frame of it has been drawn."""
+    sm = driver.kiosk.screen_manager
+    driver.wait_for(lambda: sm.current == name, 30, name)
+    driver.pump(1)
+
+
 def child(rounds: int) -> dict[str, Any]:
     """One process: build the world, then time the UI's cold start and transitions."""
     from kiosk.core.clock import SystemClock
@@ -71,12 +78,12 @@ def child(rounds: int) -> dict[str, Any]:
         widget = driver.find("choose_service", service_id="water_bill")
         t = time.perf_counter()
         driver.tap(widget)
-        driver.wait_screen("form")
+        _drawn(driver, "form")
         to_form.append(time.perf_counter() - t)
         widget = driver.find("back")
         t = time.perf_counter()
         driver.tap(widget)
-        driver.wait_screen("menu")
+        _drawn(driver, "menu")
         to_menu.append(time.perf_counter() - t)
         rss.append(_rss_mb())
     result = {
