@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "kiosk.demo_cli",
     "kiosk.session_cli",
     "kiosk.kiosk_cli",
+    "terminal_ui.cli",
     "kiosk.issuer_cli",
     "simulators.cli",
     "drivers.pcsc_cli",

@@ -97,6 +97,9 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         self.kiosk: Any = None  # the KioskRoot
         self._unsubscribe: Callable[[], None] | None = None
         self.events_seen = 0
+        # Subscribe now, before anyone starts the controller: its first screens
+        # (ATTRACT, or OUT_OF_SERVICE) wait on the Kivy clock until the root exists.
+        self.attach(controller)
 
     def build(self) -> Widget:
         load_kv()
@@ -123,7 +126,6 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         if self.kiosk_mode:
             # Bound after App's own F1 handler, so this one is asked first.
             Window.bind(on_keyboard=self._swallow_keys, on_request_close=self._refuse_close)
-        self.attach(self.controller)
 
     def on_stop(self) -> None:
         self.detach()
@@ -132,7 +134,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         """Draw ``controller``'s session from now on (tests reuse one window)."""
         self.detach()
         self.controller = controller
-        self.kiosk.controller = controller
+        if self.kiosk is not None:
+            self.kiosk.controller = controller
 
         def deliver(fn: Callable[[], None]) -> None:
             # Events come from the core thread: draw them on the Kivy thread.

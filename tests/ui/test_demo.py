@@ -32,3 +32,14 @@ def test_demo_offscreen_saves_screenshots_and_receipts(tmp_path: Path) -> None:
     assert len(receipts) == 1
     assert str(data / "screens") in proc.stdout and str(data / "printer") in proc.stdout
     assert "payee:water: +4330 fen" in proc.stdout  # posted at the central after sync
+
+
+def test_screen_command_reports_a_bad_config_before_opening_a_window(tmp_path: Path) -> None:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[printer]\nurl = "lpt://nowhere"\n', encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "screen", "--config", str(cfg)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "printer.url" in proc.stderr
