@@ -32,6 +32,7 @@ __all__ = [
     "insert_ignore",
     "payee_account",
     "post",
+    "post_legs",
     "unbalanced_transactions",
 ]
 
@@ -149,24 +150,31 @@ def bulk_insert(
 
 def post(conn: sa.Connection, postings: Sequence[Posting], now_ms: int) -> list[int]:
     """Append postings, set-based (one executemany per table); returns their ids."""
+    return post_legs(conn, [(p.kind, p.ref, p.legs) for p in postings], now_ms)
+
+
+def post_legs(
+    conn: sa.Connection,
+    postings: Sequence[tuple[str, str, Sequence[tuple[int, int]]]],
+    now_ms: int,
+) -> list[int]:
+    """Append (kind, ref, legs) postings, legs being (account id, amount); refuses
+    the whole set if any posting's entries do not sum to zero. Returns their ids."""
     if not postings:
         return []
-    for p in postings:
-        if sum(a for _, a in p.legs) != 0:
-            raise LedgerError(f"{p.kind} {p.ref}: entries do not sum to zero")
     ids = allocate_txn_ids(conn, len(postings))
-    bulk_insert(
-        conn,
-        ledger_txns,
-        ("id", "kind", "ref", "created_ms"),
-        [(i, p.kind, p.ref, now_ms) for i, p in zip(ids, postings, strict=True)],
-    )
-    bulk_insert(
-        conn,
-        ledger_entries,
-        ("txn_id", "account_id", "amount"),
-        [(i, acc, amt) for i, p in zip(ids, postings, strict=True) for acc, amt in p.legs],
-    )
+    txns: list[tuple[int, str, str, int]] = []
+    entries: list[tuple[int, int, int]] = []
+    for i, (kind, ref, legs) in zip(ids, postings, strict=True):
+        total = 0
+        for acc, amt in legs:
+            entries.append((i, acc, amt))
+            total += amt
+        if total:
+            raise LedgerError(f"{kind} {ref}: entries sum to {total}, not 0")
+        txns.append((i, kind, ref, now_ms))
+    bulk_insert(conn, ledger_txns, ("id", "kind", "ref", "created_ms"), txns)
+    bulk_insert(conn, ledger_entries, ("txn_id", "account_id", "amount"), entries)
     return ids
 
 

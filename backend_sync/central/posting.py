@@ -68,6 +68,15 @@ class _Txn:
     load_id: str | None
 
 
+# Columns of a terminal_records row, in the order the rows are built.
+_COLS = (
+    "terminal_id", "seq", "kind", "status", "reason", "asn", "ttype", "atc", "ttc", "amount",
+    "balance_before", "balance_after", "card_date", "card_time", "tac", "payee", "order_id",
+    "load_id", "ref_seq", "record_hash", "ledger_txn_id", "received_ms",
+)  # fmt: skip
+_TXN = _COLS.index("ledger_txn_id")
+
+
 def _f(rec: AnyRecord, name: str) -> Any:
     # Field or None: pydantic's __getattr__ for an absent field costs microseconds.
     return rec.__dict__.get(name)
@@ -90,14 +99,18 @@ def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, st
     version and algorithm; the poster uses one only if those match the registry."""
     out: dict[int, str] = {}
     mac = central.crypto.tac_mac
+    prefixes: dict[str, bytes] = {}
     for rec in recs:
         if type(rec) is PurchaseRecord:
             d = rec.__dict__
+            tid = d["terminal_id"]
+            prefix = prefixes.get(tid)
+            if prefix is None:
+                prefix = prefixes[tid] = b"\x06" + bytes.fromhex(tid)
             try:
                 out[d["seq"]] = mac(
-                    d["asn"], d["algorithm"], d["key_version"],
-                    _tac_data(rec, b"\x06" + bytes.fromhex(d["terminal_id"])),
-                )  # fmt: skip
+                    d["asn"], d["algorithm"], d["key_version"], _tac_data(rec, prefix)
+                )
             except (UnknownKey, ValueError):
                 continue
     return out
@@ -127,6 +140,7 @@ class BatchPoster:
         self.tid = terminal_id
         self.now = now
         self.rows: list[dict[str, Any]] = []
+        self.fast_rows: list[list[Any]] = []
         self.rejects: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
         self.postings: list[tuple[str, str, list[tuple[str, int]]]] = []
@@ -263,14 +277,13 @@ class BatchPoster:
                 [("card:" + asn, -amount), ("payee:" + payee, amount)],
             )
         )
-        self.rows.append({
-            "terminal_id": self.tid, "seq": seq, "kind": "purchase", "status": "posted",
-            "reason": None, "asn": asn, "ttype": 6, "atc": atc, "ttc": ttc, "amount": amount,
-            "balance_before": bb, "balance_after": ba, "card_date": d["date"],
-            "card_time": d["time"], "tac": tac, "payee": payee, "order_id": None,
-            "load_id": None, "ref_seq": None, "record_hash": h,
-            "ledger_txn_id": len(self.postings) - 1, "received_ms": self.now,
-        })  # fmt: skip
+        # fmt: off
+        self.fast_rows.append([  # in _COLS order
+            self.tid, seq, "purchase", "posted", None, asn, 6, atc, ttc, amount, bb, ba,
+            d["date"], d["time"], tac, payee, None, None, None, h, len(self.postings) - 1,
+            self.now,
+        ])
+        # fmt: on
         return True
 
     def _row(self, rec: AnyRecord, h: str) -> dict[str, Any]:
@@ -455,18 +468,17 @@ class BatchPoster:
         # Card purse accounts came with the cards; only the few others are looked up.
         ids = {f"card:{a}": c.account_id for a, c in self.cards.items()}
         ids.update(ledger.account_ids(conn, codes - ids.keys()))
-        built = [
-            ledger.Posting(kind, ref, tuple([(ids[code], amt) for code, amt in legs]))
+        resolved = [
+            (kind, ref, [(ids[code], amt) for code, amt in legs])
             for kind, ref, legs in self.postings
         ]
-        txn_ids = ledger.post(conn, built, self.now)  # checks every posting sums to zero
-        for row in self.rows:
-            idx = row["ledger_txn_id"]
+        txn_ids = ledger.post_legs(conn, resolved, self.now)  # each must sum to zero
+        rows = self.fast_rows + [[r[c] for c in _COLS] for r in self.rows]
+        for row in rows:
+            idx = row[_TXN]
             if idx is not None:
-                row["ledger_txn_id"] = txn_ids[idx]
-        if self.rows:
-            cols = list(self.rows[0])
-            ledger.bulk_insert(conn, terminal_records, cols, [tuple(r.values()) for r in self.rows])
+                row[_TXN] = txn_ids[idx]  # the posting's index becomes its ledger id
+        ledger.bulk_insert(conn, terminal_records, _COLS, [tuple(r) for r in rows])
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)
         if self.flags:
