@@ -26,7 +26,12 @@ from kivy.uix.widget import Widget
 
 from terminal_ui.app import KioskApp
 
-__all__ = ["Driver", "UiTimeout"]
+__all__ = ["WAIT_S", "Driver", "UiTimeout"]
+
+# How long a step may take before it is a failure. Generous: software GL on a
+# loaded two-core machine draws a 1080x1920 frame in up to half a second, and a
+# step is several frames plus card and network work.
+WAIT_S = 45.0
 
 
 class UiTimeout(AssertionError):
@@ -69,7 +74,7 @@ class Driver:
         for _ in range(frames):
             EventLoop.idle()
 
-    def wait_for(self, cond: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    def wait_for(self, cond: Callable[[], Any], timeout: float = WAIT_S, what: str = "") -> Any:
         """Pump until ``cond()`` is truthy; returns its value."""
         end = time.monotonic() + timeout
         while True:
@@ -82,7 +87,7 @@ class Driver:
             self.pump()
             time.sleep(0.005)  # let the core and worker threads run
 
-    def wait_screen(self, name: str, timeout: float = 10.0) -> Any:
+    def wait_screen(self, name: str, timeout: float = WAIT_S) -> Any:
         """Pump until screen ``name`` shows; returns it."""
         sm = self.kiosk.screen_manager
         self.wait_for(lambda: sm.current == name, timeout, f"screen {name!r}")
@@ -135,7 +140,7 @@ class Driver:
                 return w
         return None
 
-    def press(self, action: str, timeout: float = 10.0, **attrs: Any) -> None:
+    def press(self, action: str, timeout: float = WAIT_S, **attrs: Any) -> None:
         """Tap the widget with ``action`` once it is there and enabled (as a person
         waits for a greyed-out button)."""
         where = self.kiosk.screen_manager.current

@@ -126,6 +126,8 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         if app is not None and getattr(app, "theme", None) is not None:
             app.theme.elder = view.elder_mode
         codes = tuple(c for c in (view.notice or "").split(",") if c)
+        if view.state is State.OUT_OF_SERVICE:
+            codes = ()  # there the notice is the reason, for the staff line of the screen
         on_attract = view.state is State.ATTRACT
         if not on_attract:
             self._expired = ()

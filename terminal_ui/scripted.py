@@ -62,14 +62,14 @@ class ScriptedCitizen:
     def insert_and_pin(self, who: str, *, pin: str | None = None) -> None:
         """Insert the card, wait for the PIN screen, type the PIN, press OK."""
         self.devices.insert(who)
-        self.driver.wait_screen("pin", timeout=20)
+        self.driver.wait_screen("pin")
         self.snap("pin")
         self.driver.type_pin(pin or self.devices.pin_of(who))
         self.snap("pin-typed")
         self.driver.press("pin_submit")
 
     def menu(self) -> None:
-        self.driver.wait_screen("menu", timeout=20)
+        self.driver.wait_screen("menu")
         self.snap("menu")
 
     def choose(self, service_id: str) -> None:
@@ -87,15 +87,15 @@ class ScriptedCitizen:
         self.type_field(account)
         self.snap("form")
         self.driver.press("submit_form")
-        self.driver.wait_screen("confirm", timeout=20)
+        self.driver.wait_screen("confirm")
         self.snap("confirm")
         self.driver.press("confirm")
-        self.driver.wait_screen("done", timeout=30)
+        self.driver.wait_screen("done")
         self.snap("done")
 
     def balance(self) -> None:
         self.choose("balance")
-        self.driver.wait_screen("info", timeout=20)
+        self.driver.wait_screen("info")
         self.snap("info")
         self.driver.press("back")
         self.menu()

@@ -67,7 +67,7 @@ def ui_world(kivy_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     app = KioskApp(controller, animate=False)
     driver = Driver(app)
     controller.start(tick=0.02)
-    driver.wait_screen("attract", timeout=20)
+    driver.wait_screen("attract")
     yield UiWorld(world, clock, controller, driver)
     controller.stop()
     world.close()
@@ -91,4 +91,4 @@ def ui(ui_world: UiWorld, request: pytest.FixtureRequest) -> Iterator[Any]:
     # Leave the kiosk as found, even after a failure: card out, back to attract.
     if ui_world.world.card_reader.present or d.kiosk.screen_manager.current != "attract":
         ui_world.remove()
-        d.wait_screen("attract", timeout=20)
+        d.wait_screen("attract")

@@ -79,18 +79,18 @@ def test_elder_mode_balance_history_and_a_fixed_price_service(
     ui.menu()
     ui.balance()
     ui.choose("history")
-    ui.driver.wait_screen("info", timeout=20)
+    ui.driver.wait_screen("info")
     ui.snap("history")
     assert ui.driver.kiosk.screen("info").ids.rows.children, "history lines shown"
     ui.driver.press("back")
     ui.menu()
     before = ui.ui_world.world.card_balance(who)
     ui.choose("bike_enable")
-    ui.driver.wait_screen("confirm", timeout=20)
+    ui.driver.wait_screen("confirm")
     ui.snap("confirm")
     assert ui.driver.kiosk.screen("confirm").amount.endswith("10.00")
     ui.driver.press("confirm")
-    ui.driver.wait_screen("done", timeout=30)
+    ui.driver.wait_screen("done")
     ui.snap("done")
     assert ui.ui_world.world.card_balance(who) == before - 1000
     ui.finish_and_take_card()
@@ -101,7 +101,7 @@ def test_wrong_pin_then_right_and_not_enough_money(ui: Any) -> None:
     # Citizen 4, 赵䶮: a name with a CJK Extension A character, and ¥0.80 on the card.
     ui.attract(snap=False)
     ui.ui_world.insert("4")
-    pin = ui.driver.wait_screen("pin", timeout=20)
+    pin = ui.driver.wait_screen("pin")
     assert "䶮" in pin.holder  # drawn with a fallback font, or the visible missing box
     ui.driver.type_pin("000000")
     ui.driver.wait_for(lambda: pin.ids.dots.length == 6, what="six dots")
@@ -165,13 +165,13 @@ def test_no_paper_go_on_without_a_receipt(ui: Any) -> None:
         ui.driver.wait_screen("form")
         ui.type_field("1000005")
         ui.driver.press("submit_form")
-        ui.driver.wait_screen("confirm", timeout=20)
+        ui.driver.wait_screen("confirm")
         ui.driver.press("confirm")
-        ui.driver.wait_screen("no_paper", timeout=20)
+        ui.driver.wait_screen("no_paper")
         ui.snap("no-paper")
         assert "paper" in _screen_text(ui)
         ui.driver.press("continue_without_receipt")
-        ui.driver.wait_screen("done", timeout=30)
+        ui.driver.wait_screen("done")
         ui.snap("done-no-receipt")
         assert ui.driver.kiosk.screen("done").ok
         assert "No receipt was printed" in _screen_text(ui)
@@ -201,10 +201,26 @@ def test_change_pin_on_pin_fields_and_back(ui: Any) -> None:
         values = [row.value for row in form.ids.rows.children]
         assert all(v == "●" * 6 for v in values), values  # dots, never digits
         ui.driver.press("submit_form")
-        ui.driver.wait_screen("confirm", timeout=20)
+        ui.driver.wait_screen("confirm")
         ui.snap("confirm-pin-change")
         ui.driver.press("confirm")
-        ui.driver.wait_screen("done", timeout=30)
+        ui.driver.wait_screen("done")
         ui.snap("done-pin-changed")
         assert ui.driver.kiosk.screen("done").ok
         ui.finish_and_take_card()
+
+
+def test_a_card_that_is_not_a_citizen_card_is_refused_with_what_to_do(ui: Any) -> None:
+    # The PSAM (a SAM, not a citizen card) put in the citizen's slot.
+    w = ui.ui_world.world
+    ui.attract(snap=False)
+    w.card_reader.insert(w.wallet.open_psam())
+    ui.ui_world.controller.card_inserted()
+    refused = ui.driver.wait_screen("card_refused")
+    ui.snap("card-refused")
+    assert refused.code and refused.next_step, refused.code
+    assert "请取" in refused.t(refused.next_step)  # tells the citizen to take the card
+    ui.driver.press("finish")
+    ui.driver.wait_screen("take_card")
+    ui.ui_world.remove()
+    ui.driver.wait_screen("attract")

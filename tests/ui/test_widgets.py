@@ -128,3 +128,30 @@ def test_landscape_screen_lays_the_menu_out_in_three_columns(ui: Any) -> None:
     finally:
         Window.size = portrait_size
         d.wait_for(lambda: theme.portrait, what="portrait theme")
+
+
+def test_busy_and_out_of_service_screens_draw_their_views(ui: Any) -> None:
+    """Screens the journeys pass too fast to photograph, drawn from the core's views."""
+    from kiosk.core.states import State
+    from kiosk.core.views import Language, Progress, Screen
+
+    d = ui.driver
+    before = d.kiosk.view
+    try:
+        view = Screen(State.CHECKING_CARD, Language.EN, False, busy="reading_card",
+                      cancellable=True)  # fmt: skip
+        d.kiosk.show(view)
+        d.kiosk.handle(Progress("authenticating", 0.7))
+        busy = d.wait_screen("busy")
+        assert busy.fraction == pytest.approx(0.7)
+        assert busy.t(busy.step) == "Checking the card is genuine…"
+        assert d.find("cancel") is not None
+        ui.snap("busy")
+        d.kiosk.show(Screen(State.OUT_OF_SERVICE, Language.ZH_HANT, False, notice="no_psam"))
+        oos = d.wait_screen("out_of_service")
+        assert oos.t(oos.what) == "本機暫停服務。"
+        assert d.kiosk.notice == ""  # the reason is for staff, in small type, not a banner
+        ui.snap("out-of-service")
+    finally:
+        d.kiosk.show(before)
+        d.wait_screen("attract")
