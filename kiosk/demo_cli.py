@@ -57,6 +57,7 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
     demo panel, or, with no display, a scripted citizen on the real widgets offscreen."""
     from terminal_ui.env import has_display, prepare
 
+    data = data.resolve()  # the paths printed at the end must work from anywhere
     offscreen = args.offscreen or not has_display()
     portrait = not args.landscape
     if offscreen:
