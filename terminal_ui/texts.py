@@ -268,6 +268,10 @@ CONFIRM_TITLES: Mapping[str, str] = {
 
 T = TypeVar("T")
 
+CONFIRM_NOTES: Mapping[str, str] = {
+    "change_pin": N_("Press Confirm and the card's PIN becomes the new one you entered."),
+}
+
 
 def lookup(table: Mapping[str, T], code: str | None, default: T) -> T:
     """``table[code]``, or ``default`` for a code this UI does not know yet."""

@@ -53,6 +53,7 @@ class ConfirmScreen(KioskScreen):
     amount = StringProperty("")
     is_money = BooleanProperty(True)
     has_lines = BooleanProperty(True)
+    note = StringProperty("")  # what confirming does, when there is no amount to show
 
     def update(self, view: Screen) -> None:
         c = view.confirm
@@ -62,6 +63,7 @@ class ConfirmScreen(KioskScreen):
         self.kind_title = texts.CONFIRM_TITLES.get(c.kind, "")
         self.is_money = c.kind in ("debit", "load")
         self.amount = self.money(c.amount_fen) if self.is_money else ""
+        self.note = texts.CONFIRM_NOTES.get(c.kind, "")
         rows = self.ids.rows
         rows.clear_widgets()
         lines = detail_lines(self, c)

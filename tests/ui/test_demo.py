@@ -43,3 +43,13 @@ def test_screen_command_reports_a_bad_config_before_opening_a_window(tmp_path: P
     )  # fmt: skip
     assert proc.returncode == 2
     assert "printer.url" in proc.stderr
+
+
+def test_demo_window_panel_inserts_cards_shows_receipts_and_runs_out_of_paper() -> None:
+    shots = Path(__file__).resolve().parents[2] / "out" / "screenshots" / "demo-window"
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("demo_window_proc.py")), str(shots)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert (shots / "demo-window.png").exists()

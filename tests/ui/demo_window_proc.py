@@ -1,0 +1,70 @@
+"""Run by test_demo.py in its own process (its own Kivy window): the demo's window
+with the panel, driven through the panel's buttons and the kiosk's."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from terminal_ui.env import prepare
+
+
+def main(shots: Path) -> int:
+    prepare(size=(1280, 900), offscreen=True)
+    from kiosk.core.clock import SystemClock
+    from kiosk.core.controller import KioskController
+    from kiosk.demo_world import DemoWorld
+    from simulators.printer.interpreter import PaperState
+    from terminal_ui.app import KioskApp
+    from terminal_ui.harness import Driver
+    from terminal_ui.widgets.demo_panel import DemoActions, DemoPanel
+
+    world = DemoWorld.build(Path(tempfile.mkdtemp()), clock=SystemClock())
+    controller = KioskController(world.machine)
+    citizens = [c for c in world.wallet.cards() if c.role == "citizen"]
+    sim = world.printer_sim
+
+    def paper(on: bool) -> None:
+        sim.load_paper() if on else sim.set_faults(paper=PaperState.OUT)
+
+    actions = DemoActions([(str(i), f"{c.name} · PIN {c.pin}") for i, c in enumerate(citizens, 1)],
+                          world.insert, world.remove, world.root / "printer", paper)  # fmt: skip
+    app = KioskApp(controller, kiosk_mode=False, animate=False, kiosk_aspect=9 / 16,
+                   side_panel=lambda: DemoPanel(actions))  # fmt: skip
+    d = Driver(app)
+    controller.start(tick=0.02)
+    try:
+        panel = next(w for w in app.root.children if isinstance(w, DemoPanel))
+        assert abs(d.kiosk.width / d.kiosk.height - 9 / 16) < 0.01, d.kiosk.size
+        d.wait_screen("attract")
+        d.tap(d.find("demo_insert", root=panel, who="1"))
+        d.wait_screen("pin")
+        d.type_pin(citizens[0].pin)
+        d.press("pin_submit")
+        d.wait_screen("menu")
+        d.press("choose_service", service_id="water_bill")
+        d.wait_screen("form")
+        for ch in "1000001":
+            d.press("type", char=ch)
+        d.press("submit_form")
+        d.wait_screen("confirm")
+        d.press("confirm")
+        d.wait_screen("done")
+        # The panel looks for new receipts once a second, on the Kivy clock.
+        d.wait_for(lambda: panel.count == 1, what="receipt on the panel")
+        assert panel.receipt.endswith("job-0001.png"), panel.receipt
+        d.pump(3)
+        d.screenshot(shots / "demo-window.png")
+        d.tap(d.find("demo_paper", root=panel))
+        assert sim.faults.paper is PaperState.OUT
+        d.tap(d.find("demo_remove", root=panel))
+        d.wait_screen("attract")
+    finally:
+        controller.stop()
+        world.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
