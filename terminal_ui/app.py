@@ -96,7 +96,6 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         self._aspect = kiosk_aspect  # width/height of the kiosk area beside a panel
         self.kiosk: Any = None  # the KioskRoot
         self._unsubscribe: Callable[[], None] | None = None
-        self.events_seen = 0
         # Subscribe now, before anyone starts the controller: its first screens
         # (ATTRACT, or OUT_OF_SERVICE) wait on the Kivy clock until the root exists.
         self.attach(controller)
@@ -149,7 +148,6 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
             self._unsubscribe = None
 
     def _on_event(self, event: KioskEvent) -> None:
-        self.events_seen += 1
         self.kiosk.handle(event)
 
     def open_settings(self, *_args: Any) -> bool:

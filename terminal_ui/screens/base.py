@@ -100,8 +100,3 @@ class KioskScreen(KivyScreen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def progress(self, event: Progress) -> None:
         """A busy step's progress (only the busy screen draws it)."""
-
-    def call(self, name: str, *args: Any) -> None:
-        """Call the controller (``.kv`` buttons use this: ``root.call("confirm")``)."""
-        if self.controller is not None:
-            getattr(self.controller, name)(*args)
