@@ -143,7 +143,10 @@ class BatchPoster:
         self.fast_rows: list[list[Any]] = []
         self.rejects: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
-        self.postings: list[tuple[str, str, list[tuple[str, int]]]] = []
+        # (kind, ref, legs): legs are (account id, amount), or (account code, amount)
+        # for the postings listed in ``coded``.
+        self.postings: list[tuple[str, str, Sequence[tuple[Any, int]]]] = []
+        self.coded: list[int] = []
         self.order_paid: list[dict[str, Any]] = []
         self.order_released: list[str] = []
         self.load_status: list[dict[str, Any]] = []
@@ -163,6 +166,9 @@ class BatchPoster:
             # Only placeholders are added to the statement; the ASNs are bound.
             rows = conn.exec_driver_sql(sql + f"IN ({','.join('?' * len(asns))})", tuple(asns))
         self.cards = {r.asn: r for r in rows}
+        payees = {r.payee for r in recs if type(r) is PurchaseRecord}
+        found = ledger.account_ids(conn, {"payee:" + p for p in payees})
+        self.payee_ids = {code[6:]: i for code, i in found.items()}
         ref_seqs = {r.ref_seq for r in recs if type(r) is ProofRecord}
         self.unsettled: dict[int, Any] = {}
         if ref_seqs:
@@ -270,12 +276,11 @@ class BatchPoster:
         if ba != bb - amount:
             self._flag(rec, "balance_inconsistent", f"{bb}->{ba}")
         payee = d["payee"]
+        payee_id = self.payee_ids.get(payee)
+        if payee_id is None:
+            return False
         self.postings.append(
-            (
-                "purchase",
-                f"{self.tid}:{seq}",
-                [("card:" + asn, -amount), ("payee:" + payee, amount)],
-            )
+            ("purchase", f"{self.tid}:{seq}", ((card.account_id, -amount), (payee_id, amount)))
         )
         # fmt: off
         self.fast_rows.append([  # in _COLS order
@@ -400,6 +405,7 @@ class BatchPoster:
         if t.ttype == 2:
             return self._load(rec, t, row, card_acc)
         dest, status, reason = self._purchase_destination(rec, t)
+        self.coded.append(len(self.postings))
         self.postings.append(
             ("purchase", f"{self.tid}:{rec.seq}", [(card_acc, -t.amount), (dest, t.amount)])
         )
@@ -454,6 +460,7 @@ class BatchPoster:
         if auth is not None and ok:
             auth["status"] = "confirmed"
             self.load_status.append({"lid": auth["id"], "st": "confirmed", "ms": self.now})
+        self.coded.append(len(self.postings))
         self.postings.append(
             ("load", f"{self.tid}:{rec.seq}", [(source, -t.amount), (card_acc, t.amount)])
         )
@@ -464,15 +471,15 @@ class BatchPoster:
 
     def _write(self) -> None:
         conn = self.conn
-        codes = {code for _, _, legs in self.postings for code, _ in legs}
-        # Card purse accounts came with the cards; only the few others are looked up.
+        # The fast path posted with account ids; the general path with account
+        # codes, resolved here (card accounts came with the cards).
+        codes = {code for i in self.coded for code, _ in self.postings[i][2]}
         ids = {f"card:{a}": c.account_id for a, c in self.cards.items()}
         ids.update(ledger.account_ids(conn, codes - ids.keys()))
-        resolved = [
-            (kind, ref, [(ids[code], amt) for code, amt in legs])
-            for kind, ref, legs in self.postings
-        ]
-        txn_ids = ledger.post_legs(conn, resolved, self.now)  # each must sum to zero
+        for i in self.coded:
+            kind, ref, legs = self.postings[i]
+            self.postings[i] = (kind, ref, [(ids[str(code)], amt) for code, amt in legs])
+        txn_ids = ledger.post_legs(conn, self.postings, self.now)  # each must sum to zero
         rows = self.fast_rows + [[r[c] for c in _COLS] for r in self.rows]
         for row in rows:
             idx = row[_TXN]
