@@ -97,9 +97,9 @@ def _tac_data(rec: PurchaseRecord, type_tid: bytes) -> bytes:
 def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, str]:
     """Expected TAC of each purchase record (by seq), from its own terminal id, key
     version and algorithm; the poster uses one only if those match the registry."""
-    out: dict[int, str] = {}
-    mac = central.crypto.tac_mac
     prefixes: dict[str, bytes] = {}
+    seqs: list[int] = []
+    items: list[tuple[str, int, int, bytes]] = []
     for rec in recs:
         if type(rec) is PurchaseRecord:
             d = rec.__dict__
@@ -107,13 +107,10 @@ def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, st
             prefix = prefixes.get(tid)
             if prefix is None:
                 prefix = prefixes[tid] = b"\x06" + bytes.fromhex(tid)
-            try:
-                out[d["seq"]] = mac(
-                    d["asn"], d["algorithm"], d["key_version"], _tac_data(rec, prefix)
-                )
-            except (UnknownKey, ValueError):
-                continue
-    return out
+            seqs.append(d["seq"])
+            items.append((d["asn"], d["algorithm"], d["key_version"], _tac_data(rec, prefix)))
+    tacs = central.crypto.purchase_tacs(items)
+    return {seq: tac for seq, tac in zip(seqs, tacs, strict=True) if tac is not None}
 
 
 class BatchPoster:

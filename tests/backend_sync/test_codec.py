@@ -58,3 +58,7 @@ def test_fast_purchase_tac_equals_cardlib(
         terminal_id=tid.hex().upper(), ttc=ttc, date=date.hex(), time=time.hex(),
     )  # fmt: skip
     assert got == want.hex().upper()
+    data = amount.to_bytes(4, "big") + b"\x06" + tid + ttc.to_bytes(4, "big") + date + time
+    batch = cc.purchase_tacs([(asn.hex().upper(), int(alg), 1, data)] * 2)
+    assert batch == [want.hex().upper()] * 2
+    assert cc.purchase_tacs([(asn.hex().upper(), int(alg), 9, data)]) == [None]  # no such key
