@@ -28,6 +28,7 @@ _NORMAL = {
     "ok": "#1E7B34",
     "alert": "#FFB300",
     "ink_alert": "#000000",
+    "accent": "#FFB300",  # the elder-mode button
     "line": "#C5CED8",
 }
 _ELDER = {
@@ -43,6 +44,7 @@ _ELDER = {
     "ok": "#7CFC7C",
     "alert": "#FFD400",
     "ink_alert": "#000000",
+    "accent": "#FF8A00",  # orange: not the yellow of the chosen language
     "line": "#FFFFFF",
 }
 
@@ -80,6 +82,7 @@ class Theme(EventDispatcher):  # type: ignore[misc]  # Kivy has no type stubs
     ok = ColorProperty(_NORMAL["ok"])
     alert = ColorProperty(_NORMAL["alert"])
     ink_alert = ColorProperty(_NORMAL["ink_alert"])
+    accent = ColorProperty(_NORMAL["accent"])
     line = ColorProperty(_NORMAL["line"])
 
     def __init__(self, **kwargs: Any) -> None:
