@@ -13,7 +13,7 @@ kiosk's GPU), at the kiosk's 1080x1920.
 - memory: resident set size of the process at the attract screen and after the
   transitions (the simulated world's central and printer live in it too).
 
-Usage: .venv/bin/python bench/bench_ui.py [--runs 5] [--rounds 20]
+Usage: .venv/bin/python bench/bench_ui.py [--runs 3] [--rounds 15]
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def child(rounds: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="cold starts (processes)")
-    parser.add_argument("--rounds", type=int, default=20, help="transitions per process")
+    parser.add_argument("--runs", type=int, default=3, help="cold starts (processes)")
+    parser.add_argument("--rounds", type=int, default=15, help="transitions per process")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
