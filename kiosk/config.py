@@ -33,6 +33,9 @@ silently ignored). The terminal id is not configured: it is the PSAM's.
 
     [timeouts]
     pin_entry = 30
+
+    [screen]
+    shuffle_pin_pad = true
 """
 
 from __future__ import annotations
@@ -99,6 +102,9 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "max_card_offline_fen": ("int", 20_000),
     },
     "timeouts": {name: ("float", getattr(Timeouts(), name)) for name in _TIMEOUT_KEYS},
+    "screen": {  # the touch screen (terminal_ui, ``civicard screen``)
+        "shuffle_pin_pad": ("bool", False),
+    },
 }
 
 
@@ -127,6 +133,7 @@ class KioskConfig:
     max_hotlist_age_s: int
     max_card_offline_fen: int
     timeouts: Timeouts
+    shuffle_pin_pad: bool = False  # the PIN pad's digits in a fresh random layout each time
 
 
 def _coerce(key: str, kind: str, value: Any, *, from_env: bool) -> Any:
@@ -263,4 +270,5 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         max_hotlist_age_s=v["offline.max_hotlist_age_s"],
         max_card_offline_fen=v["offline.max_card_offline_fen"],
         timeouts=timeouts,
+        shuffle_pin_pad=v["screen.shuffle_pin_pad"],
     )

@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--config", type=Path, required=True, help="kiosk TOML file")
     p.add_argument("--windowed", action="store_true", help="a window, not kiosk mode")
     p.add_argument("--size", default="1080x1920", help="window size WxH (default 1080x1920)")
-    p.add_argument("--shuffle-pin-pad", action="store_true", help="shuffle the PIN pad's keys")
+    p.add_argument(
+        "--shuffle-pin-pad", action="store_true", help="shuffle the PIN pad's keys (or [screen])"
+    )
     p.set_defaults(handler=_run)
 
 
@@ -47,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     app = KioskApp(
         rt.controller,
         languages=tuple(lang.value for lang in cfg.languages),
-        shuffle_pin_pad=args.shuffle_pin_pad,
+        shuffle_pin_pad=args.shuffle_pin_pad or cfg.shuffle_pin_pad,
         kiosk_mode=not args.windowed,
     )
     rt.start()

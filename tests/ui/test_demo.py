@@ -53,3 +53,16 @@ def test_demo_window_panel_inserts_cards_shows_receipts_and_runs_out_of_paper() 
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert (shots / "demo-window.png").exists()
+
+
+def test_the_screen_section_of_the_kiosk_config_shuffles_the_pin_pad(tmp_path: Path) -> None:
+    from kiosk.config import ConfigError, load_config
+
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text("[screen]\nshuffle_pin_pad = true\n", encoding="utf-8")
+    assert load_config(cfg, env={}).shuffle_pin_pad is True
+    assert load_config(None, env={}).shuffle_pin_pad is False
+    assert load_config(None, env={"CIVICARD_SCREEN_SHUFFLE_PIN_PAD": "1"}).shuffle_pin_pad
+    cfg.write_text('[screen]\nshuffle_pin_pad = "sometimes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"screen\.shuffle_pin_pad"):
+        load_config(cfg, env={})
