@@ -11,11 +11,12 @@ import sqlalchemy as sa
 __all__ = ["make_engine"]
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+def make_engine(url: str, *, wal_autocheckpoint: int | None = None, **kwargs: Any) -> sa.Engine:
     """An engine for ``url``; ``postgresql://`` is served by psycopg 3.
 
     SQLite: WAL, synchronous FULL (a committed batch survives a power cut) and
     BEGIN IMMEDIATE, so two API threads never both read-then-write one chain head.
+    ``wal_autocheckpoint`` (pages) lets a busy writer checkpoint less often.
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -24,6 +25,13 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         sa.event.listen(engine, "connect", _sqlite_connect)
+        if wal_autocheckpoint is not None:
+            pages = int(wal_autocheckpoint)
+            sa.event.listen(
+                engine,
+                "connect",
+                lambda c, _r: c.execute(f"PRAGMA wal_autocheckpoint={pages}"),
+            )
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
