@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="drive the kiosk screen offscreen and save screenshots, even with a display",
     )
+    p.add_argument(
+        "--pcsc",
+        action="store_true",
+        help="card and PSAM through the real pcscd + vpcd virtual reader (root, no other pcscd)",
+    )
     p.add_argument("--landscape", action="store_true", help="a 16:9 kiosk screen (default 9:16)")
     p.add_argument("--shuffle-pin-pad", action="store_true", help="shuffle the PIN pad's keys")
     p.set_defaults(handler=run_demo)
@@ -49,7 +54,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if not (args.text or args.script):
         return _run_kiosk_screen(args, data)
     script = args.script.read_text(encoding="utf-8") if args.script else DEFAULT_SCRIPT
-    return run_script(script, data=data, language=args.language)
+    return run_script(script, data=data, language=args.language, pcsc=args.pcsc)
 
 
 def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
@@ -71,7 +76,7 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
     from kiosk.demo_world import DemoWorld
 
     print("civicard demo: building the TEST ONLY world (wallet, central, printer) in", data)
-    world = DemoWorld.build(data, clock=SystemClock())
+    world = DemoWorld.build(data, clock=SystemClock(), pcsc=args.pcsc)
     controller = KioskController(world.machine)
     receipts = data / "printer"
     try:

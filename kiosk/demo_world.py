@@ -142,7 +142,12 @@ class DemoWorld:
         timeouts: Timeouts | None = None,
         printer: bool = True,
         catalog: dict[str, Any] | None = None,
+        pcsc: bool = False,
     ) -> DemoWorld:
+        """Everything in ``root``. With ``pcsc`` the card and PSAM sit behind the real
+        PC/SC stack (a private pcscd with a vpcd reader, the vpcd bridge, pyscard) instead
+        of in-process readers; pcscd's socket is machine-wide, so that needs root and no
+        other pcscd running."""
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
 
@@ -176,8 +181,13 @@ class DemoWorld:
         wallet = Wallet(root / "wallet")
         if not wallet.exists():
             create_demo_wallet(wallet.root, now=clock.now())
-        psam_reader, card_reader = SimReader("PSAM slot"), SimReader("card reader")
-        psam_reader.insert(wallet.open_psam())
+        extra: dict[str, Any] = {}
+        if pcsc:
+            card_reader, psam_reader, open_card, open_psam = _pcsc_slots(root, wallet, extra)
+        else:
+            psam_reader, card_reader = SimReader("PSAM slot"), SimReader("card reader")
+            psam_reader.insert(wallet.open_psam())
+            open_card, open_psam = (lambda: card_reader), (lambda: psam_reader)
         terminal_id = wallet._index()["psams"][0]["terminal_id"].upper()
 
         # -- the central ---------------------------------------------------------------
@@ -255,8 +265,8 @@ class DemoWorld:
         network = Network(online=True)
         agent.run_once()
         ops = CardKioskOps(
-            open_card=lambda: card_reader,
-            open_psam=lambda: psam_reader,
+            open_card=open_card,
+            open_psam=open_psam,
             open_outbox=lambda _tid: outbox,
             trusted=[Issuer.load(wallet.root).ca_cert],
             clock=clock,
@@ -272,7 +282,7 @@ class DemoWorld:
                    printer_sim=sim, card_reader=card_reader, psam_reader=psam_reader,
                    outbox=outbox, store=store, client=client, agent=agent, ops=ops,
                    machine=machine, audit=audit, print_queue=queue,
-                   terminal_key=tkey, terminal_cert=tcert)  # fmt: skip
+                   terminal_key=tkey, terminal_cert=tcert, extra=extra)  # fmt: skip
 
     # -- helpers for scripts and tests ---------------------------------------------------
     def citizen(self, n: int) -> Any:
@@ -282,6 +292,8 @@ class DemoWorld:
     def insert(self, who: str = "1") -> Any:
         """Put a demo card in the reader and tell the kiosk; returns the card object."""
         card = self.wallet.open_card(who)
+        if getattr(self.card_reader, "device", None) is not None:
+            self.card_reader.remove()  # a vpcd slot holds one card at a time
         self.card_reader.insert(card)
         self.machine.card_inserted()
         return card
@@ -359,12 +371,50 @@ class DemoWorld:
         self.print_queue.close()
         self.audit.close()
         self.central.engine.dispose()
+        # The --pcsc world: PC/SC handles, then the chips, then pcscd itself.
+        for conn in (self.extra.get("card_conn", {}).get("conn"), self.extra.get("psam_conn")):
+            if conn is not None:
+                conn.close()
+        if "bridge" in self.extra:
+            self.extra["bridge"].close()
+        if "pcscd" in self.extra:
+            self.extra["pcscd"].close()
 
     def __enter__(self) -> DemoWorld:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _pcsc_slots(root: Path, wallet: Any, extra: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """A private pcscd with one vpcd reader; the bridge serves the card slot (port P)
+    and the PSAM slot (P+1); the kiosk talks to both through pyscard."""
+    from drivers.pcsc import PcscConnection
+    from simulators.private_pcscd import PrivatePcscd
+    from simulators.vpcd import VpcdBridge
+
+    pcscd = PrivatePcscd(root / "pcscd")
+    pcscd.start()
+    extra["pcscd"] = pcscd
+    bridge = VpcdBridge("127.0.0.1", pcscd.port)
+    extra["bridge"] = bridge
+    card_slot, psam_slot = pcscd.slot_names()
+    bridge.psam.insert(wallet.open_psam())
+    psam_conn = PcscConnection.wait_for_card(psam_slot, timeout=10.0)
+    extra["psam_conn"] = psam_conn
+    holder: dict[str, Any] = {}
+    extra["card_conn"] = holder
+
+    def open_card() -> Any:
+        # A fresh connection per insertion, once pcscd has seen the card (it polls).
+        old = holder.pop("conn", None)
+        if old is not None:
+            old.close()
+        holder["conn"] = PcscConnection.wait_for_card(card_slot, timeout=5.0)
+        return holder["conn"]
+
+    return bridge.card, bridge.psam, open_card, (lambda: psam_conn)
 
 
 def _published(central: Any) -> bool:

@@ -68,16 +68,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("script", nargs="?", type=Path, help="script file (default: pay a water bill)")
     p.add_argument("--data", type=Path, default=None, help="data folder (default: a temp dir)")
     p.add_argument("--language", default="zh-Hans", help="zh-Hans, zh-Hant or en")
+    p.add_argument("--pcsc", action="store_true", help="card and PSAM through pcscd + vpcd (root)")
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     script = args.script.read_text(encoding="utf-8") if args.script else DEFAULT_SCRIPT
-    return run_script(script, data=args.data, language=args.language)
+    return run_script(script, data=args.data, language=args.language, pcsc=args.pcsc)
 
 
 def run_script(
-    script: str, *, data: Path | None = None, language: str = "zh-Hans", out: Any = None
+    script: str,
+    *,
+    data: Path | None = None,
+    language: str = "zh-Hans",
+    out: Any = None,
+    pcsc: bool = False,
 ) -> int:
     """Build a :class:`~kiosk.demo_world.DemoWorld` and play ``script`` on it."""
     from kiosk.core.clock import ManualClock
@@ -90,7 +96,9 @@ def run_script(
         data = Path(tmp.name)
     print(f"civicard session: simulators and an embedded central in {data}", file=out)
     clock = ManualClock()
-    world = DemoWorld.build(data, clock=clock)
+    world = DemoWorld.build(data, clock=clock, pcsc=pcsc)
+    if pcsc:
+        print("  card and PSAM behind pcscd + vpcd, reached through pyscard", file=out)
     try:
         player = _Player(world, clock, out)
         world.machine.set_language(language)
