@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 
 # pcscd + vpcd: the real PC/SC stack for card tests; libpcsclite-dev + swig: pyscard
 # builds from source; postgresql: the private server the ledger tests start;
-# fonts-wqy-microhei: CJK glyphs for receipts and the kiosk screen; fontconfig: how the
+# fonts-wqy-microhei: CJK glyphs for receipts and the kiosk screen; fonts-noto-cjk: the
+# rare characters (CJK Extension A, e.g. 䶮 in a demo name) WenQuanYi lacks; fontconfig: how the
 # kiosk screen finds it; libgl1-mesa-dri: Mesa's llvmpipe, which draws the kiosk screen
 # offscreen (no display, tests, the demo without one).
-APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev swig fonts-wqy-microhei postgresql
+APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev swig fonts-wqy-microhei fonts-noto-cjk postgresql
               libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri)
 
 missing=()
