@@ -170,6 +170,19 @@ def _check_common(terminal_id: bytes, date: bytes, time: bytes) -> None:
         raise ValueError("date is 4 bytes BCD (YYYYMMDD), time 3 bytes BCD (hhmmss)")
 
 
+def _mac_amount_terminal_time(
+    key: bytes,
+    amount: int,
+    ttype: int,
+    terminal_id: bytes,
+    date: bytes,
+    time: bytes,
+    alg: Algorithm,
+) -> bytes:
+    _check_common(terminal_id, date, time)
+    return mac(key, _u32(amount) + bytes([ttype]) + terminal_id + date + time, alg)
+
+
 def purchase_mac1(
     session_key: bytes,
     amount: int,
@@ -180,8 +193,7 @@ def purchase_mac1(
     alg: Algorithm,
 ) -> bytes:
     """MAC1 (PSAM -> card) = MAC(amount || type || terminal id || date || time)."""
-    _check_common(terminal_id, date, time)
-    return mac(session_key, _u32(amount) + bytes([ttype]) + terminal_id + date + time, alg)
+    return _mac_amount_terminal_time(session_key, amount, ttype, terminal_id, date, time, alg)
 
 
 def purchase_mac2(session_key: bytes, amount: int, alg: Algorithm) -> bytes:
@@ -229,9 +241,8 @@ def load_mac2(
     time: bytes,
     alg: Algorithm,
 ) -> bytes:
-    """Load MAC2 (host -> card) = MAC(amount || type || terminal id || date || time)."""
-    _check_common(terminal_id, date, time)
-    return mac(session_key, _u32(amount) + bytes([ttype]) + terminal_id + date + time, alg)
+    """Load MAC2 (host -> card): the same coverage as purchase MAC1."""
+    return _mac_amount_terminal_time(session_key, amount, ttype, terminal_id, date, time, alg)
 
 
 def load_tac(

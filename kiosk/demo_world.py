@@ -188,7 +188,7 @@ class DemoWorld:
             psam_reader, card_reader = SimReader("PSAM slot"), SimReader("card reader")
             psam_reader.insert(wallet.open_psam())
             open_card, open_psam = (lambda: card_reader), (lambda: psam_reader)
-        terminal_id = wallet._index()["psams"][0]["terminal_id"].upper()
+        terminal_id = wallet.terminal_ids()[0]
 
         # -- the central ---------------------------------------------------------------
         engine = make_engine(f"sqlite:///{root / 'central.db'}")

@@ -104,6 +104,10 @@ class Wallet:
     def open_card(self, who: str) -> CitizenCard:
         return CitizenCard.load(self.card_path(who))
 
+    def terminal_ids(self) -> list[str]:
+        """The terminal ids of the wallet's PSAMs, upper-case hex."""
+        return [str(p["terminal_id"]).upper() for p in self._index()["psams"]]
+
     def psam_path(self, terminal_id: str | None = None) -> Path:
         psams = self._index()["psams"]
         for p in psams:

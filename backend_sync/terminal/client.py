@@ -109,6 +109,12 @@ class CentralClient:
 
     # -- uploads ----------------------------------------------------------------------
 
+    def _signed_post(self, path: str, body: Any, request_cls: Any) -> Any:
+        """POST ``body`` signed with the terminal key over its canonical encoding."""
+        sig = chain.sign(self.key, chain.canonical(record_dict(body)))
+        req = request_cls(body=body, signature=sig)
+        return self._send("POST", path, json=req.model_dump(mode="json", exclude_none=True))
+
     def upload(self, body: bytes) -> Ack:
         """POST one batch (already signed, see :func:`build_batch`)."""
         doc = self._send(
@@ -151,12 +157,8 @@ class CentralClient:
             amount=amount,
             ts=self._now_ms(),
         )
-        sig = chain.sign(self.key, chain.canonical(record_dict(body)))
-        req = HoldOrderRequest(body=body, signature=sig)
         return OrderHeld.model_validate(
-            self._send(
-                "POST", "/v1/orders/hold", json=req.model_dump(mode="json", exclude_none=True)
-            )
+            self._signed_post("/v1/orders/hold", body, HoldOrderRequest)
         )
 
     def lookup_bill(self, *, payee: str, account: str) -> Bill:
@@ -169,11 +171,7 @@ class CentralClient:
             account=account,
             ts=self._now_ms(),
         )
-        sig = chain.sign(self.key, chain.canonical(record_dict(body)))
-        req = BillQueryRequest(body=body, signature=sig)
-        return Bill.model_validate(
-            self._send("POST", "/v1/bills/lookup", json=req.model_dump(mode="json"))
-        )
+        return Bill.model_validate(self._signed_post("/v1/bills/lookup", body, BillQueryRequest))
 
     def authorize_load(
         self,
@@ -208,12 +206,8 @@ class CentralClient:
             funding=funding,
             ts=self._now_ms(),
         )
-        sig = chain.sign(self.key, chain.canonical(record_dict(body)))
-        req = AuthorizeLoadRequest(body=body, signature=sig)
         return LoadAuthorization.model_validate(
-            self._send(
-                "POST", "/v1/loads/authorize", json=req.model_dump(mode="json", exclude_none=True)
-            )
+            self._signed_post("/v1/loads/authorize", body, AuthorizeLoadRequest)
         )
 
     # -- downloads ----------------------------------------------------------------------

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
+from cardlib.bcd import CARD_TZ
 from kiosk.money import format_fen
 
 __all__ = ["LOCAL_TZ", "format_fen", "local_time", "mask_card_number", "mask_name"]
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = CARD_TZ  # receipts show the card's local time
 
 
 def mask_card_number(number: str) -> str:
