@@ -48,3 +48,18 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     "$VENV/bin/python" -m pip install -q -e '.[dev,pcsc,postgres,ui]'
     echo "$want" > "$stamp"
 fi
+
+# The blind-signature interop test runs @cloudflare/blindrsa-ts under node, installed
+# exactly from its lockfile (tests/polls/node).
+if command -v npm >/dev/null 2>&1; then
+    node_dir=tests/polls/node
+    node_stamp=$node_dir/node_modules/.civicard-lock
+    node_want=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
+    if [[ ! -f $node_stamp || $(cat "$node_stamp") != "$node_want" ]]; then
+        echo "setup: npm ci in $node_dir"
+        (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$node_want" > "$node_stamp"
+    fi
+else
+    echo "setup: npm not found; the polls interop test needs Node.js and npm" >&2
+fi

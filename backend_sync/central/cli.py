@@ -7,6 +7,7 @@
     civicard central register-card --db URL --asn ... --algorithm 0 --key-version 1
     civicard central card-status --db URL --asn ... --status blocked
     civicard central void-loads / reconcile --db URL ...
+    civicard central poll create | list | close | results --db URL ...   (poll_cli.py)
 
 The admin token for the HTTP admin endpoints comes from CIVICARD_ADMIN_TOKEN.
 Heavy imports happen inside the handlers.
@@ -32,6 +33,7 @@ def _central(args: argparse.Namespace) -> Any:
         signing_key_file=Path(args.signing_key),
         admin_token=os.environ.get("CIVICARD_ADMIN_TOKEN", ""),
         production=args.production,
+        issuer_ca_files=tuple(Path(p) for p in args.issuer_ca),
     )
     return Central.from_settings(settings)
 
@@ -112,6 +114,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )  # fmt: skip
             sp.add_argument("--signing-key", required=True, help="central ECDSA P-256 key (PEM)")
             sp.add_argument("--production", action="store_true", help="refuse TEST ONLY key files")
+            sp.add_argument(
+                "--issuer-ca", action="append", default=[],
+                help="issuer CA certificate (PEM) that card certificates chain to; repeatable",
+            )  # fmt: skip
         return sp
 
     kg = sub.add_parser("keygen", help="make the central's download signing key")
@@ -138,6 +144,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     with_db(sub.add_parser("reconcile", help="ledger and card reconciliation report"))
     for name in ("enroll", "register-card", "card-status", "void-loads", "reconcile"):
         sub.choices[name].set_defaults(handler=_admin)
+    from backend_sync.central.poll_cli import register_poll
+
+    register_poll(sub, with_db)
 
     def _help(_args: argparse.Namespace) -> int:
         p.print_help()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
@@ -38,6 +39,7 @@ class Settings:
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
     production: bool = False
+    issuer_ca_files: tuple[Path, ...] = ()  # card certificates chain to these (polls, operators)
 
 
 class Refused(Exception):
@@ -64,6 +66,7 @@ class Central:
     request_max_age_s: int = 600
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
+    card_cas: tuple[x509.Certificate, ...] = ()  # issuer CAs that card certificates chain to
     clock: Callable[[], float] = time.time
     _term_keys: dict[tuple[str, str], ec.EllipticCurvePublicKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,6 +87,9 @@ class Central:
             load_void_after_s=s.load_void_after_s,
             hotlist_max_delta=s.hotlist_max_delta,
             request_max_age_s=s.request_max_age_s,
+            card_cas=tuple(
+                x509.load_pem_x509_certificate(p.read_bytes()) for p in s.issuer_ca_files
+            ),
         )
 
     def now_ms(self) -> int:
