@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # fonts-wqy-microhei: CJK glyphs for receipts and the kiosk screen; fonts-noto-cjk: the
 # rare characters (CJK Extension A, e.g. 䶮 in a demo name) WenQuanYi lacks; fontconfig: how the
 # kiosk screen finds it; libgl1-mesa-dri: Mesa's llvmpipe, which draws the kiosk screen
-# offscreen (no display, tests, the demo without one).
+# offscreen (no display, tests, the demo without one); chromium: the staff console's browser
+# tests (Playwright drives Debian's chromium; it never downloads a browser).
 APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev swig fonts-wqy-microhei fonts-noto-cjk postgresql
-              libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri)
+              libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -51,15 +52,17 @@ fi
 
 # The blind-signature interop test runs @cloudflare/blindrsa-ts under node, installed
 # exactly from its lockfile (tests/polls/node).
+# The staff console serves htmx as published (backend_sync/central/console/static/vendor).
 if command -v npm >/dev/null 2>&1; then
-    node_dir=tests/polls/node
-    node_stamp=$node_dir/node_modules/.civicard-lock
-    node_want=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
-    if [[ ! -f $node_stamp || $(cat "$node_stamp") != "$node_want" ]]; then
-        echo "setup: npm ci in $node_dir"
-        (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-        echo "$node_want" > "$node_stamp"
-    fi
+    for node_dir in tests/polls/node backend_sync/central/console/static/vendor; do
+        node_stamp=$node_dir/node_modules/.civicard-lock
+        node_want=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
+        if [[ ! -f $node_stamp || $(cat "$node_stamp") != "$node_want" ]]; then
+            echo "setup: npm ci in $node_dir"
+            (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+            echo "$node_want" > "$node_stamp"
+        fi
+    done
 else
     echo "setup: npm not found; the polls interop test needs Node.js and npm" >&2
 fi

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
+from backend_sync.central.console.routes import console_router
 from backend_sync.central.polls_api import poll_router
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import (
@@ -64,6 +65,7 @@ def create_app(central: Central) -> FastAPI:
     Admin = Depends(admin)
 
     app.include_router(poll_router(central))
+    app.include_router(console_router(central))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
