@@ -67,20 +67,29 @@ class IdentityCommands:
         if self.eeprom["status"] not in (CardStatus.ACTIVE, CardStatus.BLOCKED):
             raise SwError(SW.CONDITIONS_NOT_SATISFIED)
 
-    def _check_secret(self, name: str, offered: bytes, tries_field: str, max_tries: int) -> None:
-        """Compare a PIN or PUK block, spending a try when wrong (63Cx / 6983)."""
+    def _spend_try(self, name: str, offered: bytes, tries_field: str) -> bool:
+        """Spend one try of a PIN or PUK, committed, and only then compare.
+
+        Real cards do it in this order so that cutting the power cannot save a guess:
+        a tear before the decrement is committed comes before the comparison (nothing
+        was learnt), a tear after it leaves the try spent. The write pattern is the
+        same for a right and a wrong secret, so the write itself tells nothing either.
+        Returns whether ``offered`` matched; the caller restores the counter on
+        success, in the same atomic write as the rest of its update.
+        """
         tries = int(self.eeprom[tries_field])
-        if tries == 0:
+        if tries <= 0:
             raise SwError(SW.AUTH_METHOD_BLOCKED)
-        if secrets.compare_digest(bytes.fromhex(self.eeprom[name]), offered):
-            if tries != max_tries:
-                with self.eeprom.atomic(f"{name}-reset") as w:
-                    w[tries_field] = max_tries
-            return
-        # The try is spent before the answer leaves the card: tearing cannot save it.
-        with self.eeprom.atomic(f"{name}-wrong") as w:
+        with self.eeprom.atomic(f"{name}-try") as w:
             w[tries_field] = tries - 1
-        raise SwError(0x63C0 | (tries - 1))
+        return secrets.compare_digest(bytes.fromhex(self.eeprom[name]), offered)
+
+    def _check_secret(self, name: str, offered: bytes, tries_field: str, max_tries: int) -> None:
+        """Present a PIN or PUK: a try is spent first (63Cx / 6983), restored on success."""
+        if not self._spend_try(name, offered, tries_field):
+            raise SwError(0x63C0 | int(self.eeprom[tries_field]))
+        with self.eeprom.atomic(f"{name}-restore") as w:
+            w[tries_field] = max_tries
 
     def _verify(self, cmd: CommandApdu) -> bytes:
         self._require_personalized()
@@ -109,7 +118,10 @@ class IdentityCommands:
             raise SwError(SW.WRONG_LENGTH)
         old, new = _block(cmd.data[:8], 6), _block(cmd.data[8:], 6)
         self._pin_verified = False
-        self._check_secret("pin", old, "pin_tries", PIN_TRIES)
+        if not self._spend_try("pin", old, "pin_tries"):
+            raise SwError(0x63C0 | int(self.eeprom["pin_tries"]))
+        # The new PIN and the restored counter in one write: a tear keeps the old PIN
+        # with the try spent, or sets the new one with 3 tries.
         with self.eeprom.atomic("change-pin") as w:
             w["pin"] = new.hex().upper()
             w["pin_tries"] = PIN_TRIES
@@ -123,10 +135,12 @@ class IdentityCommands:
         if len(cmd.data) != 2 * PIN_BLOCK_LEN:
             raise SwError(SW.WRONG_LENGTH)
         puk, new = _block(cmd.data[:8], 8), _block(cmd.data[8:], 6)
-        self._check_secret("puk", puk, "puk_tries", PUK_TRIES)
+        if not self._spend_try("puk", puk, "puk_tries"):
+            raise SwError(0x63C0 | int(self.eeprom["puk_tries"]))
         with self.eeprom.atomic("reset-retry-counter") as w:
             w["pin"] = new.hex().upper()
             w["pin_tries"] = PIN_TRIES
+            w["puk_tries"] = PUK_TRIES
         self._pin_verified = False
         return b""
 
