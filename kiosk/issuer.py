@@ -24,6 +24,7 @@ from cardlib.apdu import ApduSession
 from cardlib.bcd import CARD_TZ, card_now
 from cardlib.certs import Role, issue_card_certificate, make_test_ca
 from cardlib.crypto import Algorithm, TransactionType
+from cardlib.identity import Identity
 from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder, PublicInfo
 from cardlib.personalization import PersoData, Personalizer
@@ -202,9 +203,12 @@ class Issuer:
             d, t, crypto.load_mac2(sk, req.amount, ttype, req.terminal_id, d, t, req.algorithm)
         )
 
-    def initial_load(self, session: ApduSession, amount: int) -> None:
-        """Credit an opening balance at the counter, through CREDIT FOR LOAD."""
-        Purse(session).load(ISSUER_TERMINAL, amount, authorize=self.authorize_load)
+    def initial_load(self, session: ApduSession, amount: int, *, pin: str) -> None:
+        """Credit an opening balance at the counter, through CREDIT FOR LOAD; the card
+        wants the holder's PIN verified before a load (docs/card-spec.md §11)."""
+        purse = Purse(session)
+        Identity.of(purse).verify_pin(pin)
+        purse.load(ISSUER_TERMINAL, amount, authorize=self.authorize_load)
 
 
 def create_demo_wallet(
@@ -249,7 +253,7 @@ def create_demo_wallet(
         )
         if person.balance:
             reader.insert(card)
-            issuer.initial_load(ApduSession(reader), person.balance)
+            issuer.initial_load(ApduSession(reader), person.balance, pin=person.pin)
         reader.remove()
         wallet.add_card(name=person.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
                         role=person.role.value, pin=person.pin, puk=puk)  # fmt: skip

@@ -95,7 +95,7 @@ def _card(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if args.balance:
             reader.insert(card)
-            issuer.initial_load(ApduSession(reader), args.balance)
+            issuer.initial_load(ApduSession(reader), args.balance, pin=args.pin)
         wallet.add_card(name=args.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
                         role=args.role, pin=args.pin, puk=args.puk)  # fmt: skip
     except BaseException as exc:
