@@ -153,8 +153,10 @@ class Issuer:
         overdraft_limit: int = 0,
         max_balance: int = MAX_BALANCE,
         key_version: int = 1,
+        purchase_needs_pin: bool = False,
     ) -> None:
-        """Personalize the blank card in ``session`` through its own commands."""
+        """Personalize the blank card in ``session`` through its own commands
+        (``purchase_needs_pin``: the passbook rule instead of PBOC's e-purse rule)."""
         check_issuance(pin=pin, puk=puk, max_balance=max_balance, overdraft_limit=overdraft_limit)
         alg = self.keys.algorithm
         public = PublicInfo(
@@ -168,6 +170,7 @@ class Issuer:
             puk=puk,
             overdraft_limit=overdraft_limit,
             max_balance=max_balance,
+            purchase_needs_pin=purchase_needs_pin,
         )
 
         def certify(point: bytes) -> bytes:

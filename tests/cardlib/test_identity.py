@@ -47,7 +47,8 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
 
 
 def _issue(issuer: Issuer, *, role: Role = Role.CITIZEN, asn: bytes = ASN,
-           serial: bytes = b"\x01" * 8) -> tuple[CitizenCard, SimReader]:  # fmt: skip
+           serial: bytes = b"\x01" * 8, purchase_needs_pin: bool = False,
+           ) -> tuple[CitizenCard, SimReader]:  # fmt: skip
     card = make_blank_card(issuer.keys, serial)
     reader = SimReader()
     reader.insert(card)
@@ -55,6 +56,7 @@ def _issue(issuer: Issuer, *, role: Role = Role.CITIZEN, asn: bytes = ASN,
         ApduSession(reader), asn=asn, pin=PIN, puk=PUK, role=role,
         holder=Holder("周芷若", asn.hex(), "320582********4321", dt.date(1995, 5, 5)),
         start=dt.date(2026, 1, 1), expiry=dt.date(2036, 1, 1),
+        purchase_needs_pin=purchase_needs_pin,
     )  # fmt: skip
     reader.insert(card)
     return card, reader
@@ -149,6 +151,22 @@ def test_purse_purchase_needs_no_pin_and_a_load_needs_it(issuer: Issuer) -> None
     purse = Purse(ApduSession(reader))
     purse.purchase(psam, 100, on_intent=lambda _i: None, now=NOW)  # PBOC EP: no PIN
     assert purse.balance() == 900
+
+
+def test_the_passbook_rule_is_a_personalization_choice(issuer: Issuer) -> None:
+    card, reader = _issue(issuer, purchase_needs_pin=True)
+    assert card.eeprom["purchase_needs_pin"] is True
+    psam = _psam_for(issuer)
+    issuer.initial_load(ApduSession(reader), 1_000, pin=PIN)
+    reader.insert(card)
+    purse = Purse(ApduSession(reader))
+    with pytest.raises(AccessDeniedError):
+        purse.purchase(psam, 100, on_intent=lambda _i: None, now=NOW)
+    Identity.of(purse).verify_pin(PIN)
+    purse.purchase(psam, 100, on_intent=lambda _i: None, now=NOW)
+    assert purse.balance() == 900
+    plain, _ = _issue(issuer)
+    assert plain.eeprom["purchase_needs_pin"] is False
 
 
 def test_tries_left_reported_without_spending_one() -> None:
