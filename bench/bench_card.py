@@ -8,8 +8,8 @@ every commit, as a wallet card does), prints medians of:
 - mixed APDUs/s: a kiosk session's commands (SELECT, READ BINARY 15 and 16, GET
   BALANCE, READ RECORD of the log, VERIFY, then a purchase: INITIALIZE, PSAM 80 70,
   DEBIT, PSAM 80 72), counted on both readers;
-- a full purchase: SELECT, READ BINARY 15 (the ASN), VERIFY (the PIN gates
-  purchases), INITIALIZE FOR PURCHASE, PSAM MAC1 (80 70), DEBIT FOR PURCHASE, PSAM
+- a full purchase: SELECT, READ BINARY 15 (the ASN), VERIFY (the kiosk asks it
+  first), INITIALIZE FOR PURCHASE, PSAM MAC1 (80 70), DEBIT FOR PURCHASE, PSAM
   MAC2 check (80 72); median and p90.
 
 Usage: .venv/bin/python bench/bench_card.py [--purchases 300] [--apdus 4000] [--rounds 5]

@@ -68,7 +68,7 @@ def _measure(
     hold: Callable[[], AbstractContextManager[object]],
 ) -> tuple[float, float]:
     purse = Purse(ApduSession(card))
-    Identity.of(purse).verify_pin(PIN)  # the PIN gates DEBIT
+    Identity.of(purse).verify_pin(PIN)  # as the kiosk does at the start of a session
     psam = PsamClient(ApduSession(sam))
     rtt = _median_ms(apdus, lambda: card.send_and_receive(GET_BALANCE))
 

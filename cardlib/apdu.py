@@ -36,7 +36,7 @@ _log = logging.getLogger("cardlib.apdu")
 
 INS_GET_RESPONSE = 0xC0
 # Commands whose data field carries PINs, PUKs or keys: never logged in clear.
-# 20 VERIFY, 24 CHANGE REFERENCE DATA, 2C RESET RETRY COUNTER, 5E PIN RELOAD (JR/T 0025),
+# 20 VERIFY, 24 PIN UNBLOCK, 2C RESET RETRY COUNTER, 5E CHANGE / RELOAD PIN (JR/T 0025),
 # D0/DA/DC/D6 personalization writes under secure messaging (keys).
 _REDACTED_INS = frozenset({0x20, 0x24, 0x2C, 0x5E, 0xD0, 0xDA, 0xDC, 0xE2})
 

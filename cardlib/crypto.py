@@ -159,10 +159,6 @@ def _u32(value: int) -> bytes:
     return value.to_bytes(4, "big", signed=False)
 
 
-def _s32(value: int) -> bytes:
-    return value.to_bytes(4, "big", signed=True)
-
-
 def _check_common(terminal_id: bytes, date: bytes, time: bytes) -> None:
     if len(terminal_id) != 6:
         raise ValueError("terminal id is 6 bytes")
@@ -228,7 +224,7 @@ def load_mac1(
     """Load MAC1 (card -> host) = MAC(old balance || amount || type || terminal id)."""
     if len(terminal_id) != 6:
         raise ValueError("terminal id is 6 bytes")
-    data = _s32(old_balance) + _u32(amount) + bytes([ttype]) + terminal_id
+    data = _u32(old_balance) + _u32(amount) + bytes([ttype]) + terminal_id
     return mac(session_key, data, alg)
 
 
@@ -260,7 +256,7 @@ def load_tac(
     date || time)."""
     _check_common(terminal_id, date, time)
     data = (
-        _s32(new_balance)
+        _u32(new_balance)
         + online_atc.to_bytes(2, "big")
         + _u32(amount)
         + bytes([ttype])

@@ -9,35 +9,89 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from enum import IntEnum
 
 from cryptography import x509
 
+from cardlib import crypto
 from cardlib.apdu import ApduSession
 from cardlib.certs import CardCertificate, Role, validate_card_certificate, verify_card_signature
+from cardlib.crypto import Algorithm
 from cardlib.errors import InvalidPinError, PinBlockedError, ProtocolError
 from cardlib.layout import Ins, Sfi
 
 __all__ = [
     "PIN_BLOCK_LEN",
+    "PIN_DIGITS",
     "PIN_TRIES",
+    "PUK_DIGITS",
     "PUK_TRIES",
     "Identity",
     "PersoGroup",
+    "bcd_pin",
+    "pin_bcd",
     "pin_block",
     "pin_digits",
+    "pin_unblock_data",
+    "reload_pin_data",
 ]
 
 PIN_TRIES = 3
 PUK_TRIES = 10
-PIN_BLOCK_LEN = 8
-INS_VERIFY = 0x20
-INS_CHANGE_REFERENCE_DATA = 0x24
-INS_RESET_RETRY_COUNTER = 0x2C
+PIN_DIGITS = 6  # the city's PINs
+PUK_DIGITS = 8
+PIN_BLOCK_LEN = 8  # personalization's F-padded block (STORE DATA groups 05/06)
+INS_VERIFY = 0x20  # 00 20 00 00 Lc PIN (PBOC)
+INS_PIN_UNBLOCK = 0x24  # 84 24 00 00 Lc E(DPUK, PIN) || MAC (PBOC)
+INS_RESET_RETRY_COUNTER = 0x2C  # 00 2C 00 00 Lc PUK || new PIN (the project's)
+INS_CHANGE_PIN = 0x5E  # 80 5E 01 00 change, 80 5E 00 00 reload under DRPK (PBOC)
 INS_INTERNAL_AUTHENTICATE = 0x88
-PIN_REF = 0x01
-PUK_REF = 0x02
+PIN_REF = 0x00  # PBOC's P2 for the application PIN
+PUK_REF = 0x02  # P2 of VERIFY without data asking the PUK's tries (the project's)
 CERT_CHUNK = 200
+
+
+def _ascii_digits(text: str, digits: int) -> str:
+    if len(text) != digits or not (text.isascii() and text.isdigit()):
+        raise ValueError(f"must be exactly {digits} digits 0-9")
+    return text
+
+
+def pin_bcd(pin: str, digits: int = PIN_DIGITS) -> bytes:
+    """'123456' -> 12 34 56: packed BCD, an odd digit count padded with F (PBOC)."""
+    text = _ascii_digits(pin, digits)
+    return bytes.fromhex(text + "F" * (len(text) % 2))
+
+
+def bcd_pin(raw: bytes) -> str:
+    """Inverse of :func:`pin_bcd`; ValueError when not packed BCD digits (F only last)."""
+    text = raw.hex().upper()
+    if text.endswith("F"):
+        text = text[:-1]
+    if not text or not text.isdigit():
+        raise ValueError("a PIN is packed BCD digits")
+    return text
+
+
+def reload_pin_data(drpk: bytes, new_pin: str, alg: Algorithm) -> bytes:
+    """RELOAD PIN data, made by the issuer (who holds DRPK): new PIN (BCD) || MAC, the
+    e-purse MAC over the PIN with zero IV, keyed like the TAC (DRPK's halves XORed for
+    3DES; DRPK itself for SM4, the project's rule)."""
+    bcd = pin_bcd(new_pin)
+    return bcd + crypto.mac(crypto.tac_key(drpk, alg), bcd, alg)
+
+
+def pin_unblock_data(
+    dpuk: bytes, pin: str, challenge: bytes, alg: Algorithm, *, cla: int = 0x84
+) -> bytes:
+    """PIN UNBLOCK data, made by the issuer (who holds DPUK) for the card's challenge:
+    E(DPUK, L ‖ PIN ‖ 80 00..) (one block, ECB) ‖ the secure-messaging MAC over
+    ``84 24 00 00 Lc`` ‖ the encrypted block with the challenge as IV."""
+    bcd = pin_bcd(pin)
+    enc = crypto.channel_encrypt(dpuk, bytes([len(bcd)]) + bcd, alg)  # CBC, zero IV, 1 block
+    header = bytes([cla, INS_PIN_UNBLOCK, 0, 0, len(enc) + 4])
+    return enc + crypto.sm_mac(dpuk, header + enc, challenge, alg)
 
 
 class PersoGroup(IntEnum):
@@ -52,11 +106,10 @@ class PersoGroup(IntEnum):
     CERTIFICATE = 0x07  # P2 = chunk index (200-byte chunks)
 
 
-def pin_block(pin: str, digits: int = 6) -> bytes:
-    """'123456' -> 12 34 56 FF FF FF FF FF (BCD, padded with F to 8 bytes)."""
-    if len(pin) != digits or not pin.isdigit():
-        raise ValueError(f"must be exactly {digits} digits")
-    return bytes.fromhex(pin.ljust(2 * PIN_BLOCK_LEN, "F"))
+def pin_block(pin: str, digits: int = PIN_DIGITS) -> bytes:
+    """'123456' -> 12 34 56 FF FF FF FF FF (BCD, padded with F to 8 bytes): how
+    personalization carries and the card stores a PIN or PUK."""
+    return bytes.fromhex(_ascii_digits(pin, digits).ljust(2 * PIN_BLOCK_LEN, "F"))
 
 
 def pin_digits(block: bytes) -> str:
@@ -104,16 +157,28 @@ class Identity:
         return self._tries(PUK_REF)
 
     def verify_pin(self, pin: str) -> None:
-        """VERIFY; raises InvalidPinError(tries_left) or PinBlockedError."""
-        self.session.send_apdu(0x00, INS_VERIFY, 0x00, PIN_REF, pin_block(pin))
+        """VERIFY ``00 20 00 00 03``; raises InvalidPinError(tries_left) or PinBlockedError."""
+        self.session.send_apdu(0x00, INS_VERIFY, 0x00, PIN_REF, pin_bcd(pin))
 
     def change_pin(self, old: str, new: str) -> None:
-        data = pin_block(old) + pin_block(new)
-        self.session.send_apdu(0x00, INS_CHANGE_REFERENCE_DATA, 0x00, PIN_REF, data)
+        """CHANGE PIN ``80 5E 01 00 07`` old ‖ FF ‖ new; the new PIN is then verified."""
+        data = pin_bcd(old) + b"\xff" + pin_bcd(new)
+        self.session.send_apdu(0x80, INS_CHANGE_PIN, 0x01, 0x00, data)
+
+    def reload_pin(self, data: bytes) -> None:
+        """RELOAD PIN ``80 5E 00 00 07`` with :func:`reload_pin_data` from the issuer:
+        a new PIN with 3 tries, the old one not needed (a clerk's reset)."""
+        self.session.send_apdu(0x80, INS_CHANGE_PIN, 0x00, 0x00, data)
+
+    def pin_unblock(self, make_data: Callable[[bytes], bytes]) -> None:
+        """PIN UNBLOCK ``84 24 00 00``: GET CHALLENGE (8 bytes), then the data the issuer
+        makes for that challenge (:func:`pin_unblock_data`); the PIN's tries back to 3."""
+        challenge = self.session.send_apdu(0x00, Ins.GET_CHALLENGE, 0, 0, le=8)
+        self.session.send_apdu(0x84, INS_PIN_UNBLOCK, 0x00, 0x00, make_data(challenge))
 
     def unblock_pin(self, puk: str, new_pin: str) -> None:
-        """RESET RETRY COUNTER with the PUK, setting a new PIN."""
-        data = pin_block(puk, 8) + pin_block(new_pin)
+        """RESET RETRY COUNTER ``00 2C 00 00 07`` with the PUK, setting a new PIN."""
+        data = pin_bcd(puk, PUK_DIGITS) + pin_bcd(new_pin)
         self.session.send_apdu(0x00, INS_RESET_RETRY_COUNTER, 0x00, PIN_REF, data)
 
     # -- authentication ----------------------------------------------------------------

@@ -49,6 +49,7 @@ class PersoData:
     overdraft_limit: int = 0
     max_balance: int = 100_000
     key_index: int = 1
+    purchase_needs_pin: bool = False  # the passbook (ED) rule; PBOC's e-purse: False
 
 
 class Personalizer:
@@ -130,10 +131,10 @@ class Personalizer:
         self.open_channel()
         self.store(PersoGroup.PUBLIC_INFO, data.public_info.to_bytes())
         self.store(PersoGroup.HOLDER, data.holder.to_bytes())
-        self.store(
-            PersoGroup.PURSE,
-            data.overdraft_limit.to_bytes(3, "big") + data.max_balance.to_bytes(4, "big"),
-        )
+        purse = data.overdraft_limit.to_bytes(3, "big") + data.max_balance.to_bytes(4, "big")
+        if data.purchase_needs_pin:  # the optional flags byte, bit 0 (docs/card-spec.md §13)
+            purse += b"\x01"
+        self.store(PersoGroup.PURSE, purse)
         keys = bytes([data.key_index, data.card_keys.version, self.algorithm])
         keys += b"".join(data.card_keys[role] for role in CARD_ROLES)
         self.store(PersoGroup.KEYS, keys)

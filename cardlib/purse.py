@@ -178,7 +178,8 @@ class Purse:
         raw = self.session.send_apdu(0x80, Ins.GET_BALANCE, 0x00, 0x02, le=4)
         if len(raw) != 4:
             raise ProtocolError("balance is 4 bytes")
-        return int.from_bytes(raw, "big", signed=True)
+        # PBOC: unsigned, the unused overdraft included (docs/card-spec.md §1).
+        return int.from_bytes(raw, "big")
 
     def log(self) -> list[LogRecord]:
         """The card's transaction log, newest first."""
@@ -217,7 +218,7 @@ class Purse:
         )
         if len(init) != 15:
             raise ProtocolError(f"INITIALIZE FOR PURCHASE answer is 15 bytes, got {len(init)}")
-        balance = int.from_bytes(init[0:4], "big", signed=True)
+        balance = int.from_bytes(init[0:4], "big")  # unsigned (PBOC)
         atc = int.from_bytes(init[4:6], "big")
         key_version, alg_id, random = init[9], init[10], init[11:15]
         try:
@@ -327,7 +328,7 @@ class Purse:
             asn=asn,
             terminal_id=terminal_id,
             amount=amount,
-            balance_before=int.from_bytes(init[0:4], "big", signed=True),
+            balance_before=int.from_bytes(init[0:4], "big"),  # unsigned (PBOC)
             online_atc=int.from_bytes(init[4:6], "big"),
             key_version=init[6],
             algorithm=Algorithm(init[7]),

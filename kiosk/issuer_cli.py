@@ -66,29 +66,46 @@ def _card(args: argparse.Namespace) -> int:
     from cardlib.apdu import ApduSession
     from cardlib.bcd import CARD_TZ
     from cardlib.certs import Role
+    from cardlib.errors import CardError
     from cardlib.layout import Holder
-    from kiosk.issuer import Issuer
+    from kiosk.issuer import IssuanceError, Issuer, check_issuance
     from simulators.card import make_blank_card
     from simulators.transport import SimReader
     from simulators.wallet import Wallet
 
+    today = dt.datetime.now(CARD_TZ).date()
+    asn = bytes.fromhex(f"3215{secrets.randbelow(10**16):016d}")
+    try:  # everything the card would refuse halfway, refused before a card exists
+        check_issuance(pin=args.pin, puk=args.puk, balance=args.balance)
+        holder = Holder(args.name, asn.hex(), args.id_masked, args.birth, services=0xFFFF)
+        holder.to_bytes()
+    except (IssuanceError, ValueError) as exc:
+        print(f"not issued: {exc}")
+        return 2
     wallet = Wallet(_wallet_dir(args))
     issuer = Issuer.load(wallet.root)
-    asn = bytes.fromhex(f"3215{secrets.randbelow(10**16):016d}")
     path = wallet.root / "cards" / f"{asn.hex().upper()}.json"
-    card = make_blank_card(issuer.keys, secrets.token_bytes(8), path=path)
-    reader = SimReader("issuing counter")
-    reader.insert(card)
-    today = dt.datetime.now(CARD_TZ).date()
-    holder = Holder(args.name, asn.hex(), args.id_masked, args.birth, services=0xFFFF)
-    issuer.personalize(
-        ApduSession(reader), asn=asn, holder=holder, pin=args.pin, puk=args.puk,
-        role=Role(args.role), start=today, expiry=today.replace(year=today.year + 10),
-    )  # fmt: skip
-    if args.balance:
+    try:
+        card = make_blank_card(issuer.keys, secrets.token_bytes(8), path=path)
+        reader = SimReader("issuing counter")
         reader.insert(card)
-        issuer.initial_load(ApduSession(reader), args.balance)
-    wallet.add_card(name=args.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
-                    role=args.role, pin=args.pin, puk=args.puk)  # fmt: skip
+        issuer.personalize(
+            ApduSession(reader), asn=asn, holder=holder, pin=args.pin, puk=args.puk,
+            role=Role(args.role), start=today, expiry=today.replace(year=today.year + 10),
+        )  # fmt: skip
+        if args.balance:
+            reader.insert(card)
+            issuer.initial_load(ApduSession(reader), args.balance, pin=args.pin)
+        wallet.add_card(name=args.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
+                        role=args.role, pin=args.pin, puk=args.puk)  # fmt: skip
+    except BaseException as exc:
+        # A card the wallet does not list is a card nobody can use or account for:
+        # a failed issuance destroys it, as a counter shreds a spoilt card.
+        for leftover in (path, path.with_name(path.name + ".tmp")):
+            leftover.unlink(missing_ok=True)
+        if isinstance(exc, CardError):
+            print(f"not issued: the card refused: {exc}")
+            return 1
+        raise
     print(f"personalized {args.name} ({args.role}) card {asn.hex().upper()} -> {path}")
     return 0

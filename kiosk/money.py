@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["format_fen", "parse_yuan"]
+__all__ = ["ascii_digits", "format_fen", "parse_yuan"]
+
+
+def ascii_digits(text: str) -> bool:
+    """True when ``text`` is one or more of 0-9. ``str.isdigit`` is not enough: it
+    also accepts full-width (１２), Arabic-Indic (١٢), superscript (²) and other
+    Unicode digits, which no card, biller or account number means."""
+    return text.isascii() and text.isdigit()
 
 
 def format_fen(fen: int, *, symbol: str = "¥") -> str:
@@ -15,9 +22,10 @@ def format_fen(fen: int, *, symbol: str = "¥") -> str:
 
 
 def parse_yuan(text: str) -> int:
-    """'12.34' -> 1234 fen; refuses more than two decimals and anything not a number."""
+    """'12.34' -> 1234 fen; refuses more than two decimals and anything not a number
+    written with the ASCII digits 0-9."""
     raw = text.strip().lstrip("¥").replace(",", "")
     whole, _, frac = raw.partition(".")
-    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
+    if not ascii_digits(whole) or (frac and (not ascii_digits(frac) or len(frac) > 2)):
         raise ValueError(f"not an amount in yuan: {text!r}")
     return int(whole) * 100 + int(frac.ljust(2, "0") or 0)

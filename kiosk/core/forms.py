@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from kiosk.core.pinpad import PinBuffer
 from kiosk.core.ports import FieldSpec, ServiceForm
-from kiosk.money import parse_yuan
+from kiosk.money import ascii_digits, parse_yuan
 
 __all__ = ["check_field", "check_form"]
 
@@ -23,7 +23,7 @@ def check_field(spec: FieldSpec, raw: str) -> tuple[str | None, str | None]:
         return ("required", None) if spec.required else (None, "")
     if len(raw) > spec.max_length:
         return "too_long", None
-    if spec.kind == "digits" and not raw.isdigit():
+    if spec.kind == "digits" and not ascii_digits(raw):
         return "not_digits", None
     if spec.kind == "choice" and raw not in {v for v, _ in spec.choices}:
         return "not_a_choice", None

@@ -39,6 +39,7 @@ def make_card(
     online_atc: int = 0,
     pin: str = "123456",
     puk: str = "12345678",
+    purchase_needs_pin: bool = False,
     path: Path | None = None,
 ) -> Eeprom:
     """An ACTIVE card's EEPROM image written directly (for tests of the purse alone; it
@@ -76,6 +77,7 @@ def make_card(
         "puk": pin_block(puk, 8).hex().upper(),
         "pin_tries": PIN_TRIES,
         "puk_tries": PUK_TRIES,
+        "purchase_needs_pin": purchase_needs_pin,  # the passbook (ED) rule; PBOC EP: no
         "ec_private": f"{card_key.private_numbers().private_value:064X}",
         "certificate": "",
     }

@@ -21,7 +21,19 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cardlib import crypto
 from cardlib.apdu import CommandApdu
 from cardlib.crypto import Algorithm
-from cardlib.identity import PIN_BLOCK_LEN, PIN_TRIES, PUK_TRIES, PersoGroup, pin_digits
+from cardlib.identity import (
+    PIN_BLOCK_LEN,
+    PIN_DIGITS,
+    PIN_REF,
+    PIN_TRIES,
+    PUK_DIGITS,
+    PUK_REF,
+    PUK_TRIES,
+    PersoGroup,
+    bcd_pin,
+    pin_block,
+    pin_digits,
+)
 from cardlib.sw import SW
 from simulators.eeprom import Eeprom
 
@@ -67,68 +79,144 @@ class IdentityCommands:
         if self.eeprom["status"] not in (CardStatus.ACTIVE, CardStatus.BLOCKED):
             raise SwError(SW.CONDITIONS_NOT_SATISFIED)
 
-    def _check_secret(self, name: str, offered: bytes, tries_field: str, max_tries: int) -> None:
-        """Compare a PIN or PUK block, spending a try when wrong (63Cx / 6983)."""
+    def _spend_try(self, name: str, offered: bytes, tries_field: str) -> bool:
+        """Spend one try of a PIN or PUK, committed, and only then compare.
+
+        Real cards do it in this order so that cutting the power cannot save a guess:
+        a tear before the decrement is committed comes before the comparison (nothing
+        was learnt), a tear after it leaves the try spent. The write pattern is the
+        same for a right and a wrong secret, so the write itself tells nothing either.
+        Returns whether ``offered`` matched; the caller restores the counter on
+        success, in the same atomic write as the rest of its update.
+        """
         tries = int(self.eeprom[tries_field])
-        if tries == 0:
+        if tries <= 0:
             raise SwError(SW.AUTH_METHOD_BLOCKED)
-        if secrets.compare_digest(bytes.fromhex(self.eeprom[name]), offered):
-            if tries != max_tries:
-                with self.eeprom.atomic(f"{name}-reset") as w:
-                    w[tries_field] = max_tries
-            return
-        # The try is spent before the answer leaves the card: tearing cannot save it.
-        with self.eeprom.atomic(f"{name}-wrong") as w:
+        with self.eeprom.atomic(f"{name}-try") as w:
             w[tries_field] = tries - 1
-        raise SwError(0x63C0 | (tries - 1))
+        return secrets.compare_digest(bytes.fromhex(self.eeprom[name]), offered)
+
+    def _check_secret(self, name: str, offered: bytes, tries_field: str, max_tries: int) -> None:
+        """Present a PIN or PUK: a try is spent first (63Cx / 6983), restored on success."""
+        if not self._spend_try(name, offered, tries_field):
+            raise SwError(0x63C0 | int(self.eeprom[tries_field]))
+        with self.eeprom.atomic(f"{name}-restore") as w:
+            w[tries_field] = max_tries
 
     def _verify(self, cmd: CommandApdu) -> bytes:
+        """VERIFY ``00 20 00 00 03`` with the packed-BCD PIN (PBOC); without data it
+        reports the tries left. P2 ``02`` without data reports the PUK's (the project's)."""
         self._require_personalized()
-        if cmd.p1 != 0x00 or cmd.p2 not in (0x01, 0x02):
+        if cmd.p1 != 0x00 or cmd.p2 not in (PIN_REF, PUK_REF):
             raise SwError(SW.INCORRECT_P1P2)
-        secret, tries_field = ("pin", "pin_tries") if cmd.p2 == 0x01 else ("puk", "puk_tries")
         if not cmd.data:  # ask for tries left without spending one
-            tries = int(self.eeprom[tries_field])
+            tries = int(self.eeprom["pin_tries" if cmd.p2 == PIN_REF else "puk_tries"])
             if tries == 0:
                 raise SwError(SW.AUTH_METHOD_BLOCKED)
-            if cmd.p2 == 0x01 and self._pin_verified:
+            if cmd.p2 == PIN_REF and self._pin_verified:
                 return b""
             raise SwError(0x63C0 | tries)
-        if cmd.p2 != 0x01:
+        if cmd.p2 != PIN_REF:
             raise SwError(SW.INCORRECT_P1P2)  # the PUK is only presented with RESET RETRY COUNTER
+        offered = _offered(cmd.data, PIN_DIGITS)
         self._pin_verified = False
-        self._check_secret(secret, _block(cmd.data, 6), tries_field, PIN_TRIES)
+        self._check_secret("pin", offered, "pin_tries", PIN_TRIES)
         self._pin_verified = True
         return b""
 
-    def _change_reference_data(self, cmd: CommandApdu) -> bytes:
+    def _change_or_reload_pin(self, cmd: CommandApdu) -> bytes:
+        """CHANGE PIN ``80 5E 01 00`` old ‖ FF ‖ new; RELOAD PIN ``80 5E 00 00`` new ‖ MAC
+        under the PIN-reload key (DRPK)."""
         self._require_personalized()
-        if cmd.p1 != 0x00 or cmd.p2 != 0x01:
+        if cmd.p2 != 0x00 or cmd.p1 not in (0x00, 0x01):
             raise SwError(SW.INCORRECT_P1P2)
-        if len(cmd.data) != 2 * PIN_BLOCK_LEN:
+        n = PIN_DIGITS // 2
+        if cmd.p1 == 0x01:
+            if len(cmd.data) != 2 * n + 1:
+                raise SwError(SW.WRONG_LENGTH)
+            if cmd.data[n] != 0xFF:
+                raise SwError(SW.WRONG_DATA)
+            old, new = _offered(cmd.data[:n], PIN_DIGITS), _offered(cmd.data[n + 1 :], PIN_DIGITS)
+            self._pin_verified = False
+            if not self._spend_try("pin", old, "pin_tries"):
+                raise SwError(0x63C0 | int(self.eeprom["pin_tries"]))
+            # The new PIN and the restored counter in one write: a tear keeps the old PIN
+            # with the try spent, or sets the new one with 3 tries.
+            with self.eeprom.atomic("change-pin") as w:
+                w["pin"] = new.hex().upper()
+                w["pin_tries"] = PIN_TRIES
+            self._pin_verified = True
+            return b""
+        if len(cmd.data) != n + 4:
             raise SwError(SW.WRONG_LENGTH)
-        old, new = _block(cmd.data[:8], 6), _block(cmd.data[8:], 6)
-        self._pin_verified = False
-        self._check_secret("pin", old, "pin_tries", PIN_TRIES)
-        with self.eeprom.atomic("change-pin") as w:
+        new_bcd, mac = cmd.data[:n], cmd.data[n:]
+        new = _offered(new_bcd, PIN_DIGITS)
+        ks = self._identity_keys()
+        alg = Algorithm(ks["alg"])
+        expected = crypto.mac(crypto.tac_key(bytes.fromhex(ks["pin_reload"]), alg), new_bcd, alg)
+        if not secrets.compare_digest(expected, mac):
+            raise SwError(SW.MAC_ERROR)
+        with self.eeprom.atomic("reload-pin") as w:
             w["pin"] = new.hex().upper()
             w["pin_tries"] = PIN_TRIES
-        self._pin_verified = True
+        self._pin_verified = False
+        return b""
+
+    def _pin_unblock(self, cmd: CommandApdu) -> bytes:
+        """PIN UNBLOCK ``84 24 00 00 Lc`` E(DPUK, Lpin ‖ PIN ‖ 80 00..) ‖ MAC: the issuer
+        vouches for the holder's PIN; the card checks it and restores the PIN's tries."""
+        self._require_personalized()
+        challenge, self._challenge = self._challenge, None
+        if cmd.cla != 0x84 or challenge is None:
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
+        if cmd.p1 != 0x00 or cmd.p2 != 0x00:
+            raise SwError(SW.INCORRECT_P1P2)
+        ks = self._identity_keys()
+        alg = Algorithm(ks["alg"])
+        if len(cmd.data) != alg.block + 4:
+            raise SwError(SW.WRONG_LENGTH)
+        enc, mac = cmd.data[:-4], cmd.data[-4:]
+        dpuk = bytes.fromhex(ks["pin_unblock"])
+        header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2, len(cmd.data)])
+        if not secrets.compare_digest(crypto.sm_mac(dpuk, header + enc, challenge, alg), mac):
+            raise SwError(SW.SM_DATA_INCORRECT)
+        try:
+            plain = crypto.channel_decrypt(dpuk, enc, alg)  # one block: ECB
+        except ValueError as exc:
+            raise SwError(SW.WRONG_DATA) from exc
+        if len(plain) != 1 + PIN_DIGITS // 2 or plain[0] != PIN_DIGITS // 2:
+            raise SwError(SW.WRONG_DATA)
+        if not secrets.compare_digest(bytes.fromhex(self.eeprom["pin"]),
+                                      _offered(plain[1:], PIN_DIGITS)):  # fmt: skip
+            raise SwError(SW.WRONG_DATA)  # only the issuer can ask: nothing to count
+        with self.eeprom.atomic("pin-unblock") as w:
+            w["pin_tries"] = PIN_TRIES
         return b""
 
     def _reset_retry_counter(self, cmd: CommandApdu) -> bytes:
+        """RESET RETRY COUNTER ``00 2C 00 00 07`` PUK (4, BCD) ‖ new PIN (3, BCD): the
+        citizen's own unblock, the project's addition beside PBOC's issuer commands."""
         self._require_personalized()
-        if cmd.p1 != 0x00 or cmd.p2 != 0x01:
+        if cmd.p1 != 0x00 or cmd.p2 != PIN_REF:
             raise SwError(SW.INCORRECT_P1P2)
-        if len(cmd.data) != 2 * PIN_BLOCK_LEN:
+        if len(cmd.data) != (PUK_DIGITS + PIN_DIGITS) // 2:
             raise SwError(SW.WRONG_LENGTH)
-        puk, new = _block(cmd.data[:8], 8), _block(cmd.data[8:], 6)
-        self._check_secret("puk", puk, "puk_tries", PUK_TRIES)
+        puk = _offered(cmd.data[: PUK_DIGITS // 2], PUK_DIGITS)
+        new = _offered(cmd.data[PUK_DIGITS // 2 :], PIN_DIGITS)
+        if not self._spend_try("puk", puk, "puk_tries"):
+            raise SwError(0x63C0 | int(self.eeprom["puk_tries"]))
         with self.eeprom.atomic("reset-retry-counter") as w:
             w["pin"] = new.hex().upper()
             w["pin_tries"] = PIN_TRIES
+            w["puk_tries"] = PUK_TRIES
         self._pin_verified = False
         return b""
+
+    def _identity_keys(self) -> dict[str, Any]:
+        ks: dict[str, Any] | None = self.eeprom["keys"].get("1")
+        if ks is None:
+            raise SwError(SW.KEY_INDEX_NOT_SUPPORTED)
+        return ks
 
     # -- card authentication ----------------------------------------------------------
     def _internal_authenticate(self, cmd: CommandApdu) -> bytes:
@@ -211,12 +299,15 @@ class IdentityCommands:
             self._stage("perso-public", {"public_info": payload.hex().upper()})
         elif group == PersoGroup.HOLDER and len(payload) == 128:
             self._stage("perso-holder", {"holder": payload.hex().upper()})
-        elif group == PersoGroup.PURSE and len(payload) == 7:
+        elif group == PersoGroup.PURSE and len(payload) in (7, 8):
             self._stage(
                 "perso-purse",
                 {
                     "overdraft_limit": int.from_bytes(payload[0:3], "big"),
                     "max_balance": int.from_bytes(payload[3:7], "big"),
+                    # optional flags byte: bit 0 = the passbook (ED) rule, purchases
+                    # need the PIN; absent or 0 = PBOC's e-purse (EP) rule.
+                    "purchase_needs_pin": len(payload) == 8 and bool(payload[7] & 0x01),
                 },
             )
         elif group == PersoGroup.KEYS and len(payload) == 3 + 16 * 6:
@@ -276,6 +367,18 @@ class IdentityCommands:
             )
         self._channel = None
         return b""
+
+
+def _offered(raw: bytes, digits: int) -> bytes:
+    """A packed-BCD PIN or PUK from a command, as the stored block (F-padded, 8 bytes);
+    6A80 when it is not ``digits`` BCD digits (nothing is spent for a malformed one)."""
+    try:
+        value = bcd_pin(raw)
+    except ValueError as exc:
+        raise SwError(SW.WRONG_DATA) from exc
+    if len(value) != digits:
+        raise SwError(SW.WRONG_DATA)
+    return pin_block(value, digits)
 
 
 def _block(raw: bytes, digits: int) -> bytes:

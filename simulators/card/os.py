@@ -298,14 +298,15 @@ class CitizenCard(IdentityCommands):
         return self._challenge
 
     def _check_sm(self, cmd: CommandApdu, payload: bytes, mac: bytes) -> None:
-        """MAC over header || Lc || payload with DAMK, the last challenge as IV."""
+        """MAC over header || Lc || payload with DAMK; IV = the whole last challenge
+        (4 or 8 bytes) padded with zeros to the block (docs/card-spec.md §7)."""
         challenge, self._challenge = self._challenge, None
         if challenge is None:
             raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         ks = self._key_set(1)
         header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2, len(cmd.data)])
         expected = crypto.sm_mac(
-            self._key(ks, KeyRole.MAINTENANCE), header + payload, challenge[:4], self._alg(ks)
+            self._key(ks, KeyRole.MAINTENANCE), header + payload, challenge, self._alg(ks)
         )
         if not secrets.compare_digest(expected, mac):
             raise SwError(SW.SM_DATA_INCORRECT)
@@ -333,11 +334,18 @@ class CitizenCard(IdentityCommands):
         if self.eeprom["status"] == CardStatus.BLOCKED:
             raise SwError(SW.FUNCTION_NOT_SUPPORTED)
 
+    def _card_balance(self, balance: int | None = None) -> int:
+        """The balance as PBOC cards report and MAC it: unsigned, the unused overdraft
+        included (money held + overdraft limit), so it never reads negative. The
+        EEPROM keeps the money held (negative in overdraft); only this value leaves."""
+        held = int(self.eeprom["balance"]) if balance is None else balance
+        return held + int(self.eeprom["overdraft_limit"])
+
     def _get_balance(self, cmd: CommandApdu) -> bytes:
         self._require_active()
         if cmd.p1 != 0 or cmd.p2 != 2:
             raise SwError(SW.INCORRECT_P1P2)
-        return int(self.eeprom["balance"]).to_bytes(4, "big", signed=True)
+        return self._card_balance().to_bytes(4, "big")
 
     def _initialize(self, cmd: CommandApdu) -> bytes:
         self._require_active()
@@ -353,8 +361,10 @@ class CitizenCard(IdentityCommands):
         balance = int(self.eeprom["balance"])
         random = self._rng(4)
         if cmd.p1 == 0x01:  # purchase
-            if not self._pin_verified:
-                raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)  # the PIN gates purchases
+            # PBOC: an e-purse (EP) purchase needs no PIN (buses, gates and shops debit
+            # without one); a card personalized with the passbook (ED) rule demands it.
+            if self.eeprom.get("purchase_needs_pin", False) and not self._pin_verified:
+                raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
             atc = int(self.eeprom["offline_atc"])
             overdraft = int(self.eeprom["overdraft_limit"])
             if atc >= MAX_ATC:
@@ -367,24 +377,30 @@ class CitizenCard(IdentityCommands):
                 TransactionType.PURCHASE, key_index, amount, terminal_id, atc, random, balance
             )
             return (
-                balance.to_bytes(4, "big", signed=True)
+                self._card_balance(balance).to_bytes(4, "big")
                 + atc.to_bytes(2, "big")
                 + overdraft.to_bytes(3, "big")
                 + bytes([ks["version"], alg])
                 + random
             )
+        # A load needs the holder's PIN verified on the card (FMCOS: the load key's
+        # usage right as PBOC issuers set it), at a kiosk and at the counter alike.
+        if not self._pin_verified:
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         atc = int(self.eeprom["online_atc"])
         if atc >= MAX_ATC:
             raise SwError(SW.ATC_EXHAUSTED)
         if amount == 0 or balance + amount > int(self.eeprom["max_balance"]):
             raise SwError(SW.CONDITIONS_NOT_SATISFIED if amount else SW.WRONG_DATA)
         sk = crypto.load_session_key(self._key(ks, KeyRole.LOAD), random, atc, alg)
-        mac1 = crypto.load_mac1(sk, balance, amount, TransactionType.LOAD, terminal_id, alg)
+        mac1 = crypto.load_mac1(
+            sk, self._card_balance(balance), amount, TransactionType.LOAD, terminal_id, alg
+        )
         self._pending = _Pending(
             TransactionType.LOAD, key_index, amount, terminal_id, atc, random, balance
         )
         return (
-            balance.to_bytes(4, "big", signed=True)
+            self._card_balance(balance).to_bytes(4, "big")
             + atc.to_bytes(2, "big")
             + bytes([ks["version"], alg])
             + random
@@ -413,9 +429,6 @@ class CitizenCard(IdentityCommands):
         return record.hex().upper()
 
     def _debit(self, cmd: CommandApdu) -> bytes:
-        if not self._pin_verified:
-            self._pending = None
-            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         p = self._take_pending(TransactionType.PURCHASE, cmd, 15)
         ttc = int.from_bytes(cmd.data[0:4], "big")
         date, time, mac1 = cmd.data[4:8], cmd.data[8:11], cmd.data[11:15]
@@ -455,7 +468,7 @@ class CitizenCard(IdentityCommands):
         new_balance = p.balance + p.amount
         tac = crypto.load_tac(
             crypto.tac_key(self._key(ks, KeyRole.TAC), alg),
-            new_balance,
+            self._card_balance(new_balance),
             p.atc,
             p.amount,
             ttype,
@@ -517,7 +530,8 @@ class CitizenCard(IdentityCommands):
         (0x80, Ins.APPLICATION_BLOCK): _application_block,
         (0x80, Ins.APPLICATION_UNBLOCK): _application_unblock,
         (0x00, Ins.VERIFY): IdentityCommands._verify,
-        (0x00, Ins.CHANGE_REFERENCE_DATA): IdentityCommands._change_reference_data,
+        (0x80, Ins.CHANGE_PIN): IdentityCommands._change_or_reload_pin,
+        (0x80, Ins.PIN_UNBLOCK): IdentityCommands._pin_unblock,
         (0x00, Ins.RESET_RETRY_COUNTER): IdentityCommands._reset_retry_counter,
         (0x00, Ins.INTERNAL_AUTHENTICATE): IdentityCommands._internal_authenticate,
         (0x80, Ins.GET_DATA): IdentityCommands._get_data,

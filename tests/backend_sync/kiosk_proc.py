@@ -80,7 +80,7 @@ def main() -> int:
         card_reader.insert(wallet.open_card(cards[n].asn))
         session = ApduSession(card_reader)
         purse = Purse(session)
-        # The PIN verified at the start of the session gates DEBIT.
+        # The PIN verified at the start of the session, as the kiosk does.
         Identity(session, purse.asn).verify_pin(cards[n].pin)
         return purse
 

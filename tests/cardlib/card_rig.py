@@ -32,7 +32,7 @@ TERMINAL = "320582000001"  # the PSAM's (SFI 16)
 PURCHASE_NOW = datetime(2026, 11, 21, 9, 15, 7, tzinfo=CARD_TZ)  # vectors *-purchase-01
 LOAD_DATE, LOAD_TIME = "20270111", "111019"  # vectors *-load-01
 PIN = "123456"  # TEST ONLY; make_card's default
-VERIFY_PIN = "0020000108123456FFFFFFFFFF"  # VERIFY, PIN reference 01, BCD block padded with F
+VERIFY_PIN = "0020000003123456"  # VERIFY (PBOC): P2 00, the PIN in packed BCD
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ class CardRig:
     ttc: int = 1
     asn: str = ASN
     seed: int | None = None
+    purchase_needs_pin: bool = False
     card: CitizenCard = field(init=False)
     psam_chip: Psam = field(init=False)
     card_reader: SimReader = field(init=False)
@@ -151,6 +152,7 @@ class CardRig:
             max_balance=self.max_balance,
             offline_atc=self.offline_atc,
             online_atc=self.online_atc,
+            purchase_needs_pin=self.purchase_needs_pin,
         )
         rng = (
             ScriptedRng(*self.randoms) if self.seed is None else random.Random(self.seed).randbytes
@@ -171,7 +173,8 @@ class CardRig:
         return Purse(self.card_session)
 
     def paying_purse(self) -> Purse:
-        """A purse whose PIN was verified: the PIN gates purchases (INITIALIZE, DEBIT)."""
+        """A purse whose PIN was verified: loads need it (and purchases, on a card with
+        the passbook rule)."""
         purse = self.purse()
         Identity.of(purse).verify_pin(PIN)
         return purse

@@ -27,6 +27,7 @@ from cardlib.errors import (
     FileNotFoundCardError,
     InsufficientBalanceError,
 )
+from cardlib.identity import Identity
 from cardlib.keys import KeyRole
 from cardlib.layout import Ins
 from cardlib.purse import LoadAuthorization, LoadRequest
@@ -52,7 +53,7 @@ def _state(rig: CardRig) -> dict[str, Any]:
 
 
 def _selected(profile: Profile = TDES, **kwargs: Any) -> CardRig:
-    """A card with its application selected and the PIN verified (it gates purchases)."""
+    """A card with its application selected and the PIN verified (loads need it)."""
     rig = CardRig(profile, seed=7, **kwargs)
     assert rig.send(SELECT)[1] == "9000"
     assert rig.send(VERIFY_PIN) == ("", "9000")
@@ -155,21 +156,59 @@ def test_challenge_serves_the_very_next_command_only(alg: Algorithm) -> None:
     assert rig.send(f"8418000004 {good}")[1] == "6982"
 
 
-# -- the PIN gates purchases ---------------------------------------------------------
+# -- PIN rules: EP purchases without, loads with (PBOC) -----------------------------
 
 
 @ALGS
-def test_purchase_needs_the_pin_verified_since_the_last_select(alg: Algorithm) -> None:
+def test_purse_purchase_needs_no_pin(alg: Algorithm) -> None:
+    """PBOC: the e-purse (EP) is debited without VERIFY (buses, gates, shops)."""
+    rig = CardRig(PROFILES[alg], seed=17, balance=500)
+    psam, purse = rig.psam(), rig.purse()
+    assert Identity.of(purse).pin_tries() == 3  # nothing verified
+    result = purse.purchase(psam, 100, on_intent=lambda _i: None, now=PURCHASE_NOW)
+    assert result.balance_after == 400 == rig.card.balance == purse.balance()
+    assert rig.send(SELECT)[1] == "9000"
+    assert _debit_after_init(rig, None)[1] == "9000"  # the raw commands too
+    assert rig.card.balance == 300
+
+
+@ALGS
+def test_load_needs_the_pin_verified_since_the_last_select(alg: Algorithm) -> None:
+    """PBOC / FMCOS: INITIALIZE FOR LOAD wants the holder's PIN verified on the card."""
     p = PROFILES[alg]
     rig = CardRig(p, seed=17, balance=500)
+    host = Host(p)
+    before = _state(rig)
+    with pytest.raises(AccessDeniedError):
+        rig.purse().load(H(TERMINAL), 100, authorize=host)
+    assert rig.send(SELECT)[1] == "9000"
+    assert rig.send(f"805000020B 01 00000064 {TERMINAL} 10") == ("", "6982")
+    assert host.calls == [] and _state(rig) == before  # refused before the host is asked
+    # Verified: accepted. Reselected, or powered off and on: the PIN is needed again.
+    assert rig.send(VERIFY_PIN) == ("", "9000")
+    assert rig.send(f"805000020B 01 00000064 {TERMINAL} 10")[1] == "9000"
+    rig.send(SELECT)
+    assert rig.send(f"805000020B 01 00000064 {TERMINAL} 10") == ("", "6982")
+    assert rig.send(VERIFY_PIN) == ("", "9000")
+    rig.card_reader.insert(rig.card)
+    rig.send(SELECT)
+    assert rig.send(f"805000020B 01 00000064 {TERMINAL} 10") == ("", "6982")
+    rig.paying_purse().load(H(TERMINAL), 100, authorize=host)
+    assert rig.card.balance == 600
+
+
+@ALGS
+def test_passbook_rule_option_gates_purchases_with_the_pin(alg: Algorithm) -> None:
+    """A card personalized with the passbook (ED) rule answers 6982 to INITIALIZE and
+    DEBIT FOR PURCHASE until the PIN is verified since the last SELECT."""
+    rig = CardRig(PROFILES[alg], seed=17, balance=500, purchase_needs_pin=True)
     psam, purse = rig.psam(), rig.purse()
     before, ttc = _state(rig), rig.psam_chip.ttc
     with pytest.raises(AccessDeniedError):
         purse.purchase(psam, 100, on_intent=lambda _i: None, now=PURCHASE_NOW)
     assert rig.send(f"805001020B 01 00000064 {TERMINAL} 0F") == ("", "6982")
-    assert rig.send("805401000F 00000001 20261121 091507 00000000 08") == ("", "6982")
+    assert rig.send("805401000F 00000001 20261121 091507 00000000 08") == ("", "6985")
     assert _state(rig) == before and rig.psam_chip.ttc == ttc  # refused before the PSAM
-    # Verified: accepted. Reselected, or powered off and on: the PIN is needed again.
     assert rig.send(VERIFY_PIN) == ("", "9000")
     assert _debit_after_init(rig, None)[1] == "9000"
     rig.send(SELECT)
@@ -178,9 +217,6 @@ def test_purchase_needs_the_pin_verified_since_the_last_select(alg: Algorithm) -
     rig.card_reader.insert(rig.card)
     rig.send(SELECT)
     assert rig.send(f"805001020B 01 00000064 {TERMINAL} 0F") == ("", "6982")
-    # Loads do not need it.
-    rig.purse().load(H(TERMINAL), 100, authorize=Host(p))
-    assert rig.card.balance == 500
 
 
 # -- secure messaging ----------------------------------------------------------------
@@ -296,9 +332,7 @@ BETWEEN = {
 @pytest.mark.parametrize("between", BETWEEN.values(), ids=BETWEEN.keys())
 def test_any_command_between_initialize_and_debit_cancels_it(alg: Algorithm, between: str) -> None:
     rig = _selected(PROFILES[alg], balance=500)
-    # After a SELECT the PIN must be verified again, and the card says that first.
-    refused = "6982" if between == SELECT else "6985"
-    assert _debit_after_init(rig, between) == ("", refused)
+    assert _debit_after_init(rig, between) == ("", "6985")
     assert (rig.card.balance, rig.card.eeprom["offline_atc"], rig.card.eeprom["log"]) == (
         500,
         0,
@@ -473,7 +507,9 @@ def test_insufficient_balance_honours_the_overdraft_limit(
     before, ttc = _state(rig), rig.psam_chip.ttc
     if allowed:
         purse.purchase(psam, amount, on_intent=lambda _i: None, now=PURCHASE_NOW)
-        assert purse.balance() == balance - amount >= -overdraft
+        # PBOC: the card reports the unused overdraft in its (unsigned) balance.
+        assert purse.balance() == balance + overdraft - amount >= 0
+        assert rig.card.balance == balance - amount >= -overdraft
         return
     with pytest.raises(InsufficientBalanceError):
         purse.purchase(psam, amount, on_intent=lambda _i: None, now=PURCHASE_NOW)
@@ -493,7 +529,7 @@ def test_load_above_the_maximum_balance_is_refused(
 ) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, seed=9, balance=9_000, max_balance=10_000)
-    purse = rig.purse()
+    purse = rig.paying_purse()
     host = Host(p)
     before = _state(rig)
     if allowed:

@@ -307,6 +307,10 @@ PIN_COMMANDS = [
     (0x20, H(f"26{PIN}FFFFFFFF")[:8]),  # VERIFY, ISO 9564 format-2 PIN block
     (0x24, PIN.encode() + NEW_PIN.encode()),  # CHANGE REFERENCE DATA
     (0x2C, PUK.encode() + NEW_PIN.encode()),  # RESET RETRY COUNTER
+    (0x20, H(PIN)),  # VERIFY, PBOC: packed BCD
+    (0x5E, H(PIN) + b"\xff" + H(NEW_PIN)),  # CHANGE PIN (PBOC)
+    (0x5E, H(NEW_PIN) + H("01020304")),  # RELOAD PIN (PBOC): new PIN || MAC
+    (0x2C, H(PUK) + H(NEW_PIN)),  # RESET RETRY COUNTER, BCD
 ]
 
 

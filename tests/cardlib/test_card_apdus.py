@@ -110,7 +110,6 @@ FULL_PURCHASE = {
         [  # card
             X(f"00A40400 0A {AID} 00", f"6F2F 840A{AID} A521 9F0C1E {PUBLIC}00"),
             X("00B09500 1E", f"{PUBLIC}00"),
-            X("00200001 08 123456FFFFFFFFFF", ""),
             X(
                 "80500102 0B 01 00000001 320582000001 0F",
                 "00001388 0000 000000 01 00 4A9D091C",
@@ -132,7 +131,6 @@ FULL_PURCHASE = {
         [  # card
             X(f"00A40400 0A {AID} 00", f"6F2F 840A{AID} A521 9F0C1E {PUBLIC}04"),
             X("00B09500 1E", f"{PUBLIC}04"),
-            X("00200001 08 123456FFFFFFFFFF", ""),
             X(
                 "80500102 0B 01 00000001 320582000001 0F",
                 "00001388 0000 000000 01 04 D7480752",
@@ -158,7 +156,7 @@ def test_full_purchase_transcript(alg: Algorithm) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, randoms=(p.purchase_random,), balance=5000)
     psam = rig.psam()
-    purse = rig.paying_purse()
+    purse = rig.purse()  # PBOC: no VERIFY before a purse purchase
     intents: list[PurchaseIntent] = []
     result = purse.purchase(psam, 1, on_intent=intents.append, now=PURCHASE_NOW)
     assert purse.balance() == 4999
@@ -205,18 +203,20 @@ def test_read_binary_public_info_and_holder(alg: Algorithm) -> None:
 
 @ALGS
 def test_get_balance(alg: Algorithm) -> None:
+    # 50 fen into a 100 fen overdraft: PBOC cards report the balance unsigned, with
+    # the unused overdraft in it (-50 + 100), never as FFFFFFCE (~42.9 million yuan).
     rig = CardRig(PROFILES[alg], balance=-50, overdraft_limit=100)
     purse = rig.purse()
     rig.card_rec.take()
-    assert purse.balance() == -50  # signed: an overdrawn purse reads negative
-    assert rig.card_rec.take() == [X("805C000204", "FFFFFFCE")]
+    assert purse.balance() == 50
+    assert rig.card_rec.take() == [X("805C000204", "00000032")]
 
 
 @ALGS
 def test_load_commands(alg: Algorithm) -> None:
     p = PROFILES[alg]
     rig = CardRig(p, randoms=(p.load_random,))
-    purse = rig.purse()
+    purse = rig.paying_purse()  # a load wants the PIN verified
     purse.public_info()
     rig.card_rec.take()
     requests: list[LoadRequest] = []

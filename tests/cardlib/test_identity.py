@@ -38,6 +38,7 @@ from tests.cardlib.rig import NOW, Rig
 
 ASN = bytes.fromhex("32150000000000000777")
 PIN, PUK = "135790", "24680135"
+TERMINAL_ID = bytes.fromhex("320500009999")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,8 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
 
 
 def _issue(issuer: Issuer, *, role: Role = Role.CITIZEN, asn: bytes = ASN,
-           serial: bytes = b"\x01" * 8) -> tuple[CitizenCard, SimReader]:  # fmt: skip
+           serial: bytes = b"\x01" * 8, purchase_needs_pin: bool = False,
+           ) -> tuple[CitizenCard, SimReader]:  # fmt: skip
     card = make_blank_card(issuer.keys, serial)
     reader = SimReader()
     reader.insert(card)
@@ -54,6 +56,7 @@ def _issue(issuer: Issuer, *, role: Role = Role.CITIZEN, asn: bytes = ASN,
         ApduSession(reader), asn=asn, pin=PIN, puk=PUK, role=role,
         holder=Holder("周芷若", asn.hex(), "320582********4321", dt.date(1995, 5, 5)),
         start=dt.date(2026, 1, 1), expiry=dt.date(2036, 1, 1),
+        purchase_needs_pin=purchase_needs_pin,
     )  # fmt: skip
     reader.insert(card)
     return card, reader
@@ -98,24 +101,35 @@ def test_puk_blocked_after_ten_wrong_tries(issuer: Issuer) -> None:
     assert ident.puk_tries() == 0
 
 
+def _verified(purse: Purse) -> bool:
+    """VERIFY without data: 9000 when the PIN is verified in this session, else 63Cx."""
+    try:
+        purse.session.send_apdu(0x00, 0x20, 0x00, 0x00)
+    except InvalidPinError:
+        return False
+    return True
+
+
 def test_pin_change_and_security_state_cleared_on_reset_and_reselect(issuer: Issuer) -> None:
     card, reader = _issue(issuer)
-    ident = _identity(reader)
+    purse = Purse(ApduSession(reader))
+    ident = Identity.of(purse)
     with pytest.raises(InvalidPinError):
         ident.change_pin("000000", "654321")
+    assert not _verified(purse)
     ident.change_pin(PIN, "654321")
-    assert ident.pin_tries() == 3
-    ident.verify_pin("654321")
+    assert ident.pin_tries() == 3 and _verified(purse)  # CHANGE PIN leaves it verified
     # Reselecting the application clears the verified PIN ...
     purse = Purse(ApduSession(reader))
+    assert not _verified(purse)
     with pytest.raises(AccessDeniedError):
-        purse.purchase(_psam_for(issuer), 1, on_intent=lambda _i: None, now=NOW)
+        purse.load(TERMINAL_ID, 100, authorize=issuer.authorize_load)  # a load wants the PIN
     Identity.of(purse).verify_pin("654321")
+    assert _verified(purse)
     # ... and so does a reset (power off and on).
     reader.insert(card)
     purse = Purse(ApduSession(reader))
-    with pytest.raises(AccessDeniedError):
-        purse.purchase(_psam_for(issuer), 1, on_intent=lambda _i: None, now=NOW)
+    assert not _verified(purse)
 
 
 def _psam_for(issuer: Issuer):  # type: ignore[no-untyped-def]
@@ -127,10 +141,23 @@ def _psam_for(issuer: Issuer):  # type: ignore[no-untyped-def]
     return PsamClient(ApduSession(r))
 
 
-def test_the_pin_gates_the_debit(issuer: Issuer) -> None:
+def test_purse_purchase_needs_no_pin_and_a_load_needs_it(issuer: Issuer) -> None:
     card, reader = _issue(issuer)
     psam = _psam_for(issuer)
-    issuer.initial_load(ApduSession(reader), 1_000)  # loading needs no PIN
+    with pytest.raises(AccessDeniedError):
+        Purse(ApduSession(reader)).load(TERMINAL_ID, 1_000, authorize=issuer.authorize_load)
+    issuer.initial_load(ApduSession(reader), 1_000, pin=PIN)  # verifies, then loads
+    reader.insert(card)
+    purse = Purse(ApduSession(reader))
+    purse.purchase(psam, 100, on_intent=lambda _i: None, now=NOW)  # PBOC EP: no PIN
+    assert purse.balance() == 900
+
+
+def test_the_passbook_rule_is_a_personalization_choice(issuer: Issuer) -> None:
+    card, reader = _issue(issuer, purchase_needs_pin=True)
+    assert card.eeprom["purchase_needs_pin"] is True
+    psam = _psam_for(issuer)
+    issuer.initial_load(ApduSession(reader), 1_000, pin=PIN)
     reader.insert(card)
     purse = Purse(ApduSession(reader))
     with pytest.raises(AccessDeniedError):
@@ -138,6 +165,8 @@ def test_the_pin_gates_the_debit(issuer: Issuer) -> None:
     Identity.of(purse).verify_pin(PIN)
     purse.purchase(psam, 100, on_intent=lambda _i: None, now=NOW)
     assert purse.balance() == 900
+    plain, _ = _issue(issuer)
+    assert plain.eeprom["purchase_needs_pin"] is False
 
 
 def test_tries_left_reported_without_spending_one() -> None:

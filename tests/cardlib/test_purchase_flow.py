@@ -81,9 +81,11 @@ def test_purchase_beyond_balance_is_refused_before_the_psam_is_asked() -> None:
     with pytest.raises(InsufficientBalanceError):
         rig.purse.purchase(rig.psam, 151, on_intent=lambda _i: None, now=NOW)
     assert rig.psam_chip.ttc == 1
-    # Within the overdraft limit it goes through, into a negative balance.
+    # Within the overdraft limit it goes through: the card holds -50 fen and reports
+    # PBOC's unsigned balance, the unused overdraft included: 0.
     rig.purse.purchase(rig.psam, 150, on_intent=lambda _i: None, now=NOW)
-    assert rig.purse.balance() == -50
+    assert rig.card.balance == -50
+    assert rig.purse.balance() == 0
 
 
 def test_failing_to_persist_the_intent_stops_the_debit() -> None:

@@ -85,11 +85,11 @@ def test_pcsc_readers_atr_send_and_selftest(
     assert main(["pcsc", "atr", *roles, "--allow-virtual"]) == 0
     assert "ATR 3B 88 80 01 43 49 56 49 43 41 52 44 (T=1)" in capsys.readouterr().out
 
-    verify = "0020000103123456"
+    verify = "0020000003123456"  # VERIFY, PBOC form
     assert main(["pcsc", "send", "--reader", "*00 00", "--allow-virtual",
                  "00A404000AF0434956494341524401", verify, "805C000204"]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert "> 00 20 00 01 03 <3 bytes redacted>" in out
+    assert "> 00 20 00 00 03 <3 bytes redacted>" in out
     assert "123456" not in out
     assert "< 00 00 10 E1 9000" in out  # the balance, 4321 fen
 
