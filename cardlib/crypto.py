@@ -64,6 +64,7 @@ class Algorithm(IntEnum):
 class TransactionType(IntEnum):
     LOAD = 0x02
     PURCHASE = 0x06
+    CAPP_PURCHASE = 0x09  # composite purchase (transit): same keys and MACs, type 09
 
 
 def _ecb(alg: Algorithm, key: bytes, data: bytes) -> bytes:

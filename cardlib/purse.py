@@ -17,6 +17,14 @@ from enum import Enum
 from cardlib import tlv
 from cardlib.apdu import ApduSession
 from cardlib.bcd import card_now
+from cardlib.capp import (
+    CAPP_P1,
+    CAPP_RECORD_LEN,
+    INS_UPDATE_CAPP_DATA_CACHE,
+    SFI_CAPP,
+    TransitRecord,
+    TransitUpdate,
+)
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.errors import (
     ApplicationBlockedError,
@@ -59,10 +67,7 @@ class PurchaseIntent:
     time: bytes
     key_version: int
     algorithm: Algorithm
-
-    @property
-    def ttype(self) -> int:
-        return TransactionType.PURCHASE
+    ttype: int = TransactionType.PURCHASE  # 09 for a composite (transit) purchase
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,13 @@ class Purse:
             raise ProtocolError("balance is 4 bytes")
         return int.from_bytes(raw, "big", signed=True)
 
+    def transit_record(self, number: int) -> TransitRecord | None:
+        """Record ``number`` of the composite application file (SFI 19), None if unused."""
+        raw = self.session.send_apdu(
+            0x00, Ins.READ_RECORD, number, (SFI_CAPP << 3) | 4, le=CAPP_RECORD_LEN
+        )
+        return TransitRecord.from_bytes(raw)
+
     def log(self) -> list[LogRecord]:
         """The card's transaction log, newest first."""
         records: list[LogRecord] = []
@@ -200,17 +212,23 @@ class Purse:
         on_intent: Callable[[PurchaseIntent], None],
         now: datetime | None = None,
         key_index: int = DEFAULT_KEY_INDEX,
+        transit: TransitUpdate | None = None,
     ) -> PurchaseResult:
         """Debit ``amount`` fen. ``on_intent`` must persist the intent durably; if it
-        raises, DEBIT is not sent. Raises DebitOutcomeUnknown when DEBIT's answer is lost."""
+        raises, DEBIT is not sent. Raises DebitOutcomeUnknown when DEBIT's answer is lost.
+
+        With ``transit`` it is the composite (CAPP) purchase, type 09: INITIALIZE FOR
+        CAPP PURCHASE, then UPDATE CAPP DATA CACHE with the record ``transit`` makes
+        from the ATC and the date and time, which the card commits with the debit."""
         if amount <= 0:
             raise ValueError("amount must be positive fen")
+        ttype = TransactionType.PURCHASE if transit is None else TransactionType.CAPP_PURCHASE
         terminal_id = psam.terminal_id
         asn = self.asn  # read now: any command between INITIALIZE and DEBIT cancels it
         init = self.session.send_apdu(
             0x80,
             Ins.INITIALIZE,
-            0x01,
+            0x01 if transit is None else CAPP_P1,
             0x02,
             bytes([key_index]) + amount.to_bytes(4, "big") + terminal_id,
             le=15,
@@ -225,11 +243,17 @@ class Purse:
         except ValueError as exc:
             raise ProtocolError(f"unknown algorithm id {alg_id:02X}") from exc
         date, time = card_now(now)
+        if transit is not None:
+            # Before the PSAM's 80 70: a refused record costs no TTC and leaves no intent.
+            self.session.send_apdu(
+                0x80, INS_UPDATE_CAPP_DATA_CACHE, transit.record_number, SFI_CAPP << 3,
+                transit.make(atc, date, time),
+            )  # fmt: skip
         ttc, mac1 = psam.init_for_purchase(
             card_random=random,
             offline_atc=atc,
             amount=amount,
-            ttype=TransactionType.PURCHASE,
+            ttype=ttype,
             date=date,
             time=time,
             key_version=key_version,
@@ -247,6 +271,7 @@ class Purse:
             time=time,
             key_version=key_version,
             algorithm=algorithm,
+            ttype=ttype,
         )
         on_intent(intent)
         try:
@@ -284,13 +309,13 @@ class Purse:
         if intent.asn != self.asn:
             raise ValueError("this is not the card the intent was made with")
         try:
-            mac2, tac = self.transaction_prove(TransactionType.PURCHASE, intent.offline_atc)
+            mac2, tac = self.transaction_prove(intent.ttype, intent.offline_atc)
             return Settlement(SettlementKind.DEBITED, intent, tac=tac, mac2=mac2)
         except NoTransactionToProveError:
             pass
         for record in self.log():
             if (
-                record.ttype == TransactionType.PURCHASE
+                record.ttype == intent.ttype
                 and record.atc == intent.offline_atc
                 and record.amount == intent.amount
                 and record.terminal_id == intent.terminal_id

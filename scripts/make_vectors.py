@@ -424,6 +424,30 @@ def _specs() -> list[Spec]:
                     },
                 )
             )
+        # The composite (CAPP, transit) purchase: type 09, a bus fare from card A right
+        # after purchase-01's inputs. It draws nothing from ``rng``, so every other
+        # vector stays as it was.
+        specs.append(
+            Spec(
+                f"{slug}-capp-purchase-01",
+                alg,
+                "purchase",
+                f"{alg} composite (CAPP) purchase: a 2-yuan bus fare, type 09",
+                {
+                    "purchase_master_key": mpk,
+                    "tac_master_key": mtk,
+                    "asn": card_a,
+                    "card_random": rand_a,
+                    "offline_atc": 0,
+                    "ttc": 0x00000001,
+                    "amount": 200,
+                    "transaction_type": "09",
+                    "terminal_id": "320582000001",
+                    "date": "20261121",
+                    "time": "073012",
+                },
+            )
+        )
         sms = [
             # APPLICATION BLOCK 84 1E 00 00, Lc 04 (the MAC): header only.
             ("APPLICATION BLOCK header, 4-byte challenge", card_a, rnd(4), "841E000004"),
