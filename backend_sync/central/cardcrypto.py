@@ -157,13 +157,15 @@ class CardCrypto:
         ttc: int,
         date: str,
         time: str,
+        ttype: int = 6,
     ) -> str:
         """The TAC a genuine card computes for this purchase (hex): MAC over
-        amount || type || terminal id || TTC || date || time."""
+        amount || type || terminal id || TTC || date || time (type 06, or 09 for
+        the composite purchase)."""
         k = self._card_key(self._tac, KeyRole.TAC, asn, algorithm, key_version)
         data = (
             amount.to_bytes(4, "big")
-            + b"\x06"
+            + bytes([ttype])
             + bytes.fromhex(terminal_id)
             + ttc.to_bytes(4, "big")
             + bytes.fromhex(date)
