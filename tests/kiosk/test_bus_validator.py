@@ -1,0 +1,200 @@
+"""The bus validator end to end, in-process readers: a day of offline rides, torn taps
+settled without charging twice, the upload, the central verifying the type-09 TACs and
+posting each ride once, the card's history at the kiosk, and a hotlisted card refused.
+
+The validator is a terminal of its own: its PSAM (terminal id, TTC), enrolled key,
+outbox and downloads, next to the demo world's kiosk and central.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from backend_sync import chain
+from backend_sync.central import registry
+from backend_sync.central.models import terminal_records
+from backend_sync.terminal.agent import SyncAgent
+from backend_sync.terminal.client import CentralClient
+from backend_sync.terminal.downloads import DownloadStore
+from backend_sync.terminal.outbox import Outbox
+from cardlib.apdu import ApduSession
+from cardlib.bcd import CARD_TZ
+from cardlib.layout import Ins
+from cardlib.psam import PsamClient
+from cardlib.purse import Purse
+from kiosk.core.states import State
+from kiosk.validator import BusValidator, Fare, Outcome, Tap
+from kiosk.validator.config import ValidatorConfigError, load_validator_config
+from simulators.sam import Psam, make_psam
+from simulators.transport import SimReader
+from tests.kiosk.conftest import Kiosk
+
+BUS_TID = "3205B5000001"
+FARE = 200
+
+
+@dataclass
+class Bus:
+    validator: BusValidator
+    agent: SyncAgent
+    outbox: Outbox
+    reader: SimReader
+    clock: list[datetime]
+
+    def tap(self, k: Kiosk, n: int, *, at: datetime | None = None, pull: bool | None = None) -> Tap:
+        """Citizen n presents the card (read from its file, as it left the last reader)."""
+        if at is not None:
+            self.clock[0] = at
+        self.reader.insert(k.world.wallet.open_card(k.world.citizen(n).asn))
+        if pull is not None:
+            self.reader.arm_pull(Ins.DEBIT_FOR_PURCHASE, after=pull)
+        try:
+            return self.validator.tap(self.reader)
+        finally:
+            if self.reader.present:
+                self.reader.remove()
+
+
+def make_bus(k: Kiosk, tmp: Path, *, start: datetime) -> Bus:
+    w = k.world
+    psam_reader = SimReader("bus PSAM")
+    psam_reader.insert(Psam(make_psam(w.wallet.keys(), bytes.fromhex(BUS_TID), ttc=500,
+                                      path=tmp / "bus-psam.json")))  # fmt: skip
+    psam = PsamClient(ApduSession(psam_reader))
+    key = chain.generate_key()
+    registry.enroll_terminal(w.central, terminal_id=BUS_TID,
+                             cert_pem=chain.self_signed_cert(key, BUS_TID).decode())  # fmt: skip
+    outbox = Outbox(tmp / "bus-outbox.db", BUS_TID)
+    central_key = w.central.signing_key.public_key()
+    client = CentralClient(w.central_url, terminal_id=BUS_TID, key=key, central_key=central_key,
+                           timeout=5)  # fmt: skip
+    store = DownloadStore(tmp / "bus-downloads", central_key)
+    agent = SyncAgent(outbox, client, store, attempts=2, backoff_initial=0.05, backoff_max=0.2)
+    clock = [start]
+    validator = BusValidator(psam, outbox, store.hotlist, Fare(FARE, "transit", 12, 345),
+                             now=lambda: clock[0], repeat_window_s=120)  # fmt: skip
+    return Bus(validator, agent, outbox, SimReader("bus card"), clock)
+
+
+def _rides(k: Kiosk) -> dict[int, tuple[str, int | None, str]]:
+    t = terminal_records.c
+    with k.world.central.engine.connect() as conn:
+        q = sa.select(t.seq, t.status, t.ttype, t.kind).where(t.terminal_id == BUS_TID)
+        return {s: (st, ty, kind) for s, st, ty, kind in conn.execute(q)}
+
+
+def _today() -> datetime:
+    now = datetime.now(CARD_TZ)
+    return now.replace(hour=6, minute=0, second=0, microsecond=0)
+
+
+def test_a_day_of_offline_rides_is_posted_once_and_shows_at_the_kiosk(
+    make_kiosk: Callable[..., Kiosk], tmp_path: Path
+) -> None:
+    k = make_kiosk()
+    k.start()
+    day = _today()
+    bus = make_bus(k, tmp_path, start=day)
+    assert bus.agent.run_once().hotlist_version >= 0  # at the depot: hotlist down
+    before = {n: k.world.card_balance(k.world.citizen(n).asn) for n in (1, 2, 3)}
+    # The day, offline: 15 rides, 70 minutes apart, three passengers in turn.
+    taps = [bus.tap(k, 1 + i % 3, at=day + timedelta(minutes=70 * i)) for i in range(15)]
+    assert [t.outcome for t in taps] == [Outcome.RIDE] * 15
+    # Tapping again on the same bus a minute later is not charged again.
+    again = bus.tap(k, 3, at=day + timedelta(minutes=70 * 14 + 1))  # its last ride: 14
+    assert again.outcome is Outcome.ALREADY_PAID and again.seq is None
+    # Torn after the debit (the card left before its answer): the next tap of that
+    # card settles it from the card, and does not charge again.
+    late = day + timedelta(hours=18)
+    assert bus.tap(k, 2, at=late, pull=True).outcome is Outcome.TORN
+    settled = bus.tap(k, 2, at=late + timedelta(seconds=5))
+    assert settled.outcome is Outcome.ALREADY_PAID and settled.detail == "earlier tap completed"
+    # Torn before the debit: not charged, so the next tap is a ride (charged once).
+    assert bus.tap(k, 3, at=late + timedelta(minutes=5), pull=False).outcome is Outcome.TORN
+    retry = bus.tap(k, 3, at=late + timedelta(minutes=5, seconds=5))
+    assert retry.outcome is Outcome.RIDE
+    charged = {1: 5 * FARE, 2: 6 * FARE, 3: 6 * FARE}
+    for n in (1, 2, 3):
+        assert k.world.card_balance(k.world.citizen(n).asn) == before[n] - charged[n]
+    bus.reader.insert(k.world.wallet.open_card(k.world.citizen(1).asn))
+    card = Purse(ApduSession(bus.reader))
+    rec = card.transit_record(1)
+    assert rec is not None and (rec.rides, rec.line, rec.vehicle, rec.fare) == (5, 12, 345, FARE)
+    assert rec.terminal_id.hex().upper() == BUS_TID
+    bus.reader.remove()
+    # Back at the depot: one upload.
+    head = bus.outbox.status().head_seq
+    prev, pending = bus.outbox.pending(1000)
+    body = bus.agent.client.build_batch(prev, [r.seq for r in pending],
+                                        [r.body for r in pending], pending[-1].hash)  # fmt: skip
+    report = bus.agent.run_once()
+    assert report.acked_seq == head == 18 and report.ok, report.problems
+    rides = _rides(k)
+    posted = [s for s, (st, ty, _) in rides.items() if st == "posted"]
+    assert len(posted) == 17 and all(rides[s][1] == 9 for s in posted)
+    assert [v for v in rides.values() if v[0] != "posted"] == [("aborted", 9, "aborted")]
+    total = sum(charged.values())
+    assert k.world.ledger_balances()["payee:transit"] == total
+    # The same rides sent again are a replay: nothing posted twice.
+    ack = bus.agent.client.upload(body)
+    assert (ack.acked, ack.status, ack.detail) == (head, "ok", "replay")
+    assert k.world.ledger_balances()["payee:transit"] == total
+    # At the kiosk, the card's history shows the bus rides.
+    k.login(1)
+    k.m.choose_service("history")
+    k.settle()
+    info = k.m.screen().info
+    assert k.state is State.INFO and info is not None
+    rides_seen = [h for h in info.history if h.kind == "ride"]
+    assert len(rides_seen) == 5 and {h.amount_fen for h in rides_seen} == {FARE}
+    assert {h.terminal_id for h in rides_seen} == {BUS_TID}
+
+
+def test_a_hotlisted_card_is_refused_and_blocked(
+    make_kiosk: Callable[..., Kiosk], tmp_path: Path
+) -> None:
+    k = make_kiosk()
+    bus = make_bus(k, tmp_path, start=_today())
+    lost = k.world.citizen(2).asn
+    registry.set_card_status(k.world.central, asn=lost, status="blocked")
+    bus.agent.run_once()  # the hotlist with the lost card
+    balance = k.world.card_balance(lost)
+    tap = bus.tap(k, 2)
+    assert tap.outcome is Outcome.HOTLISTED and not tap.ok
+    assert bus.tap(k, 2).outcome is Outcome.BLOCKED  # blocked on the card itself
+    assert k.world.wallet.open_card(lost).balance == balance  # (GET BALANCE answers 6A81)
+    assert bus.outbox.status().head_seq == 0
+    assert bus.tap(k, 1).outcome is Outcome.RIDE  # others ride on
+    # Offline beyond the hotlist's limit, the validator stops taking fares.
+    stale = bus.tap(k, 3, at=_today() + timedelta(days=3))
+    assert stale.outcome is Outcome.HOTLIST_STALE
+
+
+def test_validator_config_names_the_key(tmp_path: Path) -> None:
+    f = tmp_path / "v.toml"
+    f.write_text('[validator]\nfare_fen = 150\nline = 7\n[central]\nurl = "http://h"\n'
+                 'central_key = "c.pub"\nterminal_key = "t.key"\n')  # fmt: skip
+    cfg = load_validator_config(f)
+    assert (cfg.fare_fen, cfg.line, cfg.payee, cfg.block_hotlisted) == (150, 7, "transit", True)
+    bad = {
+        "[validator]\nfare_fen = 0\n": "validator.fare_fen",
+        "[validator]\nline = 70000\n": "validator.line",
+        "[validator]\nfare = 1\n": "validator.fare",
+        '[validator]\npayee = "a b"\n': "validator.payee",
+        '[central]\nurl = "http://h"\n': "central.central_key",
+        '[central]\nurl = "ftp://h"\n': "central.url",
+        "[kiosk]\n": "kiosk",
+        "[validator]\nfare_fen = true\n": "validator.fare_fen",
+        "[validator\n": str(f),
+    }
+    for text, key in bad.items():
+        f.write_text(text)
+        with pytest.raises(ValidatorConfigError) as info:
+            load_validator_config(f)
+        assert info.value.key == key, text
