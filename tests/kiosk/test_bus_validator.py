@@ -9,77 +9,47 @@ outbox and downloads, next to the demo world's kiosk and central.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from backend_sync import chain
 from backend_sync.central import registry
 from backend_sync.central.models import terminal_records
-from backend_sync.terminal.agent import SyncAgent
-from backend_sync.terminal.client import CentralClient
-from backend_sync.terminal.downloads import DownloadStore
-from backend_sync.terminal.outbox import Outbox
 from cardlib.apdu import ApduSession
 from cardlib.bcd import CARD_TZ
-from cardlib.layout import Ins
-from cardlib.psam import PsamClient
 from cardlib.purse import Purse
 from kiosk.core.states import State
-from kiosk.validator import BusValidator, Fare, Outcome, Tap
+from kiosk.validator import Fare, Outcome, Tap
 from kiosk.validator.config import ValidatorConfigError, load_validator_config
-from simulators.sam import Psam, make_psam
-from simulators.transport import SimReader
+from kiosk.validator.sim import simulated_bus
 from tests.kiosk.conftest import Kiosk
 
 BUS_TID = "3205B5000001"
 FARE = 200
 
 
-@dataclass
 class Bus:
-    validator: BusValidator
-    agent: SyncAgent
-    outbox: Outbox
-    reader: SimReader
-    clock: list[datetime]
+    """The simulated validator, presenting the demo citizens' cards."""
+
+    def __init__(self, k: Kiosk, tmp: Path, start: datetime) -> None:
+        w = k.world
+        self.world = w
+        self.sim = simulated_bus(keys=w.wallet.keys(), central=w.central,
+                                 central_url=w.central_url, root=tmp / "bus", terminal_id=BUS_TID,
+                                 fare=Fare(FARE, "transit", 12, 345), start=start,
+                                 repeat_window_s=120)  # fmt: skip
+        self.agent, self.outbox, self.reader = self.sim.agent, self.sim.outbox, self.sim.reader
 
     def tap(self, k: Kiosk, n: int, *, at: datetime | None = None, pull: bool | None = None) -> Tap:
         """Citizen n presents the card (read from its file, as it left the last reader)."""
-        if at is not None:
-            self.clock[0] = at
-        self.reader.insert(k.world.wallet.open_card(k.world.citizen(n).asn))
-        if pull is not None:
-            self.reader.arm_pull(Ins.DEBIT_FOR_PURCHASE, after=pull)
-        try:
-            return self.validator.tap(self.reader)
-        finally:
-            if self.reader.present:
-                self.reader.remove()
+        return self.sim.tap(self.world.wallet.open_card(self.world.citizen(n).asn), at=at,
+                            pull=pull)  # fmt: skip
 
 
 def make_bus(k: Kiosk, tmp: Path, *, start: datetime) -> Bus:
-    w = k.world
-    psam_reader = SimReader("bus PSAM")
-    psam_reader.insert(Psam(make_psam(w.wallet.keys(), bytes.fromhex(BUS_TID), ttc=500,
-                                      path=tmp / "bus-psam.json")))  # fmt: skip
-    psam = PsamClient(ApduSession(psam_reader))
-    key = chain.generate_key()
-    registry.enroll_terminal(w.central, terminal_id=BUS_TID,
-                             cert_pem=chain.self_signed_cert(key, BUS_TID).decode())  # fmt: skip
-    outbox = Outbox(tmp / "bus-outbox.db", BUS_TID)
-    central_key = w.central.signing_key.public_key()
-    client = CentralClient(w.central_url, terminal_id=BUS_TID, key=key, central_key=central_key,
-                           timeout=5)  # fmt: skip
-    store = DownloadStore(tmp / "bus-downloads", central_key)
-    agent = SyncAgent(outbox, client, store, attempts=2, backoff_initial=0.05, backoff_max=0.2)
-    clock = [start]
-    validator = BusValidator(psam, outbox, store.hotlist, Fare(FARE, "transit", 12, 345),
-                             now=lambda: clock[0], repeat_window_s=120)  # fmt: skip
-    return Bus(validator, agent, outbox, SimReader("bus card"), clock)
+    return Bus(k, tmp, start)
 
 
 def _rides(k: Kiosk) -> dict[int, tuple[str, int | None, str]]:
@@ -198,3 +168,17 @@ def test_validator_config_names_the_key(tmp_path: Path) -> None:
         with pytest.raises(ValidatorConfigError) as info:
             load_validator_config(f)
         assert info.value.key == key, text
+
+
+def test_the_simulated_validator_of_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.cli import main
+
+    assert main(["validator", "sim", "--data", str(tmp_path / "v"), "--rides", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in out[1:3]] == ["ride", "ride"]
+    assert "tapped again: already_paid (earlier tap completed)" in out[3]
+    assert out[4:6] == ["depot: uploaded, central acknowledged up to 3",
+                        "ledger payee:transit 600 fen"]  # fmt: skip
+    assert [line.split()[2:4] for line in out[7:9]] == [["bus", "ride"], ["bus", "ride"]]
