@@ -35,6 +35,7 @@ from cardlib.errors import (
     ProtocolError,
     RecordNotFoundError,
 )
+from cardlib.keys import KeyRole
 from cardlib.layout import CARD_AID, LOG_RECORDS, Holder, Ins, LogRecord, PublicInfo, Sfi
 from cardlib.psam import PsamClient
 
@@ -259,6 +260,7 @@ class Purse:
             key_version=key_version,
             algorithm=algorithm,
             asn=asn,
+            issuer_id=self.public_info().issuer_id if psam.two_level else None,
         )
         intent = PurchaseIntent(
             asn=asn,
@@ -371,23 +373,27 @@ class Purse:
     def get_challenge(self, length: int = 4) -> bytes:
         return self.session.send_apdu(0x00, Ins.GET_CHALLENGE, 0x00, 0x00, le=length)
 
-    def _sm_command(self, psam: PsamClient, ins: int, p2: int) -> None:
+    def _sm_command(self, psam: PsamClient, ins: int, p2: int, role: KeyRole) -> None:
         # Read what the MAC needs first: the challenge serves the very next command only.
         key_version, algorithm, asn = self.key_version, self.algorithm, self.asn
+        issuer_id = self.public_info().issuer_id
         challenge = self.get_challenge()
         header = bytes([0x84, ins, 0x00, p2, 0x04])
         mac = psam.maintenance_mac(
-            key_version=key_version, algorithm=algorithm, asn=asn, challenge=challenge, data=header
-        )
+            key_version=key_version, algorithm=algorithm, asn=asn, challenge=challenge,
+            data=header, role=role, issuer_id=issuer_id,
+        )  # fmt: skip
         self.session.send_apdu(0x84, ins, 0x00, p2, mac)
 
     def block(self, psam: PsamClient, *, permanent: bool = False) -> None:
         """APPLICATION BLOCK with the PSAM's maintenance MAC (hotlisted card)."""
-        self._sm_command(psam, Ins.APPLICATION_BLOCK, 0x01 if permanent else 0x00)
+        self._sm_command(
+            psam, Ins.APPLICATION_BLOCK, 0x01 if permanent else 0x00, KeyRole.APP_BLOCK
+        )
 
     def unblock(self, psam: PsamClient) -> None:
         """APPLICATION UNBLOCK (clerk's counter)."""
-        self._sm_command(psam, Ins.APPLICATION_UNBLOCK, 0x00)
+        self._sm_command(psam, Ins.APPLICATION_UNBLOCK, 0x00, KeyRole.APP_UNBLOCK)
 
 
 def parse_fci(fci: bytes) -> bytes | None:

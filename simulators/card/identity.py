@@ -22,6 +22,7 @@ from cardlib import crypto
 from cardlib.apdu import CommandApdu
 from cardlib.crypto import Algorithm
 from cardlib.identity import PIN_BLOCK_LEN, PIN_TRIES, PUK_TRIES, PersoGroup, pin_digits
+from cardlib.keys import MaintenanceLayout, card_roles
 from cardlib.sw import SW
 from simulators.eeprom import Eeprom
 
@@ -219,9 +220,12 @@ class IdentityCommands:
                     "max_balance": int.from_bytes(payload[3:7], "big"),
                 },
             )
-        elif group == PersoGroup.KEYS and len(payload) == 3 + 16 * 6:
+        elif group == PersoGroup.KEYS and len(payload) in (3 + 16 * 6, 3 + 16 * 8):
             index, version, alg = payload[0], payload[1], payload[2]
-            roles = ("purchase", "load", "tac", "pin_unblock", "pin_reload", "maintenance")
+            # Six keys: one maintenance key (DAMK); eight: block, unblock and file
+            # maintenance keys of their own (docs/card-spec.md §16).
+            layout = MaintenanceLayout.ONE_KEY if len(payload) == 99 else MaintenanceLayout.SEPARATE
+            roles = tuple(r.value for r in card_roles(layout))
             keyset: dict[str, int | str] = {"version": version, "alg": alg}
             for n, role in enumerate(roles):
                 keyset[role] = payload[3 + 16 * n : 19 + 16 * n].hex().upper()

@@ -301,10 +301,16 @@ class CitizenCard(IdentityCommands, CappCommands):
         ks = self._key_set(1)
         header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2, len(cmd.data)])
         expected = crypto.sm_mac(
-            self._key(ks, KeyRole.MAINTENANCE), header + payload, challenge[:4], self._alg(ks)
+            self._key(ks, self._sm_role(cmd, ks)), header + payload, challenge[:4], self._alg(ks)
         )
         if not secrets.compare_digest(expected, mac):
             raise SwError(SW.SM_DATA_INCORRECT)
+
+    def _sm_role(self, cmd: CommandApdu, ks: dict[str, Any]) -> KeyRole:
+        """The maintenance key of a command: its own key in the separate layout, DAMK
+        in the one-key layout (docs/card-spec.md §16)."""
+        role = _SM_ROLES.get(cmd.ins, KeyRole.MAINTENANCE)
+        return role if role.value in ks else KeyRole.MAINTENANCE
 
     def _application_block(self, cmd: CommandApdu) -> bytes:
         if cmd.cla != 0x84 or len(cmd.data) != 4 or cmd.p1 != 0 or cmd.p2 not in (0, 1):
@@ -536,6 +542,12 @@ class CitizenCard(IdentityCommands, CappCommands):
         (0x80, Ins.ACTIVATE): IdentityCommands._activate,
     }
 
+
+_SM_ROLES: dict[int, KeyRole] = {
+    Ins.APPLICATION_BLOCK: KeyRole.APP_BLOCK,
+    Ins.APPLICATION_UNBLOCK: KeyRole.APP_UNBLOCK,
+    Ins.UPDATE_BINARY: KeyRole.FILE_MAINTENANCE,
+}
 
 _PERSO_COMMANDS = {
     (0x00, Ins.GET_CHALLENGE),
