@@ -15,6 +15,7 @@
     [readers]
     card_reader = "*Contactless*"
     psam_reader = "*SAM*"
+    psam_two_level = false    # the PSAM's keys: issuer, then card (INIT SAM Lc 24)
     allow_virtual = false
 
     [central]
@@ -60,6 +61,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "readers": {
         "card_reader": ("str", ""),
         "psam_reader": ("str", ""),
+        "psam_two_level": ("bool", False),
         "allow_virtual": ("bool", False),
     },
     "central": {
@@ -87,6 +89,7 @@ class ValidatorConfig:
     block_hotlisted: bool
     card_reader: str
     psam_reader: str
+    psam_two_level: bool
     allow_virtual_readers: bool
     central_url: str
     central_key: Path | None
@@ -165,6 +168,7 @@ def load_validator_config(path: Path) -> ValidatorConfig:
         block_hotlisted=v["validator.block_hotlisted"],
         card_reader=v["readers.card_reader"],
         psam_reader=v["readers.psam_reader"],
+        psam_two_level=v["readers.psam_two_level"],
         allow_virtual_readers=v["readers.allow_virtual"],
         central_url=url,
         central_key=v["central.central_key"],

@@ -127,7 +127,7 @@ def build_validator(config: ValidatorConfig, *, psam_wait: float = 5.0) -> Valid
     except DeviceError as exc:
         raise ValidatorConfigError("readers", str(exc)) from exc
     try:
-        psam = PsamClient(ApduSession(psam_conn))
+        psam = PsamClient(ApduSession(psam_conn), two_level=config.psam_two_level)
     except CardError as exc:
         psam_conn.close()
         raise ValidatorConfigError("readers.psam_reader", f"no usable PSAM: {exc}") from exc
