@@ -122,15 +122,15 @@ class BusValidator:
         if purse.blocked:
             return Tap(Outcome.BLOCKED, purse.asn.hex().upper())
         asn = purse.asn.hex().upper()
-        earlier = self._settle(purse, asn)
-        if earlier is not None:
-            return earlier
         now = self.now()
+        paid = self._settle(purse, asn, now)  # before anything: the outbox takes one intent
         hotlist = self.hotlist()
         if hotlist.blocks(asn):
             if self.block_hotlisted:
                 purse.block(self.psam)  # as a kiosk does: the card stops everywhere
             return Tap(Outcome.HOTLISTED, asn)
+        if paid is not None:
+            return paid
         if hotlist.age_s(now.timestamp()) > self.max_hotlist_age_s:
             return Tap(Outcome.HOTLIST_STALE, asn, detail=f"hotlist v{hotlist.version}")
         info = purse.public_info()
@@ -142,28 +142,36 @@ class BusValidator:
             return Tap(Outcome.ALREADY_PAID, asn, detail="tapped again on this bus")
         return self._ride(purse, asn, last, now)
 
-    def _settle(self, purse: Purse, asn: str) -> Tap | None:
-        """Close any intent a torn tap left open (one at most); if it was this card's
-        and the card did pay, the passenger boards without paying twice."""
-        mine = [it for it in self.outbox.unfinished() if it.asn == asn]
+    def _settle(self, purse: Purse, asn: str, now: datetime) -> Tap | None:
+        """Close any intent a torn tap left open (one at most), and prove this card's
+        unsettled rides it still can. If one of them was this card's, paid, and within
+        the repeat window, the passenger boards without paying twice (an older one is
+        settled all the same, but does not pay for today's ride)."""
+        mine = {it.id: it.fields for it in self.outbox.unfinished() if it.asn == asn}
+        waiting = {r["seq"]: r for r in self.outbox.unsettled(asn)}
         outcomes = dict(settle_unfinished(self.outbox, [purse]))
-        proved = prove_unsettled(self.outbox, purse)
-        for it in mine:
-            if outcomes.get(it.id) in ("completed", "unsettled"):
-                # "unsettled" here is "debited per the card's log, proof gone".
-                return Tap(Outcome.ALREADY_PAID, asn, seq=it.id, detail="earlier tap completed")
-        if proved:
-            return Tap(Outcome.ALREADY_PAID, asn, seq=proved[-1], detail="earlier tap proved")
+        prove_unsettled(self.outbox, purse)
+        still = {r["seq"] for r in self.outbox.unsettled(asn)}
+        # "unsettled" for this card's own intent is "debited per its log, proof gone".
+        paid = [f for seq, f in mine.items() if outcomes.get(seq) in ("completed", "unsettled")]
+        paid += [r for seq, r in waiting.items() if seq not in still]
+        for f in paid:
+            if self._recent(str(f["date"]), str(f["time"]), now):
+                return Tap(Outcome.ALREADY_PAID, asn, detail="earlier tap completed")
         return None
 
-    def _repeated(self, last: TransitRecord, now: datetime) -> bool:
-        if last.terminal_id != self.psam.terminal_id:
-            return False
+    def _recent(self, date: str, time: str, now: datetime) -> bool:
         try:
-            when = unpack_datetime(last.date, last.time)
-        except ProtocolError:
-            return False  # an unreadable record is not a reason to ride free
+            when = unpack_datetime(bytes.fromhex(date), bytes.fromhex(time))
+        except (ProtocolError, ValueError):
+            return False
         return 0 <= (now - when).total_seconds() <= self.repeat_window_s
+
+    def _repeated(self, last: TransitRecord, now: datetime) -> bool:
+        # An unreadable date is not a reason to ride free: _recent says no.
+        return last.terminal_id == self.psam.terminal_id and self._recent(
+            last.date.hex(), last.time.hex(), now
+        )
 
     def _ride(self, purse: Purse, asn: str, last: TransitRecord | None, now: datetime) -> Tap:
         fare = self.fare

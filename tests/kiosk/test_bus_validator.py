@@ -8,6 +8,7 @@ outbox and downloads, next to the demo world's kiosk and central.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -182,3 +183,31 @@ def test_the_simulated_validator_of_the_demo(
     assert out[4:6] == ["depot: uploaded, central acknowledged up to 3",
                         "ledger payee:transit 600 fen"]  # fmt: skip
     assert [line.split()[2:4] for line in out[7:9]] == [["bus", "ride"], ["bus", "ride"]]
+
+
+def test_torn_rides_settled_later_or_through_another_card(
+    make_kiosk: Callable[..., Kiosk], tmp_path: Path
+) -> None:
+    k = make_kiosk()
+    day = _today()
+    bus = make_bus(k, tmp_path, start=day)
+    bus.agent.run_once()
+    # Card 1 pulled after its debit; card 2 taps next (card 1's intent is closed
+    # "unsettled"); card 1 comes back within the window: its proof is added, no charge.
+    assert bus.tap(k, 1, at=day, pull=True).outcome is Outcome.TORN
+    assert bus.tap(k, 2, at=day + timedelta(seconds=20)).outcome is Outcome.RIDE
+    back = bus.tap(k, 1, at=day + timedelta(seconds=40))
+    assert back.outcome is Outcome.ALREADY_PAID
+    # Card 3 pulled after its debit at night, and back the next morning: the old ride
+    # is completed from the card's proof, and today's ride is a ride (charged).
+    night = day + timedelta(hours=16)
+    assert bus.tap(k, 3, at=night, pull=True).outcome is Outcome.TORN
+    morning = bus.tap(k, 3, at=night + timedelta(hours=9))
+    assert morning.outcome is Outcome.RIDE
+    kinds = [json.loads(r.body)["kind"] for r in bus.outbox.pending(100)[1]]
+    assert kinds == ["unsettled", "purchase", "proof", "purchase", "purchase"]
+    assert bus.agent.run_once().acked_seq == 5
+    rides = _rides(k)
+    assert [rides[s][0] for s in sorted(rides)] == ["settled", "posted", "posted", "posted",
+                                                    "posted"]  # fmt: skip
+    assert k.world.ledger_balances()["payee:transit"] == 4 * FARE
