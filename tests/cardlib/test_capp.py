@@ -13,12 +13,19 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cardlib import crypto
 from cardlib.bcd import CARD_TZ
 from cardlib.capp import TAG_BUS, TransitRecord, TransitUpdate
 from cardlib.crypto import Algorithm, TransactionType
-from cardlib.errors import ApduError, ConditionsNotSatisfiedError, NoTransactionToProveError
+from cardlib.errors import (
+    ApduError,
+    ConditionsNotSatisfiedError,
+    InsufficientBalanceError,
+    NoTransactionToProveError,
+)
 from cardlib.keys import KeyRole
 from cardlib.purse import DebitOutcomeUnknown, PurchaseIntent, SettlementKind
 from tests.cardlib.card_rig import ASN, PROFILES, TERMINAL, CardRig, H
@@ -56,9 +63,9 @@ def _vector(alg: Algorithm) -> dict[str, str]:
     return out
 
 
-def _bus(rides: int = 1) -> TransitUpdate:
+def _bus(rides: int = 1, fare: int = 200) -> TransitUpdate:
     def make(atc: int, date: bytes, time: bytes) -> bytes:
-        return TransitRecord(TAG_BUS, 0, 12, 345, H(TERMINAL), date, time, 200, atc,
+        return TransitRecord(TAG_BUS, 0, 12, 345, H(TERMINAL), date, time, fare, atc,
                              rides).to_bytes()  # fmt: skip
 
     return TransitUpdate(1, make)
@@ -244,3 +251,49 @@ def test_purse_purchase_and_capp_share_the_offline_atc() -> None:
     assert [(r.ttype, r.atc) for r in purse.log()] == [(6, 2), (9, 1), (6, 0)]
     with pytest.raises(ConditionsNotSatisfiedError):
         purse.session.send_apdu(0x80, 0x54, 0x01, 0x00, bytes(15), le=8)  # nothing pending
+
+
+# -- property: purse purchases, composite purchases and tears, in any order ---------------
+
+_mixed = st.tuples(
+    st.sampled_from(["purchase", "ride"]),
+    st.integers(min_value=1, max_value=900),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=len(CAPP_POINTS) - 1)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=st.lists(_mixed, max_size=8))
+def test_any_mix_of_purchases_rides_and_tears_keeps_card_and_record_consistent(
+    ops: list[tuple[str, int, int | None]],
+) -> None:
+    rig = Rig(balance=3_000)
+    taken: dict[int, int] = {}  # offline ATC -> amount, each counted once
+    for kind, amount, tear in ops:
+        purse = rig.purse
+        if tear is not None:
+            rig.card.eeprom.arm_tear_at(tear)
+        transit = _bus(fare=amount) if kind == "ride" else None
+        try:
+            r = purse.purchase(rig.psam, amount, on_intent=lambda _i: None, now=NOW,
+                               transit=transit)  # fmt: skip
+            taken[r.intent.offline_atc] = amount
+        except DebitOutcomeUnknown as exc:
+            s = rig.insert().settle(exc.intent)
+            if s.kind is not SettlementKind.NOT_DEBITED:
+                taken[exc.intent.offline_atc] = amount
+        except InsufficientBalanceError:
+            pass
+        finally:
+            rig.card.eeprom.arm_tear(None)
+        if not rig.card_reader.present:
+            rig.insert()
+    purse = rig.insert()
+    assert purse.balance() == 3_000 - sum(taken.values())
+    assert int(rig.card.eeprom["offline_atc"]) == len(taken)
+    rides = [r for r in purse.log() if r.ttype == 9]
+    record = purse.transit_record(1)
+    # The transit record is exactly the newest committed ride's, or none.
+    assert (record is None) == (not rides)
+    if record is not None:
+        assert (record.atc, record.fare) == (rides[0].atc, rides[0].amount)
