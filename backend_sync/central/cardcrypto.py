@@ -64,10 +64,10 @@ class CardCrypto:
         if key is None:
             try:
                 issuer = self._keys[Algorithm(alg)]
-                master = issuer.master(role, ver)
+                # Along the issuer's key tree (one level, or issuer id then ASN).
+                key = issuer.card_key(role, ver, bytes.fromhex(asn))
             except (KeyError, ValueError):
                 raise UnknownKey(f"no {role} key for algorithm {alg:02X} version {ver}") from None
-            key = crypto.diversify(master, bytes.fromhex(asn), issuer.algorithm)
             if role is KeyRole.TAC:
                 key = crypto.tac_key(key, issuer.algorithm)
             if len(cache) >= _CACHE_LIMIT:

@@ -5,7 +5,9 @@ INIT FOR DESCRYPT (80 1A) and CIPHER DATA (80 FA)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -23,8 +25,13 @@ from cardlib.purse import Purse
 from simulators.card import CitizenCard, make_blank_card, make_card
 from simulators.sam import Psam, make_psam
 from simulators.transport import SimReader
+from tests.cardlib.card_rig import ASN as RIG_ASN
+from tests.cardlib.card_rig import PROFILES, PURCHASE_NOW
+from tests.cardlib.card_rig import TERMINAL as RIG_TERMINAL
 from tests.cardlib.rig import NOW
-from tests.cardlib.transcript import RecordingConnection
+from tests.cardlib.transcript import RecordingConnection, ScriptedRng
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 H = bytes.fromhex
 ALGS = pytest.mark.parametrize("alg", list(Algorithm), ids=lambda a: a.name)
@@ -187,3 +194,41 @@ def test_psam_mac_commands_refuse_what_they_cannot_do() -> None:
     c2 = _reader(two)
     c2.send_and_receive(H("00A404000AF0434956494341524450"))
     assert c2.send_and_receive(H(f"801A020108{asn8}"))[1] == 0x6985  # needs the issuer id
+
+
+@pytest.mark.parametrize("alg", list(Algorithm), ids=lambda a: a.name)
+def test_two_level_purchase_transcript_against_the_independent_vector(alg: Algorithm) -> None:
+    """*-purchase-2level-01 (made without cardlib): purchase-01's inputs under the city
+    issuer's key; INIT SAM FOR PURCHASE in its Lc 24 form, every byte."""
+    name = "tdes" if alg is Algorithm.TDES else "sm4"
+    v = json.loads((VECTORS / f"{name}-purchase-2level-01.json").read_text())
+    p = PROFILES[alg]
+    inp, out = v["inputs"], v["outputs"]
+    assert (inp["purchase_master_key"], inp["tac_master_key"], inp["asn"]) == (
+        p.masters[KeyRole.PURCHASE], p.masters[KeyRole.TAC], RIG_ASN,
+    )  # fmt: skip
+    assert (inp["card_random"], inp["terminal_id"], inp["amount"]) == (p.purchase_random,
+                                                                       RIG_TERMINAL, 1)  # fmt: skip
+    keys = IssuerKeys(alg, {1: {r: H(k) for r, k in p.masters.items()}},
+                      issuer_id=H(inp["issuer_id"]))  # fmt: skip
+    assert keys.card_key(KeyRole.PURCHASE, 1, H(RIG_ASN)) == H(out["purchase_card_key"])
+    card = CitizenCard(make_card(keys, H(RIG_ASN), HOLDER, balance=5000),
+                       rng=ScriptedRng(p.purchase_random))  # fmt: skip
+    chip = Psam(make_psam(keys, H(RIG_TERMINAL), ttc=1))
+    card_rec, sam_rec = RecordingConnection(_reader(card)), RecordingConnection(_reader(chip))
+    psam = PsamClient(ApduSession(sam_rec), two_level=True)
+    purse = Purse(ApduSession(card_rec))
+    Identity.of(purse).verify_pin("123456")
+    purse.public_info()
+    card_rec.take()
+    sam_rec.take()
+    result = purse.purchase(psam, 1, on_intent=lambda _i: None, now=PURCHASE_NOW)
+    a = f"{int(alg):02X}"
+    assert [x.command for x in sam_rec.take()] == [
+        f"8070000024{p.purchase_random}000000000001062026112109150701{a}{RIG_ASN[4:]}"
+        f"{inp['issuer_id']}08",
+        f"8072000004{out['mac2']}",
+    ]
+    debit = card_rec.take()[-1]  # DEBIT: TTC 1, the date and time, the PSAM's MAC1
+    assert debit.command == f"805401000F0000000120261121091507{out['mac1']}08"
+    assert (result.tac.hex().upper(), result.mac2.hex().upper()) == (out["tac"], out["mac2"])
