@@ -92,5 +92,5 @@ class PsamClient:
             raise ValueError(f"challenge is 4..{algorithm.block} bytes")
         factors = asn[-8:] + (issuer_id if self.two_level and issuer_id else b"")
         self.session.send_apdu(0x80, Ins.INIT_FOR_DESCRYPT, KEY_USAGE[role], key_version, factors)
-        iv = challenge[:4] + bytes(algorithm.block - 4)
+        iv = challenge + bytes(algorithm.block - len(challenge))  # the whole challenge
         return self.session.send_apdu(0x80, Ins.MAINTENANCE_MAC, 0x05, 0x00, iv + data, le=4)

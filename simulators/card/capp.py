@@ -55,6 +55,7 @@ class CappCommands:
     eeprom: Eeprom
     _rng: Callable[[int], bytes]
     _pending: Pending | None
+    _pin_verified: bool
     _capp_cache: _CappCache | None = None
     # Provided by CitizenCard:
     _require_active: Callable[[], None]
@@ -76,6 +77,10 @@ class CappCommands:
             raise SwError(SW.INCORRECT_P1P2)
         if len(cmd.data) != 11:
             raise SwError(SW.WRONG_LENGTH)
+        # No PIN, as for the EP purchase; a card personalized with the passbook (ED)
+        # rule (the issuer's choice) demands it for every purchase, this one too.
+        if self.eeprom.get("purchase_needs_pin", False) and not self._pin_verified:
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         key_index = cmd.data[0]
         amount = int.from_bytes(cmd.data[1:5], "big")
         ks = self._key_set(key_index)

@@ -297,3 +297,13 @@ def test_any_mix_of_purchases_rides_and_tears_keeps_card_and_record_consistent(
     assert (record is None) == (not rides)
     if record is not None:
         assert (record.atc, record.fare) == (rides[0].atc, rides[0].amount)
+
+
+def test_a_passbook_rule_card_wants_the_pin_for_a_ride_too() -> None:
+    rig = CardRig(PROFILES[Algorithm.TDES], seed=2, balance=5000)
+    rig.purse()
+    with rig.card.eeprom.atomic("issuer-rule") as w:
+        w["purchase_needs_pin"] = True  # the issuer's passbook (ED) rule, §11
+    assert rig.send("80500302 0B 01 000000C8 320582000001 0F") == ("", "6982")
+    rig.paying_purse()
+    _init(rig)
