@@ -73,10 +73,14 @@ class _CardTxn(_Model):
 
 
 class PurchaseRecord(_CardTxn):
-    """A completed purse purchase (type 06): the card's TAC proves amount, terminal,
-    TTC, date and time; balances and ATC are reported data."""
+    """A completed purse purchase (type 06, or 09 when ``ttype`` says so: the
+    composite purchase of a bus validator): the card's TAC proves amount, type,
+    terminal, TTC, date and time; balances and ATC are reported data."""
 
     kind: Literal["purchase"] = "purchase"
+    ttype: Literal[9] | None = Field(
+        default=None, description="09 composite (transit) purchase; omitted: 06"
+    )
     atc: Counter16 = Field(description="offline ATC used by the purchase")
     ttc: Counter32
     balance_after: Balance
@@ -102,7 +106,7 @@ class UnsettledRecord(_CardTxn):
     answer): everything known, for the central to resolve."""
 
     kind: Literal["unsettled"] = "unsettled"
-    ttype: Literal[2, 6]
+    ttype: Literal[2, 6, 9]
     atc: Counter16
     ttc: Counter32 | None = None
     payee: Code | None = None
@@ -115,7 +119,7 @@ class AbortedRecord(_CardTxn):
     """An intent the card proved it did not execute (its ATC did not move)."""
 
     kind: Literal["aborted"] = "aborted"
-    ttype: Literal[2, 6]
+    ttype: Literal[2, 6, 9]
     atc: Counter16
     ttc: Counter32 | None = None
     order_id: Code | None = None

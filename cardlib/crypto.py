@@ -36,6 +36,7 @@ __all__ = [
     "Algorithm",
     "TransactionType",
     "diversify",
+    "diversify_path",
     "load_mac1",
     "load_mac2",
     "load_session_key",
@@ -64,6 +65,7 @@ class Algorithm(IntEnum):
 class TransactionType(IntEnum):
     LOAD = 0x02
     PURCHASE = 0x06
+    CAPP_PURCHASE = 0x09  # composite purchase (transit): same keys and MACs, type 09
 
 
 def _ecb(alg: Algorithm, key: bytes, data: bytes) -> bytes:
@@ -104,6 +106,18 @@ def diversify(master_key: bytes, asn: bytes, alg: Algorithm) -> bytes:
     if alg is Algorithm.TDES:
         return _ecb(alg, master_key, asn8) + _ecb(alg, master_key, inverted)
     return _ecb(alg, master_key, asn8 + inverted)
+
+
+def diversify_path(master_key: bytes, factors: tuple[bytes, ...], alg: Algorithm) -> bytes:
+    """Diversify level by level: one level is ``(ASN,)``; the two-level tree of
+    deployed PSAMs is ``(issuer id, ASN)`` — the issuer's key under the master, then
+    the card's under the issuer's (each level the rule of :func:`diversify`)."""
+    if not factors:
+        raise ValueError("at least one diversification factor")
+    key = master_key
+    for factor in factors:
+        key = diversify(key, factor, alg)
+    return key
 
 
 def _session_key(card_key: bytes, seed: bytes, alg: Algorithm) -> bytes:

@@ -68,7 +68,8 @@ class Ins(IntEnum):
     # PSAM
     INIT_SAM_FOR_PURCHASE = 0x70
     CREDIT_SAM_FOR_PURCHASE = 0x72
-    MAINTENANCE_MAC = 0xFA
+    INIT_FOR_DESCRYPT = 0x1A  # 80 1A: choose the key and its diversification
+    MAINTENANCE_MAC = 0xFA  # 80 FA CIPHER DATA, P1 05: a MAC under the chosen key
 
 
 LOG_RECORD_LEN = 23

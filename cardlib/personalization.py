@@ -21,7 +21,7 @@ from cardlib.apdu import ApduSession
 from cardlib.crypto import Algorithm
 from cardlib.errors import MacError, ProtocolError, SecureChannelError
 from cardlib.identity import CERT_CHUNK, PersoGroup, pin_block
-from cardlib.keys import CARD_ROLES, CardKeys, KeyRole
+from cardlib.keys import CARD_ROLES, CardKeys, KeyRole, MaintenanceLayout, card_roles
 from cardlib.layout import CARD_AID, Holder, Ins, PublicInfo
 
 __all__ = ["Lifecycle", "PersoData", "Personalizer"]
@@ -136,7 +136,10 @@ class Personalizer:
             purse += b"\x01"
         self.store(PersoGroup.PURSE, purse)
         keys = bytes([data.key_index, data.card_keys.version, self.algorithm])
-        keys += b"".join(data.card_keys[role] for role in CARD_ROLES)
+        # The maintenance layout is the key set's: DAMK, or DABK DAUK DFMK.
+        separate = KeyRole.APP_BLOCK in data.card_keys.keys
+        roles = card_roles(MaintenanceLayout.SEPARATE if separate else MaintenanceLayout.ONE_KEY)
+        keys += b"".join(data.card_keys[role] for role in roles)
         self.store(PersoGroup.KEYS, keys)
         self.store(PersoGroup.PIN, pin_block(data.pin))
         self.store(PersoGroup.PUK, pin_block(data.puk, 8))

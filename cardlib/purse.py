@@ -17,6 +17,14 @@ from enum import Enum
 from cardlib import tlv
 from cardlib.apdu import ApduSession
 from cardlib.bcd import card_now
+from cardlib.capp import (
+    CAPP_P1,
+    CAPP_RECORD_LEN,
+    INS_UPDATE_CAPP_DATA_CACHE,
+    SFI_CAPP,
+    TransitRecord,
+    TransitUpdate,
+)
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.errors import (
     ApplicationBlockedError,
@@ -27,6 +35,7 @@ from cardlib.errors import (
     ProtocolError,
     RecordNotFoundError,
 )
+from cardlib.keys import KeyRole
 from cardlib.layout import CARD_AID, LOG_RECORDS, Holder, Ins, LogRecord, PublicInfo, Sfi
 from cardlib.psam import PsamClient
 
@@ -59,10 +68,7 @@ class PurchaseIntent:
     time: bytes
     key_version: int
     algorithm: Algorithm
-
-    @property
-    def ttype(self) -> int:
-        return TransactionType.PURCHASE
+    ttype: int = TransactionType.PURCHASE  # 09 for a composite (transit) purchase
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,13 @@ class Purse:
         # PBOC: unsigned, the unused overdraft included (docs/card-spec.md §1).
         return int.from_bytes(raw, "big")
 
+    def transit_record(self, number: int) -> TransitRecord | None:
+        """Record ``number`` of the composite application file (SFI 19), None if unused."""
+        raw = self.session.send_apdu(
+            0x00, Ins.READ_RECORD, number, (SFI_CAPP << 3) | 4, le=CAPP_RECORD_LEN
+        )
+        return TransitRecord.from_bytes(raw)
+
     def log(self) -> list[LogRecord]:
         """The card's transaction log, newest first."""
         records: list[LogRecord] = []
@@ -201,17 +214,23 @@ class Purse:
         on_intent: Callable[[PurchaseIntent], None],
         now: datetime | None = None,
         key_index: int = DEFAULT_KEY_INDEX,
+        transit: TransitUpdate | None = None,
     ) -> PurchaseResult:
         """Debit ``amount`` fen. ``on_intent`` must persist the intent durably; if it
-        raises, DEBIT is not sent. Raises DebitOutcomeUnknown when DEBIT's answer is lost."""
+        raises, DEBIT is not sent. Raises DebitOutcomeUnknown when DEBIT's answer is lost.
+
+        With ``transit`` it is the composite (CAPP) purchase, type 09: INITIALIZE FOR
+        CAPP PURCHASE, then UPDATE CAPP DATA CACHE with the record ``transit`` makes
+        from the ATC and the date and time, which the card commits with the debit."""
         if amount <= 0:
             raise ValueError("amount must be positive fen")
+        ttype = TransactionType.PURCHASE if transit is None else TransactionType.CAPP_PURCHASE
         terminal_id = psam.terminal_id
         asn = self.asn  # read now: any command between INITIALIZE and DEBIT cancels it
         init = self.session.send_apdu(
             0x80,
             Ins.INITIALIZE,
-            0x01,
+            0x01 if transit is None else CAPP_P1,
             0x02,
             bytes([key_index]) + amount.to_bytes(4, "big") + terminal_id,
             le=15,
@@ -226,16 +245,23 @@ class Purse:
         except ValueError as exc:
             raise ProtocolError(f"unknown algorithm id {alg_id:02X}") from exc
         date, time = card_now(now)
+        if transit is not None:
+            # Before the PSAM's 80 70: a refused record costs no TTC and leaves no intent.
+            self.session.send_apdu(
+                0x80, INS_UPDATE_CAPP_DATA_CACHE, transit.record_number, SFI_CAPP << 3,
+                transit.make(atc, date, time),
+            )  # fmt: skip
         ttc, mac1 = psam.init_for_purchase(
             card_random=random,
             offline_atc=atc,
             amount=amount,
-            ttype=TransactionType.PURCHASE,
+            ttype=ttype,
             date=date,
             time=time,
             key_version=key_version,
             algorithm=algorithm,
             asn=asn,
+            issuer_id=self.public_info().issuer_id if psam.two_level else None,
         )
         intent = PurchaseIntent(
             asn=asn,
@@ -248,6 +274,7 @@ class Purse:
             time=time,
             key_version=key_version,
             algorithm=algorithm,
+            ttype=ttype,
         )
         on_intent(intent)
         try:
@@ -285,13 +312,13 @@ class Purse:
         if intent.asn != self.asn:
             raise ValueError("this is not the card the intent was made with")
         try:
-            mac2, tac = self.transaction_prove(TransactionType.PURCHASE, intent.offline_atc)
+            mac2, tac = self.transaction_prove(intent.ttype, intent.offline_atc)
             return Settlement(SettlementKind.DEBITED, intent, tac=tac, mac2=mac2)
         except NoTransactionToProveError:
             pass
         for record in self.log():
             if (
-                record.ttype == TransactionType.PURCHASE
+                record.ttype == intent.ttype
                 and record.atc == intent.offline_atc
                 and record.amount == intent.amount
                 and record.terminal_id == intent.terminal_id
@@ -347,23 +374,27 @@ class Purse:
     def get_challenge(self, length: int = 4) -> bytes:
         return self.session.send_apdu(0x00, Ins.GET_CHALLENGE, 0x00, 0x00, le=length)
 
-    def _sm_command(self, psam: PsamClient, ins: int, p2: int) -> None:
+    def _sm_command(self, psam: PsamClient, ins: int, p2: int, role: KeyRole) -> None:
         # Read what the MAC needs first: the challenge serves the very next command only.
         key_version, algorithm, asn = self.key_version, self.algorithm, self.asn
+        issuer_id = self.public_info().issuer_id
         challenge = self.get_challenge()
         header = bytes([0x84, ins, 0x00, p2, 0x04])
         mac = psam.maintenance_mac(
-            key_version=key_version, algorithm=algorithm, asn=asn, challenge=challenge, data=header
-        )
+            key_version=key_version, algorithm=algorithm, asn=asn, challenge=challenge,
+            data=header, role=role, issuer_id=issuer_id,
+        )  # fmt: skip
         self.session.send_apdu(0x84, ins, 0x00, p2, mac)
 
     def block(self, psam: PsamClient, *, permanent: bool = False) -> None:
         """APPLICATION BLOCK with the PSAM's maintenance MAC (hotlisted card)."""
-        self._sm_command(psam, Ins.APPLICATION_BLOCK, 0x01 if permanent else 0x00)
+        self._sm_command(
+            psam, Ins.APPLICATION_BLOCK, 0x01 if permanent else 0x00, KeyRole.APP_BLOCK
+        )
 
     def unblock(self, psam: PsamClient) -> None:
         """APPLICATION UNBLOCK (clerk's counter)."""
-        self._sm_command(psam, Ins.APPLICATION_UNBLOCK, 0x00)
+        self._sm_command(psam, Ins.APPLICATION_UNBLOCK, 0x00, KeyRole.APP_UNBLOCK)
 
 
 def parse_fci(fci: bytes) -> bytes | None:

@@ -160,7 +160,11 @@ class Issuer:
         check_issuance(pin=pin, puk=puk, max_balance=max_balance, overdraft_limit=overdraft_limit)
         alg = self.keys.algorithm
         public = PublicInfo(
-            issuer_id=ISSUER_ID, asn=asn, start=start, expiry=expiry, fci=bytes([key_version, alg])
+            issuer_id=self.keys.issuer_id or ISSUER_ID,
+            asn=asn,
+            start=start,
+            expiry=expiry,
+            fci=bytes([key_version, alg]),
         )
         data = PersoData(
             public_info=public,
@@ -191,9 +195,7 @@ class Issuer:
 
     def authorize_load(self, req: LoadRequest, now: dt.datetime | None = None) -> LoadAuthorization:
         """The host side of a load: check the card's MAC1, answer MAC2 with the load key."""
-        dlk = crypto.diversify(
-            self.keys.master(KeyRole.LOAD, req.key_version), req.asn, req.algorithm
-        )
+        dlk = self.keys.card_key(KeyRole.LOAD, req.key_version, req.asn)  # along the key tree
         sk = crypto.load_session_key(dlk, req.card_random, req.online_atc, req.algorithm)
         ttype = TransactionType.LOAD
         mac1 = crypto.load_mac1(

@@ -193,6 +193,16 @@ def diversify(b: Backend, alg: str, master_key: bytes, asn: bytes) -> bytes:
     return b.ecb_encrypt("sm4", master_key, asn8 + not_asn8)
 
 
+def card_key(b: Backend, alg: str, master_key: bytes, inp: Json) -> bytes:
+    """The card key: one level, or with ``issuer_id`` two (that 8-byte identifier
+    first, padded to an ASN's 10 bytes on the left, then the ASN)."""
+    asn = h(inp["asn"])
+    if "issuer_id" not in inp:
+        return diversify(b, alg, master_key, asn)
+    issuer_key = diversify(b, alg, master_key, bytes(2) + h(inp["issuer_id"]))
+    return diversify(b, alg, issuer_key, asn)
+
+
 def session_key(b: Backend, alg: str, card_key: bytes, seed: bytes) -> bytes:
     """3DES: 3DES(key, seed), 8 bytes. SM4: SM4(key, seed padded 80 00.. to 16)."""
     assert len(seed) == 8
@@ -260,9 +270,8 @@ def hx(data: bytes) -> str:
 
 
 def purchase_outputs(b: Backend, alg: str, inp: Json) -> Json:
-    asn = h(inp["asn"])
-    dpk = diversify(b, alg, h(inp["purchase_master_key"]), asn)
-    dtk = diversify(b, alg, h(inp["tac_master_key"]), asn)
+    dpk = card_key(b, alg, h(inp["purchase_master_key"]), inp)
+    dtk = card_key(b, alg, h(inp["tac_master_key"]), inp)
     ttc = inp["ttc"]
     # Only the TTC's low 2 bytes enter the session key; all 4 enter the TAC.
     seed = h(inp["card_random"]) + u16(inp["offline_atc"]) + u32(ttc)[2:]
@@ -424,6 +433,54 @@ def _specs() -> list[Spec]:
                     },
                 )
             )
+        # The two-level key tree (issuer identifier, then ASN) of deployed PSAMs: the
+        # inputs of purchase-01 under the city issuer's key. No ``rng`` draws either.
+        specs.append(
+            Spec(
+                f"{slug}-purchase-2level-01",
+                alg,
+                "purchase",
+                f"{alg} purchase, two-level key tree: issuer identifier, then ASN",
+                {
+                    "purchase_master_key": mpk,
+                    "tac_master_key": mtk,
+                    "issuer_id": "3205820000000001",
+                    "asn": card_a,
+                    "card_random": rand_a,
+                    "offline_atc": 0,
+                    "ttc": 0x00000001,
+                    "amount": 1,
+                    "transaction_type": "06",
+                    "terminal_id": "320582000001",
+                    "date": "20261121",
+                    "time": "091507",
+                },
+            )
+        )
+        # The composite (CAPP, transit) purchase: type 09, a bus fare from card A right
+        # after purchase-01's inputs. It draws nothing from ``rng``, so every other
+        # vector stays as it was.
+        specs.append(
+            Spec(
+                f"{slug}-capp-purchase-01",
+                alg,
+                "purchase",
+                f"{alg} composite (CAPP) purchase: a 2-yuan bus fare, type 09",
+                {
+                    "purchase_master_key": mpk,
+                    "tac_master_key": mtk,
+                    "asn": card_a,
+                    "card_random": rand_a,
+                    "offline_atc": 0,
+                    "ttc": 0x00000001,
+                    "amount": 200,
+                    "transaction_type": "09",
+                    "terminal_id": "320582000001",
+                    "date": "20261121",
+                    "time": "073012",
+                },
+            )
+        )
         sms = [
             # APPLICATION BLOCK 84 1E 00 00, Lc 04 (the MAC): header only.
             ("APPLICATION BLOCK header, 4-byte challenge", card_a, rnd(4), "841E000004"),

@@ -257,7 +257,11 @@ DETAIL_LABELS: Mapping[str, str] = {
     "usage": N_("Usage"),
 }
 
-HISTORY_KINDS: Mapping[str, str] = {"purchase": N_("Payment"), "load": N_("Top-up")}
+HISTORY_KINDS: Mapping[str, str] = {
+    "purchase": N_("Payment"),
+    "load": N_("Top-up"),
+    "ride": N_("Bus ride"),  # a composite (type 09) purchase at a bus validator
+}
 
 CONFIRM_TITLES: Mapping[str, str] = {
     "debit": N_("Pay from your card"),

@@ -65,7 +65,9 @@ class Inputs:
         """The card key given directly, or diversified from the master key and ASN."""
         if self.has(card_name):
             return self.octets(card_name, 16)
-        return crypto.diversify(self.octets(master_name, 16), self.octets("asn", 10), alg)
+        asn = self.octets("asn", 10)
+        factors = (self.octets("issuer_id", 8), asn) if self.has("issuer_id") else (asn,)
+        return crypto.diversify_path(self.octets(master_name, 16), factors, alg)
 
 
 def _purchase(alg: Algorithm, inp: Inputs) -> dict[str, Callable[[], bytes]]:

@@ -64,10 +64,10 @@ class CardCrypto:
         if key is None:
             try:
                 issuer = self._keys[Algorithm(alg)]
-                master = issuer.master(role, ver)
+                # Along the issuer's key tree (one level, or issuer id then ASN).
+                key = issuer.card_key(role, ver, bytes.fromhex(asn))
             except (KeyError, ValueError):
                 raise UnknownKey(f"no {role} key for algorithm {alg:02X} version {ver}") from None
-            key = crypto.diversify(master, bytes.fromhex(asn), issuer.algorithm)
             if role is KeyRole.TAC:
                 key = crypto.tac_key(key, issuer.algorithm)
             if len(cache) >= _CACHE_LIMIT:
@@ -157,13 +157,15 @@ class CardCrypto:
         ttc: int,
         date: str,
         time: str,
+        ttype: int = 6,
     ) -> str:
         """The TAC a genuine card computes for this purchase (hex): MAC over
-        amount || type || terminal id || TTC || date || time."""
+        amount || type || terminal id || TTC || date || time (type 06, or 09 for
+        the composite purchase)."""
         k = self._card_key(self._tac, KeyRole.TAC, asn, algorithm, key_version)
         data = (
             amount.to_bytes(4, "big")
-            + b"\x06"
+            + bytes([ttype])
             + bytes.fromhex(terminal_id)
             + ttc.to_bytes(4, "big")
             + bytes.fromhex(date)

@@ -16,6 +16,9 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # Record statuses that stand for money the card really moved (valid TAC).
 AUTHENTIC = ("posted", "suspended")
+# Transaction types that debit the purse under the offline ATC and a PSAM's TTC:
+# the purse purchase (06) and the composite (transit) purchase (09).
+DEBIT_TYPES = (6, 9)
 
 terminals = sa.Table(
     "terminals",
@@ -115,8 +118,9 @@ terminal_records = sa.Table(
         "terminal_id",
         "ttc",
         unique=True,
-        sqlite_where=sa.text("ttype = 6 AND status IN ('posted', 'suspended')"),
-        postgresql_where=sa.text("ttype = 6 AND status IN ('posted', 'suspended')"),
+        # revision 0005: purse (06) and composite (09) purchases share the PSAM's TTC
+        sqlite_where=sa.text("ttype IN (6, 9) AND status IN ('posted', 'suspended')"),
+        postgresql_where=sa.text("ttype IN (6, 9) AND status IN ('posted', 'suspended')"),
     ),
 )
 

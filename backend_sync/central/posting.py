@@ -26,6 +26,7 @@ from backend_sync.central import ledger
 from backend_sync.central.cardcrypto import UnknownKey
 from backend_sync.central.models import (
     AUTHENTIC,
+    DEBIT_TYPES,
     anomalies,
     load_auths,
     orders,
@@ -82,6 +83,12 @@ def _f(rec: AnyRecord, name: str) -> Any:
     return rec.__dict__.get(name)
 
 
+def _purchase_type(rec: AnyRecord) -> int:
+    """A purchase record's type: 06, or 09 for a composite (transit) purchase (issue 13)."""
+    ttype = rec.__dict__.get("ttype")
+    return 6 if ttype is None else int(ttype)
+
+
 def _tac_data(rec: PurchaseRecord, type_tid: bytes) -> bytes:
     d = rec.__dict__
     amount: int = d["amount"]
@@ -97,16 +104,16 @@ def _tac_data(rec: PurchaseRecord, type_tid: bytes) -> bytes:
 def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, str]:
     """Expected TAC of each purchase record (by seq), from its own terminal id, key
     version and algorithm; the poster uses one only if those match the registry."""
-    prefixes: dict[str, bytes] = {}
+    prefixes: dict[tuple[str, int], bytes] = {}
     seqs: list[int] = []
     items: list[tuple[str, int, int, bytes]] = []
     for rec in recs:
         if type(rec) is PurchaseRecord:
             d = rec.__dict__
-            tid = d["terminal_id"]
-            prefix = prefixes.get(tid)
+            tid, ttype = d["terminal_id"], _purchase_type(rec)
+            prefix = prefixes.get((tid, ttype))
             if prefix is None:
-                prefix = prefixes[tid] = b"\x06" + bytes.fromhex(tid)
+                prefix = prefixes[(tid, ttype)] = bytes([ttype]) + bytes.fromhex(tid)
             seqs.append(d["seq"])
             items.append((d["asn"], d["algorithm"], d["key_version"], _tac_data(rec, prefix)))
     tacs = central.crypto.purchase_tacs(items)
@@ -175,7 +182,7 @@ class BatchPoster:
             )
             self.unsettled = {r.seq: r for r in conn.execute(q)}
         keys = {
-            (r.asn, r.atc, 6 if type(r) is PurchaseRecord else 2)
+            (r.asn, r.atc, _purchase_type(r) if type(r) is PurchaseRecord else 2)
             for r in recs
             if type(r) is PurchaseRecord or type(r) is LoadRecord
         }
@@ -189,13 +196,18 @@ class BatchPoster:
             )
             self.seen_keys = {(a, b, c) for a, b, c in conn.execute(q)}
         ttcs = {r.ttc for r in recs if type(r) is PurchaseRecord}
-        ttcs |= {u.ttc for u in self.unsettled.values() if u.ttype == 6 and u.ttc is not None}
+        ttcs |= {
+            u.ttc for u in self.unsettled.values() if u.ttype in DEBIT_TYPES and u.ttc is not None
+        }
         ttcs |= {r.ttc for r in recs if type(r) is UnsettledRecord and r.ttc is not None}
         self.seen_ttc: set[int] = set()
         if ttcs and self.precheck:
             t = terminal_records.c
             q = sa.select(t.ttc).where(
-                t.terminal_id == self.tid, t.ttype == 6, t.status.in_(AUTHENTIC), t.ttc.in_(ttcs)
+                t.terminal_id == self.tid,
+                t.ttype.in_(DEBIT_TYPES),  # one PSAM counter for 06 and 09
+                t.status.in_(AUTHENTIC),
+                t.ttc.in_(ttcs),
             )
             self.seen_ttc = set(conn.execute(q).scalars())
         order_ids = {_f(r, "order_id") for r in recs}
@@ -247,6 +259,7 @@ class BatchPoster:
             card is None
             or d["terminal_id"] != self.tid
             or d["order_id"] is not None
+            or d["ttype"] is not None  # a composite (09) purchase: the general path
             or card.status != "active"
             or card.algorithm != d["algorithm"]
             or card.key_version != d["key_version"]
@@ -305,7 +318,8 @@ class BatchPoster:
         row.update(
             amount=rec.amount, atc=rec.atc, balance_before=rec.balance_before,
             card_date=rec.date, card_time=rec.time,
-            ttype=6 if isinstance(rec, PurchaseRecord) else 2 if isinstance(rec, LoadRecord)
+            ttype=_purchase_type(rec) if isinstance(rec, PurchaseRecord)
+            else 2 if isinstance(rec, LoadRecord)
             else rec.ttype,
             ttc=_f(rec, "ttc"), payee=_f(rec, "payee"),
             order_id=_f(rec, "order_id"), load_id=_f(rec, "load_id"),
@@ -355,7 +369,8 @@ class BatchPoster:
             if status in AUTHENTIC:
                 self.settled.append(rec.ref_seq)
             return status, reason
-        txn = _Txn(6 if isinstance(rec, PurchaseRecord) else 2, rec.asn, rec.amount, rec.atc,
+        ttype = _purchase_type(rec) if isinstance(rec, PurchaseRecord) else 2
+        txn = _Txn(ttype, rec.asn, rec.amount, rec.atc,
                    _f(rec, "ttc"), rec.date, rec.time, rec.key_version,
                    rec.algorithm, rec.tac, rec.balance_before, rec.balance_after,
                    _f(rec, "payee"), _f(rec, "order_id"),
@@ -369,12 +384,13 @@ class BatchPoster:
         if (card.algorithm, card.key_version) != (t.algorithm, t.key_version):
             return self._reject(rec, "wrong_key", f"{t.algorithm:02X}/{t.key_version}")
         try:
-            if t.ttype == 6:
+            if t.ttype in DEBIT_TYPES:
                 if t.ttc is None:
                     return self._reject(rec, "bad_tac", "no TTC")
                 want = self.c.crypto.purchase_tac(
                     asn=t.asn, algorithm=t.algorithm, key_version=t.key_version,
                     amount=t.amount, terminal_id=self.tid, ttc=t.ttc, date=t.date, time=t.time,
+                    ttype=t.ttype,
                 )  # fmt: skip
             else:
                 want = self.c.crypto.load_tac(
@@ -389,13 +405,13 @@ class BatchPoster:
         key = (t.asn, t.atc, t.ttype)
         if key in self.seen_keys:
             return self._reject(rec, "duplicate_card_txn", f"ATC {t.atc}")
-        if t.ttype == 6 and t.ttc in self.seen_ttc:
+        if t.ttype in DEBIT_TYPES and t.ttc in self.seen_ttc:
             return self._reject(rec, "duplicate_ttc", f"TTC {t.ttc}")
         self.seen_keys.add(key)
-        if t.ttc is not None and t.ttype == 6:
+        if t.ttc is not None and t.ttype in DEBIT_TYPES:
             self.seen_ttc.add(t.ttc)
         if t.balance_after is not None and t.balance_after != t.balance_before + (
-            -t.amount if t.ttype == 6 else t.amount
+            -t.amount if t.ttype in DEBIT_TYPES else t.amount
         ):
             self._flag(rec, "balance_inconsistent", f"{t.balance_before}->{t.balance_after}")
         card_acc = ledger.card_account(t.asn)

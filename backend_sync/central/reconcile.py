@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from backend_sync.central import ledger
 from backend_sync.central.models import (
     AUTHENTIC,
+    DEBIT_TYPES,
     accounts,
     ledger_entries,
     ledger_txns,
@@ -86,7 +87,7 @@ def reconcile(central: Central) -> Reconciliation:
         }
         gaps_q = (
             sa.select(t.asn, sa.func.max(t.atc) - sa.func.min(t.atc) + 1 - sa.func.count())
-            .where(t.status.in_(AUTHENTIC), t.ttype == 6)
+            .where(t.status.in_(AUTHENTIC), t.ttype.in_(DEBIT_TYPES))  # one offline ATC
             .group_by(t.asn)
             .having(sa.func.max(t.atc) - sa.func.min(t.atc) + 1 != sa.func.count())
             .order_by(t.asn)

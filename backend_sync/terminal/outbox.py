@@ -272,10 +272,12 @@ class Outbox:
         payee: str,
         order_id: str | None = None,
         hotlist_version: int | None = None,
+        ttype: int | None = None,
     ) -> IntentId:
         """Write a purchase intent (after the PSAM's MAC1, before DEBIT).
 
-        ``asn`` is 20 hex digits, ``date``/``time`` the BCD digits sent to the card.
+        ``asn`` is 20 hex digits, ``date``/``time`` the BCD digits sent to the card;
+        ``ttype`` 9 for a composite (transit) purchase, else omitted (06).
         Raises :class:`SalesStopped` when the disk is nearly full."""
         fields = {
             "asn": asn.upper(), "amount": amount, "atc": atc, "ttc": ttc, "date": date,
@@ -283,6 +285,8 @@ class Outbox:
             "balance_before": balance_before, "payee": payee, "order_id": order_id,
             "hotlist_version": hotlist_version,
         }  # fmt: skip
+        if ttype is not None:
+            fields["ttype"] = ttype
         return self._open_intent("purchase", fields)
 
     def begin_load(
@@ -330,7 +334,7 @@ class Outbox:
         f.pop("hotlist_version", None)
         if cls is AbortedRecord:
             f.pop("payee", None)
-        ttype = 6 if it.kind == "purchase" else 2
+        ttype = f.pop("ttype", 6) if it.kind == "purchase" else 2
         record = cls.model_validate(
             {**f, "seq": int(intent_id), "terminal_id": self.terminal_id, "ttype": ttype,
              "reason": reason[:200]}

@@ -32,6 +32,7 @@ def _purchase_intent(it: Intent, terminal_id: str) -> PurchaseIntent:
         time=bytes.fromhex(f["time"]),
         key_version=int(f["key_version"]),
         algorithm=Algorithm(int(f["algorithm"])),
+        ttype=int(f.get("ttype") or TransactionType.PURCHASE),
     )
 
 

@@ -60,6 +60,8 @@ from kiosk.services.transactions import Transactions
 __all__ = ["CardKioskOps", "Network", "OfflineLimits"]
 
 log = logging.getLogger(__name__)
+# The card log's transaction types as history kinds (09: a bus validator's ride).
+_HISTORY_KINDS = {6: "purchase", 2: "load", 9: "ride"}
 
 
 @dataclass
@@ -337,7 +339,7 @@ class CardKioskOps:
             ctx.progress("reading_history", None)
             lines = tuple(
                 HistoryLine(rec.when.replace(tzinfo=self.clock.now().tzinfo),
-                            {6: "purchase", 2: "load"}.get(rec.ttype, f"type_{rec.ttype:02X}"),
+                            _HISTORY_KINDS.get(rec.ttype, f"type_{rec.ttype:02X}"),
                             rec.amount, rec.terminal_id.hex().upper())
                 for rec in card.purse.log()
             )  # fmt: skip

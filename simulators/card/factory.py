@@ -52,7 +52,8 @@ def make_card(
     card_keys = keys.card_keys(asn, key_version)
     # FCI discretionary bytes: key version || algorithm id (docs/card-spec.md).
     fci = bytes([key_version, int(keys.algorithm)])
-    public = PublicInfo(issuer_id=DEMO_ISSUER_ID, asn=asn, start=start, expiry=expiry, fci=fci)
+    issuer_id = keys.issuer_id or DEMO_ISSUER_ID  # a two-level tree names its issuer
+    public = PublicInfo(issuer_id=issuer_id, asn=asn, start=start, expiry=expiry, fci=fci)
     card_key = ec.generate_private_key(ec.SECP256R1())
     fields = {
         "atr": DEFAULT_ATR.hex().upper(),

@@ -34,6 +34,7 @@ from cardlib.identity import (
     pin_block,
     pin_digits,
 )
+from cardlib.keys import MaintenanceLayout, card_roles
 from cardlib.sw import SW
 from simulators.eeprom import Eeprom
 
@@ -310,9 +311,12 @@ class IdentityCommands:
                     "purchase_needs_pin": len(payload) == 8 and bool(payload[7] & 0x01),
                 },
             )
-        elif group == PersoGroup.KEYS and len(payload) == 3 + 16 * 6:
+        elif group == PersoGroup.KEYS and len(payload) in (3 + 16 * 6, 3 + 16 * 8):
             index, version, alg = payload[0], payload[1], payload[2]
-            roles = ("purchase", "load", "tac", "pin_unblock", "pin_reload", "maintenance")
+            # Six keys: one maintenance key (DAMK); eight: block, unblock and file
+            # maintenance keys of their own (docs/card-spec.md §16).
+            layout = MaintenanceLayout.ONE_KEY if len(payload) == 99 else MaintenanceLayout.SEPARATE
+            roles = tuple(r.value for r in card_roles(layout))
             keyset: dict[str, int | str] = {"version": version, "alg": alg}
             for n, role in enumerate(roles):
                 keyset[role] = payload[3 + 16 * n : 19 + 16 * n].hex().upper()

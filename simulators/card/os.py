@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from cardlib import crypto, tlv
 from cardlib.apdu import CommandApdu
+from cardlib.capp import CAPP_P1, INS_UPDATE_CAPP_DATA_CACHE, SFI_CAPP
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.errors import ProtocolError
 from cardlib.keys import KeyRole
@@ -29,7 +29,9 @@ from cardlib.layout import (
     Sfi,
 )
 from cardlib.sw import SW
+from simulators.card.capp import CappCommands
 from simulators.card.identity import CardStatus, IdentityCommands, SwError, _Channel
+from simulators.card.pending import Pending as _Pending
 from simulators.eeprom import Eeprom, PowerLost
 
 __all__ = ["CardStatus", "CitizenCard"]
@@ -38,20 +40,7 @@ DEFAULT_ATR = bytes.fromhex("3B8880014349564943415244")  # T=1, historical "CIVI
 MAX_ATC = 0xFFFF
 
 
-@dataclass
-class _Pending:
-    """Volatile context between INITIALIZE and DEBIT / CREDIT."""
-
-    kind: TransactionType
-    key_index: int
-    amount: int
-    terminal_id: bytes
-    atc: int
-    card_random: bytes
-    balance: int
-
-
-class CitizenCard(IdentityCommands):
+class CitizenCard(IdentityCommands, CappCommands):
     """A simulated citizen card (implements simulators.base.SimulatedDevice).
 
     ``rng`` supplies card randoms and challenges (inject a seeded one for byte-exact
@@ -145,9 +134,12 @@ class CitizenCard(IdentityCommands):
             self._response_buffer_reset()
         else:
             return self._get_response(cmd)
-        if cmd.cla != 0x80 or cmd.ins not in (Ins.DEBIT_FOR_PURCHASE, Ins.CREDIT_FOR_LOAD):
-            # INITIALIZE must be followed directly by its command: any other one, even
-            # one refused below (unknown INS, wrong CLA, chaining), cancels it.
+        if cmd.cla != 0x80 or cmd.ins not in (
+            Ins.DEBIT_FOR_PURCHASE, Ins.CREDIT_FOR_LOAD, INS_UPDATE_CAPP_DATA_CACHE
+        ):  # fmt: skip
+            # INITIALIZE must be followed directly by its command (a composite purchase's
+            # DEBIT by UPDATE CAPP DATA CACHE first): any other one, even one refused
+            # below (unknown INS, wrong CLA, chaining), cancels it.
             self._pending = None
         if cmd.cla & 0x10:
             raise SwError(SW.CHAINING_NOT_SUPPORTED)
@@ -238,6 +230,8 @@ class CitizenCard(IdentityCommands):
             raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         if sfi in (Sfi.PUBLIC_INFO, Sfi.HOLDER):
             raise SwError(SW.COMMAND_INCOMPATIBLE)
+        if sfi == SFI_CAPP:
+            return self._read_capp_record(cmd)
         if sfi != Sfi.LOG:
             raise SwError(SW.FILE_NOT_FOUND)
         log: list[str] = self.eeprom["log"]
@@ -271,8 +265,10 @@ class CitizenCard(IdentityCommands):
 
     def _write_record(self, cmd: CommandApdu) -> bytes:
         sfi = cmd.p2 >> 3
-        if sfi in (Sfi.LOG, Sfi.PURSE, Sfi.KEYS):
-            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)  # the log is written by the card alone
+        if sfi in (Sfi.LOG, Sfi.PURSE, Sfi.KEYS, SFI_CAPP):
+            # The log is written by the card alone, the transit record by a composite
+            # purchase alone.
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         if sfi in (Sfi.PUBLIC_INFO, Sfi.HOLDER):
             raise SwError(SW.COMMAND_INCOMPATIBLE)
         raise SwError(SW.FILE_NOT_FOUND)
@@ -306,10 +302,16 @@ class CitizenCard(IdentityCommands):
         ks = self._key_set(1)
         header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2, len(cmd.data)])
         expected = crypto.sm_mac(
-            self._key(ks, KeyRole.MAINTENANCE), header + payload, challenge, self._alg(ks)
+            self._key(ks, self._sm_role(cmd, ks)), header + payload, challenge, self._alg(ks)
         )
         if not secrets.compare_digest(expected, mac):
             raise SwError(SW.SM_DATA_INCORRECT)
+
+    def _sm_role(self, cmd: CommandApdu, ks: dict[str, Any]) -> KeyRole:
+        """The maintenance key of a command: its own key in the separate layout, DAMK
+        in the one-key layout (docs/card-spec.md §16)."""
+        role = _SM_ROLES.get(cmd.ins, KeyRole.MAINTENANCE)
+        return role if role.value in ks else KeyRole.MAINTENANCE
 
     def _application_block(self, cmd: CommandApdu) -> bytes:
         if cmd.cla != 0x84 or len(cmd.data) != 4 or cmd.p1 != 0 or cmd.p2 not in (0, 1):
@@ -505,7 +507,9 @@ class CitizenCard(IdentityCommands):
             }
 
     def _transaction_prove(self, cmd: CommandApdu) -> bytes:
-        if cmd.p1 != 0 or cmd.p2 not in (TransactionType.PURCHASE, TransactionType.LOAD):
+        if cmd.p1 != 0 or cmd.p2 not in (
+            TransactionType.PURCHASE, TransactionType.LOAD, TransactionType.CAPP_PURCHASE
+        ):  # fmt: skip
             raise SwError(SW.INCORRECT_P1P2)
         if len(cmd.data) != 2:
             raise SwError(SW.WRONG_LENGTH)
@@ -515,6 +519,16 @@ class CitizenCard(IdentityCommands):
             raise SwError(SW.NO_TRANSACTION_TO_PROVE)
         return bytes.fromhex(last["mac2"]) + bytes.fromhex(last["tac"])
 
+    def _initialize_any(self, cmd: CommandApdu) -> bytes:
+        if cmd.p1 == CAPP_P1:
+            return self._initialize_capp(cmd)
+        return self._initialize(cmd)
+
+    def _debit_any(self, cmd: CommandApdu) -> bytes:
+        if self._pending is not None and self._pending.kind == TransactionType.CAPP_PURCHASE:
+            return self._debit_capp(cmd)
+        return self._debit(cmd)
+
     _HANDLERS: ClassVar[dict[tuple[int, int], Callable[[CitizenCard, CommandApdu], bytes]]] = {
         (0x00, Ins.READ_BINARY): _read_binary,
         (0x00, Ins.READ_RECORD): _read_record,
@@ -522,8 +536,9 @@ class CitizenCard(IdentityCommands):
         (0x00, Ins.UPDATE_RECORD): _write_record,
         (0x00, Ins.APPEND_RECORD): _write_record,
         (0x00, Ins.GET_CHALLENGE): _get_challenge,
-        (0x80, Ins.INITIALIZE): _initialize,
-        (0x80, Ins.DEBIT_FOR_PURCHASE): _debit,
+        (0x80, Ins.INITIALIZE): _initialize_any,
+        (0x80, Ins.DEBIT_FOR_PURCHASE): _debit_any,
+        (0x80, INS_UPDATE_CAPP_DATA_CACHE): CappCommands._update_capp_cache,
         (0x80, Ins.CREDIT_FOR_LOAD): _credit,
         (0x80, Ins.GET_BALANCE): _get_balance,
         (0x80, Ins.GET_TRANSACTION_PROVE): _transaction_prove,
@@ -541,6 +556,12 @@ class CitizenCard(IdentityCommands):
         (0x80, Ins.ACTIVATE): IdentityCommands._activate,
     }
 
+
+_SM_ROLES: dict[int, KeyRole] = {
+    Ins.APPLICATION_BLOCK: KeyRole.APP_BLOCK,
+    Ins.APPLICATION_UNBLOCK: KeyRole.APP_UNBLOCK,
+    Ins.UPDATE_BINARY: KeyRole.FILE_MAINTENANCE,
+}
 
 _PERSO_COMMANDS = {
     (0x00, Ins.GET_CHALLENGE),

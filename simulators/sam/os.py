@@ -40,6 +40,15 @@ class _Session:
     alg: Algorithm
 
 
+# 80 1A P1: the key's use (docs/card-spec.md §16) ◆
+KEY_USAGES = {
+    0x01: KeyRole.MAINTENANCE,
+    0x02: KeyRole.APP_BLOCK,
+    0x03: KeyRole.APP_UNBLOCK,
+    0x04: KeyRole.FILE_MAINTENANCE,
+}
+
+
 class Psam:
     """A simulated PSAM (implements simulators.base.SimulatedDevice)."""
 
@@ -48,6 +57,7 @@ class Psam:
         self._powered = False
         self._selected = False
         self._session: _Session | None = None
+        self._mac_key: tuple[bytes, Algorithm] | None = None
 
     @classmethod
     def load(cls, path: Path) -> Psam:
@@ -92,8 +102,10 @@ class Psam:
         return data + b"\x90\x00"
 
     def _dispatch(self, cmd: CommandApdu) -> bytes:
-        # 80 72 refers to the immediately preceding 80 70: any other command ends it.
+        # 80 72 refers to the immediately preceding 80 70, 80 FA to the last 80 1A:
+        # any other command ends them.
         session, self._session = self._session, None
+        mac_key, self._mac_key = self._mac_key, None
         if (cmd.cla, cmd.ins) == (0x00, Ins.SELECT):
             self._selected = cmd.p1 == 0x04 and cmd.data == PSAM_AID
             if not self._selected:
@@ -107,8 +119,13 @@ class Psam:
             return self._init_for_purchase(cmd)
         if (cmd.cla, cmd.ins) == (0x80, Ins.CREDIT_SAM_FOR_PURCHASE):
             return self._check_mac2(cmd, session)
+        if (cmd.cla, cmd.ins) == (0x80, Ins.INIT_FOR_DESCRYPT):
+            self._mac_key = self._init_for_descrypt(cmd)
+            return b""
         if (cmd.cla, cmd.ins) == (0x80, Ins.MAINTENANCE_MAC):
-            return self._maintenance_mac(cmd)
+            mac = self._cipher_data(cmd, mac_key)
+            self._mac_key = mac_key  # the key stays chosen for further 80 FA
+            return mac
         raise _Sw(SW.INS_NOT_SUPPORTED)
 
     def _read_binary(self, cmd: CommandApdu) -> bytes:
@@ -125,8 +142,22 @@ class Psam:
             raise _Sw(SW.KEY_INDEX_NOT_SUPPORTED)
         return bytes.fromhex(ks[role.value]), Algorithm(alg)
 
+    def _levels(self, version: int) -> int:
+        """The key tree of a key version: 1 (ASN), or 2 (issuer id, then ASN)."""
+        return int(self.eeprom["keys"][str(version)].get("levels", 1))
+
+    def _factors(self, version: int, asn8: bytes, issuer8: bytes | None) -> tuple[bytes, ...]:
+        """Diversification factors as the key record's levels want them; a two-level
+        key without the issuer identifier cannot be used (6985)."""
+        if self._levels(version) == 1:
+            return (asn8,)  # an issuer id sent along is not part of a one-level tree
+        if issuer8 is None:
+            raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
+        return (issuer8, asn8)
+
     def _init_for_purchase(self, cmd: CommandApdu) -> bytes:
-        if len(cmd.data) != 0x1C:
+        # Lc 1C: the card's ASN8 alone; Lc 24: ASN8 then the issuer's identifier.
+        if len(cmd.data) not in (0x1C, 0x24):
             raise _Sw(SW.WRONG_LENGTH)
         d = cmd.data
         random, atc = d[0:4], int.from_bytes(d[4:6], "big")
@@ -134,12 +165,13 @@ class Psam:
         date, time = d[11:15], d[15:18]
         version, alg_id, asn8 = d[18], d[19], d[20:28]
         master, alg = self._master(version, KeyRole.PURCHASE, alg_id)
+        factors = self._factors(version, asn8, d[28:36] if len(d) == 0x24 else None)
         ttc = self.ttc
         if ttc >= MAX_TTC:
             raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
         with self.eeprom.atomic("init-sam") as w:
             w["ttc"] = ttc + 1
-        dpk = crypto.diversify(master, asn8, alg)
+        dpk = crypto.diversify_path(master, factors, alg)
         sk = crypto.purchase_session_key(dpk, random, atc, ttc, alg)
         mac1 = crypto.purchase_mac1(sk, amount, ttype, self.terminal_id, date, time, alg)
         self._session = _Session(sk, amount, alg)
@@ -155,14 +187,38 @@ class Psam:
             raise _Sw(SW.MAC_ERROR)
         return b""
 
-    def _maintenance_mac(self, cmd: CommandApdu) -> bytes:
-        """Data: key version(1) alg(1) ASN8(8) challenge(4) then the data to MAC."""
-        d = cmd.data
-        if len(d) < 14:
+    def _init_for_descrypt(self, cmd: CommandApdu) -> tuple[bytes, Algorithm]:
+        """80 1A P1=use P2=key version, data ASN8 [‖ issuer id]: the card's key for the
+        MACs that follow. A one-key PSAM answers every maintenance use with MAMK."""
+        role = KEY_USAGES.get(cmd.p1)
+        if role is None:
+            raise _Sw(SW.INCORRECT_P1P2)
+        if len(cmd.data) not in (8, 16):
             raise _Sw(SW.WRONG_LENGTH)
-        master, alg = self._master(d[0], KeyRole.MAINTENANCE, d[1])
-        damk = crypto.diversify(master, d[2:10], alg)
-        return crypto.sm_mac(damk, d[14:], d[10:14], alg)
+        ks: dict[str, Any] | None = self.eeprom["keys"].get(str(cmd.p2))
+        if ks is None:
+            raise _Sw(SW.KEY_INDEX_NOT_SUPPORTED)
+        master_hex = ks.get(role.value)
+        if master_hex is None and KeyRole.APP_BLOCK.value not in ks:
+            master_hex = ks.get(KeyRole.MAINTENANCE.value)  # the one-key layout
+        if master_hex is None:
+            raise _Sw(SW.KEY_INDEX_NOT_SUPPORTED)
+        alg = Algorithm(ks["alg"])
+        issuer = cmd.data[8:16] if len(cmd.data) == 16 else None
+        factors = self._factors(cmd.p2, cmd.data[:8], issuer)
+        return crypto.diversify_path(bytes.fromhex(master_hex), factors, alg), alg
+
+    def _cipher_data(self, cmd: CommandApdu, mac_key: tuple[bytes, Algorithm] | None) -> bytes:
+        """80 FA 05 00, data IV (one block: the card's challenge padded with 00) ‖ the
+        data to MAC: the secure-messaging MAC (4) under the key of the last 80 1A."""
+        if cmd.p1 != 0x05 or cmd.p2 != 0x00:
+            raise _Sw(SW.INCORRECT_P1P2)
+        if mac_key is None:
+            raise _Sw(SW.CONDITIONS_NOT_SATISFIED)
+        key, alg = mac_key
+        if len(cmd.data) < alg.block:
+            raise _Sw(SW.WRONG_LENGTH)
+        return crypto.sm_mac(key, cmd.data[alg.block :], cmd.data[: alg.block], alg)
 
 
 def make_psam(
@@ -171,13 +227,20 @@ def make_psam(
     """A PSAM's EEPROM image holding only the purchase and maintenance master keys."""
     if len(terminal_id) != 6:
         raise ValueError("terminal id is 6 bytes")
-    sub = keys.subset(KeyRole.PURCHASE, KeyRole.MAINTENANCE)
+    sub = keys.subset(
+        KeyRole.PURCHASE,
+        KeyRole.MAINTENANCE,
+        KeyRole.APP_BLOCK,
+        KeyRole.APP_UNBLOCK,
+        KeyRole.FILE_MAINTENANCE,
+    )
     fields = {
         "terminal_id": terminal_id.hex().upper(),
         "ttc": ttc,
         "keys": {
             str(v): {
                 "alg": int(keys.algorithm),
+                "levels": keys.levels,  # the key tree the masters are diversified along
                 **{r.value: k.hex().upper() for r, k in ks.items()},
             }
             for v, ks in sub.masters.items()

@@ -31,7 +31,7 @@ class InfoScreen(KioskScreen):
             lines.append((self.t(label) if label else self.fx(code), self.fx(value)))
         for h in info.history:
             kind = self.t(texts.HISTORY_KINDS.get(h.kind, h.kind))
-            sign = "-" if h.kind == "purchase" else "+"
+            sign = "-" if h.kind in ("purchase", "ride") else "+"
             lines.append((f"{h.when:%Y-%m-%d %H:%M}  {kind}", f"{sign}{self.money(h.amount_fen)}"))
         self.lines = lines
         rows = self.ids.rows

@@ -449,7 +449,7 @@ def test_unknown_aid_is_6a82(apdu: str) -> None:
 def test_unknown_sfi_is_6a82() -> None:
     rig = _selected()
     assert rig.send("00B0810000") == ("", "6A82")
-    assert rig.send("00B201CC00") == ("", "6A82")  # READ RECORD of SFI 19
+    assert rig.send("00B201E400") == ("", "6A82")  # READ RECORD of SFI 1C (19 is CAPP)
 
 
 # -- limits --------------------------------------------------------------------------

@@ -319,6 +319,15 @@ def test_get_challenge(alg: Algorithm) -> None:
     ]
 
 
+def _iv(p: Profile, challenge: str) -> str:
+    """80 FA's IV: the 4-byte challenge padded with 00 to the cipher's block."""
+    return challenge + "00" * (p.alg.block - 4)
+
+
+def _lc(p: Profile) -> str:
+    return f"{p.alg.block + 5:02X}"  # IV and a 5-byte header
+
+
 def _damk_mac(p: Profile, header: str, challenge: str) -> str:
     damk = crypto.diversify(H(p.masters[KeyRole.MAINTENANCE]), H(ASN), p.alg)
     return crypto.sm_mac(damk, H(header), H(challenge), p.alg).hex().upper()
@@ -340,8 +349,11 @@ def test_application_block_and_unblock(alg: Algorithm) -> None:
         X("0084000004", p.challenge),
         X(f"841E000004{p.block_mac}", ""),
     ]
+    # INIT FOR DESCRYPT (use 02: the block key, which a one-key PSAM answers with
+    # MAMK), then CIPHER DATA 05: the challenge as IV, then the data.
     assert rig.psam_rec.take() == [
-        X(f"80FA000013 01 {p.alg_id} {ASN8} {p.challenge} 841E000004 04", p.block_mac),
+        X(f"801A0201 08 {ASN8}", ""),
+        X(f"80FA0500 {_lc(p)} {_iv(p, p.challenge)} 841E000004 04", p.block_mac),
     ]
 
     blocked = rig.purse()
@@ -361,7 +373,8 @@ def test_application_block_and_unblock(alg: Algorithm) -> None:
         X(f"8418000004{unblock_mac}", ""),
     ]
     assert rig.psam_rec.take() == [
-        X(f"80FA000013 01 {p.alg_id} {ASN8} {second} 8418000004 04", unblock_mac),
+        X(f"801A0301 08 {ASN8}", ""),
+        X(f"80FA0500 {_lc(p)} {_iv(p, second)} 8418000004 04", unblock_mac),
     ]
     assert rig.purse().balance() == 5000
 
@@ -395,7 +408,8 @@ def test_psam_select_terminal_id_and_maintenance_mac(alg: Algorithm) -> None:
     assert rig.psam_rec.take() == [
         X(f"00A404000A{PSAM_AID}", ""),
         X("00B0960006", TERMINAL),
-        X(f"80FA000013 01 {p.alg_id} {ASN8} {p.challenge} 841E000004 04", p.block_mac),
+        X(f"801A0101 08 {ASN8}", ""),
+        X(f"80FA0500 {_lc(p)} {_iv(p, p.challenge)} 841E000004 04", p.block_mac),
     ]
 
 
