@@ -58,7 +58,7 @@ class ValidatorRuntime:
     ) -> int:
         """Serve taps until ``stop`` is set (or ``max_taps`` were served); returns the
         number served. Syncs first, periodically, and last."""
-        from cardlib.errors import NoCardError
+        from cardlib.errors import DeviceError, NoCardError
         from drivers.pcsc import PcscConnection, wait_for_removal
 
         stop = stop or self._stop
@@ -72,19 +72,37 @@ class ValidatorRuntime:
                     conn = PcscConnection.wait_for_card(self.card_reader, timeout=poll)
                 except NoCardError:
                     continue
+                except DeviceError as exc:
+                    # The reader or pcscd went away: keep trying, a bus has no one
+                    # to restart it (the card reader's own refusal is in the log).
+                    log.warning("card reader: %s", exc)
+                    stop.wait(poll)
+                    continue
                 try:
                     tap = self.validator.tap(conn)
                 finally:
                     conn.close()
                 served += 1
                 on_tap(tap)
-                while not stop.is_set() and not wait_for_removal(self.card_reader, poll):
-                    pass  # one tap per presentation: the card must leave first
+                self._await_removal(wait_for_removal, stop, poll)
         finally:
             self._stop.set()
             syncer.join(5)
             self.sync()
         return served
+
+    def _await_removal(self, wait: Callable[[str, float], bool], stop: threading.Event,
+                       poll: float) -> None:  # fmt: skip
+        """One tap per presentation: the card must leave before the next."""
+        from cardlib.errors import DeviceError
+
+        while not stop.is_set():
+            try:
+                if wait(self.card_reader, poll):
+                    return
+            except DeviceError as exc:
+                log.warning("card reader: %s", exc)
+                stop.wait(poll)
 
     def close(self) -> None:
         self._stop.set()
