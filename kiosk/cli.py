@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "simulators.cli",
     "drivers.pcsc_cli",
     "backend_sync.central.cli",
+    "kiosk.diagnostics.cli",
 )
 
 

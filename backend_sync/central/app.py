@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
+from backend_sync.central.fleet_api import router as fleet_router
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import (
     Ack,
@@ -50,6 +51,7 @@ class CardStatus(BaseModel):
 def create_app(central: Central) -> FastAPI:
     """The API bound to one :class:`Central`."""
     app = FastAPI(title="civicard central", version="1")
+    app.include_router(fleet_router(central))  # heartbeats, fleet, support bundles
 
     @app.exception_handler(Refused)
     async def _refused(_req: Request, exc: Refused) -> JSONResponse:
