@@ -65,7 +65,8 @@ def _upsert_latest(conn: sa.Connection, row: dict[str, Any]) -> bool:
         set_={k: ex[k] for k in row if k != "terminal_id"},
         where=newer,
     )
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING rather than rowcount: drivers disagree on an upsert whose WHERE failed.
+    return conn.execute(stmt.returning(t.c.terminal_id)).first() is not None
 
 
 def ingest_heartbeat(central: Central, request: HeartbeatRequest) -> HeartbeatAck:

@@ -94,3 +94,13 @@ def make_rig(wallet_template: Path, tmp_path: Path) -> Iterator[Callable[..., Ri
 @pytest.fixture
 def rig(make_rig: Callable[..., Rig]) -> Rig:
     return make_rig()
+
+
+@pytest.fixture(scope="module")
+def shared_rig(wallet_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    """One rig for a module whose tests leave it as they found it."""
+    rig = build_rig(tmp_path_factory.mktemp("shared-rig"), wallet_template)
+    yield rig
+    if rig.diag.trace is not None:
+        rig.diag.trace.detach()
+    rig.world.close()
