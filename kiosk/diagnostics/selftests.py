@@ -29,6 +29,8 @@ from cardlib.errors import (
     KeyNotSupportedError,
     MacError,
     NoCardError,
+    PcscServiceError,
+    ReaderGoneError,
     SecureMessagingError,
 )
 from cardlib.layout import Ins, Sfi
@@ -74,6 +76,12 @@ def readers_test(devices: Devices, seen: Observed) -> SelfTestResult:
             return Code.NOT_CONFIGURED
         try:
             psam = PsamClient(ApduSession(devices.psam.connect()))
+        except PcscServiceError as exc:
+            facts["psam_error"] = str(exc)[:200]
+            return Code.PCSC_DOWN
+        except ReaderGoneError as exc:
+            facts["psam_error"] = str(exc)[:200]
+            return Code.READER_MISSING
         except DeviceError as exc:
             facts["psam_error"] = str(exc)[:200]
             return Code.PSAM_MISSING
