@@ -104,10 +104,7 @@ def printer_status(devices: Devices) -> DeviceStatus:
         return DeviceStatus(kind, (Code.NOT_CONFIGURED,))
     with devices.printer_lock:
         st = devices.printer.status()
-        cause = None
-        reader = getattr(devices.printer, "error_cause", None)
-        if st.answered and reader is not None:
-            cause = reader()
+        cause = devices.printer.error_cause() if st.answered else None
     facts: dict[str, Fact] = {
         "url": devices.printer.url.split("?")[0],
         "profile": devices.printer_profile or None,

@@ -167,6 +167,11 @@ def test_print(devices: Devices, language: str = "zh-Hans") -> SelfTestResult:
         except PrintFailed as exc:
             problems = exc.status.problems()
             problem = problems[0] if problems else "error"
+            if problem == "error":  # which error: the cutter is the technician's to clear
+                with devices.printer_lock:
+                    cause = devices.printer.error_cause()
+                if cause is not None and cause.cutter:
+                    problem = "cutter_error"
             facts["problem"] = problem
             return _PRINT_CODES.get(problem, Code.PRINTER_ERROR)
         facts["bytes_sent"] = result.bytes_sent
@@ -195,6 +200,7 @@ _PRINT_CODES = {
     "offline": Code.PRINTER_OFFLINE,
     "no_answer": Code.PRINTER_NO_ANSWER,
     "error": Code.PRINTER_ERROR,
+    "cutter_error": Code.CUTTER_ERROR,
 }
 
 

@@ -41,6 +41,14 @@ def test_a_healthy_kiosk_is_all_ok_and_its_self_tests_pass(rig: Rig) -> None:
     assert tests[SelfTestName.NETWORK].facts["central_acked_seq"] == 0
 
 
+@pytest.fixture
+def printer_rig(shared_rig: Rig) -> Iterator[Rig]:
+    """The module's rig, its printer simulator healed after each fault."""
+    yield shared_rig
+    healed = {"cover_open": False, "offline": False, "mute": False, "cutter_error": False}
+    shared_rig.world.printer_sim.set_faults(paper=PaperState.ADEQUATE, **healed)
+
+
 @pytest.mark.parametrize(
     ("faults", "code", "step"),
     [
@@ -48,12 +56,14 @@ def test_a_healthy_kiosk_is_all_ok_and_its_self_tests_pass(rig: Rig) -> None:
         ({"paper": PaperState.NEAR_END}, Code.PAPER_NEAR_END, NextStep.BRING_PAPER),
         ({"cover_open": True}, Code.COVER_OPEN, NextStep.CLOSE_COVER),
         ({"offline": True}, Code.PRINTER_OFFLINE, NextStep.POWER_CYCLE_PRINTER),
+        ({"cutter_error": True}, Code.CUTTER_ERROR, NextStep.CLEAR_CUTTER),
         ({"mute": True}, Code.PRINTER_NO_ANSWER, NextStep.CHECK_PRINTER_CABLE),
     ],
 )
 def test_printer_faults_come_from_its_status_bytes(
-    rig: Rig, faults: dict[str, object], code: Code, step: NextStep
+    printer_rig: Rig, faults: dict[str, object], code: Code, step: NextStep
 ) -> None:
+    rig = printer_rig
     rig.world.printer_sim.set_faults(**faults)
     got = _dev(rig, DeviceKind.PRINTER, central=False)
     assert got[0] is code and got[2] is step
