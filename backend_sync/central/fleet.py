@@ -14,6 +14,9 @@ import base64
 import binascii
 import hashlib
 import json
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -38,10 +41,12 @@ from backend_sync.wire import SignedDocument
 __all__ = [
     "HEARTBEAT_MAX_SKEW_S",
     "MAX_BUNDLE_BYTES",
+    "HeartbeatWriter",
     "bundle_content",
     "fleet_status",
     "history",
     "ingest_heartbeat",
+    "ingest_many",
     "position",
     "prune_history",
     "receive_bundle",
@@ -51,66 +56,137 @@ HEARTBEAT_MAX_SKEW_S = 24 * 3600
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 
 
-def _upsert_latest(conn: sa.Connection, row: dict[str, Any]) -> bool:
-    """Write the latest heartbeat unless the stored one is newer; True when written."""
+def _make_upsert(dialect: Any) -> Any:
     t = heartbeats_latest
-    ins = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(t)
+    ins = dialect.insert(t)
     ex = ins.excluded
     newer = sa.or_(
         sa.and_(ex.boot_id == t.c.boot_id, ex.counter > t.c.counter),
         sa.and_(ex.boot_id != t.c.boot_id, ex.kiosk_ts > t.c.kiosk_ts),
     )
-    stmt = ins.values(**row).on_conflict_do_update(
-        index_elements=[t.c.terminal_id],
-        set_={k: ex[k] for k in row if k != "terminal_id"},
-        where=newer,
-    )
     # RETURNING rather than rowcount: drivers disagree on an upsert whose WHERE failed.
-    return conn.execute(stmt.returning(t.c.terminal_id)).first() is not None
+    return ins.on_conflict_do_update(
+        index_elements=[t.c.terminal_id],
+        set_={c.name: ex[c.name] for c in t.columns if c.name != "terminal_id"},
+        where=newer,
+    ).returning(t.c.terminal_id)
+
+
+# Built once: statement construction was half the cost of a heartbeat.
+_UPSERT = {"postgresql": _make_upsert(postgresql), "sqlite": _make_upsert(sqlite)}
+_HISTORY = heartbeat_history.insert()
+_POSITION = sa.select(terminals.c.acked_seq, terminals.c.head_hash).where(
+    terminals.c.terminal_id == sa.bindparam("tid")
+)
+
+
+def _upsert_latest(conn: sa.Connection, row: dict[str, Any]) -> bool:
+    """Write the latest heartbeat unless the stored one is newer; True when written."""
+    stmt = _UPSERT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    return conn.execute(stmt, row).first() is not None
+
+
+def _apply(central: Central, conn: sa.Connection, request: HeartbeatRequest,
+           now: int) -> HeartbeatAck:  # fmt: skip
+    hb = request.body
+    tid = hb.terminal_id
+    body = hb.model_dump(mode="json", exclude_none=True)
+    key = central.terminal_key(conn, tid)
+    if not chain.verify(key, chain.canonical(body), request.signature):
+        raise Refused(401, "bad_signature")
+    if abs(hb.ts - now) > HEARTBEAT_MAX_SKEW_S * 1000:
+        raise Refused(401, "stale_request", "kiosk clock more than a day off")
+    faults = orjson.dumps([f.model_dump(mode="json") for f in hb.faults]).decode()
+    row = {
+        "terminal_id": tid,
+        "boot_id": hb.boot_id,
+        "counter": hb.counter,
+        "kiosk_ts": hb.ts,
+        "received_ms": now,
+        "health": hb.health,
+        "faults": faults,
+        "backlog": hb.backlog,
+        "oldest_unsent_s": hb.oldest_unsent_s,
+        "paper": hb.paper,
+        "out_of_service": hb.out_of_service,
+        "versions": orjson.dumps(hb.versions, option=orjson.OPT_SORT_KEYS).decode(),
+    }
+    if not _upsert_latest(conn, row):
+        raise Refused(409, "heartbeat_replayed", f"{hb.boot_id}/{hb.counter}")
+    conn.execute(
+        _HISTORY,
+        {"terminal_id": tid, "received_ms": now, "kiosk_ts": hb.ts, "reason": hb.reason,
+         "health": hb.health, "faults": faults, "backlog": hb.backlog, "paper": hb.paper},
+    )  # fmt: skip
+    pos = conn.execute(_POSITION, {"tid": tid}).one()
+    return HeartbeatAck(status="ok", acked_seq=int(pos.acked_seq), head_hash=pos.head_hash,
+                        received_ms=now)  # fmt: skip
+
+
+def ingest_many(
+    central: Central, requests: Sequence[HeartbeatRequest]
+) -> list[HeartbeatAck | Refused]:
+    """Verify and keep heartbeats (latest + history) in one transaction, in order; a
+    refused one (bad signature, replayed, unknown terminal) does not stop the others."""
+    out: list[HeartbeatAck | Refused] = []
+    with central.engine.begin() as conn:
+        now = central.now_ms()
+        for req in requests:
+            try:
+                out.append(_apply(central, conn, req, now))
+            except Refused as exc:
+                out.append(exc)
+    return out
 
 
 def ingest_heartbeat(central: Central, request: HeartbeatRequest) -> HeartbeatAck:
-    """Verify and keep one heartbeat (latest + history); answer our outbox position."""
-    hb = request.body
-    tid = hb.terminal_id
-    now = central.now_ms()
-    body = hb.model_dump(mode="json", exclude_none=True)
-    with central.engine.begin() as conn:
-        key = central.terminal_key(conn, tid)
-        if not chain.verify(key, chain.canonical(body), request.signature):
-            raise Refused(401, "bad_signature")
-        if abs(hb.ts - now) > HEARTBEAT_MAX_SKEW_S * 1000:
-            raise Refused(401, "stale_request", "kiosk clock more than a day off")
-        faults = orjson.dumps([f.model_dump(mode="json") for f in hb.faults]).decode()
-        row = {
-            "terminal_id": tid,
-            "boot_id": hb.boot_id,
-            "counter": hb.counter,
-            "kiosk_ts": hb.ts,
-            "received_ms": now,
-            "health": hb.health,
-            "faults": faults,
-            "backlog": hb.backlog,
-            "oldest_unsent_s": hb.oldest_unsent_s,
-            "paper": hb.paper,
-            "out_of_service": hb.out_of_service,
-            "versions": orjson.dumps(hb.versions, option=orjson.OPT_SORT_KEYS).decode(),
-        }
-        if not _upsert_latest(conn, row):
-            raise Refused(409, "heartbeat_replayed", f"{hb.boot_id}/{hb.counter}")
-        conn.execute(
-            heartbeat_history.insert().values(
-                terminal_id=tid, received_ms=now, kiosk_ts=hb.ts, reason=hb.reason,
-                health=hb.health, faults=faults, backlog=hb.backlog, paper=hb.paper,
-            )
-        )  # fmt: skip
-        pos = conn.execute(
-            sa.select(terminals.c.acked_seq, terminals.c.head_hash).where(
-                terminals.c.terminal_id == tid
-            )
-        ).one()
-    return HeartbeatAck(status="ok", acked_seq=int(pos.acked_seq), head_hash=pos.head_hash,
-                        received_ms=now)  # fmt: skip
+    """One heartbeat (see :func:`ingest_many`); raises :class:`Refused`."""
+    (result,) = ingest_many(central, [request])
+    if isinstance(result, Refused):
+        raise result
+    return result
+
+
+class HeartbeatWriter:
+    """Group commit for concurrent heartbeat requests: each caller waits for the
+    transaction that holds its heartbeat, and whoever arrives first writes every
+    heartbeat waiting at that moment (a commit, an fsync, shared by all of them)."""
+
+    def __init__(self, central: Central, max_batch: int = 500) -> None:
+        self.central = central
+        self.max_batch = max_batch
+        self._lock = threading.Lock()
+        self._pending: list[tuple[HeartbeatRequest, Future[HeartbeatAck]]] = []
+        self._writing = False
+
+    def submit(self, request: HeartbeatRequest) -> HeartbeatAck:
+        fut: Future[HeartbeatAck] = Future()
+        with self._lock:
+            self._pending.append((request, fut))
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            while True:
+                with self._lock:
+                    batch = self._pending[: self.max_batch]
+                    del self._pending[: self.max_batch]
+                    if not batch:
+                        self._writing = False
+                        break
+                try:
+                    results: list[HeartbeatAck | Refused] = ingest_many(
+                        self.central, [r for r, _ in batch]
+                    )
+                except Exception as exc:  # the database: every waiter learns it
+                    for _, f in batch:
+                        f.set_exception(exc)
+                    continue
+                for (_, f), res in zip(batch, results, strict=True):
+                    if isinstance(res, Refused):
+                        f.set_exception(res)
+                    else:
+                        f.set_result(res)
+        return fut.result()
 
 
 def position(central: Central, terminal_id: str, nonce: str) -> SignedDocument:

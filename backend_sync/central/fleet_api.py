@@ -37,11 +37,12 @@ def router(central: Central) -> APIRouter:
             raise Refused(401, "admin_token_required")
 
     staff = [Depends(admin)]
+    writer = fleet.HeartbeatWriter(central)
 
     @r.post("/v1/heartbeats", response_model=HeartbeatAck)
     def heartbeat(req: HeartbeatRequest) -> HeartbeatAck:
         """A kiosk's signed heartbeat; answers the central's view of its outbox."""
-        return fleet.ingest_heartbeat(central, req)
+        return writer.submit(req)
 
     @r.get("/v1/terminals/{terminal_id}/position", response_model=SignedDocument)
     def position(terminal_id: str, nonce: str) -> SignedDocument:
