@@ -78,5 +78,6 @@ class Devices:
     printed_text: Callable[[float], str | None] | None = None
     clock: Callable[[], float] = time.time
     started: float = field(default_factory=time.time)
-    # Held around every printer exchange: status reads and jobs must not interleave.
-    printer_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held around every printer exchange: status reads and jobs must not interleave
+    # (re-entrant: a LockedPrinter takes the same lock inside).
+    printer_lock: threading.RLock = field(default_factory=threading.RLock)

@@ -9,13 +9,40 @@ exists, nothing is created but the data folder's service-state file on request.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from drivers.printer.document import Document
+from drivers.printer.printer import Printer, PrintResult
+from drivers.printer.status import ErrorCause, PrinterStatus
 from kiosk.diagnostics.devices import Devices, Limits, ReaderSlot
 
-__all__ = ["devices_from_config", "simulator_echo"]
+__all__ = ["LockedPrinter", "devices_from_config", "runtime_devices", "simulator_echo"]
+
+
+class LockedPrinter(Printer):
+    """A printer shared by the receipt desk and diagnostics: one exchange at a time.
+
+    A status read in the middle of a job would take the job's answers (its ``GS ( H``
+    confirmation, its DLE EOT bytes) for its own; the lock keeps them apart."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+    def status(self) -> PrinterStatus:
+        with self.lock:
+            return super().status()
+
+    def error_cause(self) -> ErrorCause | None:
+        with self.lock:
+            return super().error_cause()
+
+    def print_document(self, document: Document) -> PrintResult:
+        with self.lock:
+            return super().print_document(document)
 
 
 def simulator_echo(sim: Any) -> Callable[[float], str | None] | None:
@@ -115,7 +142,6 @@ def devices_from_config(config: Any, *, config_file: Path | None = None) -> Devi
             key = None
     devices.terminal_key = key
     if config.printer_url:
-        from drivers.printer.printer import Printer
         from drivers.printer.profiles import get_profile
 
         devices.printer = Printer(config.printer_url, get_profile(config.printer_profile),
@@ -140,3 +166,41 @@ def devices_from_config(config: Any, *, config_file: Path | None = None) -> Devi
 
             devices.agent = SyncAgent(devices.outbox, devices.client, devices.store, attempts=1)
     return devices
+
+
+def runtime_devices(
+    config: Any,
+    *,
+    terminal_id: str,
+    card_reader: str,
+    psam_reader: str,
+    open_card: Callable[[], Any],
+    open_psam: Callable[[], Any],
+    printer: LockedPrinter | None,
+    client: Any,
+    agent: Any,
+    outbox: Any,
+    store: Any,
+    terminal_key: Any,
+) -> Devices:
+    """The running kiosk's own parts as :class:`Devices` (the runtime's builder)."""
+    from drivers.pcsc import reader_atrs
+
+    return Devices(
+        terminal_id=terminal_id,
+        data_dir=config.data_dir,
+        readers=reader_atrs,
+        card=ReaderSlot("card", card_reader, open_card),
+        psam=ReaderSlot("psam", psam_reader, open_psam),
+        printer=printer,
+        printer_profile=config.printer_profile if printer is not None else "",
+        client=client,
+        agent=agent,
+        outbox=outbox,
+        store=store,
+        terminal_key=terminal_key,
+        config=config,
+        location=config.location,
+        limits=Limits(max_hotlist_age_s=config.max_hotlist_age_s),
+        printer_lock=printer.lock if printer is not None else threading.RLock(),
+    )

@@ -104,3 +104,7 @@ def shared_rig(wallet_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     if rig.diag.trace is not None:
         rig.diag.trace.detach()
     rig.world.close()
+
+
+# pcscd + vpcd, as tests/pcsc uses them (marker "pcsc").
+from tests.pcsc.conftest import bridge, pcscd  # noqa: E402, F401
