@@ -1,12 +1,6 @@
-"""Heartbeats in, fleet status out; support bundles kept after their signature checks.
-
-A heartbeat is accepted from an enrolled, active terminal whose signature over the
-canonical body verifies; within one boot its counter must grow, and a new boot
-must be later by the kiosk's clock, so a captured heartbeat cannot be replayed to
-hide a fault. The kiosk's clock may be off (that is worth reporting, not refusing):
-heartbeats are taken within ``heartbeat_max_skew_s`` of the central's clock and the
-skew is kept.
-"""
+"""Fleet status from the heartbeats kept (:mod:`backend_sync.central.heartbeats`
+takes them in), a terminal's position, and support bundles kept after their
+signature checks."""
 
 from __future__ import annotations
 
@@ -14,26 +8,25 @@ import base64
 import binascii
 import hashlib
 import json
-import threading
-from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backend_sync import chain
 from backend_sync.central.documents import signed
 from backend_sync.central.fleet_models import heartbeat_history, heartbeats_latest, support_bundles
+from backend_sync.central.heartbeats import (
+    HEARTBEAT_MAX_SKEW_S,
+    HeartbeatWriter,
+    ingest_heartbeat,
+    ingest_many,
+)
 from backend_sync.central.models import terminals
 from backend_sync.central.service import Central, Refused
 from backend_sync.fleet_wire import (
     BundleReceipt,
     FleetKiosk,
     FleetStatus,
-    HeartbeatAck,
-    HeartbeatRequest,
     SupportBundleUpload,
 )
 from backend_sync.wire import SignedDocument
@@ -52,141 +45,7 @@ __all__ = [
     "receive_bundle",
 ]
 
-HEARTBEAT_MAX_SKEW_S = 24 * 3600
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024
-
-
-def _make_upsert(dialect: Any) -> Any:
-    t = heartbeats_latest
-    ins = dialect.insert(t)
-    ex = ins.excluded
-    newer = sa.or_(
-        sa.and_(ex.boot_id == t.c.boot_id, ex.counter > t.c.counter),
-        sa.and_(ex.boot_id != t.c.boot_id, ex.kiosk_ts > t.c.kiosk_ts),
-    )
-    # RETURNING rather than rowcount: drivers disagree on an upsert whose WHERE failed.
-    return ins.on_conflict_do_update(
-        index_elements=[t.c.terminal_id],
-        set_={c.name: ex[c.name] for c in t.columns if c.name != "terminal_id"},
-        where=newer,
-    ).returning(t.c.terminal_id)
-
-
-# Built once: statement construction was half the cost of a heartbeat.
-_UPSERT = {"postgresql": _make_upsert(postgresql), "sqlite": _make_upsert(sqlite)}
-_HISTORY = heartbeat_history.insert()
-_POSITION = sa.select(terminals.c.acked_seq, terminals.c.head_hash).where(
-    terminals.c.terminal_id == sa.bindparam("tid")
-)
-
-
-def _upsert_latest(conn: sa.Connection, row: dict[str, Any]) -> bool:
-    """Write the latest heartbeat unless the stored one is newer; True when written."""
-    stmt = _UPSERT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    return conn.execute(stmt, row).first() is not None
-
-
-def _apply(central: Central, conn: sa.Connection, request: HeartbeatRequest,
-           now: int) -> HeartbeatAck:  # fmt: skip
-    hb = request.body
-    tid = hb.terminal_id
-    body = hb.model_dump(mode="json", exclude_none=True)
-    key = central.terminal_key(conn, tid)
-    if not chain.verify(key, chain.canonical(body), request.signature):
-        raise Refused(401, "bad_signature")
-    if abs(hb.ts - now) > HEARTBEAT_MAX_SKEW_S * 1000:
-        raise Refused(401, "stale_request", "kiosk clock more than a day off")
-    faults = orjson.dumps([f.model_dump(mode="json") for f in hb.faults]).decode()
-    row = {
-        "terminal_id": tid,
-        "boot_id": hb.boot_id,
-        "counter": hb.counter,
-        "kiosk_ts": hb.ts,
-        "received_ms": now,
-        "health": hb.health,
-        "faults": faults,
-        "backlog": hb.backlog,
-        "oldest_unsent_s": hb.oldest_unsent_s,
-        "paper": hb.paper,
-        "out_of_service": hb.out_of_service,
-        "versions": orjson.dumps(hb.versions, option=orjson.OPT_SORT_KEYS).decode(),
-    }
-    if not _upsert_latest(conn, row):
-        raise Refused(409, "heartbeat_replayed", f"{hb.boot_id}/{hb.counter}")
-    conn.execute(
-        _HISTORY,
-        {"terminal_id": tid, "received_ms": now, "kiosk_ts": hb.ts, "reason": hb.reason,
-         "health": hb.health, "faults": faults, "backlog": hb.backlog, "paper": hb.paper},
-    )  # fmt: skip
-    pos = conn.execute(_POSITION, {"tid": tid}).one()
-    return HeartbeatAck(status="ok", acked_seq=int(pos.acked_seq), head_hash=pos.head_hash,
-                        received_ms=now)  # fmt: skip
-
-
-def ingest_many(
-    central: Central, requests: Sequence[HeartbeatRequest]
-) -> list[HeartbeatAck | Refused]:
-    """Verify and keep heartbeats (latest + history) in one transaction, in order; a
-    refused one (bad signature, replayed, unknown terminal) does not stop the others."""
-    out: list[HeartbeatAck | Refused] = []
-    with central.engine.begin() as conn:
-        now = central.now_ms()
-        for req in requests:
-            try:
-                out.append(_apply(central, conn, req, now))
-            except Refused as exc:
-                out.append(exc)
-    return out
-
-
-def ingest_heartbeat(central: Central, request: HeartbeatRequest) -> HeartbeatAck:
-    """One heartbeat (see :func:`ingest_many`); raises :class:`Refused`."""
-    (result,) = ingest_many(central, [request])
-    if isinstance(result, Refused):
-        raise result
-    return result
-
-
-class HeartbeatWriter:
-    """Group commit for concurrent heartbeat requests: each caller waits for the
-    transaction that holds its heartbeat, and whoever arrives first writes every
-    heartbeat waiting at that moment (a commit, an fsync, shared by all of them)."""
-
-    def __init__(self, central: Central, max_batch: int = 500) -> None:
-        self.central = central
-        self.max_batch = max_batch
-        self._lock = threading.Lock()
-        self._pending: list[tuple[HeartbeatRequest, Future[HeartbeatAck]]] = []
-        self._writing = False
-
-    def submit(self, request: HeartbeatRequest) -> HeartbeatAck:
-        fut: Future[HeartbeatAck] = Future()
-        with self._lock:
-            self._pending.append((request, fut))
-            lead = not self._writing
-            self._writing = True
-        if lead:
-            while True:
-                with self._lock:
-                    batch = self._pending[: self.max_batch]
-                    del self._pending[: self.max_batch]
-                    if not batch:
-                        self._writing = False
-                        break
-                try:
-                    results: list[HeartbeatAck | Refused] = ingest_many(
-                        self.central, [r for r, _ in batch]
-                    )
-                except Exception as exc:  # the database: every waiter learns it
-                    for _, f in batch:
-                        f.set_exception(exc)
-                    continue
-                for (_, f), res in zip(batch, results, strict=True):
-                    if isinstance(res, Refused):
-                        f.set_exception(res)
-                    else:
-                        f.set_result(res)
-        return fut.result()
 
 
 def position(central: Central, terminal_id: str, nonce: str) -> SignedDocument:

@@ -9,7 +9,6 @@ number when an audit sink is given.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,6 +246,3 @@ class Diagnostics:
             "out_of_service": self.seen.out_of_service is not None,
             "versions": versions,
         }
-
-    def uptime_s(self) -> int:
-        return int(time.time() - self.devices.started)

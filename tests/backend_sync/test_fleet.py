@@ -89,3 +89,44 @@ def test_silent_kiosks_and_those_never_heard(central: Central) -> None:
     assert status.silent == [TID, "320500000102"] and status.kiosks[0].silent_s >= 180
     assert fleet.prune_history(central, keep_s=60) == 1
     assert fleet.fleet_status(central).kiosks[0].terminal_id == TID  # the latest stays
+
+
+def test_a_batch_answers_each_heartbeat_in_order(central: Central) -> None:
+    key = enroll(central, TID)
+    other = enroll(central, "320500000102")
+    boot = uuid.uuid4().hex
+    batch = [
+        _hb(central, key, boot=boot, counter=1),
+        _hb(central, key, boot=boot, counter=2, backlog=2),  # same terminal, same batch
+        _hb(central, key, boot=boot, counter=2),  # its replay
+        _hb(central, chain.generate_key(), boot=boot, counter=3),  # forged
+        _hb(central, other, boot=uuid.uuid4().hex, counter=1, tid="320500000102"),
+        _hb(central, key, boot=boot, counter=1, tid="320500000999"),  # never enrolled
+    ]
+    got = fleet.ingest_many(central, batch)
+    assert [getattr(r, "reason", "ok") for r in got] == [
+        "ok", "ok", "heartbeat_replayed", "bad_signature", "ok", "unknown_terminal"]  # fmt: skip
+    (latest,) = [k for k in fleet.fleet_status(central).kiosks if k.terminal_id == TID]
+    assert latest.backlog == 2
+    assert len(fleet.history(central, TID)) == 2
+
+
+def test_the_writer_group_commits_concurrent_heartbeats(central: Central) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tids = [f"3205000002{i:02d}" for i in range(8)]
+    keys = {t: enroll(central, t) for t in tids}
+    writer = fleet.HeartbeatWriter(central)
+
+    def send(tid: str) -> list[int]:
+        boot = uuid.uuid4().hex
+        return [writer.submit(_hb(central, keys[tid], boot=boot, counter=n, tid=tid)).acked_seq
+                for n in range(1, 6)]  # fmt: skip
+
+    with ThreadPoolExecutor(8) as pool:
+        acks = list(pool.map(send, tids))
+    assert acks == [[0] * 5] * 8
+    assert sum(len(fleet.history(central, t)) for t in tids) == 40
+    with pytest.raises(Refused, match="heartbeat_replayed"):
+        writer.submit(_hb(central, keys[tids[0]], boot=uuid.uuid4().hex, counter=1,
+                          tid=tids[0], ts=central.now_ms() - 3_600_000))  # fmt: skip

@@ -106,9 +106,12 @@ def test_the_central_stopped(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize(("offset_s", "code"), [(300, Code.CLOCK_SKEW), (-30, Code.CLOCK_DRIFT)])
-def test_a_clock_skewed_by_minutes(rig: Rig, offset_s: int, code: Code) -> None:
+def test_a_clock_skewed_by_minutes(
+    shared_rig: Rig, offset_s: int, code: Code, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig = shared_rig
     # The central's clock is moved (it signs its time): the kiosk is off by -offset.
-    rig.world.central.clock = lambda: time.time() + offset_s
+    monkeypatch.setattr(rig.world.central, "clock", lambda: time.time() + offset_s)
     st = rig.diag.status().device(DeviceKind.CENTRAL)
     assert st.code is code and st.next_step is NextStep.SET_CLOCK
     assert abs(int(st.facts["skew_ms"] or 0) - offset_s * 1000) < 2000  # type: ignore[call-overload]
@@ -209,9 +212,10 @@ def test_out_of_service_with_a_reason_survives_a_restart(rig: Rig) -> None:
     assert audit[0][1]["technician"] == "32150000000000009002"
 
 
-def test_an_empty_reason_is_refused(rig: Rig) -> None:
+def test_an_empty_reason_is_refused(shared_rig: Rig) -> None:
     with pytest.raises(ValueError):
-        rig.diag.take_out_of_service("  ")
+        shared_rig.diag.take_out_of_service("  ")
+    assert shared_rig.diag.out_of_service() is None
 
 
 def test_documents_missing_or_stale(make_rig: Callable[..., Rig]) -> None:
