@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from backend_sync import chain
-from backend_sync.central import fleet, registry
+from backend_sync.central import fleet, models, registry
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.service import Central
@@ -75,10 +75,19 @@ def generate(kiosks: int, rounds: int) -> tuple[list[tuple[str, str]], list[Hear
 
 
 def prepare(url: str, signing_pem: bytes, terminals: list[tuple[str, str]]) -> None:
+    """Migrate and enroll (one bulk insert: setup, not timed; the rows are what
+    ``registry.enroll_terminal`` writes, which the first terminal goes through)."""
     central = _central(url, signing_pem)
     upgrade(central.engine)
-    for tid, cert in terminals:
-        registry.enroll_terminal(central, terminal_id=tid, cert_pem=cert)
+    first, rest = terminals[0], terminals[1:]
+    registry.enroll_terminal(central, terminal_id=first[0], cert_pem=first[1])
+    with central.engine.begin() as conn:
+        conn.execute(models.terminals.insert(), [
+            {"terminal_id": tid, "cert_pem": cert, "status": "active", "acked_seq": 0,
+             "head_hash": chain.genesis_hash(bytes.fromhex(tid)).hex().upper(),
+             "enrolled_ms": central.now_ms()}
+            for tid, cert in rest
+        ])  # fmt: skip
     central.engine.dispose()
 
 

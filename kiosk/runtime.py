@@ -106,6 +106,10 @@ class KioskRuntime:
         for conn in (self._card_conn, self._psam_conn):
             if conn is not None:
                 conn.close()
+        if self.diagnostics is not None:
+            for handler in (self.diagnostics.trace, self.diagnostics.log):
+                if handler is not None:
+                    handler.detach()
         self.outbox.close()
         self.audit.close()
 
@@ -129,7 +133,7 @@ def build_runtime(
     from drivers.printer.profiles import get_profile
     from drivers.printer.queue import PrintQueue
     from kiosk.audit import AuditLog
-    from kiosk.diagnostics import Diagnostics
+    from kiosk.diagnostics import ApduTrace, Diagnostics, RecentLog
     from kiosk.diagnostics.wiring import LockedPrinter, runtime_devices
     from kiosk.receipts.layouts import key_signer
     from kiosk.services.ops import CardKioskOps, Network, OfflineLimits
@@ -229,7 +233,9 @@ def build_runtime(
         printer=locked,
         client=client, agent=agent, outbox=outbox, store=store, terminal_key=tkey,
     )  # fmt: skip
-    rt.diagnostics = Diagnostics(devices, audit=audit)
+    # Recent APDUs (data withheld) and warnings, for the technician and support bundles.
+    rt.diagnostics = Diagnostics(devices, audit=audit, trace=ApduTrace().attach(),
+                                 log=RecentLog().attach())  # fmt: skip
     if client is not None:
         from backend_sync.terminal.heartbeat import HeartbeatSender
 

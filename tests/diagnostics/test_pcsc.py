@@ -78,6 +78,8 @@ terminal_key = "{w.root / 'terminal-key.pem'}"
         _wait(lambda: rt.controller.state is State.CARD_REFUSED, "the card refused")
         test = rt.diagnostics.run_self_test(SelfTestName.READERS)
         assert test.code is Code.OK and test.facts["mac_round_trip"] is True, test.to_dict()
+        trace = rt.diagnostics.apdu_trace()  # the session's and the self-test's, data withheld
+        assert any("> 80 70 00 00 1C <28 bytes>" in line for line in trace), trace[-10:]
         pcscd.stop()
         report = rt.diagnostics.status(central=False)
         assert report.device(DeviceKind.PSAM).code in (Code.PCSC_DOWN, Code.READER_MISSING)
