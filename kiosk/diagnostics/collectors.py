@@ -16,9 +16,8 @@ import json
 import platform
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
 
 from cardlib.errors import CardError
 from kiosk.diagnostics.chaincheck import ChainCheck, compare_with_central, verify_outbox
@@ -51,7 +50,6 @@ class Observed:
     central_position: tuple[int, str] | None = None  # (acked seq, head hash) at the central
     last_skew_ms: int | None = None
     out_of_service: Mapping[str, Fact] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _find(slot: ReaderSlot, present: Mapping[str, bytes | None]) -> str | None:

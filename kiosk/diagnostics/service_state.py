@@ -30,9 +30,12 @@ class ServiceState:
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
-            # A damaged file errs on the safe side: out of service until a technician looks.
-            return {"reason": "service state file unreadable", "by": None, "since_ms": 0}
-        return raw if isinstance(raw, dict) and raw.get("reason") else None
+            raw = None
+        if isinstance(raw, dict) and isinstance(raw.get("reason"), str) and raw["reason"]:
+            return raw
+        # The file is only ever written with a reason: anything else is damage, and
+        # errs on the safe side (out of service until a technician looks).
+        return {"reason": "service state file unreadable", "by": None, "since_ms": 0}
 
     def take_out(self, reason: str, by: str | None) -> dict[str, Any]:
         if not reason.strip():

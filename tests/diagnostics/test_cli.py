@@ -62,3 +62,19 @@ def test_diagnose_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFix
     cfg.write_text('[printer]\nurl = "lpt1"\n', encoding="utf-8")
     assert main(["diagnose", "--config", str(cfg)]) == 2
     assert "printer.url" in capsys.readouterr().err
+
+
+def test_diagnose_writes_and_uploads_a_signed_bundle(
+    shared_rig: Rig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _config(shared_rig, tmp_path)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    main(["diagnose", "--config", str(cfg), "--no-tests", "--bundle", str(stick)])
+    out = capsys.readouterr().out
+    assert "support bundle:" in out and "uploaded as #" in out, out
+    (path,) = stick.glob("*.json")
+    sig = (stick / (path.name + ".sig")).read_text().strip()
+    assert chain.verify(shared_rig.world.terminal_cert.public_key(), path.read_bytes(), sig)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["config"]["values"]["terminal_key"].startswith("<redacted>")
