@@ -89,6 +89,8 @@ class KioskRuntime:
             report = self.agent.run_once()
             # The central answered the signed time request: it is reachable.
             self.ops.network.online = report.skew_ms is not None
+            if self.diagnostics is not None:
+                self.diagnostics.note_sync(report.skew_ms)
             self.controller.recheck_devices()
             self._wake.wait(self.config.sync_interval)
             self._wake.clear()

@@ -19,6 +19,7 @@ from kiosk.diagnostics.bundle import BundleError, make_bundle, write_bundle
 from kiosk.diagnostics.collectors import Observed
 from kiosk.diagnostics.devices import Devices
 from kiosk.diagnostics.model import (
+    Code,
     DeviceKind,
     DeviceStatus,
     Health,
@@ -217,9 +218,22 @@ class Diagnostics:
         return BundleResult(path, sig, bundle.sha256, len(bundle.content), uploaded, error)
 
     # -- heartbeat --------------------------------------------------------------------------
+    def note_sync(self, skew_ms: int | None) -> None:
+        """The sync agent's latest clock sample (the kiosk's sync loop reports each pass),
+        so heartbeats carry a skewed clock without asking the central again."""
+        if skew_ms is not None:
+            self.seen.last_skew_ms = skew_ms
+
     def heartbeat_summary(self) -> dict[str, Any]:
-        """The status in the heartbeat's shape (:class:`backend_sync.fleet_wire.Heartbeat`)."""
+        """The status in the heartbeat's shape (:class:`backend_sync.fleet_wire.Heartbeat`);
+        the central's reachability is the heartbeat itself, the clock the last sample."""
         report = self.status(central=False)
+        skew = self.seen.last_skew_ms
+        if skew is not None and abs(skew) > self.devices.limits.drift_warn_ms:
+            code = Code.CLOCK_SKEW if abs(skew) > self.devices.limits.max_skew_ms else (
+                Code.CLOCK_DRIFT)  # fmt: skip
+            clock = DeviceStatus(DeviceKind.CENTRAL, (code,), {"skew_ms": skew})
+            report = StatusReport(report.at_ms, (*report.devices, clock))
         outbox = report.device(DeviceKind.OUTBOX).facts
         paper = report.device(DeviceKind.PRINTER).facts.get("paper")
         faults = [

@@ -130,3 +130,11 @@ def test_the_writer_group_commits_concurrent_heartbeats(central: Central) -> Non
     with pytest.raises(Refused, match="heartbeat_replayed"):
         writer.submit(_hb(central, keys[tids[0]], boot=uuid.uuid4().hex, counter=1,
                           tid=tids[0], ts=central.now_ms() - 3_600_000))  # fmt: skip
+
+
+def test_the_fleet_shows_a_kiosk_clock_off_by_minutes(central: Central) -> None:
+    key = enroll(central, TID)
+    fleet.ingest_heartbeat(central, _hb(central, key, boot=uuid.uuid4().hex, counter=1,
+                                        ts=central.now_ms() - 300_000))  # fmt: skip
+    (k,) = fleet.fleet_status(central).kiosks
+    assert 299_000 <= k.skew_ms <= 301_000

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.diagnostics import Code, DeviceKind, Health, NextStep, SelfTestName
+from kiosk.diagnostics import Code, DeviceKind, Diagnostics, Health, NextStep, SelfTestName
 from simulators.printer.interpreter import PaperState
 from tests.diagnostics.conftest import Rig
 
@@ -117,6 +117,11 @@ def test_a_clock_skewed_by_minutes(
     assert abs(int(st.facts["skew_ms"] or 0) - offset_s * 1000) < 2000  # type: ignore[call-overload]
     net = rig.diag.run_self_test(SelfTestName.NETWORK)
     assert net.passed is (code is Code.CLOCK_DRIFT)
+    # The heartbeat carries it too, from the sync agent's sample.
+    fresh = Diagnostics(rig.devices)
+    fresh.note_sync(rig.diag.force_sync().skew_ms)
+    faults = {f["device"]: f["code"] for f in fresh.heartbeat_summary()["faults"]}
+    assert faults.get("central") == code.value
 
 
 @pytest.fixture
@@ -197,8 +202,6 @@ def test_an_outbox_behind_the_central(rig: Rig) -> None:
 
 
 def test_out_of_service_with_a_reason_survives_a_restart(rig: Rig) -> None:
-    from kiosk.diagnostics import Diagnostics
-
     audit: list[tuple[str, dict[str, object]]] = []
     diag = Diagnostics(rig.devices, audit=lambda e, f: audit.append((e, dict(f))))
     diag.take_out_of_service("printer being replaced", technician="32150000000000009002")
