@@ -202,8 +202,10 @@ def test_an_outbox_behind_the_central(rig: Rig) -> None:
 
 
 def test_out_of_service_with_a_reason_survives_a_restart(rig: Rig) -> None:
-    audit: list[tuple[str, dict[str, object]]] = []
-    diag = Diagnostics(rig.devices, audit=lambda e, f: audit.append((e, dict(f))))
+    from kiosk.audit import AuditLog
+
+    log = AuditLog(rig.world.root / "maintenance-audit.db")
+    diag = Diagnostics(rig.devices, audit=log)
     diag.take_out_of_service("printer being replaced", technician="32150000000000009002")
     again = Diagnostics(rig.devices)
     assert again.out_of_service()["reason"] == "printer being replaced"  # type: ignore[index]
@@ -211,8 +213,12 @@ def test_out_of_service_with_a_reason_survives_a_restart(rig: Rig) -> None:
     assert st.code is Code.OUT_OF_SERVICE and again.heartbeat_summary()["out_of_service"]
     diag.back_in_service(technician="32150000000000009002")
     assert again.out_of_service() is None
-    assert [e for e, _ in audit] == ["maintenance.out_of_service", "maintenance.back_in_service"]
-    assert audit[0][1]["technician"] == "32150000000000009002"
+    entries = log.entries()
+    log.close()
+    assert [e.event for e in entries] == [
+        "maintenance.out_of_service", "maintenance.back_in_service"]  # fmt: skip
+    assert entries[0].fields == {"technician": "32150000000000009002",
+                                 "reason": "printer being replaced"}  # fmt: skip
 
 
 def test_an_empty_reason_is_refused(shared_rig: Rig) -> None:
