@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from cardlib.errors import CardError
+from drivers.printer.status import PrinterStatus
 from kiosk.diagnostics.chaincheck import ChainCheck, compare_with_central, verify_outbox
 from kiosk.diagnostics.devices import Devices, ReaderSlot
 from kiosk.diagnostics.model import Code, DeviceKind, DeviceStatus, Fact
+from kiosk.diagnostics.redact import config_values, redact_url
 
 __all__ = [
     "Observed",
@@ -104,7 +106,7 @@ def printer_status(devices: Devices) -> DeviceStatus:
         st = devices.printer.status()
         cause = devices.printer.error_cause() if st.answered else None
     facts: dict[str, Fact] = {
-        "url": devices.printer.url.split("?")[0],
+        "url": redact_url(devices.printer.url),
         "profile": devices.printer_profile or None,
         "answered": st.answered,
         "online": st.online,
@@ -113,7 +115,7 @@ def printer_status(devices: Devices) -> DeviceStatus:
         "cutter_error": bool(cause is not None and cause.cutter),
         "last_error": st.detail or (cause.describe() if cause is not None and cause.any else None),
     }
-    if st.detail == "one-way connection":
+    if st == PrinterStatus.unsupervised():
         return DeviceStatus(kind, (Code.PRINTER_UNSUPERVISED,), facts)
     if not st.answered:
         return DeviceStatus(kind, (Code.PRINTER_NO_ANSWER,), facts)
@@ -276,8 +278,6 @@ def config_hash(devices: Devices) -> str | None:
     cfg = devices.config
     if cfg is None:
         return None
-    from kiosk.diagnostics.redact import config_values
-
     raw = json.dumps(config_values(cfg, redact=False), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()[:24].upper()
 
