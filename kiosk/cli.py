@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "drivers.pcsc_cli",
     "backend_sync.central.cli",
     "kiosk.validator.cli",
+    "kiosk.diagnostics.cli",
 )
 
 

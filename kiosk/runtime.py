@@ -54,6 +54,8 @@ class KioskRuntime:
     _threads: list[threading.Thread] = field(default_factory=list)
     _card_conn: Any = None
     _psam_conn: Any = None
+    diagnostics: Any = None  # kiosk.diagnostics.Diagnostics over these very parts
+    heartbeat: Any = None  # backend_sync.terminal.heartbeat.HeartbeatSender
 
     def start(self) -> None:
         """Readers watched, sync running, the session showing ATTRACT."""
@@ -76,12 +78,19 @@ class KioskRuntime:
             t = threading.Thread(target=self._sync_loop, name="kiosk-sync", daemon=True)
             t.start()
             self._threads.append(t)
+        if self.heartbeat is not None:
+            t = threading.Thread(target=self.heartbeat.run, args=(self._stop,),
+                                 name="kiosk-heartbeat", daemon=True)  # fmt: skip
+            t.start()
+            self._threads.append(t)
 
     def _sync_loop(self) -> None:
         while not self._stop.is_set():
             report = self.agent.run_once()
             # The central answered the signed time request: it is reachable.
             self.ops.network.online = report.skew_ms is not None
+            if self.diagnostics is not None:
+                self.diagnostics.note_sync(report.skew_ms)
             self.controller.recheck_devices()
             self._wake.wait(self.config.sync_interval)
             self._wake.clear()
@@ -89,6 +98,8 @@ class KioskRuntime:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        if self.heartbeat is not None:
+            self.heartbeat.notify()
         if self._monitor is not None:
             self._monitor.stop()
         self.controller.stop()
@@ -97,6 +108,10 @@ class KioskRuntime:
         for conn in (self._card_conn, self._psam_conn):
             if conn is not None:
                 conn.close()
+        if self.diagnostics is not None:
+            for handler in (self.diagnostics.trace, self.diagnostics.log):
+                if handler is not None:
+                    handler.detach()
         self.outbox.close()
         self.audit.close()
 
@@ -117,10 +132,11 @@ def build_runtime(
     from cardlib.psam import PsamClient
     from drivers.pcsc import PcscConnection, reader_atrs
     from drivers.pcsc_select import ReaderConfig, ReaderRule, choose_readers
-    from drivers.printer.printer import Printer
     from drivers.printer.profiles import get_profile
     from drivers.printer.queue import PrintQueue
     from kiosk.audit import AuditLog
+    from kiosk.diagnostics import ApduTrace, Diagnostics, RecentLog
+    from kiosk.diagnostics.wiring import LockedPrinter, runtime_devices
     from kiosk.receipts.layouts import key_signer
     from kiosk.services.ops import CardKioskOps, Network, OfflineLimits
     from kiosk.services.printing import ReceiptDesk
@@ -170,12 +186,14 @@ def build_runtime(
         store = DownloadStore(data / "downloads", central_key)
         agent = SyncAgent(outbox, client, store)
     desk = None
+    locked: LockedPrinter | None = None
     if config.printer_url:
         if tkey is None:
             raise KioskBuildError("central.terminal_key", "receipts are signed with it")
-        printer = Printer(config.printer_url, get_profile(config.printer_profile),
-                          timeout=config.printer_timeout)  # fmt: skip
-        desk = ReceiptDesk(printer, PrintQueue(data / "print-queue.db"), key_signer(tkey),
+        # Locked: diagnostics (the heartbeat's status reads) shares it with receipts.
+        locked = LockedPrinter(config.printer_url, get_profile(config.printer_profile),
+                               timeout=config.printer_timeout)  # fmt: skip
+        desk = ReceiptDesk(locked, PrintQueue(data / "print-queue.db"), key_signer(tkey),
                            config.location)  # fmt: skip
 
     holder: dict[str, Any] = {}
@@ -211,4 +229,18 @@ def build_runtime(
                       agent=agent, outbox=outbox, audit=audit, card_reader=chosen.card,
                       psam_reader=chosen.psam, _wake=wake)  # fmt: skip
     rt._psam_conn = psam_conn
+    devices = runtime_devices(
+        config, terminal_id=terminal_id, card_reader=chosen.card, psam_reader=chosen.psam,
+        open_card=open_card, open_psam=lambda: psam_conn,
+        printer=locked,
+        client=client, agent=agent, outbox=outbox, store=store, terminal_key=tkey,
+    )  # fmt: skip
+    # Recent APDUs (data withheld) and warnings, for the technician and support bundles.
+    rt.diagnostics = Diagnostics(devices, audit=audit, trace=ApduTrace().attach(),
+                                 log=RecentLog().attach())  # fmt: skip
+    if client is not None:
+        from backend_sync.terminal.heartbeat import HeartbeatSender
+
+        rt.heartbeat = HeartbeatSender(client, rt.diagnostics.heartbeat_summary,
+                                       interval=60.0)  # fmt: skip
     return rt

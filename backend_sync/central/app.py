@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
 from backend_sync.central.console.routes import console_router
+from backend_sync.central.fleet_api import router as fleet_router
 from backend_sync.central.polls_api import poll_router
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import (
@@ -52,6 +53,7 @@ class CardStatus(BaseModel):
 def create_app(central: Central) -> FastAPI:
     """The API bound to one :class:`Central`."""
     app = FastAPI(title="civicard central", version="1")
+    app.include_router(fleet_router(central))  # heartbeats, fleet, support bundles
 
     @app.exception_handler(Refused)
     async def _refused(_req: Request, exc: Refused) -> JSONResponse:

@@ -97,6 +97,21 @@ class Printer:
             return PrinterStatus.no_answer(str(exc))
         return PrinterStatus.from_bytes(*answers)
 
+    def error_cause(self) -> st.ErrorCause | None:
+        """DLE EOT 3 (cutter, unrecoverable, auto-recoverable errors); None when the
+        printer does not answer it or the link is one-way."""
+        try:
+            conn = self._connection()
+            value = conn.query_status(st.ERROR_CAUSE) if conn.bidirectional else None
+        except PrinterUnreachable:
+            self.close()
+            return None
+        if value is None or not st.is_status_byte(value):
+            if value is not None:
+                self.close()  # garbage: a late answer must not be read as the next one
+            return None
+        return st.ErrorCause.from_byte(value)
+
     def encode(self, document: Document) -> bytes:
         """The bytes this printer would get for ``document`` (used by tests and the bench)."""
         return self._encoder.encode(document)

@@ -24,6 +24,9 @@ _OFFLINE = 0x08  # byte 1
 _COVER_OPEN = 0x04  # byte 2
 _PAPER_END_STOP = 0x20  # byte 2
 _ERROR = 0x40  # byte 2
+_CUTTER = 0x08  # byte 3
+_UNRECOVERABLE = 0x20  # byte 3
+_AUTO_RECOVERABLE = 0x40  # byte 3
 _NEAR_END = 0x0C  # byte 4
 _PAPER_OUT = 0x60  # byte 4
 
@@ -116,3 +119,33 @@ class PrinterStatus:
         if self.error:
             parts.append("error")
         return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ErrorCause:
+    """DLE EOT 3: why the printer reports an error (the cutter, for the technician)."""
+
+    cutter: bool
+    unrecoverable: bool
+    auto_recoverable: bool
+
+    @classmethod
+    def from_byte(cls, value: int) -> ErrorCause:
+        return cls(
+            cutter=bool(value & _CUTTER),
+            unrecoverable=bool(value & _UNRECOVERABLE),
+            auto_recoverable=bool(value & _AUTO_RECOVERABLE),
+        )
+
+    @property
+    def any(self) -> bool:
+        return self.cutter or self.unrecoverable or self.auto_recoverable
+
+    def describe(self) -> str:
+        named = (
+            ("cutter error", self.cutter),
+            ("unrecoverable error", self.unrecoverable),
+            ("auto-recoverable error", self.auto_recoverable),
+        )
+        parts = [name for name, on in named if on]
+        return ", ".join(parts) or "no error"

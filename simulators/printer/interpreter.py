@@ -56,6 +56,7 @@ class Faults:
     cover_open: bool = False
     offline: bool = False
     mute: bool = False  # no status answers at all
+    cutter_error: bool = False  # the autocutter jammed (DLE EOT 3 bit 3; stops the printer)
     paper_out_after_lines: int | None = None  # paper runs out after this many more lines
     mute_after_answers: int | None = None  # answers stop after this many more
 
@@ -134,7 +135,7 @@ class EscPosInterpreter:
     def stopped(self) -> bool:
         """True while the printer cannot print (paper out, cover open, offline)."""
         f = self.faults
-        return f.paper is PaperState.OUT or f.cover_open or f.offline
+        return f.paper is PaperState.OUT or f.cover_open or f.offline or f.cutter_error
 
     def feed(self, data: bytes) -> bytes:
         """Process received bytes; return the bytes the printer sends back."""
@@ -271,12 +272,15 @@ class EscPosInterpreter:
             value |= 0x08 if self.stopped else 0
         elif n == 2:
             value |= (0x04 if f.cover_open else 0) | (0x20 if f.paper is PaperState.OUT else 0)
+            value |= 0x40 if f.cutter_error else 0
+        elif n == 3:
+            value |= 0x08 if f.cutter_error else 0
         elif n == 4:
             if f.paper is PaperState.OUT:
                 value |= 0x6C
             elif f.paper is PaperState.NEAR_END:
                 value |= 0x0C
-        elif n != 3:
+        else:
             self._unknown(f"DLE EOT {n}")
             return
         self._answers.append(value)
