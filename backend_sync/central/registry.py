@@ -16,13 +16,21 @@ __all__ = ["enroll_terminal", "hotlist", "register_card", "set_card_status"]
 _CARD_STATES = {"active", "blocked", "terminated"}
 
 
+def _hex(value: str, n: int, what: str) -> str:
+    v = value.upper()
+    if len(v) != 2 * n or any(c not in "0123456789ABCDEF" for c in v):
+        raise Refused(422, f"bad_{what}", f"{what} is {n} bytes in hex")
+    return v
+
+
 def enroll_terminal(central: Central, *, terminal_id: str, cert_pem: str) -> None:
     """Enroll (or re-key) a terminal: its uploads are then checked against this
     certificate. Re-enrolling keeps the chain position."""
-    chain.public_key_from_cert(cert_pem.encode())  # refuse a bad certificate now
-    tid = terminal_id.upper()
-    if len(bytes.fromhex(tid)) != 6:
-        raise ValueError("terminal id is 6 bytes")
+    tid = _hex(terminal_id, 6, "terminal_id")
+    try:
+        chain.public_key_from_cert(cert_pem.encode())  # refuse a bad certificate now
+    except ValueError as exc:
+        raise Refused(422, "bad_certificate", str(exc)[:200]) from exc
     with central.engine.begin() as conn:
         found = conn.execute(
             sa.select(terminals.c.terminal_id).where(terminals.c.terminal_id == tid)
@@ -47,12 +55,25 @@ def enroll_terminal(central: Central, *, terminal_id: str, cert_pem: str) -> Non
 
 
 def register_card(central: Central, *, asn: str, algorithm: int, key_version: int) -> None:
-    """Register a card at issuance (idempotent); opens its purse account."""
-    asn = asn.upper()
-    if len(bytes.fromhex(asn)) != 10:
-        raise ValueError("ASN is 10 bytes")
+    """Register a card at issuance (idempotent); opens its purse account. The same
+    ASN with another algorithm or key version is refused (409 ``card_exists``): a
+    card's keys are fixed at issuance."""
+    asn = _hex(asn, 10, "asn")
+    if algorithm not in (0, 4) or not 0 <= key_version <= 255:
+        raise Refused(422, "bad_card", "algorithm 0 (3DES) or 4 (SM4), key version 0..255")
     now = central.now_ms()
     with central.engine.begin() as conn:
+        have = conn.execute(
+            sa.select(cards.c.algorithm, cards.c.key_version).where(cards.c.asn == asn)
+        ).first()
+        if have is not None:
+            if (have.algorithm, have.key_version) != (algorithm, key_version):
+                raise Refused(
+                    409, "card_exists",
+                    f"{asn} is registered with algorithm {have.algorithm}, "
+                    f"key version {have.key_version}",
+                )  # fmt: skip
+            return
         acc = ledger.account_ids(conn, [ledger.card_account(asn)])[ledger.card_account(asn)]
         ledger.insert_ignore(
             conn,
@@ -75,8 +96,8 @@ def register_card(central: Central, *, asn: str, algorithm: int, key_version: in
 def set_card_status(central: Central, *, asn: str, status: str) -> int:
     """Block, unblock (``active``) or terminate a card; returns the hotlist version."""
     if status not in _CARD_STATES:
-        raise ValueError(f"status is one of {sorted(_CARD_STATES)}")
-    asn = asn.upper()
+        raise Refused(422, "bad_status", f"status is one of {sorted(_CARD_STATES)}")
+    asn = _hex(asn, 10, "asn")
     with central.engine.begin() as conn:
         row = conn.execute(
             sa.select(cards.c.status).where(cards.c.asn == asn).with_for_update()

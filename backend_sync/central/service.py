@@ -37,6 +37,7 @@ class Settings:
     load_void_after_s: int = 72 * 3600
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
+    max_body_bytes: int = 4 * 1024 * 1024  # request bodies beyond it: 413
     production: bool = False
 
 
@@ -62,6 +63,7 @@ class Central:
     load_void_after_s: int = 72 * 3600
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
+    max_body_bytes: int = 4 * 1024 * 1024  # a batch of 5,000 records is about 3.5 MB
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     clock: Callable[[], float] = time.time
@@ -84,6 +86,7 @@ class Central:
             load_void_after_s=s.load_void_after_s,
             hotlist_max_delta=s.hotlist_max_delta,
             request_max_age_s=s.request_max_age_s,
+            max_body_bytes=s.max_body_bytes,
         )
 
     def now_ms(self) -> int:
