@@ -32,6 +32,7 @@ def _central(args: argparse.Namespace) -> Any:
         signing_key_file=Path(args.signing_key),
         admin_token=os.environ.get("CIVICARD_ADMIN_TOKEN", ""),
         production=args.production,
+        max_body_bytes=getattr(args, "max_body", None) or Settings.max_body_bytes,
     )
     return Central.from_settings(settings)
 
@@ -73,6 +74,19 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _admin(args: argparse.Namespace) -> int:
+    import sys
+
+    from backend_sync.central.service import Refused
+
+    try:
+        return _admin_action(args)
+    except Refused as exc:
+        print(f"refused: {exc.reason}" + (f": {exc.detail}" if exc.detail else ""),
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def _admin_action(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from backend_sync.central import loads, reconcile, registry
@@ -123,6 +137,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8600)
     sv.add_argument("--no-migrate", action="store_true")
+    sv.add_argument(
+        "--max-body", type=int, metavar="BYTES",
+        help="largest request body accepted (default 4 MiB); beyond it: 413",
+    )  # fmt: skip
     sv.set_defaults(handler=_serve)
     en = with_db(sub.add_parser("enroll", help="enroll a terminal's certificate"))
     en.add_argument("--terminal-id", required=True)
