@@ -56,6 +56,10 @@ class RegisterCard(_Admin):
     key_version: int = Field(ge=0, le=255)
 
 
+class RevokeTerminal(_Admin):
+    reason: str = Field(min_length=1, max_length=200)
+
+
 class CardStatus(_Admin):
     status: Literal["active", "blocked", "terminated"]
 
@@ -122,6 +126,16 @@ def create_app(central: Central, *, max_body_bytes: int | None = None) -> FastAP
     def enroll(body: EnrollTerminal) -> dict[str, str]:
         registry.enroll_terminal(central, terminal_id=body.terminal_id, cert_pem=body.cert_pem)
         return {"terminal_id": body.terminal_id.upper()}
+
+    @app.post(
+        "/v1/admin/terminals/{terminal_id}/revoke",
+        dependencies=[Admin],
+        responses=refusals(401, 404),
+    )
+    def revoke(terminal_id: TerminalId, body: RevokeTerminal) -> dict[str, object]:
+        """Revoke a terminal: later uploads refused and flagged, earlier ones kept."""
+        seq = registry.revoke_terminal(central, terminal_id=terminal_id, reason=body.reason)
+        return {"terminal_id": terminal_id.upper(), "status": "revoked", "acked_seq": seq}
 
     @app.post("/v1/admin/cards", dependencies=[Admin], responses=refusals(401, 409))
     def register(body: RegisterCard) -> dict[str, str]:

@@ -11,7 +11,7 @@ from backend_sync.central import ledger
 from backend_sync.central.models import cards, hotlist_events, terminals
 from backend_sync.central.service import Central, Refused
 
-__all__ = ["enroll_terminal", "hotlist", "register_card", "set_card_status"]
+__all__ = ["enroll_terminal", "hotlist", "register_card", "revoke_terminal", "set_card_status"]
 
 _CARD_STATES = {"active", "blocked", "terminated"}
 
@@ -25,16 +25,20 @@ def _hex(value: str, n: int, what: str) -> str:
 
 def enroll_terminal(central: Central, *, terminal_id: str, cert_pem: str) -> None:
     """Enroll (or re-key) a terminal: its uploads are then checked against this
-    certificate. Re-enrolling keeps the chain position."""
+    certificate, which must chain to a terminal CA the central trusts and name
+    this terminal (422 otherwise). Re-enrolling keeps the chain position; a
+    revoked terminal is never enrolled again (409 ``terminal_revoked``)."""
     tid = _hex(terminal_id, 6, "terminal_id")
     try:
-        chain.public_key_from_cert(cert_pem.encode())  # refuse a bad certificate now
-    except ValueError as exc:
-        raise Refused(422, "bad_certificate", str(exc)[:200]) from exc
+        central.check_terminal_cert(tid, cert_pem)
+    except Refused as exc:
+        raise Refused(422, exc.reason, exc.detail) from exc
     with central.engine.begin() as conn:
         found = conn.execute(
-            sa.select(terminals.c.terminal_id).where(terminals.c.terminal_id == tid)
+            sa.select(terminals.c.status).where(terminals.c.terminal_id == tid).with_for_update()
         ).first()
+        if found is not None and found.status == "revoked":
+            raise Refused(409, "terminal_revoked", tid)
         if found:
             conn.execute(
                 terminals.update()
@@ -52,6 +56,29 @@ def enroll_terminal(central: Central, *, terminal_id: str, cert_pem: str) -> Non
                     enrolled_ms=central.now_ms(),
                 )
             )
+
+
+def revoke_terminal(central: Central, *, terminal_id: str, reason: str) -> int:
+    """Revoke a terminal (a stolen kiosk, a leaked key): every later batch and
+    signed request from it is refused (403 ``terminal_revoked``) and its uploads
+    flagged; what it uploaded before stays posted. Returns the seq it had
+    reached, the last one the ledger holds from it. Revoking twice is a no-op."""
+    tid = _hex(terminal_id, 6, "terminal_id")
+    with central.engine.begin() as conn:
+        row = conn.execute(
+            sa.select(terminals.c.status, terminals.c.acked_seq)
+            .where(terminals.c.terminal_id == tid)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise Refused(404, "unknown_terminal", tid)
+        if row.status != "revoked":
+            conn.execute(
+                terminals.update()
+                .where(terminals.c.terminal_id == tid)
+                .values(status="revoked", revoked_ms=central.now_ms(), revoked_reason=reason[:200])
+            )
+        return int(row.acked_seq)
 
 
 def register_card(central: Central, *, asn: str, algorithm: int, key_version: int) -> None:

@@ -6,6 +6,7 @@ FastAPI app; nothing here is global.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -13,13 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine
-from backend_sync.central.models import rejections, terminals
+from backend_sync.central.models import anomalies, rejections, terminals
 from backend_sync.central.providers import BillDirectory, FundingProvider
+from backend_sync.terminal_certs import (
+    TerminalCertError,
+    load_terminal_cas,
+    validate_terminal_certificate,
+)
 from cardlib.keys import IssuerKeys
 
 __all__ = ["Central", "Refused", "Settings"]
@@ -38,6 +45,7 @@ class Settings:
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
     max_body_bytes: int = 4 * 1024 * 1024  # request bodies beyond it: 413
+    terminal_ca_files: tuple[Path, ...] = ()  # the terminal CAs trusted (none: no terminal)
     production: bool = False
 
 
@@ -64,10 +72,15 @@ class Central:
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
     max_body_bytes: int = 4 * 1024 * 1024  # a batch of 5,000 records is about 3.5 MB
+    # Terminal certificates must chain to one of these (docs/sync.md).
+    terminal_cas: list[x509.Certificate] = field(default_factory=list)
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     clock: Callable[[], float] = time.time
-    _term_keys: dict[tuple[str, str], ec.EllipticCurvePublicKey] = field(default_factory=dict)
+    # (terminal, certificate) -> key and the time it is valid until (its or its CA's)
+    _term_keys: dict[tuple[str, str], tuple[ec.EllipticCurvePublicKey, dt.datetime]] = field(
+        default_factory=dict
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -87,31 +100,66 @@ class Central:
             hotlist_max_delta=s.hotlist_max_delta,
             request_max_age_s=s.request_max_age_s,
             max_body_bytes=s.max_body_bytes,
+            terminal_cas=load_terminal_cas(s.terminal_ca_files, production=s.production),
         )
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
+    def now_utc(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+    def check_terminal_cert(self, terminal_id: str, cert_pem: str) -> x509.Certificate:
+        """The certificate, if it chains to a trusted terminal CA, names this terminal
+        and is valid now; :class:`Refused` (403, the reason) otherwise."""
+        try:
+            return validate_terminal_certificate(
+                cert_pem.encode(), terminal_id, self.terminal_cas, at=self.now_utc()
+            )
+        except TerminalCertError as exc:
+            raise Refused(403, exc.reason, exc.detail) from exc
+
     def terminal_key(self, conn: sa.Connection, terminal_id: str) -> ec.EllipticCurvePublicKey:
-        """The enrolled, active terminal's public key; :class:`Refused` otherwise."""
+        """The enrolled, active terminal's public key, its certificate checked against
+        the trusted terminal CAs (and the clock) on every call; :class:`Refused`
+        otherwise (``terminal_revoked`` for a revoked one)."""
         row = conn.execute(
             sa.select(terminals.c.cert_pem, terminals.c.status).where(
                 terminals.c.terminal_id == terminal_id
             )
         ).first()
+        if row is not None and row.status == "revoked":
+            raise Refused(403, "terminal_revoked", terminal_id)
         if row is None or row.status != "active":
             raise Refused(403, "unknown_terminal", terminal_id)
         ck = (terminal_id, row.cert_pem)
         with self._lock:
-            key = self._term_keys.get(ck)
-        if key is None:
-            try:
-                key = chain.public_key_from_cert(row.cert_pem.encode())
-            except ValueError as exc:
-                raise Refused(403, "bad_certificate", str(exc)) from exc
+            cached = self._term_keys.get(ck)
+        if cached is None or self.now_utc() > cached[1]:
+            cert = self.check_terminal_cert(terminal_id, row.cert_pem)
+            key = cert.public_key()
+            assert isinstance(key, ec.EllipticCurvePublicKey)  # checked by the profile
+            ca = next(c for c in self.terminal_cas if c.subject == cert.issuer)
+            until = min(cert.not_valid_after_utc, ca.not_valid_after_utc)
             with self._lock:
-                self._term_keys[ck] = key
-        return key
+                self._term_keys[ck] = (key, until)
+            return key
+        return cached[0]
+
+    def flag(
+        self, kind: str, terminal_id: str | None, detail: str = "", seq: int | None = None
+    ) -> None:
+        """Record an anomaly for the auditors, in its own transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                anomalies.insert().values(
+                    terminal_id=terminal_id,
+                    seq=seq,
+                    kind=kind,
+                    detail=detail[:500],
+                    at_ms=self.now_ms(),
+                )
+            )
 
     def count_refusal(
         self, reason: str, terminal_id: str | None, detail: str = "", seq: int | None = None

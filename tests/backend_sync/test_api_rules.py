@@ -16,7 +16,15 @@ import pytest
 from backend_sync import chain
 from backend_sync.central.service import Central
 from cardlib.keys import IssuerKeys
-from tests.backend_sync.support import ADMIN, ThreadServer, asn_of, cards, sell, terminal
+from tests.backend_sync.support import (
+    ADMIN,
+    ThreadServer,
+    asn_of,
+    cards,
+    sell,
+    terminal,
+    terminal_cert,
+)
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 TID = "320500000001"
@@ -31,7 +39,7 @@ def test_admin_bad_input_is_a_documented_4xx_with_a_reason(central: Central) -> 
     with ThreadServer(central) as srv:
         http = httpx.Client(base_url=srv.url, timeout=5, headers=AUTH)
         schema = http.get("/openapi.json").json()
-        cert = chain.self_signed_cert(chain.generate_key(), TID).decode()
+        cert = terminal_cert(chain.generate_key(), TID)
         cases = [
             ("post", "/v1/admin/cards", "/v1/admin/cards",
              {"asn": "", "algorithm": 0, "key_version": 1}),
