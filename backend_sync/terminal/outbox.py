@@ -95,8 +95,8 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except sa.exc.DatabaseError as exc:
-            if isinstance(exc, sa.exc.IntegrityError) or "locked" in str(exc.orig):
-                raise
+            if not isinstance(exc.orig, sqlite3.Error) or not files.is_damage(exc.orig):
+                raise  # busy, disk full, a bug: not a damaged file
             ob = args[0]
             assert isinstance(ob, Outbox)
             raise OutboxUnusable("outbox_damaged", ob.path, f"is unreadable ({exc.orig})") from exc
@@ -166,7 +166,7 @@ def _create_file(path: Path, terminal_id: str, head_seq: int, head_hash: str) ->
     tmp = path.with_name(path.name + ".creating")
     for p in (tmp, *files.sidecars(tmp)):
         p.unlink(missing_ok=True)  # a torn creation: it never held a record
-    engine = make_engine(f"sqlite:///{tmp}")
+    engine = make_engine(sa.URL.create("sqlite", database=str(tmp)))
     try:
         with engine.begin() as conn:
             _migrate(conn)
@@ -234,7 +234,7 @@ class Outbox:
             marker = files.read_marker(self.path)
         else:
             files.check_file(self.path)
-        self.engine = make_engine(f"sqlite:///{self.path}")
+        self.engine = make_engine(sa.URL.create("sqlite", database=str(self.path)))
         try:
             self._open(marker)
         except BaseException:

@@ -34,6 +34,7 @@ __all__ = [
     "OutboxUnusable",
     "check_file",
     "existing_traces",
+    "is_damage",
     "marker_path",
     "read_marker",
     "write_marker",
@@ -140,6 +141,14 @@ def read_marker(path: Path) -> Marker | None:
         return Marker(None, None)
 
 
+def is_damage(exc: sqlite3.Error) -> bool:
+    """Whether SQLite's error says the file is damaged (corrupt, not a database, an
+    I/O error, its tables gone), not that it is busy or the disk is full."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    text = str(exc)
+    return code in (10, 11, 26) or "no such table" in text or "malformed" in text
+
+
 def check_file(path: Path) -> None:
     """Refuse (without writing to it) a file at ``path`` that is not an intact
     SQLite database with an outbox in it."""
@@ -152,17 +161,21 @@ def check_file(path: Path) -> None:
         raise OutboxUnusable("outbox_damaged", path, "is empty (0 bytes)")
     if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
         raise OutboxUnusable("outbox_damaged", path, "is not an SQLite database")
-    page = int.from_bytes(head[16:18], "big") or 65536
+    raw_page = int.from_bytes(head[16:18], "big")
+    page = 65536 if raw_page == 1 else raw_page
     pages = int.from_bytes(head[28:32], "big")
+    # The header's page count is valid only when its change counter matches
+    # (SQLite file format, "in-header database size").
+    size_valid = head[24:28] == head[92:96] and pages > 0
     wal = sidecars(path)[0]
-    if not wal.exists() and path.stat().st_size < page * pages:
+    if size_valid and not wal.exists() and path.stat().st_size < page * pages:
         # The header counts more pages than the file holds, and no WAL can
         # supply them: the file was cut short.
         raise OutboxUnusable("outbox_damaged", path, "is truncated")
     try:
         # Read-only through SQLite itself, so a WAL beside the file is applied as
         # SQLite would apply it, and nothing is written to a damaged file.
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
         try:
             verdict = conn.execute("PRAGMA quick_check").fetchall()
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}

@@ -179,7 +179,8 @@ def test_a_damaged_marker_still_counts(tmp_path: Path, damage: str) -> None:
     assert read_marker(path) is not None and not read_marker(path).readable  # type: ignore[union-attr]
     # With the outbox intact, the marker is rewritten from it...
     Outbox(path, TID).close()
-    assert read_marker(path) == read_marker(path) and read_marker(path).readable  # type: ignore[union-attr]
+    m = read_marker(path)
+    assert m is not None and m.readable
     # ...and with the outbox gone, a damaged marker still stops its re-creation.
     MARKER_DAMAGE[damage](marker)
     path.unlink()
@@ -272,3 +273,13 @@ def test_recovery_continues_the_chain_from_the_central_head(tmp_path: Path) -> N
     assert prev == head and [r.seq for r in recs] == [4]
     ob.check_central_head(3, head)
     assert ob.status().sales_allowed
+
+
+def test_a_folder_name_with_uri_characters(tmp_path: Path) -> None:
+    folder = tmp_path / "kiosk #1 ?data%20"
+    folder.mkdir()
+    path = _with_records(folder)
+    assert Outbox(path, TID).status().head_seq == 3
+    path.write_bytes(b"")
+    with pytest.raises(OutboxUnusable):
+        Outbox(path, TID)
