@@ -57,7 +57,7 @@ class RegisterCard(_Admin):
 
 
 class RevokeTerminal(_Admin):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 class CardStatus(_Admin):

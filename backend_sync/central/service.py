@@ -156,7 +156,7 @@ class Central:
                     terminal_id=terminal_id,
                     seq=seq,
                     kind=kind,
-                    detail=detail[:500],
+                    detail=_text(detail),
                     at_ms=self.now_ms(),
                 )
             )
@@ -171,7 +171,7 @@ class Central:
                     terminal_id=terminal_id,
                     seq=seq,
                     reason=reason,
-                    detail=detail[:500],
+                    detail=_text(detail),
                     at_ms=self.now_ms(),
                 )
             )
@@ -181,6 +181,11 @@ class Central:
         q = sa.select(rejections.c.reason, sa.func.count()).group_by(rejections.c.reason)
         with self.engine.connect() as conn:
             return {r: int(n) for r, n in conn.execute(q)}
+
+
+def _text(detail: str) -> str:
+    # Details quote what was sent; PostgreSQL text cannot hold NUL.
+    return detail.replace("\x00", "\\0")[:500]
 
 
 def check_signed(

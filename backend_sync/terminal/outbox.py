@@ -270,7 +270,11 @@ class Outbox:
             raise OutboxError(
                 f"{self.path} belongs to terminal {meta['terminal_id']}, not {self.terminal_id}"
             )
-        head, acked = int(meta["head_seq"]), int(meta["acked_seq"])
+        try:
+            head, acked = int(meta["head_seq"]), int(meta["acked_seq"])
+            bytes.fromhex(meta["head_hash"])
+        except ValueError as exc:
+            raise OutboxUnusable("outbox_damaged", self.path, "its chain head is garbled") from exc
         if marker is not None and marker.readable:
             if marker.terminal_id != self.terminal_id:
                 raise OutboxUnusable(

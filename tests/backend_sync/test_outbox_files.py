@@ -79,6 +79,15 @@ def _not_an_outbox(p: Path) -> None:
     conn.close()
 
 
+def _garbled_head(p: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(p)
+    conn.execute("UPDATE outbox_meta SET value = 'x9' WHERE key = 'head_seq'")
+    conn.commit()
+    conn.close()
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "zero_bytes": _zero,
     "truncated_half": _half,
@@ -86,6 +95,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "random_bytes": _random,
     "random_pages": _random_pages,
     "another_database": _not_an_outbox,
+    "garbled_chain_head": _garbled_head,
 }
 
 

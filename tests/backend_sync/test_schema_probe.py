@@ -3,8 +3,9 @@ number of generated requests per operation (valid and invalid ones, with and
 without the admin token): never a server error, never a status code the OpenAPI
 schema does not list for the operation, every answer shaped as documented.
 
-Sizes: ``CIVICARD_PROBE_EXAMPLES`` examples per operation (default 25); the run
-takes well under a minute. Larger runs: set it higher, under ``--slow`` or by hand.
+Sizes: ``CIVICARD_PROBE_EXAMPLES`` examples per operation and mode (default 25):
+about 30 s on SQLite. ``--slow`` adds the same probe on PostgreSQL; larger runs:
+set the variable higher.
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+)
 def live_central(
+    request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     issuer_keys: IssuerKeys,
     central_signing_key: ec.EllipticCurvePrivateKey,
@@ -49,8 +53,11 @@ def live_central(
     from backend_sync.central import registry
 
     tmp: Path = tmp_path_factory.mktemp("probe")
-    central: Central = make_central(f"sqlite:///{tmp / 'central.db'}", issuer_keys,
-                                    central_signing_key)  # fmt: skip
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'central.db'}"
+    else:  # the same probe on PostgreSQL (stricter about text): under --slow
+        url = request.getfixturevalue("postgres").create_database("probe")
+    central: Central = make_central(url, issuer_keys, central_signing_key)
     # Something to find: an enrolled terminal and a registered card.
     enroll(central, "320500000001")
     registry.register_card(central, asn=asn_of(1), algorithm=0, key_version=1)
