@@ -293,3 +293,23 @@ def test_a_folder_name_with_uri_characters(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(OutboxUnusable):
         Outbox(path, TID)
+
+
+def test_the_guard_says_why_sales_stop(tmp_path: Path) -> None:
+    from backend_sync.terminal.outbox_guard import OutboxGuard
+
+    path = _with_records(tmp_path, 40)
+    guard = OutboxGuard(path, TID)
+    assert guard.problem() is None and guard.require() is guard.outbox
+    assert guard.outbox is not None
+    guard.outbox.engine.dispose()
+    data = bytearray(path.read_bytes())
+    data[4096:] = random.Random(9).randbytes(len(data) - 4096)
+    path.write_bytes(bytes(data))  # the disk goes bad under the running kiosk
+    assert guard.problem() == "outbox_damaged"
+    assert guard.problem() == "outbox_damaged"  # and stays so
+    missing = tmp_path / "gone"
+    missing.mkdir()
+    gone = _with_records(missing)
+    gone.unlink()
+    assert OutboxGuard(gone, TID).problem() == "outbox_missing"
