@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "simulators.cli",
     "drivers.pcsc_cli",
     "backend_sync.central.cli",
+    "backend_sync.terminal.outbox_cli",
 )
 
 

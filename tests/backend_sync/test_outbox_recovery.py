@@ -3,11 +3,11 @@ is ahead, and the documented recovery continues the chain where the central is."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from backend_sync import chain
 from backend_sync.central.service import Central
 from backend_sync.terminal.agent import SyncAgent
 from backend_sync.terminal.outbox import Outbox, OutboxUnusable, SalesStopped
@@ -48,15 +48,26 @@ def test_lost_outbox_stops_sales_and_recovers_from_the_central_head(
         with pytest.raises(SalesStopped):
             sell(_with(t, guard.outbox), card, 5, ttc=9)
         guard.outbox.close()
-        # The recovery: files moved aside, a new outbox continued from the
-        # central's signed head; numbering and the chain go on at 4.
-        aside = tmp_path / "aside"
-        aside.mkdir()
-        for p in existing_traces(path):
-            shutil.move(p, aside / p.name)
+        # The recovery, with the technician's commands: check, keep the files,
+        # continue from the central's signed head; numbering and the chain go on.
+        from kiosk.cli import main
+
+        pub, tkey = tmp_path / "central.pub", tmp_path / "terminal-key.pem"
+        pub.write_bytes(chain.public_key_pem(central.signing_key.public_key()))
+        tkey.write_bytes(chain.private_key_pem(t.key))
+        box = ["--outbox", str(path)]
+        assert main(["outbox", "check", *box, "--terminal-id", TID]) == 1
+        assert main(["outbox", "quarantine", *box]) == 0
+        assert not existing_traces(path)
+        kept = [q for q in tmp_path.iterdir() if q.name.startswith(path.name + ".quarantine-")]
+        assert len(kept) == 1 and (kept[0] / path.name).exists()
+        assert main(["outbox", "continue", *box, "--terminal-id", TID, "--central", srv.url,
+                     "--central-key", str(pub), "--terminal-key", str(tkey)]) == 0  # fmt: skip
+        assert main(["outbox", "check", *box, "--terminal-id", TID]) == 0
         acked, head = t.client.terminal_head()
         assert acked == 3
-        ob = Outbox.continue_from(path, TID, acked_seq=acked, head_hash=head)
+        ob = Outbox(path, TID)
+        assert ob.pending()[0] == head  # the next record chains onto the central's head
         t2 = _with(t, ob)
         assert sell(t2, card, 10, ttc=5) == 4
         report = t2.agent.run_once()
