@@ -11,16 +11,20 @@ import sqlalchemy as sa
 __all__ = ["make_engine"]
 
 
-def make_engine(url: str, *, wal_autocheckpoint: int | None = None, **kwargs: Any) -> sa.Engine:
-    """An engine for ``url``; ``postgresql://`` is served by psycopg 3.
+def make_engine(
+    url: str | sa.URL, *, wal_autocheckpoint: int | None = None, **kwargs: Any
+) -> sa.Engine:
+    """An engine for ``url``; ``postgresql://`` is served by psycopg 3. A file path
+    is passed as ``sa.URL.create("sqlite", database=...)``, so that no character
+    of it is read as URL syntax.
 
     SQLite: WAL, synchronous FULL (a committed batch survives a power cut) and
     BEGIN IMMEDIATE, so two API threads never both read-then-write one chain head.
     ``wal_autocheckpoint`` (pages) lets a busy writer checkpoint less often.
     """
-    if url.startswith("postgresql://"):
+    if isinstance(url, str) and url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if url.startswith("sqlite"):
+    if (url.drivername if isinstance(url, sa.URL) else url).startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "AbortedRecord",
@@ -60,7 +60,39 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _CardTxn(_Model):
+def _no_null_in_schema(schema: dict[str, Any]) -> None:
+    # The schema says what is accepted: an optional field is a string (or number),
+    # never null; it is simply left out.
+    for prop in schema.get("properties", {}).values():
+        alts = prop.get("anyOf")
+        if alts and {"type": "null"} in alts:
+            rest = [a for a in alts if a != {"type": "null"}]
+            prop.pop("anyOf")
+            if len(rest) == 1:
+                prop.update(rest[0])
+            else:
+                prop["anyOf"] = rest
+            if prop.get("default", 0) is None:
+                prop.pop("default")
+
+
+class _Inbound(_Model):
+    """What a terminal sends: optional fields are omitted, an explicit ``null`` is
+    refused (docs/sync.md), so what is hashed and signed has one form."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_no_null_in_schema)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(str(k) for k, v in data.items() if v is None)
+            if nulls:
+                raise ValueError(f"optional fields are omitted, never null: {', '.join(nulls)}")
+        return data
+
+
+class _CardTxn(_Inbound):
     seq: Seq
     terminal_id: TerminalId
     asn: Asn
@@ -127,7 +159,7 @@ class AbortedRecord(_CardTxn):
     reason: Reason
 
 
-class ProofRecord(_Model):
+class ProofRecord(_Inbound):
     """The card's proof (GET TRANSACTION PROVE) for an earlier unsettled record."""
 
     kind: Literal["proof"] = "proof"
@@ -146,7 +178,7 @@ Record = Annotated[
 ]
 
 
-class BatchHeader(_Model):
+class BatchHeader(_Inbound):
     """What the terminal signs: the chain covers every record in between."""
 
     terminal_id: TerminalId
@@ -156,7 +188,7 @@ class BatchHeader(_Model):
     head_hash: Hex32
 
 
-class Batch(_Model):
+class Batch(_Inbound):
     """An upload: hash-chained records and the terminal's ECDSA P-256 signature."""
 
     header: BatchHeader
@@ -179,7 +211,7 @@ class Ack(_Model):
     detail: str | None = None
 
 
-class HoldOrder(_Model):
+class HoldOrder(_Inbound):
     """Body of a signed request to hold a payment order before the debit."""
 
     terminal_id: TerminalId
@@ -191,7 +223,7 @@ class HoldOrder(_Model):
     ts: int = Field(description="terminal clock, Unix ms")
 
 
-class HoldOrderRequest(_Model):
+class HoldOrderRequest(_Inbound):
     body: HoldOrder
     signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
 
@@ -204,7 +236,7 @@ class OrderHeld(_Model):
     reference: str
 
 
-class AuthorizeLoad(_Model):
+class AuthorizeLoad(_Inbound):
     """Body of a signed load authorization request (data from INITIALIZE FOR LOAD)."""
 
     terminal_id: TerminalId
@@ -223,7 +255,7 @@ class AuthorizeLoad(_Model):
     ts: int = Field(description="terminal clock, Unix ms")
 
 
-class AuthorizeLoadRequest(_Model):
+class AuthorizeLoadRequest(_Inbound):
     body: AuthorizeLoad
     signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
 
@@ -234,7 +266,7 @@ class LoadAuthorization(_Model):
     status: str
 
 
-class BillQuery(_Model):
+class BillQuery(_Inbound):
     """Body of a signed bill lookup (the kiosk asks; the central asks the biller)."""
 
     terminal_id: TerminalId
@@ -244,7 +276,7 @@ class BillQuery(_Model):
     ts: int = Field(description="terminal clock, Unix ms")
 
 
-class BillQueryRequest(_Model):
+class BillQueryRequest(_Inbound):
     body: BillQuery
     signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
 

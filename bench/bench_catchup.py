@@ -12,6 +12,7 @@ request to the last acknowledgement (and the pruning).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import signal
 import socket
 import statistics
@@ -34,6 +35,11 @@ from backend_sync.terminal.client import CentralClient
 from backend_sync.terminal.downloads import DownloadStore
 from backend_sync.terminal.outbox import Outbox
 from backend_sync.terminal.tables import outbox_meta, outbox_records
+from backend_sync.terminal_certs import (
+    make_test_terminal_ca,
+    save_test_terminal_ca,
+    terminal_cert_pem_for,
+)
 from cardlib import crypto
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.keys import IssuerKeys, KeyRole
@@ -112,13 +118,15 @@ def one_round(keys: IssuerKeys, recs: list[dict[str, object]], batch: int) -> fl
         (tmp / "signing.pem").write_bytes(chain.private_key_pem(signing))
         engine = make_engine(url)
         upgrade(engine)
+        ca = make_test_terminal_ca(dt.datetime.now(dt.UTC))
+        ca_file, _ = save_test_terminal_ca(tmp, *ca)
         central = Central(engine=engine, crypto=CardCrypto.of(keys.subset(KeyRole.TAC)),
-                          signing_key=signing, admin_token="")  # fmt: skip
+                          signing_key=signing, admin_token="", terminal_cas=[ca[1]])  # fmt: skip
         for i in range(1, CARDS + 1):
             registry.register_card(central, asn=f"3215{i:016d}", algorithm=0, key_version=1)
         key = chain.generate_key()
         registry.enroll_terminal(
-            central, terminal_id=TID, cert_pem=chain.self_signed_cert(key, TID).decode()
+            central, terminal_id=TID, cert_pem=terminal_cert_pem_for(ca, TID, key)
         )
         engine.dispose()
         outbox = Outbox(tmp / "outbox.db", TID)
@@ -127,7 +135,7 @@ def one_round(keys: IssuerKeys, recs: list[dict[str, object]], batch: int) -> fl
         proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "central", "serve", "--db", url,
              "--issuer-keys", str(tmp / "keys.json"), "--signing-key", str(tmp / "signing.pem"),
-             "--port", str(port)],
+             "--terminal-ca", str(ca_file), "--port", str(port)],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         try:

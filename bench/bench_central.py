@@ -11,6 +11,7 @@ TAC of every record, set-based inserts, the commit), as the HTTP endpoint runs i
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import tempfile
@@ -25,9 +26,13 @@ from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.ingest import ingest_json
 from backend_sync.central.service import Central
 from backend_sync.pgserver import PrivatePostgres
+from backend_sync.terminal_certs import make_test_terminal_ca, terminal_cert_pem_for
 from cardlib import crypto
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.keys import IssuerKeys, KeyRole
+
+# TEST ONLY terminal CA the benchmark's central trusts.
+TERMINAL_CA = make_test_terminal_ca(dt.datetime.now(dt.UTC))
 
 TERMINALS = 10
 CARDS = 3000
@@ -73,7 +78,7 @@ def generate(
     bodies: list[tuple[str, bytes]] = []
     certs = []
     for tid, key in terms:
-        certs.append((tid, chain.self_signed_cert(key, tid).decode()))
+        certs.append((tid, terminal_cert_pem_for(TERMINAL_CA, tid, key)))
         recs = per_term[tid]
         prev = chain.genesis_hash(bytes.fromhex(tid))
         hashes = chain.chain_hashes(prev, recs)
@@ -98,7 +103,8 @@ def run(url: str, keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[t
     engine = make_engine(url)
     upgrade(engine)
     central = Central(engine=engine, crypto=CardCrypto.of(keys.subset(KeyRole.LOAD, KeyRole.TAC)),
-                      signing_key=chain.generate_key(), admin_token="")  # fmt: skip
+                      signing_key=chain.generate_key(), admin_token="",
+                      terminal_cas=[TERMINAL_CA[1]])  # fmt: skip
     for i in range(1, CARDS + 1):
         registry.register_card(
             central, asn=f"3215{i:016d}", algorithm=int(keys.algorithm), key_version=1

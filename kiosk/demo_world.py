@@ -149,7 +149,6 @@ class DemoWorld:
         of in-process readers; pcscd's socket is machine-wide, so that needs root and no
         other pcscd running."""
         from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
 
         from backend_sync import chain
         from backend_sync.central import documents, registry
@@ -162,6 +161,12 @@ class DemoWorld:
         from backend_sync.terminal.client import CentralClient
         from backend_sync.terminal.downloads import DownloadStore
         from backend_sync.terminal.outbox import Outbox
+        from backend_sync.terminal_certs import (
+            load_test_terminal_ca,
+            make_test_terminal_ca,
+            save_test_terminal_ca,
+            terminal_cert_pem_for,
+        )
         from cardlib.keys import KeyRole
         from drivers.printer.printer import Printer
         from drivers.printer.profiles import get_profile
@@ -169,7 +174,6 @@ class DemoWorld:
         from kiosk.audit import AuditLog
         from kiosk.issuer import Issuer, create_demo_wallet
         from kiosk.receipts.layouts import key_signer
-        from kiosk.receipts.signing import make_test_terminal_identity
         from kiosk.services.ops import CardKioskOps, Network
         from kiosk.services.printing import ReceiptDesk
         from simulators.printer.server import PrinterSimulator
@@ -202,6 +206,12 @@ class DemoWorld:
         citizens = [c for c in wallet.cards() if c.role == "citizen"]
         biller = SimulatedBiller(demo_bills([c.asn for c in citizens]))
         bank = SimulatedBank({c.asn: 500_000 for c in citizens})
+        # The TEST ONLY terminal CA the demo's central trusts (issue 12 item 14).
+        if (root / "terminal-ca.key").exists():
+            terminal_ca = load_test_terminal_ca(root)
+        else:
+            terminal_ca = make_test_terminal_ca(dt.datetime.now(dt.UTC))
+            save_test_terminal_ca(root, *terminal_ca)
         central = Central(
             engine=engine,
             crypto=CardCrypto.of(wallet.keys().subset(KeyRole.LOAD, KeyRole.TAC)),
@@ -209,25 +219,27 @@ class DemoWorld:
             admin_token=ADMIN_TOKEN,
             bills=biller,
             funding=bank,
+            terminal_cas=[terminal_ca[1]],
         )
         for c in citizens:
             registry.register_card(central, asn=c.asn, algorithm=int(wallet.keys().algorithm),
                                    key_version=1)  # fmt: skip
         # One key signs upload batches and receipt QR codes; its certificate (CN =
-        # terminal id, as receipts are verified) is the one enrolled at the central.
+        # terminal id, as receipts are verified), issued by the terminal CA, is the
+        # one enrolled at the central.
         tkey_file, tcert_file = root / "terminal-key.pem", root / "terminal.crt"
+        tcert = None
         if tkey_file.exists():
             tkey = chain.load_private_key(tkey_file.read_bytes())
             tcert = x509.load_pem_x509_certificate(tcert_file.read_bytes())
         else:
-            ident = make_test_terminal_identity(terminal_id, now=dt.datetime.now(dt.UTC))
-            tkey, tcert = ident.private_key, ident.certificate
+            tkey = chain.generate_key()
             tkey_file.write_bytes(chain.private_key_pem(tkey))
-            tcert_file.write_bytes(tcert.public_bytes(serialization.Encoding.PEM))
-            registry.enroll_terminal(
-                central, terminal_id=terminal_id,
-                cert_pem=tcert.public_bytes(serialization.Encoding.PEM).decode(),
-            )  # fmt: skip
+        if tcert is None or tcert.issuer != terminal_ca[1].subject:
+            pem = terminal_cert_pem_for(terminal_ca, terminal_id, tkey)
+            tcert_file.write_text(pem)
+            tcert = x509.load_pem_x509_certificate(pem.encode())
+            registry.enroll_terminal(central, terminal_id=terminal_id, cert_pem=pem)
         if catalog is not None or not _published(central):
             documents.publish(central, "catalog", catalog or DEMO_CATALOG)
         import uvicorn

@@ -112,7 +112,8 @@ class KioskRuntime:
             for handler in (self.diagnostics.trace, self.diagnostics.log):
                 if handler is not None:
                     handler.detach()
-        self.outbox.close()
+        if self.outbox is not None:
+            self.outbox.close()
         self.audit.close()
 
 
@@ -126,7 +127,7 @@ def build_runtime(
     from backend_sync.terminal.agent import SyncAgent
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
-    from backend_sync.terminal.outbox import Outbox
+    from backend_sync.terminal.outbox_guard import OutboxGuard
     from cardlib.apdu import ApduSession
     from cardlib.errors import CardError, DeviceError
     from cardlib.psam import PsamClient
@@ -166,7 +167,10 @@ def build_runtime(
         terminal_id = PsamClient(ApduSession(psam_conn)).terminal_id.hex().upper()
     except CardError as exc:
         raise KioskBuildError("readers.psam_reader", f"no usable PSAM: {exc}") from exc
-    outbox = Outbox(data / "outbox.db", terminal_id)
+    # Issue 12 item 3: an outbox that is missing, damaged or behind is never
+    # re-created: the kiosk goes out of service with the guard's reason code.
+    guard = OutboxGuard(data / "outbox.db", terminal_id)
+    outbox = guard.outbox
 
     client = store = agent = None
     tkey = None
@@ -184,7 +188,9 @@ def build_runtime(
         client = CentralClient(config.central_url, terminal_id=terminal_id, key=tkey,
                                central_key=central_key, timeout=config.central_timeout)  # fmt: skip
         store = DownloadStore(data / "downloads", central_key)
-        agent = SyncAgent(outbox, client, store)
+        if outbox is not None:
+            guard.check_central(client)
+            agent = SyncAgent(outbox, client, store)
     desk = None
     locked: LockedPrinter | None = None
     if config.printer_url:
@@ -207,10 +213,15 @@ def build_runtime(
         holder["card"] = PcscConnection(chosen.card)
         return holder["card"]
 
-    ops = CardKioskOps(
+    class OutboxCheckedOps(CardKioskOps):
+        # Issue 12 item 3: the outbox is asked first at every device check.
+        def ready(self) -> str | None:
+            return guard.problem() or super().ready()
+
+    ops = OutboxCheckedOps(
         open_card=open_card,
         open_psam=lambda: psam_conn,
-        open_outbox=lambda _tid: outbox,
+        open_outbox=guard.require,
         trusted=trusted,
         clock=clock,
         client=client,

@@ -20,6 +20,7 @@ __all__ = [
     "FIELD_ERRORS",
     "NOTICES",
     "OUT_OF_SERVICE",
+    "OUT_OF_SERVICE_REASONS",
     "PIN_LABELS",
     "PRINTER_PROBLEMS",
     "RECEIPT",
@@ -123,6 +124,22 @@ OUT_OF_SERVICE: Advice = (
     N_("This kiosk is out of service."),
     N_("Please use another kiosk or go to a service window. We are sorry."),
 )
+
+# The out-of-service reason, for the technician (the staff line of that screen).
+OUT_OF_SERVICE_REASONS: Mapping[str, str] = {
+    "outbox_missing": N_(
+        "Outbox file missing, but this kiosk had one. Unsent payments may be lost. "
+        "Do not reset: follow the outbox recovery procedure."
+    ),
+    "outbox_damaged": N_(
+        "Outbox file damaged. Keep the file; do not delete it. "
+        "Follow the outbox recovery procedure."
+    ),
+    "outbox_behind": N_(
+        "Outbox is behind what was already recorded (an old copy?). "
+        "Follow the outbox recovery procedure."
+    ),
+}
 
 BUSY: Mapping[str, str] = {
     "checking_devices": N_("Getting ready…"),

@@ -3,7 +3,12 @@
     civicard central keygen --out signing-key.pem
     civicard central migrate --db sqlite:///central.db
     civicard central serve --db URL --issuer-keys keys.json --signing-key PEM [--port 8600]
-    civicard central enroll --db URL --terminal-id 320500000001 --cert terminal.pem
+    civicard central terminal-ca --out DIR                  # TEST ONLY terminal CA
+    civicard central terminal-cert --ca DIR --terminal-id 320500000001 --key key.pem \
+        --out terminal.crt
+    civicard central enroll --db URL ... --terminal-ca terminal-ca.crt \
+        --terminal-id 320500000001 --cert terminal.crt
+    civicard central revoke-terminal --db URL ... --terminal-id 320500000001 --reason stolen
     civicard central register-card --db URL --asn ... --algorithm 0 --key-version 1
     civicard central card-status --db URL --asn ... --status blocked
     civicard central void-loads / reconcile --db URL ...
@@ -34,6 +39,8 @@ def _central(args: argparse.Namespace) -> Any:
         admin_token=os.environ.get("CIVICARD_ADMIN_TOKEN", ""),
         production=args.production,
         issuer_ca_files=tuple(Path(p) for p in args.issuer_ca),
+        max_body_bytes=getattr(args, "max_body", None) or Settings.max_body_bytes,
+        terminal_ca_files=tuple(Path(p) for p in args.terminal_ca or ()),
     )
     return Central.from_settings(settings)
 
@@ -49,6 +56,42 @@ def _keygen(args: argparse.Namespace) -> int:
     pub = out.with_suffix(".pub.pem")
     pub.write_bytes(chain.public_key_pem(key.public_key()))
     print(f"wrote {out} (private) and {pub} (give this one to the kiosks)")
+    return 0
+
+
+def _terminal_ca(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from backend_sync.terminal_certs import make_test_terminal_ca, save_test_terminal_ca
+
+    out = Path(args.out)
+    if (out / "terminal-ca.key").exists():
+        print(f"{out / 'terminal-ca.key'} exists: not overwritten")
+        return 1
+    crt, key = save_test_terminal_ca(out, *make_test_terminal_ca(dt.datetime.now(dt.UTC)))
+    print(f"wrote {crt} (give it to the central: --terminal-ca) and {key} (TEST ONLY)")
+    return 0
+
+
+def _terminal_cert(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import serialization
+
+    from backend_sync import chain
+    from backend_sync.terminal_certs import issue_terminal_certificate, load_test_terminal_ca
+
+    ca_key, ca_cert = load_test_terminal_ca(Path(args.ca))
+    pem = Path(args.key).read_bytes()
+    public = (
+        chain.load_private_key(pem).public_key()
+        if b"PRIVATE KEY" in pem
+        else chain.load_public_key(pem)
+    )
+    cert = issue_terminal_certificate(ca_key=ca_key, ca_cert=ca_cert, terminal_id=args.terminal_id,
+                                      public_key=public, now=dt.datetime.now(dt.UTC))  # fmt: skip
+    Path(args.out).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    print(f"wrote {args.out} for terminal {args.terminal_id.upper()}")
     return 0
 
 
@@ -75,6 +118,19 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _admin(args: argparse.Namespace) -> int:
+    import sys
+
+    from backend_sync.central.service import Refused
+
+    try:
+        return _admin_action(args)
+    except Refused as exc:
+        print(f"refused: {exc.reason}" + (f": {exc.detail}" if exc.detail else ""),
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def _admin_action(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from backend_sync.central import loads, reconcile, registry
@@ -89,6 +145,9 @@ def _admin(args: argparse.Namespace) -> int:
             central, asn=args.asn, algorithm=args.algorithm, key_version=args.key_version
         )
         print(f"card {args.asn.upper()} registered")
+    elif args.central_command == "revoke-terminal":
+        seq = registry.revoke_terminal(central, terminal_id=args.terminal_id, reason=args.reason)
+        print(f"terminal {args.terminal_id.upper()} revoked; records up to {seq} stay posted")
     elif args.central_command == "card-status":
         v = registry.set_card_status(central, asn=args.asn, status=args.status)
         print(f"card {args.asn.upper()} {args.status}; hotlist version {v}")
@@ -118,17 +177,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                 "--issuer-ca", action="append", default=[],
                 help="issuer CA certificate (PEM) that card certificates chain to; repeatable",
             )  # fmt: skip
+            sp.add_argument(
+                "--terminal-ca", action="append",
+                help="terminal CA certificate (PEM) that terminal certificates must chain to",
+            )  # fmt: skip
         return sp
 
     kg = sub.add_parser("keygen", help="make the central's download signing key")
     kg.add_argument("--out", required=True)
     kg.set_defaults(handler=_keygen)
+    tca = sub.add_parser("terminal-ca", help="make a TEST ONLY terminal CA (terminal-ca.crt/.key)")
+    tca.add_argument("--out", required=True, help="folder")
+    tca.set_defaults(handler=_terminal_ca)
+    tc = sub.add_parser("terminal-cert", help="issue a terminal certificate (TEST ONLY CA)")
+    tc.add_argument("--ca", required=True, help="folder of the terminal CA")
+    tc.add_argument("--terminal-id", required=True)
+    tc.add_argument("--key", required=True, help="the terminal's key (PEM, private or public)")
+    tc.add_argument("--out", required=True)
+    tc.set_defaults(handler=_terminal_cert)
     with_db(sub.add_parser("migrate", help="create or upgrade the database"), keys=False)
     sub.choices["migrate"].set_defaults(handler=_migrate)
     sv = with_db(sub.add_parser("serve", help="serve the HTTP API (uvicorn)"))
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8600)
     sv.add_argument("--no-migrate", action="store_true")
+    sv.add_argument(
+        "--max-body", type=int, metavar="BYTES",
+        help="largest request body accepted (default 4 MiB); beyond it: 413",
+    )  # fmt: skip
     sv.set_defaults(handler=_serve)
     en = with_db(sub.add_parser("enroll", help="enroll a terminal's certificate"))
     en.add_argument("--terminal-id", required=True)
@@ -137,12 +213,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rc.add_argument("--asn", required=True)
     rc.add_argument("--algorithm", type=int, default=0)
     rc.add_argument("--key-version", type=int, default=1)
+    rt = with_db(sub.add_parser("revoke-terminal", help="revoke a terminal (a stolen kiosk)"))
+    rt.add_argument("--terminal-id", required=True)
+    rt.add_argument("--reason", required=True)
     cs = with_db(sub.add_parser("card-status", help="block, unblock or terminate a card"))
     cs.add_argument("--asn", required=True)
     cs.add_argument("--status", choices=["active", "blocked", "terminated"], required=True)
     with_db(sub.add_parser("void-loads", help="void load authorizations past the window"))
     with_db(sub.add_parser("reconcile", help="ledger and card reconciliation report"))
-    for name in ("enroll", "register-card", "card-status", "void-loads", "reconcile"):
+    for name in ("enroll", "revoke-terminal", "register-card", "card-status", "void-loads",
+                 "reconcile"):  # fmt: skip
         sub.choices[name].set_defaults(handler=_admin)
     from backend_sync.central.poll_cli import register_poll
 

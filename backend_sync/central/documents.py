@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend_sync import chain
-from backend_sync.central.models import documents
+from backend_sync.central.models import documents, terminals
 from backend_sync.central.registry import hotlist
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import SignedDocument
@@ -24,6 +24,7 @@ __all__ = [
     "signed",
     "signed_document",
     "signed_hotlist",
+    "signed_terminal_head",
     "signed_time",
 ]
 
@@ -36,11 +37,32 @@ def signed(central: Central, name: str, version: int, body: dict[str, Any]) -> S
     return SignedDocument(name=name, version=version, payload=payload, signature=sig)
 
 
+def _check_canonical(obj: object, depth: int = 0) -> None:
+    """Documents hold only objects, arrays, strings, 64-bit integers and booleans."""
+    if depth > 32:
+        raise Refused(422, "bad_document", "nested too deep")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_canonical(k, depth + 1)
+            _check_canonical(v, depth + 1)
+    elif isinstance(obj, list):
+        for v in obj:
+            _check_canonical(v, depth + 1)
+    elif isinstance(obj, bool | str):
+        return
+    elif isinstance(obj, int):
+        if not -(2**63) <= obj < 2**63:
+            raise Refused(422, "bad_document", "integers are 64-bit")
+    else:
+        what = type(obj).__name__
+        raise Refused(422, "bad_document", f"{what} in a document (no floats, no null)")
+
+
 def publish(central: Central, name: str, body: dict[str, Any]) -> int:
     """Publish a new version of a document; returns its version."""
     if name not in DOCUMENT_NAMES:
         raise Refused(404, "unknown_document", name)
-    chain.canonical(body)  # refuse what cannot be encoded before storing it
+    _check_canonical(body)  # refuse what cannot be signed before storing it
     with central.engine.begin() as conn:
         last = conn.execute(
             sa.select(sa.func.coalesce(sa.func.max(documents.c.version), 0)).where(
@@ -84,3 +106,20 @@ def signed_time(central: Central, nonce: str) -> SignedDocument:
     """The central's clock, bound to the terminal's nonce (no replayed time)."""
     now = central.now_ms()
     return signed(central, "time", now, {"now_ms": now, "nonce": nonce})
+
+
+def signed_terminal_head(central: Central, terminal_id: str, nonce: str) -> SignedDocument:
+    """The acknowledged head the central holds for a terminal, bound to its nonce:
+    a kiosk whose outbox is behind it stops selling (docs/sync.md)."""
+    tid = terminal_id.upper()
+    with central.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(terminals.c.acked_seq, terminals.c.head_hash).where(
+                terminals.c.terminal_id == tid
+            )
+        ).first()
+    if row is None:
+        raise Refused(404, "unknown_terminal", tid)
+    body = {"terminal_id": tid, "acked_seq": int(row.acked_seq), "head_hash": row.head_hash,
+            "nonce": nonce}  # fmt: skip
+    return signed(central, "terminal_head", int(row.acked_seq), body)

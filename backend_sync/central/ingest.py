@@ -60,6 +60,9 @@ def ingest(central: Central, batch: Batch, raw_records: list[dict[str, Any]] | N
         except Refused as exc:
             conn.rollback()
             central.count_refusal(exc.reason, tid)
+            if exc.reason == "terminal_revoked":
+                # A stolen kiosk still uploading: refused, and put before the auditors.
+                central.flag("revoked_terminal_upload", tid, f"seq {h.first_seq}..{h.last_seq}")
             raise
     if not chain.verify(key, chain.canonical(h.model_dump(mode="json")), batch.signature):
         central.count_refusal("bad_signature", tid, f"seq {h.first_seq}..{h.last_seq}")

@@ -29,6 +29,9 @@ terminals = sa.Table(
     sa.Column("acked_seq", sa.BigInteger, nullable=False),
     sa.Column("head_hash", sa.String(64), nullable=False),
     sa.Column("enrolled_ms", sa.BigInteger, nullable=False),
+    # revision 0003: a revoked terminal's later uploads are refused and flagged.
+    sa.Column("revoked_ms", sa.BigInteger),
+    sa.Column("revoked_reason", sa.String(200)),
 )
 
 accounts = sa.Table(

@@ -11,22 +11,34 @@ from backend_sync.central import ledger
 from backend_sync.central.models import cards, hotlist_events, terminals
 from backend_sync.central.service import Central, Refused
 
-__all__ = ["enroll_terminal", "hotlist", "register_card", "set_card_status"]
+__all__ = ["enroll_terminal", "hotlist", "register_card", "revoke_terminal", "set_card_status"]
 
 _CARD_STATES = {"active", "blocked", "terminated"}
 
 
+def _hex(value: str, n: int, what: str) -> str:
+    v = value.upper()
+    if len(v) != 2 * n or any(c not in "0123456789ABCDEF" for c in v):
+        raise Refused(422, f"bad_{what}", f"{what} is {n} bytes in hex")
+    return v
+
+
 def enroll_terminal(central: Central, *, terminal_id: str, cert_pem: str) -> None:
     """Enroll (or re-key) a terminal: its uploads are then checked against this
-    certificate. Re-enrolling keeps the chain position."""
-    chain.public_key_from_cert(cert_pem.encode())  # refuse a bad certificate now
-    tid = terminal_id.upper()
-    if len(bytes.fromhex(tid)) != 6:
-        raise ValueError("terminal id is 6 bytes")
+    certificate, which must chain to a terminal CA the central trusts and name
+    this terminal (422 otherwise). Re-enrolling keeps the chain position; a
+    revoked terminal is never enrolled again (409 ``terminal_revoked``)."""
+    tid = _hex(terminal_id, 6, "terminal_id")
+    try:
+        central.check_terminal_cert(tid, cert_pem)
+    except Refused as exc:
+        raise Refused(422, exc.reason, exc.detail) from exc
     with central.engine.begin() as conn:
         found = conn.execute(
-            sa.select(terminals.c.terminal_id).where(terminals.c.terminal_id == tid)
+            sa.select(terminals.c.status).where(terminals.c.terminal_id == tid).with_for_update()
         ).first()
+        if found is not None and found.status == "revoked":
+            raise Refused(409, "terminal_revoked", tid)
         if found:
             conn.execute(
                 terminals.update()
@@ -46,13 +58,49 @@ def enroll_terminal(central: Central, *, terminal_id: str, cert_pem: str) -> Non
             )
 
 
+def revoke_terminal(central: Central, *, terminal_id: str, reason: str) -> int:
+    """Revoke a terminal (a stolen kiosk, a leaked key): every later batch and
+    signed request from it is refused (403 ``terminal_revoked``) and its uploads
+    flagged; what it uploaded before stays posted. Returns the seq it had
+    reached, the last one the ledger holds from it. Revoking twice is a no-op."""
+    tid = _hex(terminal_id, 6, "terminal_id")
+    with central.engine.begin() as conn:
+        row = conn.execute(
+            sa.select(terminals.c.status, terminals.c.acked_seq)
+            .where(terminals.c.terminal_id == tid)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise Refused(404, "unknown_terminal", tid)
+        if row.status != "revoked":
+            conn.execute(
+                terminals.update()
+                .where(terminals.c.terminal_id == tid)
+                .values(status="revoked", revoked_ms=central.now_ms(), revoked_reason=reason[:200])
+            )
+        return int(row.acked_seq)
+
+
 def register_card(central: Central, *, asn: str, algorithm: int, key_version: int) -> None:
-    """Register a card at issuance (idempotent); opens its purse account."""
-    asn = asn.upper()
-    if len(bytes.fromhex(asn)) != 10:
-        raise ValueError("ASN is 10 bytes")
+    """Register a card at issuance (idempotent); opens its purse account. The same
+    ASN with another algorithm or key version is refused (409 ``card_exists``): a
+    card's keys are fixed at issuance."""
+    asn = _hex(asn, 10, "asn")
+    if algorithm not in (0, 4) or not 0 <= key_version <= 255:
+        raise Refused(422, "bad_card", "algorithm 0 (3DES) or 4 (SM4), key version 0..255")
     now = central.now_ms()
     with central.engine.begin() as conn:
+        have = conn.execute(
+            sa.select(cards.c.algorithm, cards.c.key_version).where(cards.c.asn == asn)
+        ).first()
+        if have is not None:
+            if (have.algorithm, have.key_version) != (algorithm, key_version):
+                raise Refused(
+                    409, "card_exists",
+                    f"{asn} is registered with algorithm {have.algorithm}, "
+                    f"key version {have.key_version}",
+                )  # fmt: skip
+            return
         acc = ledger.account_ids(conn, [ledger.card_account(asn)])[ledger.card_account(asn)]
         ledger.insert_ignore(
             conn,
@@ -75,8 +123,8 @@ def register_card(central: Central, *, asn: str, algorithm: int, key_version: in
 def set_card_status(central: Central, *, asn: str, status: str) -> int:
     """Block, unblock (``active``) or terminate a card; returns the hotlist version."""
     if status not in _CARD_STATES:
-        raise ValueError(f"status is one of {sorted(_CARD_STATES)}")
-    asn = asn.upper()
+        raise Refused(422, "bad_status", f"status is one of {sorted(_CARD_STATES)}")
+    asn = _hex(asn, 10, "asn")
     with central.engine.begin() as conn:
         row = conn.execute(
             sa.select(cards.c.status).where(cards.c.asn == asn).with_for_update()

@@ -6,6 +6,7 @@ FastAPI app; nothing here is global.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -19,8 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend_sync import chain
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine
-from backend_sync.central.models import rejections, terminals
+from backend_sync.central.models import anomalies, rejections, terminals
 from backend_sync.central.providers import BillDirectory, FundingProvider
+from backend_sync.terminal_certs import (
+    TerminalCertError,
+    load_terminal_cas,
+    validate_terminal_certificate,
+)
 from cardlib.keys import IssuerKeys
 
 __all__ = ["Central", "Refused", "Settings"]
@@ -38,6 +44,8 @@ class Settings:
     load_void_after_s: int = 72 * 3600
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
+    max_body_bytes: int = 4 * 1024 * 1024  # request bodies beyond it: 413
+    terminal_ca_files: tuple[Path, ...] = ()  # the terminal CAs trusted (none: no terminal)
     production: bool = False
     issuer_ca_files: tuple[Path, ...] = ()  # card certificates chain to these (polls, operators)
 
@@ -64,11 +72,17 @@ class Central:
     load_void_after_s: int = 72 * 3600
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
+    max_body_bytes: int = 4 * 1024 * 1024  # a batch of 5,000 records is about 3.5 MB
+    # Terminal certificates must chain to one of these (docs/sync.md).
+    terminal_cas: list[x509.Certificate] = field(default_factory=list)
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     card_cas: tuple[x509.Certificate, ...] = ()  # issuer CAs that card certificates chain to
     clock: Callable[[], float] = time.time
-    _term_keys: dict[tuple[str, str], ec.EllipticCurvePublicKey] = field(default_factory=dict)
+    # (terminal, certificate) -> key and the time it is valid until (its or its CA's)
+    _term_keys: dict[tuple[str, str], tuple[ec.EllipticCurvePublicKey, dt.datetime]] = field(
+        default_factory=dict
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -90,31 +104,67 @@ class Central:
             card_cas=tuple(
                 x509.load_pem_x509_certificate(p.read_bytes()) for p in s.issuer_ca_files
             ),
+            max_body_bytes=s.max_body_bytes,
+            terminal_cas=load_terminal_cas(s.terminal_ca_files, production=s.production),
         )
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
+    def now_utc(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+    def check_terminal_cert(self, terminal_id: str, cert_pem: str) -> x509.Certificate:
+        """The certificate, if it chains to a trusted terminal CA, names this terminal
+        and is valid now; :class:`Refused` (403, the reason) otherwise."""
+        try:
+            return validate_terminal_certificate(
+                cert_pem.encode(), terminal_id, self.terminal_cas, at=self.now_utc()
+            )
+        except TerminalCertError as exc:
+            raise Refused(403, exc.reason, exc.detail) from exc
+
     def terminal_key(self, conn: sa.Connection, terminal_id: str) -> ec.EllipticCurvePublicKey:
-        """The enrolled, active terminal's public key; :class:`Refused` otherwise."""
+        """The enrolled, active terminal's public key, its certificate checked against
+        the trusted terminal CAs (and the clock) on every call; :class:`Refused`
+        otherwise (``terminal_revoked`` for a revoked one)."""
         row = conn.execute(
             sa.select(terminals.c.cert_pem, terminals.c.status).where(
                 terminals.c.terminal_id == terminal_id
             )
         ).first()
+        if row is not None and row.status == "revoked":
+            raise Refused(403, "terminal_revoked", terminal_id)
         if row is None or row.status != "active":
             raise Refused(403, "unknown_terminal", terminal_id)
         ck = (terminal_id, row.cert_pem)
         with self._lock:
-            key = self._term_keys.get(ck)
-        if key is None:
-            try:
-                key = chain.public_key_from_cert(row.cert_pem.encode())
-            except ValueError as exc:
-                raise Refused(403, "bad_certificate", str(exc)) from exc
+            cached = self._term_keys.get(ck)
+        if cached is None or self.now_utc() > cached[1]:
+            cert = self.check_terminal_cert(terminal_id, row.cert_pem)
+            key = cert.public_key()
+            assert isinstance(key, ec.EllipticCurvePublicKey)  # checked by the profile
+            ca = next(c for c in self.terminal_cas if c.subject == cert.issuer)
+            until = min(cert.not_valid_after_utc, ca.not_valid_after_utc)
             with self._lock:
-                self._term_keys[ck] = key
-        return key
+                self._term_keys[ck] = (key, until)
+            return key
+        return cached[0]
+
+    def flag(
+        self, kind: str, terminal_id: str | None, detail: str = "", seq: int | None = None
+    ) -> None:
+        """Record an anomaly for the auditors, in its own transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                anomalies.insert().values(
+                    terminal_id=terminal_id,
+                    seq=seq,
+                    kind=kind,
+                    detail=_text(detail),
+                    at_ms=self.now_ms(),
+                )
+            )
 
     def count_refusal(
         self, reason: str, terminal_id: str | None, detail: str = "", seq: int | None = None
@@ -126,7 +176,7 @@ class Central:
                     terminal_id=terminal_id,
                     seq=seq,
                     reason=reason,
-                    detail=detail[:500],
+                    detail=_text(detail),
                     at_ms=self.now_ms(),
                 )
             )
@@ -136,6 +186,11 @@ class Central:
         q = sa.select(rejections.c.reason, sa.func.count()).group_by(rejections.c.reason)
         with self.engine.connect() as conn:
             return {r: int(n) for r, n in conn.execute(q)}
+
+
+def _text(detail: str) -> str:
+    # Details quote what was sent; PostgreSQL text cannot hold NUL.
+    return detail.replace("\x00", "\\0")[:500]
 
 
 def check_signed(

@@ -159,6 +159,16 @@ class SyncAgent:
         """One full pass: uploads, then downloads. Never raises for network trouble."""
         report = SyncReport()
         try:
+            # Before anything else: is the central ahead of this outbox (a lost or
+            # restored outbox)? Then sales stop. One try: offline, the upload's own
+            # retries are enough.
+            acked, head = self.client.terminal_head()
+            self.outbox.check_central_head(acked, head)
+        except (CentralUnavailable, CentralRefused) as exc:
+            report.problems.append(f"head: {exc}")
+        except OutboxError as exc:
+            report.problems.append(f"outbox and central disagree: {exc}")
+        try:
             self.upload_pending(report)
         except (CentralUnavailable, CentralRefused) as exc:
             report.problems.append(f"upload: {exc}")

@@ -226,3 +226,13 @@ class CentralClient:
         if sd.payload.get("nonce") != nonce:
             raise CentralRefused(200, "time_replayed")
         return TimeSample(int(sd.payload["now_ms"]), sent, received)
+
+    def terminal_head(self) -> tuple[int, str]:
+        """The central's acknowledged (seq, hash) for this terminal, signed and bound
+        to a fresh nonce: the outbox compares its own head with it."""
+        nonce = uuid.uuid4().hex
+        doc = self._send("GET", f"/v1/terminals/{self.terminal_id}/head", params={"nonce": nonce})
+        p = self._verified(doc, "terminal_head").payload
+        if p.get("nonce") != nonce or p.get("terminal_id") != self.terminal_id:
+            raise CentralRefused(200, "wrong_document", "terminal head for another request")
+        return int(p["acked_seq"]), str(p["head_hash"])

@@ -17,23 +17,34 @@ disk when ``complete`` returns) and every write transaction is BEGIN IMMEDIATE,
 since the kiosk thread and the agent thread both write. Sales stop, with
 :class:`SalesStopped`, while free disk space is below the reserve: a record that
 was begun can always be closed.
+
+The file is never created over anything that was there, a damaged one raises
+:class:`OutboxUnusable`, and an outbox found behind what its marker or the
+central know was written stops sales for good, until recovery
+(:mod:`backend_sync.terminal.outbox_files`, docs/sync.md "Outbox recovery").
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NewType
+from typing import Any, NewType, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 
 from backend_sync import chain
 from backend_sync.engine import make_engine
+from backend_sync.terminal import outbox_files as files
+from backend_sync.terminal.outbox_files import OutboxError, OutboxUnusable
 from backend_sync.terminal.tables import outbox_meta, outbox_records
 from backend_sync.wire import (
     AbortedRecord,
@@ -51,6 +62,7 @@ __all__ = [
     "Outbox",
     "OutboxError",
     "OutboxStatus",
+    "OutboxUnusable",
     "PendingRecord",
     "SalesStopped",
 ]
@@ -61,12 +73,35 @@ _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 SCHEMA_HEAD = "k0002"  # the newest outbox migration (a test holds it to Alembic's head)
 
 
-class OutboxError(Exception):
-    """Misuse of the outbox (no such intent, an intent still open, wrong terminal)."""
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SalesStopped(OutboxError):
-    """No new intent: too little disk left to be sure the record can be kept."""
+    """No new intent: too little disk left to be sure the record can be kept, or the
+    outbox is behind what was written (``reason``)."""
+
+    def __init__(self, message: str, reason: str = "sales_stopped") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
+    """SQLite's word for a file that went bad under us becomes :class:`OutboxUnusable`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except sa.exc.DatabaseError as exc:
+            if not isinstance(exc.orig, sqlite3.Error) or not files.is_damage(exc.orig):
+                raise  # busy, disk full, a bug: not a damaged file
+            ob = args[0]
+            assert isinstance(ob, Outbox)
+            raise OutboxUnusable("outbox_damaged", ob.path, f"is unreadable ({exc.orig})") from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -98,6 +133,7 @@ class OutboxStatus:
     open_intents: int
     free_bytes: int
     sales_allowed: bool
+    stop_reason: str | None = None  # "disk_full", "outbox_behind" (None: selling)
 
 
 def _revision(conn: sa.Connection) -> str | None:
@@ -124,6 +160,44 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _create_file(path: Path, terminal_id: str, head_seq: int, head_hash: str) -> None:
+    """Build an outbox under a temporary name, sync it, rename it into place, then
+    write its marker: ``path`` holds a complete outbox or nothing."""
+    tmp = path.with_name(path.name + ".creating")
+    for p in (tmp, *files.sidecars(tmp)):
+        p.unlink(missing_ok=True)  # a torn creation: it never held a record
+    engine = make_engine(sa.URL.create("sqlite", database=str(tmp)))
+    try:
+        with engine.begin() as conn:
+            _migrate(conn)
+            conn.execute(
+                outbox_meta.insert(),
+                [
+                    {"key": "terminal_id", "value": terminal_id},
+                    {"key": "head_seq", "value": str(head_seq)},
+                    {"key": "head_hash", "value": head_hash},
+                    {"key": "acked_seq", "value": str(head_seq)},
+                    {"key": "acked_hash", "value": head_hash},
+                ],
+            )
+    finally:
+        engine.dispose()
+    # Out of WAL mode before the rename, so the file alone holds everything (a WAL
+    # left under the temporary name would be lost); opening turns WAL back on.
+    raw = sqlite3.connect(tmp)
+    try:
+        raw.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        raw.close()
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    files.write_marker(path, terminal_id, head_seq)  # also syncs the folder
+
+
 class Outbox:
     """Durable, hash-chained, numbered records of one terminal."""
 
@@ -135,35 +209,88 @@ class Outbox:
         reserve_bytes: int = DEFAULT_RESERVE_BYTES,
         free_bytes: Callable[[], int] | None = None,
     ) -> None:
-        """Open (creating and migrating) the outbox at ``path`` for the PSAM's
-        terminal id (12 hex digits). Refuses a file made for another terminal."""
+        """Open (migrating) the outbox at ``path`` for the PSAM's terminal id (12 hex
+        digits), or create it when no trace of an outbox is there.
+
+        Raises :class:`OutboxUnusable` (code ``outbox_missing``, ``outbox_damaged``
+        or ``outbox_behind``) for a file that cannot be trusted, and
+        :class:`OutboxError` for a file made for another terminal."""
         self.path = Path(path)
         self.terminal_id = terminal_id.upper()
         if len(bytes.fromhex(self.terminal_id)) != 6:
             raise ValueError("terminal id is 6 bytes")
         self.reserve_bytes = reserve_bytes
         self._free = free_bytes or (lambda: shutil.disk_usage(self.path.parent).free)
-        self.engine = make_engine(f"sqlite:///{self.path}")
+        marker = files.read_marker(self.path)
+        if not self.path.exists():
+            traces = files.existing_traces(self.path)
+            if traces:
+                names = ", ".join(t.name for t in traces)
+                raise OutboxUnusable(
+                    "outbox_missing", self.path, f"is gone, but {names} beside it remain"
+                )
+            genesis = chain.genesis_hash(bytes.fromhex(self.terminal_id)).hex().upper()
+            _create_file(self.path, self.terminal_id, 0, genesis)
+            marker = files.read_marker(self.path)
+        else:
+            files.check_file(self.path)
+        self.engine = make_engine(sa.URL.create("sqlite", database=str(self.path)))
+        try:
+            self._open(marker)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    @classmethod
+    def continue_from(
+        cls, path: Path, terminal_id: str, *, acked_seq: int, head_hash: str, **kw: Any
+    ) -> Outbox:
+        """Recovery: a new outbox at ``path`` (where nothing may remain: the old
+        files were moved aside) whose chain continues from the central's
+        acknowledged head, so numbering and hashes go on where the central is."""
+        path = Path(path)
+        if files.existing_traces(path):
+            raise OutboxError(f"{path}: move the old outbox files aside first")
+        tid = terminal_id.upper()
+        if len(bytes.fromhex(head_hash)) != 32 or acked_seq < 0:
+            raise ValueError("head hash is 32 bytes, acked seq >= 0")
+        _create_file(path, tid, acked_seq, head_hash.upper())
+        return cls(path, tid, **kw)
+
+    @_guarded
+    def _open(self, marker: files.Marker | None) -> None:
         with self.engine.begin() as conn:
             if _revision(conn) != SCHEMA_HEAD:
                 _migrate(conn)
             meta = self._meta(conn)
-            if "terminal_id" not in meta:
-                genesis = chain.genesis_hash(bytes.fromhex(self.terminal_id)).hex().upper()
-                conn.execute(
-                    outbox_meta.insert(),
-                    [
-                        {"key": "terminal_id", "value": self.terminal_id},
-                        {"key": "head_seq", "value": "0"},
-                        {"key": "head_hash", "value": genesis},
-                        {"key": "acked_seq", "value": "0"},
-                        {"key": "acked_hash", "value": genesis},
-                    ],
+        need = {"terminal_id", "head_seq", "head_hash", "acked_seq", "acked_hash"}
+        if not need <= meta.keys():
+            raise OutboxUnusable("outbox_damaged", self.path, "its chain head is missing")
+        if meta["terminal_id"] != self.terminal_id:
+            raise OutboxError(
+                f"{self.path} belongs to terminal {meta['terminal_id']}, not {self.terminal_id}"
+            )
+        try:
+            head, acked = int(meta["head_seq"]), int(meta["acked_seq"])
+            bytes.fromhex(meta["head_hash"])
+        except ValueError as exc:
+            raise OutboxUnusable("outbox_damaged", self.path, "its chain head is garbled") from exc
+        if marker is not None and marker.readable:
+            if marker.terminal_id != self.terminal_id:
+                raise OutboxUnusable(
+                    "outbox_damaged", self.path, f"its marker names terminal {marker.terminal_id}"
                 )
-            elif meta["terminal_id"] != self.terminal_id:
-                raise OutboxError(
-                    f"{path} belongs to terminal {meta['terminal_id']}, not {self.terminal_id}"
-                )
+            if marker.acked_seq is not None and marker.acked_seq > head:
+                # An older copy put back (a restored backup): the records after
+                # its head were written and may not have reached the central.
+                raise OutboxUnusable(
+                    "outbox_behind", self.path,
+                    f"holds records up to {head}, but {marker.acked_seq} were acknowledged",
+                )  # fmt: skip
+        if marker is None or not marker.readable or (marker.acked_seq or 0) < acked:
+            if marker is not None and not marker.readable:
+                log.warning("outbox marker of %s was damaged; rewritten from the outbox", self.path)
+            files.write_marker(self.path, self.terminal_id, acked)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -181,15 +308,21 @@ class Outbox:
             [{"k": k, "value": str(v)} for k, v in values.items()],
         )
 
+    @_guarded
     def _open_intent(self, kind: str, fields: dict[str, Any]) -> IntentId:
         if self._free() < self.reserve_bytes:
-            raise SalesStopped("disk nearly full: sales stop until records are uploaded")
+            raise SalesStopped(
+                "disk nearly full: sales stop until records are uploaded", "disk_full"
+            )
         with self.engine.begin() as conn:
+            meta = self._meta(conn)
+            if "stopped" in meta:
+                raise SalesStopped(meta["stopped"], "outbox_behind")
             if conn.execute(
                 sa.select(outbox_records.c.seq).where(outbox_records.c.state == "open")
             ).first():
                 raise OutboxError("an intent is still open: settle it first")
-            seq = int(self._meta(conn)["head_seq"]) + 1
+            seq = int(meta["head_seq"]) + 1
             conn.execute(
                 outbox_records.insert().values(
                     seq=seq,
@@ -201,6 +334,7 @@ class Outbox:
             )
         return IntentId(seq)
 
+    @_guarded
     def _close(
         self, intent_id: IntentId | None, record: BaseModel, *, proves: int | None = None
     ) -> int:
@@ -246,6 +380,7 @@ class Outbox:
             self._set(conn, head_seq=seq, head_hash=h)
         return seq
 
+    @_guarded
     def _intent(self, intent_id: IntentId) -> Intent:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -349,6 +484,7 @@ class Outbox:
         """Close an intent whose outcome is unknown, for the central to resolve."""
         return self._close_as(intent_id, UnsettledRecord, reason)
 
+    @_guarded
     def add_proof(
         self, ref_seq: int, *, asn: str, tac: str, mac2: str, balance_after: int | None = None
     ) -> int:
@@ -358,11 +494,13 @@ class Outbox:
             raise OutboxError("an intent is open: close it before adding a proof")
         with self.engine.connect() as conn:
             seq = int(self._meta(conn)["head_seq"]) + 1
-        record = ProofRecord(seq=seq, terminal_id=self.terminal_id, ref_seq=ref_seq,
-                             asn=asn.upper(), tac=tac.upper(), mac2=mac2.upper(),
-                             balance_after=balance_after)  # fmt: skip
+        fields = {"seq": seq, "terminal_id": self.terminal_id, "ref_seq": ref_seq,
+                  "asn": asn.upper(), "tac": tac.upper(), "mac2": mac2.upper(),
+                  "balance_after": balance_after}  # fmt: skip
+        record = ProofRecord.model_validate({k: v for k, v in fields.items() if v is not None})
         return self._close(None, record, proves=ref_seq)
 
+    @_guarded
     def unfinished(self) -> list[Intent]:
         """Intents begun and never closed (a crash or a pulled card): settle these
         before the next sale."""
@@ -374,6 +512,7 @@ class Outbox:
             ).all()
         return [Intent(IntentId(r.seq), r.kind, json.loads(r.intent)) for r in rows]
 
+    @_guarded
     def unsettled(self, asn: str | None = None) -> list[dict[str, Any]]:
         """Closed ``unsettled`` records no proof cites yet (kept through pruning),
         to re-prove when their card comes back."""
@@ -388,6 +527,7 @@ class Outbox:
 
     # -- the agent's API --------------------------------------------------------------
 
+    @_guarded
     def pending(self, limit: int = 500) -> tuple[str, list[PendingRecord]]:
         """(hash before the first, closed records after the last ack), in order."""
         with self.engine.connect() as conn:
@@ -403,19 +543,61 @@ class Outbox:
             ).all()
         return meta["acked_hash"], [PendingRecord(r.seq, r.body, r.hash) for r in rows]
 
+    @_guarded
     def acknowledge(self, acked_seq: int) -> None:
-        """The central holds every record up to ``acked_seq``."""
+        """The central holds every record up to ``acked_seq``. An ack beyond our
+        head means records were written that this outbox no longer holds: sales
+        stop (:class:`OutboxUnusable`, ``outbox_behind``)."""
         with self.engine.begin() as conn:
             meta = self._meta(conn)
             if acked_seq <= int(meta["acked_seq"]):
                 return
             if acked_seq > int(meta["head_seq"]):
-                raise OutboxError(f"central acknowledges {acked_seq}, beyond our head")
-            h = conn.execute(
-                sa.select(outbox_records.c.hash).where(outbox_records.c.seq == acked_seq)
-            ).scalar_one()
-            self._set(conn, acked_seq=acked_seq, acked_hash=h)
+                problem = f"holds records up to {meta['head_seq']}, the central {acked_seq}"
+                self._stop(conn, meta, problem)
+            else:
+                h = conn.execute(
+                    sa.select(outbox_records.c.hash).where(outbox_records.c.seq == acked_seq)
+                ).scalar_one()
+                self._set(conn, acked_seq=acked_seq, acked_hash=h)
+                problem = ""
+        if problem:
+            raise OutboxUnusable("outbox_behind", self.path, problem)
+        files.write_marker(self.path, self.terminal_id, acked_seq)
 
+    @_guarded
+    def check_central_head(self, acked_seq: int, head_hash: str) -> None:
+        """Compare with the central's acknowledged head for this terminal (its signed
+        answer). A central ahead of this outbox, or holding another record at a seq
+        we hold, means this is not the outbox that wrote those records: sales stop
+        until recovery (:class:`OutboxUnusable`, ``outbox_behind``)."""
+        head_hash = head_hash.upper()
+        with self.engine.begin() as conn:
+            meta = self._meta(conn)
+            problem = ""
+            if acked_seq > int(meta["head_seq"]):
+                problem = f"holds records up to {meta['head_seq']}, the central {acked_seq}"
+            elif acked_seq > 0:
+                mine = conn.execute(
+                    sa.select(outbox_records.c.hash).where(
+                        outbox_records.c.seq == acked_seq, outbox_records.c.state == "closed"
+                    )
+                ).scalar()
+                if mine is None and acked_seq == int(meta["acked_seq"]):
+                    mine = meta["acked_hash"]
+                if mine is not None and mine != head_hash:
+                    problem = f"record {acked_seq} differs from the one the central holds"
+            if problem:
+                self._stop(conn, meta, problem)
+        if problem:
+            raise OutboxUnusable("outbox_behind", self.path, problem)
+
+    def _stop(self, conn: sa.Connection, meta: dict[str, str], problem: str) -> None:
+        # Kept in the outbox itself: a restart (offline, too) does not sell again.
+        if "stopped" not in meta:
+            conn.execute(outbox_meta.insert().values(key="stopped", value=problem))
+
+    @_guarded
     def prune(self) -> int:
         """Delete acknowledged records (only those, and never an unsettled record
         still waiting for its card's proof); returns how many."""
@@ -433,6 +615,7 @@ class Outbox:
             )
         return int(res.rowcount)
 
+    @_guarded
     def status(self) -> OutboxStatus:
         with self.engine.connect() as conn:
             meta = self._meta(conn)
@@ -450,6 +633,9 @@ class Outbox:
                 )
             ).scalar_one()
         free = self._free()
+        stop = "outbox_behind" if "stopped" in meta else None
+        if stop is None and free < self.reserve_bytes:
+            stop = "disk_full"
         return OutboxStatus(
             terminal_id=self.terminal_id,
             head_seq=int(meta["head_seq"]),
@@ -457,5 +643,6 @@ class Outbox:
             unacked=int(unacked),
             open_intents=int(counts.get("open", 0)),
             free_bytes=free,
-            sales_allowed=free >= self.reserve_bytes,
+            sales_allowed=stop is None,
+            stop_reason=stop,
         )

@@ -17,4 +17,6 @@ class OutOfServiceScreen(KioskScreen):
     code = StringProperty("")
 
     def update(self, view: Screen) -> None:
-        self.code = view.notice or ""
+        code = view.notice or ""
+        words = texts.OUT_OF_SERVICE_REASONS.get(code)
+        self.code = f"{code}: {self.t(words)}" if words else code

@@ -6,6 +6,8 @@ the issuer's TEST ONLY master keys (which the central never gets in full).
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import socket
 import threading
 import time
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
@@ -26,6 +30,7 @@ from backend_sync.terminal.agent import SyncAgent
 from backend_sync.terminal.client import CentralClient
 from backend_sync.terminal.downloads import DownloadStore
 from backend_sync.terminal.outbox import Outbox
+from backend_sync.terminal_certs import issue_terminal_certificate, make_test_terminal_ca
 from cardlib import crypto
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.keys import IssuerKeys, KeyRole
@@ -39,6 +44,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@functools.cache
+def terminal_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The TEST ONLY terminal CA the test centrals trust (one per test process)."""
+    return make_test_terminal_ca(dt.datetime.now(dt.UTC))
+
+
+def terminal_cert(key: ec.EllipticCurvePrivateKey, terminal_id: str) -> str:
+    """A terminal certificate (PEM) under the test terminal CA."""
+    ca_key, ca_cert = terminal_ca()
+    cert = issue_terminal_certificate(
+        ca_key=ca_key, ca_cert=ca_cert, terminal_id=terminal_id,
+        public_key=key.public_key(), now=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def make_central(url: str, keys: IssuerKeys, signing_key: ec.EllipticCurvePrivateKey) -> Central:
     engine = make_engine(url)
     upgrade(engine)
@@ -47,6 +68,7 @@ def make_central(url: str, keys: IssuerKeys, signing_key: ec.EllipticCurvePrivat
         crypto=CardCrypto.of(keys.subset(KeyRole.LOAD, KeyRole.TAC)),
         signing_key=signing_key,
         admin_token=ADMIN,
+        terminal_cas=[terminal_ca()[1]],
     )
 
 
@@ -91,8 +113,9 @@ class Terminal:
 
 def enroll(central: Central, terminal_id: str) -> ec.EllipticCurvePrivateKey:
     key = chain.generate_key()
-    cert = chain.self_signed_cert(key, terminal_id).decode()
-    registry.enroll_terminal(central, terminal_id=terminal_id, cert_pem=cert)
+    registry.enroll_terminal(
+        central, terminal_id=terminal_id, cert_pem=terminal_cert(key, terminal_id)
+    )
     return key
 
 
@@ -167,4 +190,4 @@ def cards(central: Central, keys: IssuerKeys, n: int, start: int = 1) -> Iterato
 
 
 __all__ = ["ADMIN", "Algorithm", "CardModel", "ThreadServer", "asn_of", "cards", "make_central",
-           "sell", "terminal"]  # fmt: skip
+           "sell", "terminal", "terminal_ca", "terminal_cert"]  # fmt: skip

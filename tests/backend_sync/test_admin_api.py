@@ -8,7 +8,7 @@ import httpx
 
 from backend_sync import chain
 from backend_sync.central.service import Central
-from tests.backend_sync.support import ADMIN, ThreadServer
+from tests.backend_sync.support import ADMIN, ThreadServer, terminal_cert
 
 
 def test_admin_api(central: Central, tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_admin_api(central: Central, tmp_path: Path) -> None:
         assert http.get("/v1/admin/stats").status_code == 401
         assert http.get("/v1/admin/stats", headers={"Authorization": "Bearer x"}).status_code == 401
         key = chain.generate_key()
-        cert = chain.self_signed_cert(key, "320500000001").decode()
+        cert = terminal_cert(key, "320500000001")
         r = http.post("/v1/admin/terminals", headers=auth,
                       json={"terminal_id": "320500000001", "cert_pem": cert})  # fmt: skip
         assert r.status_code == 200

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
@@ -20,7 +21,7 @@ from backend_sync.central.models import terminal_records
 from backend_sync.central.service import Central
 from cardlib.keys import IssuerKeys
 from tests.backend_sync.proxy import CuttingProxy
-from tests.backend_sync.support import ThreadServer, cards, free_port, sell, terminal
+from tests.backend_sync.support import ThreadServer, cards, free_port, sell, terminal, terminal_ca
 
 
 def _posted(central: Central) -> tuple[int, int, int]:
@@ -60,10 +61,12 @@ def test_central_killed_mid_upload_posts_every_record_once(
     issuer_keys.save(keys_file)
     signing = tmp_path / "signing.pem"
     signing.write_bytes(chain.private_key_pem(central_signing_key))
+    ca_file = tmp_path / "terminal-ca.crt"
+    ca_file.write_bytes(terminal_ca()[1].public_bytes(serialization.Encoding.PEM))
     port = free_port()
     cmd = [sys.executable, "-m", "kiosk.cli", "central", "serve", "--db", db_url,
            "--issuer-keys", str(keys_file), "--signing-key", str(signing),
-           "--port", str(port)]  # fmt: skip
+           "--terminal-ca", str(ca_file), "--port", str(port)]  # fmt: skip
 
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -88,7 +91,9 @@ def test_central_killed_mid_upload_posts_every_record_once(
     worker = threading.Thread(target=lambda: result.setdefault("r", t.agent.upload_pending()))
     try:
         worker.start()
+        deadline = time.monotonic() + 60
         while t.outbox.status().acked_seq < 30:
+            assert time.monotonic() < deadline and worker.is_alive(), result
             time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)  # in the middle of the upload
         proc.wait()

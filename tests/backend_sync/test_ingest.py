@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from backend_sync.central import ledger, reconcile
@@ -75,6 +76,8 @@ def test_outbox_restored_from_an_old_copy_is_reported_not_hidden(
 ) -> None:
     import shutil
 
+    from backend_sync.terminal.outbox import OutboxUnusable, SalesStopped
+
     with ThreadServer(central) as srv:
         t = terminal(central, srv.url, tmp_path, "320500000001")
         (card,) = cards(central, issuer_keys, 1)
@@ -82,16 +85,30 @@ def test_outbox_restored_from_an_old_copy_is_reported_not_hidden(
             sell(t, card, 10, ttc=i + 1)
         t.outbox.close()
         db = tmp_path / "outbox-320500000001.db"
-        shutil.copy(db, tmp_path / "old.db")  # a backup taken here
+        marker = db.with_name(db.name + ".marker")
+        shutil.copy(db, tmp_path / "old.db")  # a backup of the whole disk taken here
+        shutil.copy(marker, tmp_path / "old.marker")
         t.outbox = type(t.outbox)(db, t.terminal_id)
         t.agent.outbox = t.outbox
         for i in range(2):
             sell(t, card, 10, ttc=10 + i)
         assert t.agent.run_once().acked_seq == 5
-        # The kiosk's disk is restored from the backup: it knows records 1-3 only.
         t.outbox.close()
+        # Only the outbox file is put back: its marker knows 5 were acknowledged.
         shutil.copy(tmp_path / "old.db", db)
+        with pytest.raises(OutboxUnusable) as exc:
+            type(t.outbox)(db, t.terminal_id)
+        assert exc.value.code == "outbox_behind" and str(db) in str(exc.value)
+        # The whole disk is restored from the backup, marker too: the central knows.
+        shutil.copy(tmp_path / "old.marker", marker)
         t.outbox = type(t.outbox)(db, t.terminal_id)
         t.agent.outbox = t.outbox
+        assert t.outbox.status().sales_allowed
         report = t.agent.run_once()
-    assert any("disagree" in p for p in report.problems)
+        assert any("disagree" in p for p in report.problems)
+        assert t.outbox.status().stop_reason == "outbox_behind"
+        with pytest.raises(SalesStopped):
+            sell(t, card, 10, ttc=20)
+        t.outbox.close()
+        # ...and it stays stopped across a restart, offline too.
+        assert type(t.outbox)(db, t.terminal_id).status().stop_reason == "outbox_behind"

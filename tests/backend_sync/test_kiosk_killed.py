@@ -18,7 +18,7 @@ from backend_sync.central.service import Central
 from kiosk.issuer import create_demo_wallet
 from simulators.card import CitizenCard
 from simulators.wallet import Wallet
-from tests.backend_sync.support import ThreadServer, make_central
+from tests.backend_sync.support import ThreadServer, make_central, terminal_cert
 
 RUNS = int(os.environ.get("CIVICARD_KILL_RUNS", "30"))
 SEED = int(os.environ.get("CIVICARD_KILL_SEED", "20261128"))
@@ -76,9 +76,7 @@ def test_kiosk_killed_at_seeded_points(
     key = chain.generate_key()
     (work / "terminal-key.pem").write_bytes(chain.private_key_pem(key))
     (work / "central.pub.pem").write_bytes(chain.public_key_pem(central_signing_key.public_key()))
-    registry.enroll_terminal(
-        central, terminal_id=TID, cert_pem=chain.self_signed_cert(key, TID).decode()
-    )
+    registry.enroll_terminal(central, terminal_id=TID, cert_pem=terminal_cert(key, TID))
     killed = 0
     with ThreadServer(central) as srv:
         for r in range(RUNS):

@@ -93,3 +93,40 @@ sync_interval = 60
     finally:
         rt.stop()
     assert w.card_balance(c.asn) == 12_850 - 4_330
+
+
+def test_a_kiosk_whose_outbox_was_lost_goes_out_of_service(
+    make_kiosk: Callable[..., Kiosk], pcscd: PrivatePcscd, bridge: VpcdBridge, tmp_path: Path
+) -> None:
+    # Issue 12 item 3: the outbox truncated to 0 bytes is never re-created empty.
+    from backend_sync.terminal.outbox import Outbox
+
+    w = make_kiosk().world
+    card_slot, psam_slot = pcscd.slot_names()
+    data = tmp_path / "kiosk-data"
+    data.mkdir()
+    tid = w.wallet.psam_path().stem.upper()
+    Outbox(data / "outbox.db", tid).close()
+    (data / "outbox.db").write_bytes(b"")
+    conf = tmp_path / "kiosk.toml"
+    conf.write_text(f"""
+[kiosk]
+data_dir = "{data}"
+trusted_ca = "{w.root / 'wallet' / 'issuer-ca.crt'}"
+[readers]
+card_reader = "{card_slot}"
+psam_reader = "{psam_slot}"
+allow_virtual = true
+""", encoding="utf-8")  # fmt: skip
+    bridge.psam.insert(w.wallet.open_psam())
+    rt = build_runtime(load_config(conf, env={}))
+    rt.start()
+    try:
+        _wait(lambda: rt.controller.state is State.OUT_OF_SERVICE, "out of service")
+        assert rt.machine.screen().notice == "outbox_damaged"
+        bridge.card.insert(w.wallet.open_card(w.citizen(1).asn))
+        time.sleep(1.0)
+        assert rt.controller.state is State.OUT_OF_SERVICE  # no session, no sale
+    finally:
+        rt.stop()
+    assert (data / "outbox.db").read_bytes() == b""  # the evidence left as it was

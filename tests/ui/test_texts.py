@@ -44,3 +44,15 @@ def test_the_patterns_still_find_codes() -> None:
     # find nothing: a few codes known to exist are found.
     found = {c for pattern, _ in KINDS for c in re.findall(pattern, SOURCE)}
     assert {"hotlisted", "reading_card", "insufficient_balance", "bill_not_found"} <= found
+
+
+def test_every_outbox_refusal_has_words_for_the_technician() -> None:
+    # The kiosk goes out of service with these codes (backend_sync.terminal.outbox_guard).
+    from backend_sync.terminal.outbox_guard import OUTBOX_PROBLEMS
+    from terminal_ui.i18n import Translator
+
+    tr = Translator()
+    for code in OUTBOX_PROBLEMS:
+        words = texts.OUT_OF_SERVICE_REASONS[code]
+        assert tr.gettext(words, "zh-Hans") != words, code  # translated, not the English id
+        assert tr.gettext(words, "zh-Hant") != words, code
