@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kiosk.core.states import State
 from kiosk.core.views import KioskEvent, ScreenChanged
-from kiosk.demo_world import DemoWorld
+from kiosk.demo.world import DemoWorld
 
 
 def main() -> None:

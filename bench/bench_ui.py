@@ -52,7 +52,7 @@ def child(rounds: int) -> dict[str, Any]:
     """One process: build the world, then time the UI's cold start and transitions."""
     from kiosk.core.clock import SystemClock
     from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
 
     work = Path(tempfile.mkdtemp(prefix="civicard-bench-ui-"))
     world = DemoWorld.build(work, clock=SystemClock())

@@ -28,8 +28,8 @@ def main(out: Path) -> int:
 
     from kiosk.core.clock import ManualClock
     from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
-    from kiosk.issuer import create_demo_wallet
+    from kiosk.demo.issuer import create_demo_wallet
+    from kiosk.demo.world import DemoWorld
     from simulators.printer.interpreter import PaperState
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver

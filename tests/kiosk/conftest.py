@@ -12,8 +12,8 @@ import pytest
 from kiosk.core.clock import ManualClock
 from kiosk.core.states import State
 from kiosk.core.views import KioskEvent
-from kiosk.demo_world import DemoWorld
-from kiosk.issuer import create_demo_wallet
+from kiosk.demo.issuer import create_demo_wallet
+from kiosk.demo.world import DemoWorld
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kiosk.demo_world import DEMO_CATALOG
+from kiosk.demo.world import DEMO_CATALOG
 from kiosk.services.catalog import Catalog, builtin_catalog
 
 

@@ -535,7 +535,7 @@ def test_torn_debit_survives_a_kiosk_restart_and_is_settled_on_return(
     assert k.world.outbox.status().open_intents == 1
     k.world.close()  # the kiosk goes down with the intent open
     from kiosk.core.clock import ManualClock
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
 
     clock = ManualClock()
     again = Kiosk(DemoWorld.build(root, clock=clock), clock)

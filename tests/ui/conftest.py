@@ -33,7 +33,7 @@ def kivy_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class UiWorld:
-    world: Any  # kiosk.demo_world.DemoWorld
+    world: Any  # kiosk.demo.world.DemoWorld
     clock: Any  # ManualClock: timeouts move only when a test says so
     controller: Any
     driver: Any  # terminal_ui.harness.Driver
@@ -54,8 +54,8 @@ class UiWorld:
 def ui_world(kivy_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiWorld]:
     from kiosk.core.clock import ManualClock
     from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
-    from kiosk.issuer import create_demo_wallet
+    from kiosk.demo.issuer import create_demo_wallet
+    from kiosk.demo.world import DemoWorld
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver
 

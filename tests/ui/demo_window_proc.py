@@ -14,7 +14,7 @@ def main(shots: Path) -> int:
     prepare(size=(1280, 900), offscreen=True)
     from kiosk.core.clock import SystemClock
     from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
     from simulators.printer.interpreter import PaperState
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver

@@ -167,7 +167,7 @@ class DemoWorld:
         from drivers.printer.profiles import get_profile
         from drivers.printer.queue import PrintQueue
         from kiosk.audit import AuditLog
-        from kiosk.issuer import Issuer, create_demo_wallet
+        from kiosk.demo.issuer import Issuer, create_demo_wallet
         from kiosk.receipts.layouts import key_signer
         from kiosk.receipts.signing import make_test_terminal_identity
         from kiosk.services.ops import CardKioskOps, Network
