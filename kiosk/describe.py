@@ -13,8 +13,8 @@ def describe(s: Screen) -> list[str]:
     """A screen as text lines (the scripted session's and the headless kiosk's UI)."""
     out: list[str] = []
     line = f"    → {s.state.value}"
-    if s.notice:
-        line += f" (notice: {s.notice})"
+    if s.notices:
+        line += f" (notice: {','.join(s.notices)})"
     out.append(line)
     if s.card and s.state.value == "pin_entry":
         bal = format_fen(s.card.balance_fen) if s.card.balance_fen is not None else "?"
@@ -26,6 +26,8 @@ def describe(s: Screen) -> list[str]:
                f"{' wrong' if s.pin.wrong else ''}{tries}")  # fmt: skip
     if s.refusal:
         out.append(f"      card refused: {s.refusal}")
+    if s.role:
+        out.append(f"      {s.journey}: {s.role} card")
     for g in s.menu:
         items = ", ".join(f"{i.title} [{i.service_id}]" + ("" if i.available else
                           f" ({i.why_not})") for i in g.items)  # fmt: skip

@@ -72,12 +72,11 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
     prepare(home=data / "kivy", size=size, offscreen=offscreen)
 
     from kiosk.core.clock import SystemClock
-    from kiosk.core.controller import KioskController
     from kiosk.demo.world import DemoWorld
 
     print("civicard demo: building the TEST ONLY world (wallet, central, printer) in", data)
     world = DemoWorld.build(data, clock=SystemClock(), pcsc=args.pcsc)
-    controller = KioskController(world.machine)
+    controller = world.controller
     receipts = data / "printer"
     try:
         if offscreen:

@@ -100,8 +100,8 @@ def run_script(
         print("  card and PSAM behind pcscd + vpcd, reached through pyscard", file=out)
     try:
         player = _Player(world, clock, out)
-        world.machine.set_language(language)
-        world.machine.start()
+        world.controller.set_language(language)
+        world.controller.start(thread=False)
         world.settle()
         player.show()
         for n, line in enumerate(script.splitlines(), start=1):
@@ -126,7 +126,7 @@ def run_script(
 class _Player:
     def __init__(self, world: Any, clock: Any, out: Any) -> None:
         self.w = world
-        self.m = world.machine
+        self.m = world.controller
         self.clock = clock
         self.out = out
         self.n = 0

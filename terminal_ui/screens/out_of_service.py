@@ -17,4 +17,4 @@ class OutOfServiceScreen(KioskScreen):
     code = StringProperty("")
 
     def update(self, view: Screen) -> None:
-        self.code = view.notice or ""
+        self.code = ",".join(view.notices)

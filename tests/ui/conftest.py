@@ -53,7 +53,6 @@ class UiWorld:
 @pytest.fixture(scope="session")
 def ui_world(kivy_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiWorld]:
     from kiosk.core.clock import ManualClock
-    from kiosk.core.controller import KioskController
     from kiosk.demo.issuer import create_demo_wallet
     from kiosk.demo.world import DemoWorld
     from terminal_ui.app import KioskApp
@@ -63,7 +62,7 @@ def ui_world(kivy_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     create_demo_wallet(root / "wallet", seed=8)
     clock = ManualClock()
     world = DemoWorld.build(root, clock=clock)
-    controller = KioskController(world.machine)
+    controller = world.controller
     app = KioskApp(controller, animate=False)
     driver = Driver(app)
     controller.start(tick=0.02)
