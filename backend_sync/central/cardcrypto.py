@@ -161,14 +161,8 @@ class CardCrypto:
         """The TAC a genuine card computes for this purchase (hex): MAC over
         amount || type || terminal id || TTC || date || time."""
         k = self._card_key(self._tac, KeyRole.TAC, asn, algorithm, key_version)
-        data = (
-            amount.to_bytes(4, "big")
-            + b"\x06"
-            + bytes.fromhex(terminal_id)
-            + ttc.to_bytes(4, "big")
-            + bytes.fromhex(date)
-            + bytes.fromhex(time)
-        )
+        tid, when = bytes.fromhex(terminal_id), (bytes.fromhex(date), bytes.fromhex(time))
+        data = crypto.purchase_tac_data(amount, TransactionType.PURCHASE, tid, ttc, *when)
         if len(data) != 22:
             raise ValueError("malformed purchase fields")
         return self._mac(k, data, Algorithm(algorithm)).hex().upper()
