@@ -15,7 +15,7 @@ Document body::
     {"groups": [{"id": "payments", "kind": "topic", "names": {...}}, ...],
      "services": [{"id": "water_bill", "names": {"zh-Hans": "水费", ...},
                    "groups": ["payments"], "flow": "bill",
-                   "needs": {"card": true, "pin": true, "network": true},
+                   "needs": {"card": true, "network": true},
                    "fields": [{"name": "account", "kind": "digits", "labels": {...}}],
                    "payment": {"payee": "water", "utility": "water"}}]}
 """
@@ -67,8 +67,11 @@ class FieldEntry(_Model):
 
 
 class Needs(_Model):
+    """What a service needs beyond its flow's own needs. ``card``: False offers it
+    without a card, from the attract screen. (No ``pin``: the kiosk asks the PIN at
+    the start of every card session, its own policy.)"""
+
     card: bool = True
-    pin: bool = True
     network: bool = False
 
 

@@ -82,7 +82,6 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view: Screen | None = None
-        self.shown: list[str] = []  # screen names in the order shown (tests, bench)
         self._notice_codes: tuple[str, ...] = ()
         self._countdown: Any = None
         self._notice_timer: Any = None
@@ -151,8 +150,6 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         sm: ScreenManager = self.ids.screens
         if sm.current != name:
             sm.current = name
-        if not self.shown or self.shown[-1] != name:
-            self.shown.append(name)
 
     def _expire_notice(self, _dt: float) -> None:
         self._notice_timer = None

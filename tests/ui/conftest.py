@@ -82,7 +82,7 @@ def ui(ui_world: UiWorld, request: pytest.FixtureRequest) -> Iterator[Any]:
     shots = SHOTS / name
     shutil.rmtree(shots, ignore_errors=True)
     d = ui_world.driver
-    assert d.kiosk.screen_manager.current == "attract", d.kiosk.shown[-5:]
+    assert d.kiosk.screen_manager.current == "attract", d.shown[-5:]
     devices = Devices(ui_world.insert, ui_world.remove, ui_world.pin_of)
     citizen = ScriptedCitizen(d, devices, shots)
     citizen.ui_world = ui_world  # type: ignore[attr-defined]
