@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from kiosk.codes import FieldError, Notice, OutcomeCode, PrinterProblem, Refusal, Step
+from kiosk.codes import Notice, OutcomeCode, PrinterProblem, Refusal, Step
 from kiosk.core.forms import ServiceForm, check_form
 from kiosk.core.machine import TerminalMachine
 from kiosk.core.pinpad import PinBuffer
@@ -192,7 +192,7 @@ class ServiceSteps:
         if m.state is not S.FORM or self.s.form is None:
             return
         errors, values = check_form(self.s.form, self.s.values, self.s.pins)
-        self.s.field_errors = {k: FieldError(v) for k, v in errors.items()}
+        self.s.field_errors = errors  # FieldError values (tests/ui/test_texts.py holds it)
         m.touch()
         if errors:
             m.record("form_invalid", fields=sorted(errors))

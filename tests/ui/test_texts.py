@@ -63,6 +63,14 @@ def test_the_words_exist_in_every_language(codes: type[StrEnum], table: object) 
             assert words["zh-Hans"] != msgid and words["zh-Hant"] != msgid, (code, msgid)
 
 
+def test_form_checks_give_field_error_codes() -> None:
+    forms = (ROOT / "kiosk/core/forms.py").read_text(encoding="utf-8")
+    found = set(re.findall(r'return "([a-z_]+)", None', forms))
+    found |= set(re.findall(r'errors\[[a-z_.]+\] = "([a-z_]+)"', forms))
+    assert {"required", "not_digits", "pins_differ"} <= found  # the patterns still find them
+    assert found <= {c.value for c in FieldError}, sorted(found - {c.value for c in FieldError})
+
+
 def test_progress_steps_in_the_source_are_steps() -> None:
     found = set(re.findall(r'progress\("([a-z_]+)"', SOURCE))
     assert {"reading_card", "debiting"} <= found  # the pattern still finds them
