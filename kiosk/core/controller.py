@@ -119,6 +119,10 @@ class KioskController:
     def submit_form(self) -> None:
         self.machine.send("submit_form")
 
+    def print_answer(self) -> None:
+        """INFO: print the answer shown on a signed slip (when ``info.printable``)."""
+        self.machine.send("print_answer")
+
     def confirm(self) -> None:
         self.machine.send("confirm")
 

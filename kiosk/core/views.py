@@ -135,6 +135,8 @@ class InfoView:
     balance_fen: int | None = None
     history: tuple[HistoryLine, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
+    printable: bool = False  # offer "print" (KioskController.print_answer)
+    receipt: str = "none"  # after printing: "printed", "queued", "none"
 
 
 @dataclass(frozen=True)

@@ -21,4 +21,4 @@ class BalanceFlow(BaseFlow):
         self, entry: ServiceEntry, values: Mapping[str, str], env: FlowEnv, ctx: JobContext
     ) -> Quote | Answer:
         card = env.need_card()
-        return Answer(entry.id, entry.names, balance_fen=card.purse.balance())
+        return Answer(entry.id, entry.names, balance_fen=card.purse.balance(), printable=True)

@@ -125,6 +125,8 @@ class Answer:
     balance_fen: int | None = None
     history: tuple[HistoryLine, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
+    printable: bool = False  # the citizen may print it (a signed slip)
+    flow: str = ""  # set by the kiosk: the flow that answered
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,10 @@ class Flow(Protocol):
         """What the receipt of a successful outcome carries (None: no receipt)."""
         ...
 
+    def answer_slip(self, answer: Answer, language: Language, at: dt.datetime) -> Slip | None:
+        """The slip a printable answer is printed on (None: not printable)."""
+        ...
+
 
 class BaseFlow:
     """Defaults: no fields, no payee, available when its network need is met, nothing
@@ -346,3 +352,13 @@ class BaseFlow:
         self, quote: Quote, outcome: Outcome, language: Language, at: dt.datetime
     ) -> Receipt | Slip | None:
         return None
+
+    def answer_slip(self, answer: Answer, language: Language, at: dt.datetime) -> Slip | None:
+        if not answer.printable:
+            return None
+        from kiosk.core.views import pick
+        from kiosk.receipts.slips import answer_slip
+
+        history = tuple((h.when, h.kind, h.amount_fen) for h in answer.history)
+        return answer_slip(pick(answer.titles, language), answer.balance_fen, history,
+                           answer.details, language.value, at)  # fmt: skip

@@ -31,4 +31,5 @@ class HistoryFlow(BaseFlow):
                         rec.amount, rec.terminal_id.hex().upper())
             for rec in card.purse.log()
         )  # fmt: skip
-        return Answer(entry.id, entry.names, balance_fen=card.purse.balance(), history=lines)
+        return Answer(entry.id, entry.names, balance_fen=card.purse.balance(), history=lines,
+                      printable=True)  # fmt: skip

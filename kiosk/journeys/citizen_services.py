@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from kiosk.codes import Notice, OutcomeCode, PrinterProblem, Refusal, Step
+from kiosk.codes import Notice, OutcomeCode, PrinterProblem, ReceiptState, Refusal, Step
 from kiosk.core.forms import ServiceForm, check_form
 from kiosk.core.machine import TerminalMachine
 from kiosk.core.pinpad import PinBuffer
@@ -63,6 +63,7 @@ class CitizenSession:
     form_error: str | None = None
     quote: Quote | None = None
     info: Answer | None = None
+    info_receipt: str = "none"
     outcome: Outcome | None = None
     printer_problem: str | None = None
 
@@ -113,6 +114,7 @@ class ServiceSteps:
     def _back_to_menu(self, m: TerminalMachine, notices: tuple[str, ...] = ()) -> None:
         self.drop_quote(m, m.state)
         self.s.info = self.s.outcome = None
+        self.s.info_receipt = ReceiptState.NONE
         self.s.printer_problem = None
         self.s.form = None
         self.s.wipe_form_pins()
@@ -236,7 +238,7 @@ class ServiceSteps:
             m.go(S.MENU, notices=(code,))
             return
         if isinstance(result, Answer):
-            self.s.info = result
+            self.s.info, self.s.info_receipt = result, ReceiptState.NONE
             m.record("info", service=result.service_id)
             m.go(S.INFO)
         else:
@@ -244,6 +246,29 @@ class ServiceSteps:
             m.record("quote", service=result.service_id, kind=result.kind.value,
                      amount=result.amount_fen)  # fmt: skip
             m.go(S.CONFIRM)
+
+    # ------------------------------------------------------------------ info
+    def on_print_answer(self, m: TerminalMachine) -> None:
+        info = self.s.info
+        if m.state is not S.INFO or info is None or not info.printable:
+            return
+        language = m.language
+        m.record("print_answer", service=info.service_id)
+        m.go(S.PRINTING)
+
+        def job(ctx: JobContext) -> ReceiptState:
+            return self.ops.print_answer(info, language, ctx)
+
+        m.start_job(Step.PRINTING, job, lambda r, e: self._answer_printed(m, r, e))
+
+    def _answer_printed(
+        self, m: TerminalMachine, state: ReceiptState | None, error: BaseException | None
+    ) -> None:
+        if error is not None:
+            log.error("printing the answer of %s failed", self.s.service, exc_info=error)
+        self.s.info_receipt = state if state is not None else ReceiptState.NONE
+        m.record("answer_printed", receipt=str(self.s.info_receipt))
+        m.go(S.INFO, notices=() if error is None else (Notice.SERVICE_FAILED,))
 
     # ------------------------------------------------------------------ confirm → done
     def on_confirm(self, m: TerminalMachine) -> None:
@@ -311,10 +336,11 @@ class ServiceSteps:
     # ------------------------------------------------------------------ screens
     def service_screen(self, m: TerminalMachine, scr: Screen) -> Screen:
         s, lang = m.state, m.language
-        if s is S.INFO and self.s.info is not None:
+        if s in (S.INFO, S.PRINTING) and self.s.info is not None:
             i = self.s.info
             return replace(scr, info=InfoView(i.service_id, pick(i.titles, lang), i.balance_fen,
-                                              i.history, i.details))  # fmt: skip
+                                              i.history, i.details, i.printable,
+                                              self.s.info_receipt))  # fmt: skip
         if s in (S.CONFIRM, S.NO_PAPER, S.CHECKING_PRINTER, S.PROCESSING):
             scr = replace(scr, confirm=self._confirm_view(lang))
             if self.s.printer_problem:

@@ -29,6 +29,7 @@ class State(StrEnum):
     FORM = "form"  # the chosen service's fields
     PREPARING = "preparing"  # busy: bill lookup, quote, query
     INFO = "info"  # a query's answer (balance, history): nothing to confirm
+    PRINTING = "printing_answer"  # busy: the answer printed on a signed slip
     CONFIRM = "confirm"  # amount and payee shown; citizen confirms or goes back
     CHECKING_PRINTER = "checking_printer"  # busy
     NO_PAPER = "no_paper"  # go on without a receipt, or stop
@@ -49,6 +50,7 @@ STATES = {
     S.FORM: timed(90),
     S.PREPARING: busy(cancellable=True),
     S.INFO: timed(60),
+    S.PRINTING: busy(),
     S.CONFIRM: timed(30),
     S.CHECKING_PRINTER: busy(cancellable=True),
     S.NO_PAPER: timed(30),
@@ -91,6 +93,9 @@ TRANSITIONS: dict[tuple[State, State], str] = {
     (S.INFO, S.MENU): "back",
     (S.INFO, S.TAKE_CARD): "finished or timed out",
     (S.INFO, S.ATTRACT): "card pulled",
+    (S.INFO, S.PRINTING): "print the answer",
+    (S.PRINTING, S.INFO): "printed (or kept in the print queue)",
+    (S.PRINTING, S.ATTRACT): "card pulled",
     (S.CONFIRM, S.CHECKING_PRINTER): "confirmed",
     (S.CONFIRM, S.MENU): "back or cancel (the quote is released)",
     (S.CONFIRM, S.TAKE_CARD): "timed out",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cardlib.certs import Role
-from kiosk.codes import Notice, PrinterProblem, Refusal
+from kiosk.codes import Notice, PrinterProblem, ReceiptState, Refusal
 from kiosk.core.forms import ServiceForm
 from kiosk.core.views import CardView, Language, MenuGroup
 from kiosk.core.worker import JobContext
@@ -100,6 +100,11 @@ class KioskOps(Protocol):
         """Run the quote's flow and print its receipt (in ``language``). ``pins`` holds
         the form's PIN fields for this call only. Raises CardGone when the card left
         (a lost DEBIT is settled on its return)."""
+        ...
+
+    def print_answer(self, answer: Answer, language: Language, ctx: JobContext) -> ReceiptState:
+        """Print a printable answer on a signed slip: PRINTED, QUEUED (kept for the
+        printer), or NONE (no printer, or the flow prints no such answer)."""
         ...
 
     def end_card(self) -> None:

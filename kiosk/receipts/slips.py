@@ -12,12 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from drivers.printer.document import Align, Block, Document, Field, Rule, Size, Text
-from kiosk.receipts.formatting import mask_card_number, mask_name
+from kiosk.receipts.formatting import format_fen, local_time, mask_card_number, mask_name
 from kiosk.receipts.i18n import label
 from kiosk.receipts.layouts import CardHolder, Signer, Terminal, footer, header
 from kiosk.receipts.signing import TransactionReference
 
-__all__ = ["SLIP_KINDS", "Slip", "build_slip"]
+__all__ = ["SLIP_KINDS", "Slip", "answer_slip", "build_slip"]
 
 SLIP_KINDS = ("answer", "tracking_number", "ticket", "queue_number")
 
@@ -61,3 +61,24 @@ def build_slip(
                                at=slip.at)  # fmt: skip
     blocks += footer(ref, signer, lang)
     return Document(slip.kind, slip.reference, lang, tuple(blocks))
+
+
+def answer_slip(
+    title: str,
+    balance_fen: int | None,
+    history: tuple[tuple[dt.datetime, str, int], ...],
+    details: tuple[tuple[str, str], ...],
+    language: str,
+    at: dt.datetime,
+) -> Slip:
+    """A query's answer as a slip: the balance, then (when, kind, amount) lines of
+    the card's history, then the answer's details; referenced by its time."""
+    lines: list[tuple[str, str]] = []
+    if balance_fen is not None:
+        lines.append((label("balance", language), format_fen(balance_fen)))
+    for when, kind, amount in history:
+        sign = "-" if kind == "purchase" else "+"
+        word = label(f"hist.{kind}", language) if kind in ("purchase", "load") else kind
+        lines.append((f"{local_time(when)} {word}", f"{sign}{format_fen(amount)}"))
+    lines += list(details)
+    return Slip("answer", title, f"Q{at:%Y%m%d%H%M%S}", tuple(lines), at)

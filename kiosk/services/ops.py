@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from cryptography import x509
 
@@ -276,9 +277,19 @@ class CardKioskOps:
         if why:
             raise ServiceUnavailable(Notice(why.value))
         try:
-            return flow.prepare(entry, values, env, ctx)
+            result = flow.prepare(entry, values, env, ctx)
         except DeviceError as exc:
             raise CardGone(str(exc)) from exc
+        return replace(result, flow=flow.name) if isinstance(result, Answer) else result
+
+    def print_answer(self, answer: Answer, language: Language, ctx: JobContext) -> ReceiptState:
+        flow = self.flows.get(answer.flow)
+        slip = flow.answer_slip(answer, language, self.clock.now()) if flow else None
+        if slip is None or self.receipts is None:
+            return ReceiptState.NONE
+        ctx.progress("printing", None)
+        holder = self._card.holder if self._card else None
+        return self.receipts.print_receipt(slip, holder, self.terminal_id, language)
 
     def release(self, quote: Quote) -> None:
         flow = self.flows.get(quote.flow)

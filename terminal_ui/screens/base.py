@@ -33,6 +33,7 @@ SCREEN_FOR_STATE: dict[StrEnum, str] = {
     State.PREPARING: "busy",
     State.CHECKING_PRINTER: "busy",
     State.PROCESSING: "busy",
+    State.PRINTING: "busy",
     State.CARD_REFUSED: "card_refused",
     State.PIN_ENTRY: "pin",
     State.MENU: "menu",

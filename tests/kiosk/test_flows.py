@@ -471,3 +471,26 @@ def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -
         "card": ["balance", "history", "change_pin", "top_up"],
         "transport": ["bike_enable"],
     }  # the life-stage groups hold no demo service, so they are not shown
+
+
+def test_the_card_history_is_printed_on_a_signed_slip(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    k.m.choose_service("bike_enable")  # one purchase in the card's log
+    k.settle()
+    k.m.confirm()
+    k.settle()
+    k.m.back()
+    k.m.choose_service("history")
+    k.settle()
+    info = k.m.screen().info
+    assert k.state is State.INFO and info is not None and info.printable
+    k.m.print_answer()
+    k.settle()
+    info = k.m.screen().info
+    assert k.state is State.INFO and info is not None and info.receipt == "printed"
+    assert k.world.printer_sim is not None
+    slip = k.world.printer_sim.jobs[-1]
+    assert "交易记录" in slip.text and "-¥10.00" in slip.text.replace(" ", "")
+    ref = verify_reference(slip.qr_payloads[0].decode(), k.world.terminal_cert)
+    assert (ref.kind, ref.amount_fen) == ("answer", 0)

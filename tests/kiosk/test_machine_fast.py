@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cardlib.certs import Role
-from kiosk.codes import FieldError, Notice, OutcomeCode, PrinterProblem, Refusal
+from kiosk.codes import FieldError, Notice, OutcomeCode, PrinterProblem, ReceiptState, Refusal
 from kiosk.core.clock import ManualClock
 from kiosk.core.controller import KioskController
 from kiosk.core.forms import FieldSpec, ServiceForm
@@ -84,6 +84,7 @@ class FakeOps:
         self.lose_card: set[str] = set()
         self.released: list[str] = []
         self.executed: list[str] = []
+        self.printed: list[str] = []
 
     def _gone(self, what: str) -> None:
         if what in self.lose_card:
@@ -118,7 +119,7 @@ class FakeOps:
     ) -> Quote | Answer:
         self._gone("prepare")
         if service_id == "balance":
-            return Answer("balance", NAMES, balance_fen=10_000)
+            return Answer("balance", NAMES, balance_fen=10_000, printable=True)
         if values.get("account") == "42":
             raise FormError(FieldError.BILL_NOT_FOUND, "account")
         return Quote(service_id, NAMES, "fixed_price", QuoteKind.DEBIT, 1_000, "bike",
@@ -144,6 +145,11 @@ class FakeOps:
         self.executed.append(quote.service_id)
         return Outcome(True, OutcomeCode.PAID, amount_fen=quote.amount_fen,
                        balance_after_fen=9_000, transaction_id="T1")  # fmt: skip
+
+    def print_answer(self, answer: Answer, language: Language, ctx: JobContext) -> ReceiptState:
+        self._gone("print_answer")
+        self.printed.append(answer.service_id)
+        return ReceiptState.PRINTED
 
     def end_card(self) -> None:
         pass
@@ -313,7 +319,14 @@ def test_every_citizen_transition_is_walked(rig: Rig) -> None:
     r.during(lambda: c.choose_service("balance"))
     r.login()
     r.choose("balance")
-    assert r.state is S.INFO
+    assert r.state is S.INFO and r.screen().info is not None and r.screen().info.printable
+    c.print_answer()  # printed on a slip, back to the answer
+    r.settle()
+    assert r.state is S.INFO and r.ops.printed == ["balance"]
+    assert r.screen().info.receipt == "printed"  # type: ignore[union-attr]
+    r.during(c.print_answer)
+    r.login()
+    r.choose("balance")
     c.back()
     r.choose("balance")
     c.finish()
@@ -493,7 +506,7 @@ def test_timers_warn_give_more_time_and_follow_the_mapping() -> None:
 
 def test_busy_timed_and_cancellable_come_from_the_one_table() -> None:
     assert TABLE.busy == {S.CHECKING_CARD, S.VERIFYING_PIN, S.PREPARING, S.CHECKING_PRINTER,
-                          S.PROCESSING}  # fmt: skip
+                          S.PROCESSING, S.PRINTING}  # fmt: skip
     assert TABLE.cancellable == {S.CHECKING_CARD, S.PREPARING, S.CHECKING_PRINTER}
     assert S.PROCESSING not in TABLE.cancellable
     assert TABLE.timed.isdisjoint(TABLE.busy)

@@ -378,6 +378,13 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     k.login(1)
     m.choose_service("balance")
     k.settle()
+    m.print_answer()  # info: printed, and pulled while printing
+    k.settle()
+    assert k.state is State.INFO and k.m.screen().info.receipt == "printed"  # type: ignore[union-attr]
+    _pull_during(k, m.print_answer)
+    k.login(1)
+    m.choose_service("balance")
+    k.settle()
     m.back()
     m.choose_service("history")
     k.settle()
