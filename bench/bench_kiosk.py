@@ -19,9 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from kiosk.core.states import State
 from kiosk.core.views import KioskEvent, ScreenChanged
-from kiosk.demo_world import DemoWorld
+from kiosk.demo.world import DemoWorld
+from kiosk.journeys.citizen_states import State
 
 
 def main() -> None:
@@ -37,9 +37,9 @@ def main() -> None:
 
 
 def run(world: DemoWorld, rounds: int) -> None:
-    m = world.machine
+    m = world.controller
     changed = threading.Condition()
-    seen: list[State] = []
+    seen: list[object] = []
 
     def on_event(event: KioskEvent) -> None:
         if isinstance(event, ScreenChanged):
@@ -49,8 +49,8 @@ def run(world: DemoWorld, rounds: int) -> None:
 
     m.subscribe(on_event)
     stop = threading.Event()
-    m.start()
-    core = threading.Thread(target=m.run, args=(stop, 0.01), daemon=True)
+    m.start(thread=False)
+    core = threading.Thread(target=world.machine.run, args=(stop, 0.01), daemon=True)
     core.start()
 
     def wait_for(state: State) -> None:

@@ -51,12 +51,11 @@ def _drawn(driver: Any, name: str) -> float:
 def child(rounds: int) -> dict[str, Any]:
     """One process: build the world, then time the UI's cold start and transitions."""
     from kiosk.core.clock import SystemClock
-    from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
 
     work = Path(tempfile.mkdtemp(prefix="civicard-bench-ui-"))
     world = DemoWorld.build(work, clock=SystemClock())
-    controller = KioskController(world.machine)
+    controller = world.controller
 
     t0 = time.perf_counter()
     from terminal_ui.env import prepare

@@ -46,6 +46,7 @@ __all__ = [
     "purchase_mac2",
     "purchase_session_key",
     "purchase_tac",
+    "purchase_tac_data",
     "sm_mac",
     "tac_key",
 ]
@@ -211,6 +212,15 @@ def purchase_mac2(session_key: bytes, amount: int, alg: Algorithm) -> bytes:
     return mac(session_key, _u32(amount), alg)
 
 
+def purchase_tac_data(
+    amount: int, ttype: int, terminal_id: bytes, ttc: int, date: bytes, time: bytes
+) -> bytes:
+    """What the purchase TAC covers, in order: amount(4) ‖ type(1) ‖ terminal id(6) ‖
+    TTC(4) ‖ date(4) ‖ time(3), 22 bytes. The one place this layout is written: the
+    card (through :func:`purchase_tac`) and the central's batch check both use it."""
+    return _u32(amount) + bytes((ttype,)) + terminal_id + _u32(ttc) + date + time
+
+
 def purchase_tac(
     tac_k: bytes,
     amount: int,
@@ -223,8 +233,7 @@ def purchase_tac(
 ) -> bytes:
     """Purchase TAC = MAC(amount || type || terminal id || TTC || date || time)."""
     _check_common(terminal_id, date, time)
-    data = _u32(amount) + bytes([ttype]) + terminal_id + _u32(ttc) + date + time
-    return mac(tac_k, data, alg)
+    return mac(tac_k, purchase_tac_data(amount, ttype, terminal_id, ttc, date, time), alg)
 
 
 def load_mac1(

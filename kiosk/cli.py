@@ -15,15 +15,16 @@ from collections.abc import Sequence
 
 # Modules that contribute subcommands. Keep in sync with README "Commands".
 _COMMAND_MODULES = (
-    "kiosk.demo_cli",
-    "kiosk.session_cli",
+    "kiosk.demo.demo_cli",
+    "kiosk.demo.session_cli",
     "kiosk.kiosk_cli",
     "terminal_ui.cli",
-    "kiosk.issuer_cli",
+    "kiosk.demo.issuer_cli",
     "simulators.cli",
     "drivers.pcsc_cli",
     "backend_sync.central.cli",
     "kiosk.validator.cli",
+    "kiosk.demo.validator_cli",
     "kiosk.diagnostics.cli",
     "backend_sync.terminal.outbox_cli",
 )

@@ -66,8 +66,13 @@ class ConfigError(ValueError):
         self.problem = problem
 
 
-_TIMEOUT_KEYS = ("card_refused", "pin_entry", "menu", "form", "info", "confirm", "no_paper",
-                 "done", "take_card", "warning", "elder_factor")  # fmt: skip
+def _timeout_defaults() -> dict[str, float]:
+    from kiosk.journeys import timeout_defaults
+
+    return timeout_defaults()
+
+
+_TIMED = _timeout_defaults()  # every timed state of the kiosk's journeys: its seconds
 
 # section -> key -> (type, default). Types: str, int, float, bool, path, list.
 SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
@@ -101,7 +106,11 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "max_hotlist_age_s": ("int", 24 * 3600),
         "max_card_offline_fen": ("int", 20_000),
     },
-    "timeouts": {name: ("float", getattr(Timeouts(), name)) for name in _TIMEOUT_KEYS},
+    "timeouts": {
+        **{name: ("float", seconds) for name, seconds in _TIMED.items()},
+        "warning": ("float", Timeouts().warning),
+        "elder_factor": ("float", Timeouts().elder_factor),
+    },
     "screen": {  # the touch screen (terminal_ui, ``civicard screen``)
         "shuffle_pin_pad": ("bool", False),
     },
@@ -243,7 +252,11 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         raise ConfigError(missing, "required when central.url is set")
     if v["central.sync_interval"] <= 0:
         raise ConfigError("central.sync_interval", "must be positive")
-    timeouts = Timeouts(**{k: v[f"timeouts.{k}"] for k in SCHEMA["timeouts"]})
+    timeouts = Timeouts(
+        seconds={k: v[f"timeouts.{k}"] for k in _TIMED},
+        warning=v["timeouts.warning"],
+        elder_factor=v["timeouts.elder_factor"],
+    )
     try:
         timeouts.validate()
     except ValueError as exc:

@@ -46,8 +46,8 @@ def _config(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from kiosk.config import ConfigError, load_config
     from kiosk.core.views import ScreenChanged
+    from kiosk.describe import describe
     from kiosk.runtime import KioskBuildError, build_runtime
-    from kiosk.session_cli import describe
 
     try:
         rt = build_runtime(load_config(args.config))

@@ -1,28 +1,46 @@
-"""A kiosk on real devices, built from its config: PC/SC readers (card and PSAM), the
-receipt printer, the central, the outbox and sync agent, the audit log, and the
-session machine with its controller.
+"""The one builder of a kiosk: config + devices → the whole kiosk (:class:`KioskRuntime`).
 
-:func:`build_runtime` opens the PSAM first (the terminal id is the PSAM's), then
-everything keyed by it. :meth:`KioskRuntime.start` starts the reader monitor (card
-in / out → the controller), the sync agent's thread (its result also tells the
-kiosk whether it is online, and re-checks whether sales may run) and the core
-thread. A UI subscribes to :attr:`KioskRuntime.controller` before starting.
+:func:`build_kiosk` takes its devices from the caller (:class:`KioskDevices`: the
+card slot, the PSAM, optionally a printer): :func:`build_runtime` opens the real
+PC/SC readers named by the config, and the TEST ONLY demo world passes simulators
+in the same way, so both kiosks are built by the same code. The PSAM comes first
+(the terminal id is the PSAM's), then everything keyed by it: outbox, central
+client and sync agent, receipt desk, audit log, the kiosk's ops and its terminal
+machine with the controller.
+
+:meth:`KioskRuntime.start` starts the reader monitor (card in / out → the
+controller), the sync agent's thread (its result also tells the kiosk whether it
+is online, and re-checks whether sales may run) and the core thread. A UI
+subscribes to :attr:`KioskRuntime.controller` before starting.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cardlib.apdu import Connection
 from kiosk.config import KioskConfig
 from kiosk.core.clock import Clock, SystemClock
 from kiosk.core.controller import KioskController
-from kiosk.core.session import SessionMachine
+from kiosk.core.machine import TerminalMachine
 
-__all__ = ["KioskBuildError", "KioskRuntime", "build_runtime"]
+if TYPE_CHECKING:
+    from backend_sync.terminal.agent import SyncAgent
+    from backend_sync.terminal.client import CentralClient
+    from backend_sync.terminal.downloads import DownloadStore
+    from backend_sync.terminal.outbox import Outbox
+    from drivers.printer.printer import Printer
+    from drivers.printer.queue import PrintQueue
+    from kiosk.audit import AuditLog
+    from kiosk.flows import FlowRegistry
+    from kiosk.services.ops import CardKioskOps
+
+__all__ = ["KioskBuildError", "KioskDevices", "KioskRuntime", "build_kiosk", "build_runtime"]
 
 log = logging.getLogger(__name__)
 
@@ -36,26 +54,48 @@ class KioskBuildError(Exception):
 
 
 @dataclass
+class KioskDevices:
+    """The devices a kiosk is built on: a fresh card connection per insertion, the
+    PSAM's connection, and optionally a ready printer (else the config's). ``close``
+    releases them when the kiosk stops."""
+
+    open_card: Callable[[], Connection]
+    psam: Connection
+    card_reader: str = "card"
+    psam_reader: str = "psam"
+    printer: Printer | None = None
+    close: Callable[[], None] = lambda: None
+
+
+@dataclass
 class KioskRuntime:
     config: KioskConfig
     terminal_id: str
     controller: KioskController
-    machine: SessionMachine
-    ops: Any
-    agent: Any
-    outbox: Any
-    audit: Any
-    card_reader: str
-    psam_reader: str
+    machine: TerminalMachine
+    ops: CardKioskOps
+    agent: SyncAgent | None
+    client: CentralClient | None
+    store: DownloadStore | None
+    outbox: Outbox | None  # None: the outbox guard refused it (the kiosk is out of service)
+    audit: AuditLog
+    print_queue: PrintQueue | None
+    devices: KioskDevices
+    diagnostics: Any = None  # kiosk.diagnostics.Diagnostics over these very parts
+    heartbeat: Any = None  # backend_sync.terminal.heartbeat.HeartbeatSender
     _monitor: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
     # Set when a record is closed: the sync thread uploads it now, not at the next tick.
     _wake: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
-    _card_conn: Any = None
-    _psam_conn: Any = None
-    diagnostics: Any = None  # kiosk.diagnostics.Diagnostics over these very parts
-    heartbeat: Any = None  # backend_sync.terminal.heartbeat.HeartbeatSender
+
+    @property
+    def card_reader(self) -> str:
+        return self.devices.card_reader
+
+    @property
+    def psam_reader(self) -> str:
+        return self.devices.psam_reader
 
     def start(self) -> None:
         """Readers watched, sync running, the session showing ATTRACT."""
@@ -84,13 +124,19 @@ class KioskRuntime:
             t.start()
             self._threads.append(t)
 
+    def sync_once(self) -> Any:
+        """One sync pass: records up, catalog and hotlist down; whether the central
+        answered the signed time request sets the kiosk online or offline."""
+        assert self.agent is not None
+        report = self.agent.run_once()
+        self.ops.network.online = report.skew_ms is not None
+        if self.diagnostics is not None:
+            self.diagnostics.note_sync(report.skew_ms)
+        return report
+
     def _sync_loop(self) -> None:
         while not self._stop.is_set():
-            report = self.agent.run_once()
-            # The central answered the signed time request: it is reachable.
-            self.ops.network.online = report.skew_ms is not None
-            if self.diagnostics is not None:
-                self.diagnostics.note_sync(report.skew_ms)
+            self.sync_once()
             self.controller.recheck_devices()
             self._wake.wait(self.config.sync_interval)
             self._wake.clear()
@@ -105,52 +151,30 @@ class KioskRuntime:
         self.controller.stop()
         for t in self._threads:
             t.join(5)
-        for conn in (self._card_conn, self._psam_conn):
-            if conn is not None:
-                conn.close()
+        self.close()
+
+    def close(self) -> None:
+        """Release what the kiosk holds (the core and worker must be stopped)."""
+        self.machine.worker.stop()
+        if self.client is not None:
+            self.client.close()
+        self.devices.close()
         if self.diagnostics is not None:
             for handler in (self.diagnostics.trace, self.diagnostics.log):
                 if handler is not None:
                     handler.detach()
         if self.outbox is not None:
             self.outbox.close()
+        if self.print_queue is not None:
+            self.print_queue.close()
         self.audit.close()
 
 
-def build_runtime(
-    config: KioskConfig, *, clock: Clock | None = None, psam_wait: float = 5.0
-) -> KioskRuntime:
-    """Everything a kiosk needs, from ``config``; raises KioskBuildError naming the key."""
-    from cryptography import x509
-
-    from backend_sync import chain
-    from backend_sync.terminal.agent import SyncAgent
-    from backend_sync.terminal.client import CentralClient
-    from backend_sync.terminal.downloads import DownloadStore
-    from backend_sync.terminal.outbox_guard import OutboxGuard
-    from cardlib.apdu import ApduSession
-    from cardlib.errors import CardError, DeviceError
-    from cardlib.psam import PsamClient
+def open_pcsc_devices(config: KioskConfig, *, psam_wait: float = 5.0) -> KioskDevices:
+    """The PC/SC readers the config names (card and PSAM by name or ATR)."""
+    from cardlib.errors import DeviceError
     from drivers.pcsc import PcscConnection, reader_atrs
     from drivers.pcsc_select import ReaderConfig, ReaderRule, choose_readers
-    from drivers.printer.profiles import get_profile
-    from drivers.printer.queue import PrintQueue
-    from kiosk.audit import AuditLog
-    from kiosk.diagnostics import ApduTrace, Diagnostics, RecentLog
-    from kiosk.diagnostics.wiring import LockedPrinter, runtime_devices
-    from kiosk.receipts.layouts import key_signer
-    from kiosk.services.ops import CardKioskOps, Network, OfflineLimits
-    from kiosk.services.printing import ReceiptDesk
-
-    clock = clock or SystemClock()
-    data: Path = config.data_dir
-    data.mkdir(parents=True, exist_ok=True)
-    if config.trusted_ca is None:
-        raise KioskBuildError("kiosk.trusted_ca", "the issuer CA certificate is needed")
-    try:
-        trusted = [x509.load_pem_x509_certificate(config.trusted_ca.read_bytes())]
-    except (OSError, ValueError) as exc:
-        raise KioskBuildError("kiosk.trusted_ca", str(exc)) from exc
 
     roles = ReaderConfig(
         card=ReaderRule(config.card_reader or None, config.card_atr or None),
@@ -164,7 +188,78 @@ def build_runtime(
     try:
         # At boot the PSAM slot may not have been polled yet: wait a little for it.
         psam_conn = PcscConnection.wait_for_card(chosen.psam, timeout=psam_wait)
-        terminal_id = PsamClient(ApduSession(psam_conn)).terminal_id.hex().upper()
+    except DeviceError as exc:
+        raise KioskBuildError("readers.psam_reader", f"no usable PSAM: {exc}") from exc
+    holder: dict[str, PcscConnection] = {}
+
+    def open_card() -> Connection:
+        # A fresh connection per insertion: the previous card's handle is gone.
+        old = holder.pop("card", None)
+        if old is not None:
+            old.close()
+        holder["card"] = PcscConnection(chosen.card)
+        return holder["card"]
+
+    def close() -> None:
+        for conn in (holder.pop("card", None), psam_conn):
+            if conn is not None:
+                conn.close()
+
+    return KioskDevices(open_card, psam_conn, chosen.card, chosen.psam, close=close)
+
+
+def build_runtime(
+    config: KioskConfig, *, clock: Clock | None = None, psam_wait: float = 5.0
+) -> KioskRuntime:
+    """A kiosk on the PC/SC readers its config names; raises KioskBuildError naming
+    the key at fault."""
+    return build_kiosk(config, devices=open_pcsc_devices(config, psam_wait=psam_wait),
+                       clock=clock)  # fmt: skip
+
+
+def build_kiosk(
+    config: KioskConfig,
+    *,
+    devices: KioskDevices,
+    clock: Clock | None = None,
+    flows: FlowRegistry | None = None,
+    sync_backoff: tuple[int, float, float] | None = None,
+) -> KioskRuntime:
+    """Everything a kiosk needs, from ``config`` on ``devices``; raises
+    KioskBuildError naming the key. ``sync_backoff`` (attempts, first and longest
+    wait in s) overrides the sync agent's retry policy (fast for the demo)."""
+    from cryptography import x509
+
+    from backend_sync import chain
+    from backend_sync.terminal.agent import SyncAgent
+    from backend_sync.terminal.client import CentralClient
+    from backend_sync.terminal.downloads import DownloadStore
+    from backend_sync.terminal.outbox_guard import OutboxGuard
+    from cardlib.apdu import ApduSession
+    from cardlib.errors import CardError
+    from cardlib.psam import PsamClient
+    from drivers.printer.profiles import get_profile
+    from drivers.printer.queue import PrintQueue
+    from kiosk.audit import AuditLog
+    from kiosk.codes import Notice
+    from kiosk.diagnostics import ApduTrace, Diagnostics, RecentLog
+    from kiosk.diagnostics.wiring import LockedPrinter, runtime_devices
+    from kiosk.journeys import build_kiosk_machine
+    from kiosk.receipts.layouts import key_signer
+    from kiosk.services.ops import CardKioskOps, Network, OfflineLimits
+    from kiosk.services.printing import ReceiptDesk
+
+    clock = clock or SystemClock()
+    data: Path = config.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    if config.trusted_ca is None:
+        raise KioskBuildError("kiosk.trusted_ca", "the issuer CA certificate is needed")
+    try:
+        trusted = [x509.load_pem_x509_certificate(config.trusted_ca.read_bytes())]
+    except (OSError, ValueError) as exc:
+        raise KioskBuildError("kiosk.trusted_ca", str(exc)) from exc
+    try:
+        terminal_id = PsamClient(ApduSession(devices.psam)).terminal_id.hex().upper()
     except CardError as exc:
         raise KioskBuildError("readers.psam_reader", f"no usable PSAM: {exc}") from exc
     # Issue 12 item 3: an outbox that is missing, damaged or behind is never
@@ -188,40 +283,37 @@ def build_runtime(
         client = CentralClient(config.central_url, terminal_id=terminal_id, key=tkey,
                                central_key=central_key, timeout=config.central_timeout)  # fmt: skip
         store = DownloadStore(data / "downloads", central_key)
+        retry = {}
+        if sync_backoff is not None:
+            attempts, first, longest = sync_backoff
+            retry = {"attempts": attempts, "backoff_initial": first, "backoff_max": longest}
         if outbox is not None:
             guard.check_central(client)
-            agent = SyncAgent(outbox, client, store)
-    desk = None
-    locked: LockedPrinter | None = None
-    if config.printer_url:
+            agent = SyncAgent(outbox, client, store, **retry)  # type: ignore[arg-type]
+    desk = queue = None
+    printer = devices.printer
+    if printer is None and config.printer_url:
+        # Locked: diagnostics (the heartbeat's status reads) shares it with receipts.
+        printer = LockedPrinter(config.printer_url, get_profile(config.printer_profile),
+                                timeout=config.printer_timeout)  # fmt: skip
+    if printer is not None:
         if tkey is None:
             raise KioskBuildError("central.terminal_key", "receipts are signed with it")
-        # Locked: diagnostics (the heartbeat's status reads) shares it with receipts.
-        locked = LockedPrinter(config.printer_url, get_profile(config.printer_profile),
-                               timeout=config.printer_timeout)  # fmt: skip
-        desk = ReceiptDesk(locked, PrintQueue(data / "print-queue.db"), key_signer(tkey),
-                           config.location)  # fmt: skip
+        queue = PrintQueue(data / "print-queue.db")
+        desk = ReceiptDesk(printer, queue, key_signer(tkey), config.location)
 
-    holder: dict[str, Any] = {}
     wake = threading.Event()
-
-    def open_card() -> Any:
-        # A fresh connection per insertion: the previous card's handle is gone.
-        old = holder.pop("card", None)
-        if old is not None:
-            old.close()
-        holder["card"] = PcscConnection(chosen.card)
-        return holder["card"]
 
     class OutboxCheckedOps(CardKioskOps):
         # Issue 12 item 3: the outbox is asked first at every device check.
-        def ready(self) -> str | None:
-            return guard.problem() or super().ready()
+        def ready(self) -> Notice | None:
+            problem = guard.problem()
+            return Notice(problem) if problem else super().ready()
 
     ops = OutboxCheckedOps(
-        open_card=open_card,
-        open_psam=lambda: psam_conn,
-        open_outbox=guard.require,
+        open_card=devices.open_card,
+        open_psam=lambda: devices.psam,
+        outbox=outbox,  # type: ignore[arg-type]  # None only while ready() refuses
         trusted=trusted,
         clock=clock,
         client=client,
@@ -229,25 +321,25 @@ def build_runtime(
         receipts=desk,
         network=Network(online=client is not None),
         limits=OfflineLimits(config.max_hotlist_age_s, config.max_card_offline_fen),
-        on_record=lambda: wake.set(),
+        on_record=wake.set,
         language=config.languages[0],
+        flows=flows,
     )
     audit = AuditLog(data / "audit.db")
-    machine = SessionMachine(ops, clock=clock, timeouts=config.timeouts,
-                             languages=config.languages, audit=audit)  # fmt: skip
+    machine = build_kiosk_machine(ops, clock=clock, timeouts=config.timeouts,
+                                  languages=config.languages, audit=audit)  # fmt: skip
     rt = KioskRuntime(config=config, terminal_id=terminal_id,
                       controller=KioskController(machine), machine=machine, ops=ops,
-                      agent=agent, outbox=outbox, audit=audit, card_reader=chosen.card,
-                      psam_reader=chosen.psam, _wake=wake)  # fmt: skip
-    rt._psam_conn = psam_conn
-    devices = runtime_devices(
-        config, terminal_id=terminal_id, card_reader=chosen.card, psam_reader=chosen.psam,
-        open_card=open_card, open_psam=lambda: psam_conn,
-        printer=locked,
+                      agent=agent, client=client, store=store, outbox=outbox, audit=audit,
+                      print_queue=queue, devices=devices, _wake=wake)  # fmt: skip
+    parts = runtime_devices(
+        config, terminal_id=terminal_id, card_reader=devices.card_reader,
+        psam_reader=devices.psam_reader, open_card=devices.open_card,
+        open_psam=lambda: devices.psam, printer=printer,  # type: ignore[arg-type]
         client=client, agent=agent, outbox=outbox, store=store, terminal_key=tkey,
     )  # fmt: skip
     # Recent APDUs (data withheld) and warnings, for the technician and support bundles.
-    rt.diagnostics = Diagnostics(devices, audit=audit, trace=ApduTrace().attach(),
+    rt.diagnostics = Diagnostics(parts, audit=audit, trace=ApduTrace().attach(),
                                  log=RecentLog().attach())  # fmt: skip
     if client is not None:
         from backend_sync.terminal.heartbeat import HeartbeatSender

@@ -24,7 +24,11 @@ UI = ROOT / "terminal_ui"
 sys.path.insert(0, str(ROOT))
 from terminal_ui.i18n import LANGUAGES, po_path  # noqa: E402
 
-_CALL = re.compile(r"""(?<![A-Za-z0-9_])(?:N_|t)\(\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+# A msgid may be written as adjacent literals over several lines ("a " "b" is "a b").
+_CALL = re.compile(
+    r"""(?<![A-Za-z0-9_])(?:N_|t)\(\s*((?:(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')\s*)+)"""
+)
+_LITERAL = re.compile(r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
 
 
 def extract() -> dict[str, list[str]]:
@@ -33,7 +37,7 @@ def extract() -> dict[str, list[str]]:
     for path in sorted([*UI.rglob("*.py"), *UI.rglob("*.kv")]):
         text = path.read_text(encoding="utf-8")
         for m in _CALL.finditer(text):
-            msgid = ast.literal_eval(m.group(1))
+            msgid = "".join(ast.literal_eval(lit) for lit in _LITERAL.findall(m.group(1)))
             if msgid:
                 line = text.count("\n", 0, m.start()) + 1
                 found.setdefault(msgid, []).append(f"{path.relative_to(ROOT)}:{line}")

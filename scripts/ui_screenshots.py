@@ -27,9 +27,8 @@ def main(out: Path) -> int:
     from PIL import Image
 
     from kiosk.core.clock import ManualClock
-    from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
-    from kiosk.issuer import create_demo_wallet
+    from kiosk.demo.issuer import create_demo_wallet
+    from kiosk.demo.world import DemoWorld
     from simulators.printer.interpreter import PaperState
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver
@@ -38,7 +37,7 @@ def main(out: Path) -> int:
     create_demo_wallet(work / "world" / "wallet", seed=7)
     clock = ManualClock()
     world = DemoWorld.build(work / "world", clock=clock)
-    controller = KioskController(world.machine)
+    controller = world.controller
     driver = Driver(KioskApp(controller, animate=False))
     controller.start(tick=0.02)
     raw = work / "raw"
@@ -88,7 +87,7 @@ def main(out: Path) -> int:
         # the timeout warning
         driver.press("back")
         c.menu()
-        limit = world.machine.timeouts.for_state(world.machine.state, True)
+        limit = world.machine.seconds_for(world.machine.state)
         clock.advance(limit - 5)
         driver.wait_for(lambda: driver.kiosk.warning, what="timeout warning")
         c.snap("menu-more-time")

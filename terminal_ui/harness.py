@@ -66,6 +66,10 @@ class Driver:
             # llvmpipe queues frame after frame: memory grew ~4 MB a frame
             # (measured) and "drawn" meant only "queued". Finish each frame.
             self.window.bind(on_flip=lambda *_: glFinish())
+        # The screens in the order shown (for failure messages): watched here, so the
+        # kiosk's root keeps no test hook.
+        self.shown: list[str] = [self.kiosk.screen_manager.current]
+        self.kiosk.screen_manager.bind(current=lambda _sm, name: self.shown.append(name))
         self.pump(3)
 
     # -- the loop ----------------------------------------------------------------------
@@ -83,7 +87,7 @@ class Driver:
                 return value
             if time.monotonic() > end:
                 raise UiTimeout(f"waited {timeout}s for {what or cond}; "
-                                f"screens shown: {self.kiosk.shown[-8:]}")  # fmt: skip
+                                f"screens shown: {self.shown[-8:]}")  # fmt: skip
             self.pump()
             time.sleep(0.005)  # let the core and worker threads run
 

@@ -20,7 +20,6 @@ from kivy.properties import (
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.core.states import State
 from kiosk.core.views import (
     KioskEvent,
     Progress,
@@ -29,6 +28,7 @@ from kiosk.core.views import (
     TimeoutCleared,
     TimeoutWarning,
 )
+from kiosk.journeys.citizen_states import State
 from terminal_ui import texts
 from terminal_ui.screens.attract import AttractScreen
 from terminal_ui.screens.base import SCREEN_FOR_STATE, KioskScreen
@@ -38,6 +38,7 @@ from terminal_ui.screens.confirm import ConfirmScreen
 from terminal_ui.screens.done import DoneScreen
 from terminal_ui.screens.form import FormScreen
 from terminal_ui.screens.info import InfoScreen
+from terminal_ui.screens.maintenance import MaintenanceScreen
 from terminal_ui.screens.menu import MenuScreen
 from terminal_ui.screens.no_paper import NoPaperScreen
 from terminal_ui.screens.out_of_service import OutOfServiceScreen
@@ -59,6 +60,7 @@ SCREENS: dict[str, type[KioskScreen]] = {
     "no_paper": NoPaperScreen,
     "done": DoneScreen,
     "take_card": TakeCardScreen,
+    "maintenance": MaintenanceScreen,
 }
 NOTICE_ON_ATTRACT_S = 20.0  # how long the last session's notice stays for the next citizen
 # Each language button names its language in that language.
@@ -80,7 +82,6 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view: Screen | None = None
-        self.shown: list[str] = []  # screen names in the order shown (tests, bench)
         self._notice_codes: tuple[str, ...] = ()
         self._countdown: Any = None
         self._notice_timer: Any = None
@@ -125,7 +126,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         app = App.get_running_app()
         if app is not None and getattr(app, "theme", None) is not None:
             app.theme.elder = view.elder_mode
-        codes = tuple(c for c in (view.notice or "").split(",") if c)
+        codes = tuple(view.notices)
         if view.state is State.OUT_OF_SERVICE:
             codes = ()  # there the notice is the reason, for the staff line of the screen
         on_attract = view.state is State.ATTRACT
@@ -149,8 +150,6 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         sm: ScreenManager = self.ids.screens
         if sm.current != name:
             sm.current = name
-        if not self.shown or self.shown[-1] != name:
-            self.shown.append(name)
 
     def _expire_notice(self, _dt: float) -> None:
         self._notice_timer = None

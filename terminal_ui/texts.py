@@ -26,6 +26,7 @@ __all__ = [
     "RECEIPT",
     "REFUSALS",
     "RESULTS",
+    "ROLES",
     "WHY_NOT",
     "Advice",
     "lookup",
@@ -62,6 +63,10 @@ REFUSALS: Mapping[str, Advice] = {
     "not_citizen_card": (
         N_("This is not a citizen card."),
         N_("Please take this card and insert your citizen card."),
+    ),
+    "counter_card": (
+        N_("This is a service window clerk's card."),
+        N_("It is used at a counter station, not at this kiosk. Please take it."),
     ),
     "blocked": (
         N_("This card is blocked."),
@@ -102,6 +107,17 @@ NOTICES: Mapping[str, str] = {
     "card_pulled_during_payment": N_(
         "The card was taken out during payment. Insert it again to see whether it was paid."
     ),
+    "last_payment_completed": N_("The last payment went through before the card was taken out."),
+    "previous_debit_unsettled": N_(
+        "Your last payment was interrupted; the service centre will confirm it."
+    ),
+    "previous_load_unsettled": N_(
+        "Your last top-up was interrupted; the service centre will confirm it."
+    ),
+    "kiosk_error": N_("Something went wrong in this kiosk, so the session ended. Sorry."),
+    "needs_card": N_("Please insert your card for this service."),
+    "no_psam": N_("This kiosk cannot take payments right now."),
+    "device_error": N_("This kiosk cannot take payments right now."),
     "previous_debit_completed": N_("Your last payment, interrupted earlier, did go through."),
     "previous_debit_not_taken": N_("Your last payment, interrupted earlier, was not taken."),
     "previous_load_completed": N_("Your last top-up, interrupted earlier, did go through."),
@@ -109,6 +125,9 @@ NOTICES: Mapping[str, str] = {
     "previous_proven": N_("An interrupted payment on this card has now been confirmed."),
     "insufficient_balance": N_("Not enough money on the card for this. Top up first."),
     "sales_stopped": N_("This kiosk cannot take payments right now."),
+    "outbox_missing": N_("This kiosk cannot take payments right now."),
+    "outbox_damaged": N_("This kiosk cannot take payments right now."),
+    "outbox_behind": N_("This kiosk cannot take payments right now."),
     "timed_out": N_("No answer for a while, so the session ended."),
     "card_forgotten": N_("Please do not forget your card!"),
     "cancelled": N_("Stopped. Nothing was paid."),
@@ -161,6 +180,7 @@ BUSY: Mapping[str, str] = {
     "loading": N_("Topping up your card… Please do not take out your card."),
     "changing_pin": N_("Changing your PIN… Please do not take out your card."),
     "printing": N_("Printing your receipt…"),
+    "submitting": N_("Sending…"),
 }
 BUSY_UNKNOWN = N_("Please wait…")
 
@@ -181,6 +201,7 @@ WHY_NOT: Mapping[str, str] = {
     "needs_network": N_("Needs the network (offline now)"),
     "offline_limit": N_("Over the offline limit"),
     "needs_pin": N_("Needs your PIN"),
+    "needs_card": N_("Needs your card"),
     "not_enabled": N_("Not enabled on this card"),
 }
 WHY_NOT_UNKNOWN = N_("Not available now")
@@ -191,6 +212,8 @@ PRINTER_PROBLEMS: Mapping[str, str] = {
     "cover_open": N_("The receipt printer's cover is open."),
     "no_answer": N_("The receipt printer is not answering."),
     "offline": N_("The receipt printer is not answering."),
+    "error": N_("The receipt printer has a fault."),
+    "no_printer": N_("This kiosk has no receipt printer."),
 }
 PRINTER_UNKNOWN = N_("The receipt printer cannot print right now.")
 
@@ -198,6 +221,29 @@ RESULTS: Mapping[str, Advice] = {
     "paid": (N_("Paid"), N_("Thank you.")),
     "loaded": (N_("Topped up"), N_("Thank you.")),
     "pin_changed": (N_("Your PIN has been changed"), N_("Use the new PIN from now on.")),
+    "submitted": (N_("Received"), N_("Keep the tracking number to follow it up.")),
+    "ticket_issued": (N_("Your ticket is ready"), N_("Please take the printed ticket.")),
+    "queue_number": (N_("Your queue number"), N_("Please wait until your number is called.")),
+    "order_paid": (
+        N_("This bill has been paid already"),
+        N_("Nothing was paid now. Please keep your earlier receipt."),
+    ),
+    "order_held": (
+        N_("This bill is being paid elsewhere right now"),
+        N_("Nothing was paid. Please try again in a few minutes."),
+    ),
+    "card_not_active": (
+        N_("This card cannot pay right now"),
+        N_("Nothing was paid. Please take your card to a service window."),
+    ),
+    "offline_limit": (
+        N_("Offline, this kiosk can only take small amounts"),
+        N_("Nothing was paid. Please try later."),
+    ),
+    "refused": (
+        N_("The service centre refused this"),
+        N_("Nothing was paid. Please ask at a service window."),
+    ),
     "insufficient_balance": (
         N_("Not enough money on the card"),
         N_("Nothing was paid. Top up the card first, or choose a smaller amount."),
@@ -284,8 +330,16 @@ CONFIRM_TITLES: Mapping[str, str] = {
     "debit": N_("Pay from your card"),
     "load": N_("Top up your card"),
     "change_pin": N_("Change your PIN"),
+    "submit": N_("Please check and confirm"),
 }
 
+
+ROLES: Mapping[str, str] = {
+    "technician": N_("Technician card"),
+    "clerk": N_("Service window clerk card"),
+    "citizen": N_("Citizen card"),
+}
+ROLE_UNKNOWN = N_("Operator card")
 
 T = TypeVar("T")
 

@@ -72,8 +72,8 @@ def test_imports_point_down(package: str, forbidden: tuple[str, ...]) -> None:
     for path, mods in SOURCES:
         if not path.startswith(package + "/"):
             continue
-        if path in ("kiosk/cli.py", "kiosk/demo_cli.py"):
-            continue  # the composition root (and its demo command) wires everything, lazily
+        if path == "kiosk/cli.py" or path.startswith("kiosk/demo/"):
+            continue  # the composition root and the TEST ONLY demo tooling wire everything
         for mod in mods:
             if mod.split(".")[0] in forbidden:
                 bad.append(f"{path} imports {mod}")
@@ -90,4 +90,26 @@ def test_central_uses_only_cardlib_crypto() -> None:
                 if m.startswith("cardlib.")
                 and m.split(".")[1] not in ("crypto", "keys", "certs", "errors")
             ]
+    assert not bad, "\n".join(bad)
+
+
+def test_product_modules_of_the_kiosk_use_no_simulator_nor_the_central() -> None:
+    """The kiosk's product code reaches devices and the central only through drivers
+    and backend_sync.terminal; simulators, the central and the TEST ONLY demo tooling
+    are wired in by the composition root (kiosk/cli.py) and kiosk/demo/ alone."""
+    bad = []
+    for path, mods in SOURCES:
+        if not path.startswith("kiosk/") or path == "kiosk/cli.py":
+            continue
+        if path.startswith("kiosk/demo/"):
+            continue
+        for mod in mods:
+            if (
+                mod.split(".")[0] == "simulators"
+                or mod == "backend_sync.central"
+                or mod.startswith("backend_sync.central.")
+                or mod == "kiosk.demo"
+                or mod.startswith("kiosk.demo.")
+            ):
+                bad.append(f"{path} imports {mod}")
     assert not bad, "\n".join(bad)

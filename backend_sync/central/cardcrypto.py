@@ -163,14 +163,8 @@ class CardCrypto:
         amount || type || terminal id || TTC || date || time (type 06, or 09 for
         the composite purchase)."""
         k = self._card_key(self._tac, KeyRole.TAC, asn, algorithm, key_version)
-        data = (
-            amount.to_bytes(4, "big")
-            + bytes([ttype])
-            + bytes.fromhex(terminal_id)
-            + ttc.to_bytes(4, "big")
-            + bytes.fromhex(date)
-            + bytes.fromhex(time)
-        )
+        tid, when = bytes.fromhex(terminal_id), (bytes.fromhex(date), bytes.fromhex(time))
+        data = crypto.purchase_tac_data(amount, ttype, tid, ttc, *when)
         if len(data) != 22:
             raise ValueError("malformed purchase fields")
         return self._mac(k, data, Algorithm(algorithm)).hex().upper()

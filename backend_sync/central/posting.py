@@ -42,6 +42,7 @@ from backend_sync.wire import (
     RecordResult,
     UnsettledRecord,
 )
+from cardlib.crypto import purchase_tac_data
 
 __all__ = ["BatchPoster"]
 
@@ -89,16 +90,10 @@ def _purchase_type(rec: AnyRecord) -> int:
     return 6 if ttype is None else int(ttype)
 
 
-def _tac_data(rec: PurchaseRecord, type_tid: bytes) -> bytes:
+def _tac_data(rec: PurchaseRecord, terminal_id: bytes) -> bytes:
     d = rec.__dict__
-    amount: int = d["amount"]
-    ttc: int = d["ttc"]
-    return (
-        amount.to_bytes(4, "big")
-        + type_tid
-        + ttc.to_bytes(4, "big")
-        + bytes.fromhex(d["date"] + d["time"])
-    )
+    date, time = bytes.fromhex(d["date"]), bytes.fromhex(d["time"])
+    return purchase_tac_data(d["amount"], _purchase_type(rec), terminal_id, d["ttc"], date, time)
 
 
 def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, str]:
@@ -113,7 +108,7 @@ def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, st
             tid, ttype = d["terminal_id"], _purchase_type(rec)
             prefix = prefixes.get((tid, ttype))
             if prefix is None:
-                prefix = prefixes[(tid, ttype)] = bytes([ttype]) + bytes.fromhex(tid)
+                prefix = prefixes[(tid, ttype)] = bytes.fromhex(tid)
             seqs.append(d["seq"])
             items.append((d["asn"], d["algorithm"], d["key_version"], _tac_data(rec, prefix)))
     tacs = central.crypto.purchase_tacs(items)
@@ -234,7 +229,7 @@ class BatchPoster:
     def run(self, recs: Sequence[AnyRecord], hashes: Sequence[str]) -> list[RecordResult]:
         """Classify every record, then write everything; returns non-posted results."""
         self._prefetch(recs)
-        self._type_tid = b"\x06" + bytes.fromhex(self.tid)
+        self._tid_bytes = bytes.fromhex(self.tid)
         out: list[RecordResult] = []
         fast = self._fast_purchase
         for rec, h in zip(recs, hashes, strict=True):
@@ -273,7 +268,7 @@ class BatchPoster:
         if tac is None:
             try:
                 tac = self.c.crypto.tac_mac(
-                    asn, card.algorithm, card.key_version, _tac_data(rec, self._type_tid)
+                    asn, card.algorithm, card.key_version, _tac_data(rec, self._tid_bytes)
                 )
             except UnknownKey:
                 return False

@@ -525,6 +525,31 @@ class Outbox:
             bodies = [json.loads(b) for b in conn.execute(q).scalars()]
         return [b for b in bodies if asn is None or b["asn"] == asn.upper()]
 
+    def card_offline_spend(self, asn: str) -> int:
+        """Fen this card may have spent here that the central has not confirmed: its
+        purchases not yet acknowledged, its purchase intents still open, and its
+        purchases left unsettled (debited but unproven) until a proof cites them. The
+        kiosk's offline limit counts this, so a torn debit cannot be repeated offline."""
+        asn = asn.upper()
+        rec = outbox_records.c
+        with self.engine.connect() as conn:
+            acked = int(self._meta(conn)["acked_seq"])
+            rows = conn.execute(
+                sa.select(rec.state, rec.kind, rec.body, rec.intent).where(
+                    sa.or_(
+                        sa.and_(rec.state == "open", rec.kind == "purchase"),
+                        sa.and_(rec.state == "closed", rec.kind == "purchase", rec.seq > acked),
+                        sa.and_(rec.kind == "unsettled", rec.proved_by.is_(None)),
+                    )
+                )
+            ).all()
+        total = 0
+        for r in rows:
+            data = json.loads(r.intent if r.state == "open" else r.body)
+            if data.get("asn") == asn and (r.kind != "unsettled" or data.get("ttype") == 6):
+                total += int(data["amount"])
+        return total
+
     # -- the agent's API --------------------------------------------------------------
 
     @_guarded

@@ -1,13 +1,14 @@
-"""The kiosk core: session state machine, controller and view models (no UI toolkit).
+"""The journey-free terminal core: machine, journeys' tables, controller, views (no UI toolkit).
 
 A UI (``terminal_ui``, the scripted ``civicard session``, tests) drives a
 :class:`~kiosk.core.controller.KioskController` and renders the
-:class:`~kiosk.core.views.Screen` it publishes. See docs/kiosk.md.
+:class:`~kiosk.core.views.Screen` it publishes; the
+:class:`~kiosk.core.machine.TerminalMachine` runs whichever journey
+(:mod:`kiosk.journeys`) has the terminal. See docs/kiosk.md.
 """
 
 from kiosk.core.clock import Clock, ManualClock, SystemClock
 from kiosk.core.controller import KioskController
-from kiosk.core.states import State
 from kiosk.core.views import (
     KioskEvent,
     Language,
@@ -27,7 +28,6 @@ __all__ = [
     "Progress",
     "Screen",
     "ScreenChanged",
-    "State",
     "SystemClock",
     "TimeoutCleared",
     "TimeoutWarning",

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 
-from kiosk.core.session import SessionMachine
-from kiosk.core.states import State
+from kiosk.core.machine import TerminalMachine
 from kiosk.core.views import KioskEvent, Language, Screen
 
 __all__ = ["KioskController"]
@@ -34,10 +34,11 @@ def _direct(fn: Callable[[], None]) -> None:
 
 
 class KioskController:
-    """The session as a UI sees it: inputs in, events out, nothing blocking."""
+    """The terminal as a UI sees it: inputs in, events out, nothing blocking. This is
+    the one surface for inputs: each method posts it to the current journey."""
 
-    def __init__(self, machine: SessionMachine) -> None:
-        self._m = machine
+    def __init__(self, machine: TerminalMachine) -> None:
+        self.machine = machine
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -47,16 +48,16 @@ class KioskController:
     ) -> Callable[[], None]:
         """Receive every event through ``deliver`` (default: on the core thread).
         Returns a function that unsubscribes."""
-        return self._m.subscribe(lambda event: deliver(lambda: listener(event)))
+        return self.machine.subscribe(lambda event: deliver(lambda: listener(event)))
 
     def start(self, *, thread: bool = True, tick: float = 0.2) -> None:
         """Check the devices and show ATTRACT. With ``thread`` (the kiosk) a core
         thread pumps the machine every ``tick`` s; without it the owner calls
-        :meth:`SessionMachine.pump` (tests, scripted sessions)."""
-        self._m.start()
+        :meth:`TerminalMachine.pump` (tests, scripted sessions)."""
+        self.machine.send("start")
         if thread and self._thread is None:
             self._thread = threading.Thread(
-                target=self._m.run, args=(self._stop, tick), name="kiosk-core", daemon=True
+                target=self.machine.run, args=(self._stop, tick), name="kiosk-core", daemon=True
             )
             self._thread.start()
 
@@ -66,72 +67,86 @@ class KioskController:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
-        self._m.worker.stop()
+        self.machine.worker.stop()
 
     @property
-    def state(self) -> State:
-        return self._m.state
+    def state(self) -> StrEnum:
+        return self.machine.state
 
     def screen(self) -> Screen:
         """The current screen; only read it on the core thread or from an event."""
-        return self._m.screen()
+        return self.machine.screen()
 
     # -- devices (wired by the composition root, not the UI) ---------------------------
     def card_inserted(self) -> None:
-        self._m.card_inserted()
+        self.machine.send("card_inserted")
 
     def card_removed(self) -> None:
-        self._m.card_removed()
+        self.machine.send("card_removed")
 
     def recheck_devices(self) -> None:
-        self._m.recheck()
+        """Ask again whether sales can run (after a sync, a PSAM swap, freed disk)."""
+        self.machine.send("recheck")
 
     # -- the citizen -------------------------------------------------------------------
+    def start_journey(self, name: str) -> None:
+        """At the attract screen: a journey that needs no card (a queue number...)."""
+        self.machine.send("start_journey", name)
+
     def pin_digit(self, digit: int) -> None:
         """One PIN pad key. The UI never stores digits: it shows ``screen.pin.length``."""
-        self._m.pin_digit(digit)
+        self.machine.send("pin_digit", digit)
 
     def pin_delete(self) -> None:
-        self._m.pin_delete()
+        self.machine.send("pin_delete")
 
     def pin_clear(self) -> None:
-        self._m.pin_clear()
+        self.machine.send("pin_clear")
 
     def pin_submit(self) -> None:
-        self._m.pin_submit()
+        self.machine.send("pin_submit")
 
     def choose_service(self, service_id: str) -> None:
-        self._m.choose_service(service_id)
+        self.machine.send("choose_service", service_id)
 
     def focus_field(self, name: str) -> None:
-        self._m.focus_field(name)
+        self.machine.send("focus_field", name)
 
     def set_field(self, name: str, value: str) -> None:
-        self._m.set_field(name, value)
+        """Set a text, digits, amount or choice field (PIN fields take pin_digit)."""
+        self.machine.send("set_field", name, value)
 
     def submit_form(self) -> None:
-        self._m.submit_form()
+        self.machine.send("submit_form")
+
+    def print_answer(self) -> None:
+        """INFO: print the answer shown on a signed slip (when ``info.printable``)."""
+        self.machine.send("print_answer")
 
     def confirm(self) -> None:
-        self._m.confirm()
+        self.machine.send("confirm")
 
     def continue_without_receipt(self) -> None:
-        self._m.continue_without_receipt()
+        self.machine.send("continue_without_receipt")
 
     def back(self) -> None:
-        self._m.back()
+        """Back to the menu (form, info, confirm, no paper, done)."""
+        self.machine.send("back")
 
     def cancel(self) -> None:
-        self._m.cancel()
+        """Stop what is running (if it still can stop) or end the session."""
+        self.machine.send("cancel")
 
     def finish(self) -> None:
-        self._m.finish()
+        """The citizen is done: "please take your card"."""
+        self.machine.send("finish")
 
     def more_time(self) -> None:
-        self._m.more_time()
+        self.machine.send("more_time")
 
     def set_language(self, language: Language | str) -> None:
-        self._m.set_language(language)
+        self.machine.send("set_language", language)
 
     def set_elder_mode(self, on: bool) -> None:
-        self._m.set_elder_mode(on)
+        """Larger text and longer timeouts (the UI draws; the core stretches time)."""
+        self.machine.send("set_elder_mode", on)

@@ -8,12 +8,33 @@ normalized (amounts typed in yuan become fen).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from kiosk.core.pinpad import PinBuffer
-from kiosk.core.ports import FieldSpec, ServiceForm
 from kiosk.money import ascii_digits, parse_yuan
 
-__all__ = ["check_field", "check_form"]
+__all__ = ["FieldSpec", "ServiceForm", "check_field", "check_form"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One form field as the catalog declares it."""
+
+    name: str
+    labels: Mapping[str, str]
+    kind: str = "text"  # "text", "digits", "amount", "choice", "pin"
+    required: bool = True
+    max_length: int = 32
+    min_value: int | None = None  # amounts in fen
+    max_value: int | None = None
+    choices: tuple[tuple[str, Mapping[str, str]], ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceForm:
+    service_id: str
+    titles: Mapping[str, str]
+    fields: tuple[FieldSpec, ...]
 
 
 def check_field(spec: FieldSpec, raw: str) -> tuple[str | None, str | None]:

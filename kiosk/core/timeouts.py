@@ -1,43 +1,40 @@
-"""How long a citizen has in each state, the warning before, and "more time"."""
+"""How long a citizen has in each timed state, the warning before, and "more time".
+
+Each journey's table gives its timed states their default seconds
+(:meth:`kiosk.core.journey.JourneyTable.timeouts`); :class:`Timeouts` holds the
+config's overrides by state name, the warning and elder mode's factor.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from kiosk.core.states import State
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 __all__ = ["Timeouts"]
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds per timed state; elder mode multiplies them by ``elder_factor``."""
+    """Seconds per timed state (overrides of the journeys' defaults, by state name);
+    elder mode multiplies them by ``elder_factor``."""
 
-    card_refused: float = 20.0
-    pin_entry: float = 30.0
-    menu: float = 60.0
-    form: float = 90.0
-    info: float = 60.0
-    confirm: float = 30.0
-    no_paper: float = 30.0
-    done: float = 30.0
-    take_card: float = 20.0
+    seconds: Mapping[str, float] = field(default_factory=dict)
     warning: float = 10.0  # the warning shows this long before the end
     elder_factor: float = 2.0
 
-    def for_state(self, state: State, elder: bool) -> float | None:
-        """Seconds allowed in ``state``, or None when it is not timed."""
-        seconds: float | None = getattr(self, state.value, None)
-        if seconds is None:
+    def for_state(self, state: str, default: float | None, elder: bool) -> float | None:
+        """Seconds allowed in ``state`` (``default`` from its journey's table), or None
+        when it is not timed."""
+        if default is None:
             return None
+        seconds = self.seconds.get(str(state), default)
         return seconds * (self.elder_factor if elder else 1.0)
 
-    def validate(self) -> None:
-        """Every timeout positive, and longer than the warning."""
-        for name in ("card_refused", "pin_entry", "menu", "form", "info", "confirm",
-                     "no_paper", "done", "take_card"):  # fmt: skip
-            value = getattr(self, name)
-            if value <= self.warning:
-                raise ValueError(f"{name}: {value} s must exceed warning ({self.warning} s)")
+    def validate(self, defaults: Mapping[str, float] | None = None) -> None:
+        """Every timeout positive and longer than the warning (``defaults``: the
+        journeys' own, checked with the overrides applied)."""
         if self.warning <= 0 or self.elder_factor < 1:
             raise ValueError("warning must be positive and elder_factor at least 1")
+        for name, value in {**(defaults or {}), **self.seconds}.items():
+            if value <= self.warning:
+                raise ValueError(f"{name}: {value} s must exceed warning ({self.warning} s)")

@@ -1,9 +1,9 @@
 """What the core tells a UI: one :class:`Screen` per change, plus progress and timeouts.
 
 Everything here is plain frozen data. Words are the UI's: the core gives codes
-(``refusal="hotlisted"``, ``notice="card_pulled"``) and the catalog's own names
-already picked for the current language. Money is integer fen; the UI formats it
-with :func:`kiosk.money.format_fen`.
+(:mod:`kiosk.codes`: ``refusal=Refusal.HOTLISTED``, ``notices=(Notice.CARD_PULLED,)``)
+and the catalog's own names already picked for the current language. Money is
+integer fen; the UI formats it with :func:`kiosk.money.format_fen`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-from kiosk.core.states import State
 
 __all__ = [
     "CardView",
@@ -137,11 +135,13 @@ class InfoView:
     balance_fen: int | None = None
     history: tuple[HistoryLine, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
+    printable: bool = False  # offer "print" (KioskController.print_answer)
+    receipt: str = "none"  # after printing: "printed", "queued", "none"
 
 
 @dataclass(frozen=True)
 class ResultView:
-    """The outcome of a service that moved money or changed the card."""
+    """The outcome of a service: money moved, the card changed, or a number to keep."""
 
     service_id: str
     title: str
@@ -151,18 +151,21 @@ class ResultView:
     balance_after_fen: int | None = None
     transaction_id: str | None = None
     receipt: str = "none"  # "printed", "queued" (printer failed, kept), "skipped", "none"
+    kind: str = "payment"  # kiosk.flows.base.OutcomeKind: payment, load, ticket...
+    reference: str | None = None  # a tracking, ticket or queue number
 
 
 @dataclass(frozen=True)
 class Screen:
     """Everything the UI needs to draw the current state; sections not used are None."""
 
-    state: State
+    state: StrEnum  # a state of the current journey (kiosk.journeys)
     language: Language
     elder_mode: bool
+    journey: str = "citizen"
     timeout_s: float | None = None  # seconds the citizen has in this state, if timed
-    notice: str | None = None  # "card_pulled", "timed_out", "previous_debit_completed"...
-    busy: str | None = None  # the step a busy state is doing
+    notices: tuple[str, ...] = ()  # kiosk.codes.Notice: card_pulled, timed_out...
+    busy: str | None = None  # the step a busy state is doing (kiosk.codes.Step)
     cancellable: bool = False
     card: CardView | None = None
     refusal: str | None = None  # CARD_REFUSED: "hotlisted", "expired", "not_genuine"...
@@ -174,6 +177,7 @@ class Screen:
     info: InfoView | None = None
     result: ResultView | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    role: str | None = None  # an operator card's role (the maintenance journey)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.core.ports import JobContext
-
-__all__ = ["Job", "Worker"]
+__all__ = ["Cancelled", "Job", "JobContext", "Worker"]
 
 log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """The job saw its cancel event before doing anything irreversible."""
+
+
+@dataclass
+class JobContext:
+    """Handed to each job: a cancel event and a progress callback."""
+
+    cancel: threading.Event
+    progress: Callable[[str, float | None], None]
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if cancel was asked. Jobs call it between steps,
+        and never after the point of no return (the purchase intent)."""
+        if self.cancel.is_set():
+            raise Cancelled()
 
 
 @dataclass

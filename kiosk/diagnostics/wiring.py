@@ -202,5 +202,7 @@ def runtime_devices(
         config=config,
         location=config.location,
         limits=Limits(max_hotlist_age_s=config.max_hotlist_age_s),
-        printer_lock=printer.lock if printer is not None else threading.RLock(),
+        # A printer passed in ready-made (the demo's) has no lock of its own; nothing
+        # else reads its status while it prints there.
+        printer_lock=getattr(printer, "lock", None) or threading.RLock(),
     )

@@ -136,10 +136,11 @@ def _kind(receipt: Receipt) -> ReceiptKind:
     }[type(receipt)]
 
 
-def _header(kind: ReceiptKind, terminal: Terminal, at: dt.datetime, lang: str) -> list[Block]:
+def header(title: str, terminal: Terminal, at: dt.datetime, lang: str) -> list[Block]:
+    """The lines every receipt and slip starts with (``title``: a label key)."""
     return [
         Text(label("issuer", lang), align=Align.CENTER, bold=True),
-        Text(label(f"title.{kind.value}", lang), align=Align.CENTER, size=Size.DOUBLE),
+        Text(label(title, lang), align=Align.CENTER, size=Size.DOUBLE),
         Rule("="),
         Field(label("terminal", lang), terminal.terminal_id),
         Field(label("location", lang), terminal.location),
@@ -147,9 +148,10 @@ def _header(kind: ReceiptKind, terminal: Terminal, at: dt.datetime, lang: str) -
     ]
 
 
-def _footer(
+def footer(
     ref: TransactionReference, signer: Signer, lang: str, *, keep: bool = True
 ) -> list[Block]:
+    """The transaction id and the QR of the signed reference every receipt ends with."""
     blocks: list[Block] = [
         Rule("-"),
         Field(label("transaction", lang), ref.transaction_id),
@@ -168,7 +170,7 @@ def build_receipt(
     """The document for a purchase, top-up, bill or fine payment receipt."""
     lang = language
     kind = _kind(receipt)
-    blocks = _header(kind, terminal, receipt.at, lang)
+    blocks = header(f"title.{kind.value}", terminal, receipt.at, lang)
     blocks += [
         Field(label("card", lang), mask_card_number(card.card_number)),
         Field(label("holder", lang), mask_name(card.name)),
@@ -213,7 +215,7 @@ def build_receipt(
         balance_after_fen=receipt.balance_after_fen,
         at=receipt.at,
     )
-    blocks += _footer(ref, signer, lang)
+    blocks += footer(ref, signer, lang)
     return Document(kind.value, receipt.transaction_id, lang, tuple(blocks))
 
 
@@ -227,7 +229,7 @@ def build_test_page(
 ) -> Document:
     """The diagnostics test page: character set, columns, styles, barcode, signed QR."""
     lang = language
-    blocks = _header(ReceiptKind.TEST_PAGE, terminal, page.at, lang)
+    blocks = header("title.test_page", terminal, page.at, lang)
     blocks += [
         Field(label("printer_profile", lang), page.profile_name),
         Rule("-"),
@@ -253,6 +255,6 @@ def build_test_page(
         balance_after_fen=0,
         at=page.at,
     )
-    blocks += _footer(ref, signer, lang, keep=False)
+    blocks += footer(ref, signer, lang, keep=False)
     blocks.append(Text(label("test_ok", lang), align=Align.CENTER))
     return Document(ReceiptKind.TEST_PAGE.value, page.test_id, lang, tuple(blocks))

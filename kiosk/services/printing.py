@@ -7,7 +7,6 @@ kept and reprinted (marked) when the printer is back; the citizen is told
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -17,19 +16,19 @@ from cardlib.layout import Holder
 from drivers.printer.errors import PrinterUnreachable
 from drivers.printer.printer import Printer
 from drivers.printer.queue import JobState, PrintQueue
-from kiosk.core.ports import Outcome, PrinterCheck, Quote
-from kiosk.core.views import Language, pick
+from kiosk.codes import PrinterProblem, ReceiptState
+from kiosk.core.views import Language
+from kiosk.journeys.ports import PrinterCheck
 from kiosk.receipts.layouts import (
-    BillPayment,
     CardHolder,
     Purchase,
     Receipt,
     Signer,
     Terminal,
     TopUp,
-    Utility,
     build_receipt,
 )
+from kiosk.receipts.slips import Slip, build_slip
 from kiosk.services.transactions import transaction_id
 
 __all__ = ["ReceiptDesk"]
@@ -51,30 +50,11 @@ class ReceiptDesk:
         try:
             status = self.printer.status()
         except PrinterUnreachable:
-            return PrinterCheck(False, "no_answer")
+            return PrinterCheck(False, PrinterProblem.NO_ANSWER)
         if status.ready:
             return PrinterCheck(True)
         problems = status.problems()
-        return PrinterCheck(False, problems[0] if problems else "offline")
-
-    def receipt_for(
-        self, quote: Quote, outcome: Outcome, language: Language, at: dt.datetime
-    ) -> Receipt:
-        tid = outcome.transaction_id or "-"
-        balance = outcome.balance_after_fen if outcome.balance_after_fen is not None else 0
-        if quote.kind == "load":
-            before = (
-                quote.balance_fen if quote.balance_fen is not None else balance - quote.amount_fen
-            )
-            return TopUp(quote.amount_fen, before, balance, tid, at)
-        data = quote.data
-        utility = str(data.get("utility", ""))
-        if data.get("reference") and utility in {u.value for u in Utility}:
-            return BillPayment(Utility(utility), str(data.get("biller", quote.payee)),
-                               str(data.get("account", "")), str(data.get("period", "")),
-                               quote.amount_fen, balance, tid, at)  # fmt: skip
-        return Purchase(quote.payee, pick(quote.titles, language), quote.amount_fen, balance, tid,
-                        outcome.ttc or 0, at)  # fmt: skip
+        return PrinterCheck(False, PrinterProblem.of(problems[0] if problems else "offline"))
 
     def print_settled(
         self,
@@ -84,7 +64,7 @@ class ReceiptDesk:
         holder: Holder,
         terminal_id: str,
         language: Language,
-    ) -> str:
+    ) -> ReceiptState:
         """The receipt of a purchase or load completed on the card's return (its
         answer had been lost): what the outbox intent and the card's proof say."""
         at = unpack_datetime(bytes.fromhex(str(fields["date"])), bytes.fromhex(str(fields["time"])))
@@ -99,30 +79,30 @@ class ReceiptDesk:
             receipt = Purchase(payee, payee, amount, before - amount, tid, int(fields["ttc"]), at)
         return self._print(receipt, holder, terminal_id, language)
 
-    def print_for(
-        self,
-        quote: Quote,
-        outcome: Outcome,
-        holder: Holder,
-        terminal_id: str,
-        language: Language,
-        at: dt.datetime,
-    ) -> str:
-        """Queue and print the receipt; "printed", or "queued" when the printer failed."""
-        return self._print(self.receipt_for(quote, outcome, language, at), holder, terminal_id,
-                           language)  # fmt: skip
+    def print_receipt(
+        self, receipt: Receipt | Slip, holder: Holder | None, terminal_id: str, language: Language
+    ) -> ReceiptState:
+        """Queue and print a flow's receipt or slip: PRINTED, or QUEUED when the printer
+        failed (the job is kept and reprinted)."""
+        return self._print(receipt, holder, terminal_id, language)
 
-    def _print(self, receipt: Receipt, holder: Holder, terminal_id: str, language: Language) -> str:
-        doc = build_receipt(
-            receipt,
-            terminal=Terminal(terminal_id, self.location),
-            card=CardHolder(holder.card_number, holder.name),
-            signer=self.signer,
-            language=language.value,
-        )
+    def _print(
+        self, receipt: Receipt | Slip, holder: Holder | None, terminal_id: str, language: Language
+    ) -> ReceiptState:
+        terminal = Terminal(terminal_id, self.location)
+        card = CardHolder(holder.card_number, holder.name) if holder is not None else None
+        if isinstance(receipt, Slip):
+            doc = build_slip(receipt, terminal=terminal, card=card, signer=self.signer,
+                             language=language.value)  # fmt: skip
+        else:
+            if card is None:
+                raise ValueError("a money receipt names its card")
+            doc = build_receipt(receipt, terminal=terminal, card=card, signer=self.signer,
+                                language=language.value)  # fmt: skip
         job_id = self.queue.submit(doc)
         try:
             self.queue.run(self.printer)
         except Exception:  # the record is safe; the receipt waits in the queue
             log.exception("printing receipt job %s", job_id)
-        return "printed" if self.queue.job(job_id).state == JobState.DONE else "queued"
+        done = self.queue.job(job_id).state == JobState.DONE
+        return ReceiptState.PRINTED if done else ReceiptState.QUEUED

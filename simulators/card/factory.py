@@ -44,7 +44,7 @@ def make_card(
 ) -> Eeprom:
     """An ACTIVE card's EEPROM image written directly (for tests of the purse alone; it
     has a card key pair but no certificate). Real issuance goes through the card's own
-    personalization commands (kiosk.issuer)."""
+    personalization commands (kiosk.demo.issuer)."""
     if len(asn) != 10:
         raise ValueError("ASN is 10 bytes")
     if not -overdraft_limit <= balance <= max_balance:

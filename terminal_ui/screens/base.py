@@ -8,14 +8,16 @@ into the core and keeps no state of its own beyond what it draws.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from kivy.app import App
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen as KivyScreen
 
-from kiosk.core.states import State
 from kiosk.core.views import Progress, Screen
+from kiosk.journeys.citizen_states import State
+from kiosk.journeys.maintenance import Maintenance
 from kiosk.money import format_fen
 from terminal_ui.fonts import FontSet
 from terminal_ui.i18n import Translator
@@ -23,7 +25,7 @@ from terminal_ui.i18n import Translator
 __all__ = ["SCREEN_FOR_STATE", "KioskScreen", "UiContext"]
 
 # Which screen draws which state: the busy states share the progress screen.
-SCREEN_FOR_STATE: dict[State, str] = {
+SCREEN_FOR_STATE: dict[StrEnum, str] = {
     State.OUT_OF_SERVICE: "out_of_service",
     State.ATTRACT: "attract",
     State.CHECKING_CARD: "busy",
@@ -31,6 +33,7 @@ SCREEN_FOR_STATE: dict[State, str] = {
     State.PREPARING: "busy",
     State.CHECKING_PRINTER: "busy",
     State.PROCESSING: "busy",
+    State.PRINTING: "busy",
     State.CARD_REFUSED: "card_refused",
     State.PIN_ENTRY: "pin",
     State.MENU: "menu",
@@ -40,6 +43,9 @@ SCREEN_FOR_STATE: dict[State, str] = {
     State.NO_PAPER: "no_paper",
     State.DONE: "done",
     State.TAKE_CARD: "take_card",
+    Maintenance.PIN_ENTRY: "pin",
+    Maintenance.VERIFYING_PIN: "busy",
+    Maintenance.HOME: "maintenance",
 }
 
 

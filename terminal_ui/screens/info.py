@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kivy.properties import ListProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from kiosk.core.views import Screen
 from terminal_ui import texts
@@ -18,6 +18,8 @@ class InfoScreen(KioskScreen):
     title = StringProperty("")
     balance = StringProperty("")
     lines = ListProperty()  # [(left, right)] already in words
+    printable = BooleanProperty(False)  # the core offers to print the answer
+    receipt = StringProperty("")  # message id: what became of the printed answer
 
     def update(self, view: Screen) -> None:
         info = view.info
@@ -25,6 +27,8 @@ class InfoScreen(KioskScreen):
             return
         self.title = self.fx(info.title)
         self.balance = self.money(info.balance_fen)
+        self.printable = info.printable
+        self.receipt = texts.RECEIPT.get(info.receipt, "")
         lines: list[tuple[str, str]] = []
         for code, value in info.details:
             label = texts.DETAIL_LABELS.get(code)

@@ -17,6 +17,10 @@ class OutOfServiceScreen(KioskScreen):
     code = StringProperty("")
 
     def update(self, view: Screen) -> None:
-        code = view.notice or ""
-        words = texts.OUT_OF_SERVICE_REASONS.get(code)
-        self.code = f"{code}: {self.t(words)}" if words else code
+        # The staff line: each reason code, with the technician's words where the
+        # reason has them (the outbox's: docs/sync.md, "Outbox recovery").
+        parts = []
+        for code in view.notices:
+            words = texts.OUT_OF_SERVICE_REASONS.get(code)
+            parts.append(f"{code}: {self.t(words)}" if words else str(code))
+        self.code = ", ".join(parts)

@@ -18,7 +18,7 @@ class TakeCardScreen(KioskScreen):
     pulse = NumericProperty(1.0)
 
     def update(self, view: Screen) -> None:
-        self.forgotten = view.notice == "card_forgotten"
+        self.forgotten = "card_forgotten" in view.notices
 
     def on_enter(self, *_args: object) -> None:
         if self.ctx.options.get("animate", True):

@@ -15,7 +15,7 @@ from backend_sync import chain
 from backend_sync.central import ledger, registry
 from backend_sync.central.models import terminal_records
 from backend_sync.central.service import Central
-from kiosk.issuer import create_demo_wallet
+from kiosk.demo.issuer import create_demo_wallet
 from simulators.card import CitizenCard
 from simulators.wallet import Wallet
 from tests.backend_sync.support import ThreadServer, make_central, terminal_cert

@@ -32,7 +32,7 @@ from backend_sync.terminal.client import CentralClient, CentralRefused
 from cardlib.apdu import ApduSession
 from cardlib.identity import Identity
 from cardlib.purse import Purse
-from kiosk.issuer import create_demo_wallet
+from kiosk.demo.issuer import create_demo_wallet
 from simulators.transport import SimReader
 from simulators.wallet import Wallet
 

@@ -15,7 +15,7 @@ from cardlib.identity import Identity
 from cardlib.layout import Ins
 from cardlib.psam import PsamClient
 from cardlib.purse import DebitOutcomeUnknown, Purse
-from kiosk.issuer import create_demo_wallet
+from kiosk.demo.issuer import create_demo_wallet
 from simulators.transport import SimReader
 from simulators.wallet import Wallet
 from tests.backend_sync.kiosk_flow import load, purchase

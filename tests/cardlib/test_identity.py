@@ -30,7 +30,7 @@ from cardlib.identity import Identity
 from cardlib.layout import Holder
 from cardlib.personalization import Personalizer
 from cardlib.purse import Purse
-from kiosk.issuer import Issuer
+from kiosk.demo.issuer import Issuer
 from simulators.card import CitizenCard, make_blank_card
 from simulators.eeprom import Eeprom
 from simulators.transport import SimReader

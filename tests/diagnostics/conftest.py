@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from kiosk.demo.issuer import create_demo_wallet
 from kiosk.diagnostics import Devices, Diagnostics, Limits, ReaderSlot
 from kiosk.diagnostics.trace import ApduTrace
 from kiosk.diagnostics.wiring import simulator_echo
-from kiosk.issuer import create_demo_wallet
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +48,7 @@ class Rig:
 
 
 def build_rig(root: Path, wallet_template: Path, **limits: Any) -> Rig:
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
 
     shutil.copytree(wallet_template, root / "wallet")
     world = DemoWorld.build(root)

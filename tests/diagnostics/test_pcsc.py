@@ -15,8 +15,8 @@ import pytest
 
 from backend_sync import chain
 from kiosk.config import load_config
-from kiosk.core.states import State
 from kiosk.diagnostics import Code, DeviceKind, SelfTestName
+from kiosk.journeys.citizen_states import State
 from kiosk.runtime import build_runtime
 from simulators.private_pcscd import PrivatePcscd
 from simulators.vpcd import VpcdBridge

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.clock import ManualClock
-from kiosk.core.states import State
 from kiosk.core.views import KioskEvent
-from kiosk.demo_world import DemoWorld
-from kiosk.issuer import create_demo_wallet
+from kiosk.demo.issuer import create_demo_wallet
+from kiosk.demo.world import DemoWorld
+from kiosk.journeys.citizen_states import State
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +23,24 @@ def wallet_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def core_errors(world: DemoWorld) -> list[dict[str, object]]:
+    """Inputs that failed inside the core (audited as "core_error")."""
+    return [e.fields for e in world.audit.entries() if e.event == "core_error"]
+
+
+def transitions_seen(world: DemoWorld) -> set[tuple[State, State]]:
+    """Every (from, to) the citizen journey went through, from the audit log."""
+    names = {s.value for s in State}
+    return {(State(e.fields["state"]), State(e.fields["to"])) for e in world.audit.entries()
+            if e.event == "transition" and e.fields["to"] in names}  # fmt: skip
+
+
 class Kiosk:
     """A DemoWorld plus the events it emitted and a few driving helpers."""
 
     def __init__(self, world: DemoWorld, clock: ManualClock) -> None:
         self.world = world
-        self.m = world.machine
+        self.m = world.controller
         self.clock = clock
         self.events: list[KioskEvent] = []
         self.m.subscribe(self.events.append)
@@ -41,7 +53,7 @@ class Kiosk:
         return self.m.state
 
     def start(self) -> None:
-        self.m.start()
+        self.m.start(thread=False)
         self.settle()
         assert self.state is State.ATTRACT
 
@@ -91,7 +103,7 @@ def make_kiosk(wallet_template: Path, tmp_path: Path) -> Iterator[Callable[..., 
         w.close()
     # The core swallows (logs, audits) a failing input to keep a kiosk running; in
     # tests any such failure is a bug.
-    assert [w.machine.errors for w in worlds] == [[] for _ in worlds]
+    assert [core_errors(w) for w in worlds] == [[] for _ in worlds]
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from backend_sync.central.models import terminal_records
 from cardlib.apdu import ApduSession
 from cardlib.bcd import CARD_TZ
 from cardlib.purse import Purse
-from kiosk.core.states import State
+from kiosk.demo.validator_sim import simulated_bus
+from kiosk.journeys.citizen_states import State
 from kiosk.validator import Fare, Outcome, Tap
 from kiosk.validator.config import ValidatorConfigError, load_validator_config
-from kiosk.validator.sim import simulated_bus
 from tests.kiosk.conftest import Kiosk
 
 BUS_TID = "3205B5000001"
@@ -37,7 +37,7 @@ class Bus:
     def __init__(self, k: Kiosk, tmp: Path, start: datetime) -> None:
         w = k.world
         self.world = w
-        self.sim = simulated_bus(keys=w.wallet.keys(), central=w.central,
+        self.sim = simulated_bus(keys=w.wallet.keys(), central=w.central, ca_root=w.root,
                                  central_url=w.central_url, root=tmp / "bus", terminal_id=BUS_TID,
                                  fare=Fare(FARE, "transit", 12, 345), start=start,
                                  repeat_window_s=120)  # fmt: skip
@@ -176,7 +176,7 @@ def test_the_simulated_validator_of_the_demo(
 ) -> None:
     from kiosk.cli import main
 
-    assert main(["validator", "sim", "--data", str(tmp_path / "v"), "--rides", "2"]) == 0
+    assert main(["validator-sim", "--data", str(tmp_path / "v"), "--rides", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[2] for line in out[1:3]] == ["ride", "ride"]
     assert "tapped again: already_paid (earlier tap completed)" in out[3]

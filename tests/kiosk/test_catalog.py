@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kiosk.demo_world import DEMO_CATALOG
-from kiosk.services.catalog import Catalog, builtin_catalog
+from kiosk.catalog import Catalog, builtin_catalog
+from kiosk.demo.world import DEMO_CATALOG
 
 
 def _with(service: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_file_values_and_defaults(tmp_path: Path) -> None:
     assert cfg.languages == (Language.ZH_HANS, Language.EN)
     assert (cfg.printer_url, cfg.printer_profile) == ("tcp://10.0.0.9:9100", "nocjk-58mm")
     assert cfg.max_card_offline_fen == 5000 and cfg.max_hotlist_age_s == 86400
-    assert cfg.timeouts.pin_entry == 45 and cfg.timeouts.menu == 60
+    assert cfg.timeouts.seconds["pin_entry"] == 45 and cfg.timeouts.seconds["menu"] == 60
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:

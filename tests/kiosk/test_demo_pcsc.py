@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.session_cli import DEFAULT_SCRIPT, run_script
+from kiosk.demo.session_cli import DEFAULT_SCRIPT, run_script
 
 pytestmark = pytest.mark.pcsc
 

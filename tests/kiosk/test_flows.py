@@ -14,7 +14,8 @@ from backend_sync.central.providers import BillInfo
 from cardlib.apdu import ApduSession
 from cardlib.identity import Identity
 from cardlib.purse import Purse
-from kiosk.core.states import State
+from kiosk.demo.world import DEMO_CATALOG
+from kiosk.journeys.citizen_states import State
 from kiosk.receipts.signing import verify_reference
 from simulators.printer.interpreter import PaperState
 from simulators.transport import SimReader
@@ -263,7 +264,7 @@ def test_a_service_added_at_the_central_appears_after_sync(kiosk: Kiosk) -> None
     })  # fmt: skip
     documents.publish(central, "catalog", catalog)
     k.world.biller.add(BillInfo("gas", "77", "G-77", "2026-10", 2_150, "华润燃气"))
-    assert "gas_bill" not in {i.service_id for g in k.world.ops.menu(k.m.language)
+    assert "gas_bill" not in {i.service_id for g in k.world.ops.menu(k.m.screen().language)
                               for i in g.items}  # fmt: skip
     assert k.world.agent.run_once().documents["catalog"] == 2
     k.m.set_language("en")
@@ -324,11 +325,50 @@ def test_hotlisted_card_is_blocked_on_the_card(kiosk: Kiosk) -> None:
     assert k.m.screen().refusal == "card_blocked"
 
 
-def test_operator_card_is_not_a_citizen_card(kiosk: Kiosk) -> None:
+def test_a_clerk_card_is_refused_as_belonging_at_a_counter(kiosk: Kiosk) -> None:
     clerk = next(c for c in kiosk.world.wallet.cards() if c.role == "clerk")
     kiosk.world.insert(clerk.asn)
     kiosk.settle()
-    assert kiosk.m.screen().refusal == "not_citizen_card"
+    scr = kiosk.m.screen()
+    assert (scr.state, scr.refusal) == (State.CARD_REFUSED, "counter_card")
+    kiosk.m.finish()
+    kiosk.settle()
+    assert kiosk.state is State.TAKE_CARD
+    kiosk.remove()
+    assert kiosk.state is State.ATTRACT
+
+
+def test_a_technician_card_opens_the_maintenance_journey_and_exits_cleanly(
+    kiosk: Kiosk,
+) -> None:
+    from kiosk.journeys.maintenance import Maintenance
+
+    tech = next(c for c in kiosk.world.wallet.cards() if c.role == "technician")
+    kiosk.world.insert(tech.asn)
+    kiosk.settle()
+    scr = kiosk.m.screen()
+    assert (scr.journey, scr.state, scr.role) == ("maintenance", Maintenance.PIN_ENTRY,
+                                                  "technician")  # fmt: skip
+    kiosk.type_pin(tech.pin)  # VERIFY on the technician's card itself
+    scr = kiosk.m.screen()
+    assert (scr.state, scr.role) == (Maintenance.HOME, "technician")
+    assert scr.card is not None and "周" not in scr.card.holder_masked[1:]  # masked
+    kiosk.m.finish()
+    kiosk.settle()
+    assert (kiosk.m.screen().journey, kiosk.state) == ("citizen", State.TAKE_CARD)
+    kiosk.remove()
+    assert kiosk.state is State.ATTRACT
+    # the next citizen's session is a citizen's again
+    kiosk.login(1)
+    events = [e.event for e in kiosk.world.audit.entries()]
+    assert "maintenance_open" in events and "maintenance_closed" in events
+    # a technician pulling the card mid-way is back at the attract screen
+    kiosk.remove()
+    kiosk.world.insert(tech.asn)
+    kiosk.settle()
+    kiosk.remove()
+    assert (kiosk.m.screen().journey, kiosk.state) == ("citizen", State.ATTRACT)
+    assert kiosk.m.screen().notices == ("card_pulled",)
 
 
 def test_card_from_another_issuer_is_not_genuine(kiosk: Kiosk) -> None:
@@ -378,7 +418,7 @@ def test_offline_fixed_price_within_limits_and_network_services_say_so(kiosk: Ki
     k.m.set_field("account", "1000001")
     k.m.submit_form()
     k.settle()  # the bill lookup finds no central: the kiosk knows it is offline now
-    assert k.state is State.MENU and k.m.screen().notice == "needs_network"
+    assert k.state is State.MENU and k.m.screen().notices == ("needs_network",)
     assert not k.world.ops.network.online
     items = {i.service_id: i for g in k.m.screen().menu for i in g.items}
     assert not items["water_bill"].available and items["water_bill"].why_not == "needs_network"
@@ -396,7 +436,7 @@ def test_offline_fixed_price_within_limits_and_network_services_say_so(kiosk: Ki
     # 10 yuan unsent + 10 more would pass the 15 yuan offline limit of this card
     assert not items["bike_enable"].available and items["bike_enable"].why_not == "offline_limit"
     k.clock.advance(3700)  # and a stale hotlist stops offline sales for everyone
-    assert k.world.ops._offline_refusal(1) == "offline_limit"
+    assert k.world.ops.env().offline_refusal(1) == "offline_limit"
 
 
 def test_fixed_price_receipt_carries_the_psam_counter(kiosk: Kiosk) -> None:
@@ -416,3 +456,41 @@ def test_fixed_price_receipt_carries_the_psam_counter(kiosk: Kiosk) -> None:
     (payload,) = _receipt_refs(k)
     ref = verify_reference(payload, _terminal_cert(k))
     assert ref.kind == "purchase" and ref.amount_fen == rec["amount"] == 1_000
+
+
+def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    menu = k.m.screen().menu
+    listed = [i.service_id for g in menu for i in g.items]
+    assert sorted(listed) == sorted({s["id"] for s in DEMO_CATALOG["services"]})  # once each
+    assert all(g.items for g in menu)
+    groups = {g.group_id: [i.service_id for i in g.items] for g in menu}
+    assert groups == {
+        "payments": ["water_bill", "electricity_bill"],
+        "card": ["balance", "history", "change_pin", "top_up"],
+        "transport": ["bike_enable"],
+    }  # the life-stage groups hold no demo service, so they are not shown
+
+
+def test_the_card_history_is_printed_on_a_signed_slip(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    k.m.choose_service("bike_enable")  # one purchase in the card's log
+    k.settle()
+    k.m.confirm()
+    k.settle()
+    k.m.back()
+    k.m.choose_service("history")
+    k.settle()
+    info = k.m.screen().info
+    assert k.state is State.INFO and info is not None and info.printable
+    k.m.print_answer()
+    k.settle()
+    info = k.m.screen().info
+    assert k.state is State.INFO and info is not None and info.receipt == "printed"
+    assert k.world.printer_sim is not None
+    slip = k.world.printer_sim.jobs[-1]
+    assert "交易记录" in slip.text and "-¥10.00" in slip.text.replace(" ", "")
+    ref = verify_reference(slip.qr_payloads[0].decode(), k.world.terminal_cert)
+    assert (ref.kind, ref.amount_fen) == ("answer", 0)

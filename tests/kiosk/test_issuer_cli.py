@@ -10,7 +10,7 @@ import pytest
 
 import simulators.card
 from kiosk.cli import main
-from kiosk.issuer import MAX_BALANCE, IssuanceError, check_issuance
+from kiosk.demo.issuer import MAX_BALANCE, IssuanceError, check_issuance
 from simulators.card import CitizenCard
 from simulators.wallet import Wallet
 

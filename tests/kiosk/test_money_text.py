@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.core.forms import check_field
-from kiosk.core.ports import FieldSpec
+from kiosk.core.forms import FieldSpec, check_field
 from kiosk.money import ascii_digits, format_fen, parse_yuan
 
 _NON_ASCII_DIGITS = st.characters(categories=["Nd", "No", "Nl"]).filter(lambda c: not c.isascii())

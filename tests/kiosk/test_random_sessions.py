@@ -9,8 +9,8 @@ import random
 import pytest
 
 from cardlib.layout import Ins
-from kiosk.core.states import State
-from tests.kiosk.conftest import Kiosk
+from kiosk.journeys.citizen_states import State
+from tests.kiosk.conftest import Kiosk, core_errors
 
 SERVICES = ("balance", "history", "bike_enable", "water_bill", "top_up", "change_pin", "nope")
 
@@ -128,7 +128,7 @@ def test_random_sessions(kiosk: Kiosk, seed: int) -> None:
         k.world.remove()
         k.settle()
     assert k.state is State.ATTRACT
-    assert k.m.errors == []
+    assert core_errors(k.world) == []
     assert k.world.outbox.status().head_seq > 0  # money did move in this walk
     k.world.card_reader._pull = None
     k.insert(citizen)  # the card back once more: whatever was torn is settled now

@@ -13,7 +13,7 @@ import pytest
 
 from backend_sync import chain
 from kiosk.config import load_config
-from kiosk.core.states import State
+from kiosk.journeys.citizen_states import State
 from kiosk.runtime import build_runtime
 from simulators.private_pcscd import PrivatePcscd
 from simulators.vpcd import VpcdBridge

@@ -9,12 +9,12 @@ from collections.abc import Callable
 import pytest
 
 from cardlib.layout import Ins
-from kiosk.core.states import TIMED_STATES, TRANSITIONS, State
 from kiosk.core.timeouts import Timeouts
 from kiosk.core.views import Language, ScreenChanged, TimeoutCleared, TimeoutWarning
+from kiosk.journeys.citizen_states import TABLE, TIMED_STATES, TRANSITIONS, State
 from kiosk.receipts.signing import verify_reference
 from simulators.printer.interpreter import PaperState
-from tests.kiosk.conftest import Kiosk
+from tests.kiosk.conftest import Kiosk, transitions_seen
 
 # -- reaching each state ----------------------------------------------------------------
 
@@ -89,7 +89,7 @@ def test_timeout_warns_gives_more_time_then_ends(kiosk: Kiosk, state: State) -> 
     REACH[state](k)
     assert k.state is state
     t = Timeouts()
-    limit = t.for_state(state, elder=False)
+    limit = TABLE.timeouts()[state]
     assert limit is not None
     k.events.clear()
     k.clock.advance(limit - t.warning - 1)
@@ -108,9 +108,9 @@ def test_timeout_warns_gives_more_time_then_ends(kiosk: Kiosk, state: State) -> 
     k.clock.advance(1.5)
     k.settle()
     if state is State.TAKE_CARD:
-        assert k.state is State.TAKE_CARD and k.m.screen().notice == "card_forgotten"
+        assert k.state is State.TAKE_CARD and k.m.screen().notices == ("card_forgotten",)
     else:
-        assert k.state is State.TAKE_CARD and k.m.screen().notice == "timed_out"
+        assert k.state is State.TAKE_CARD and k.m.screen().notices == ("timed_out",)
     k.remove()
     assert k.state is State.ATTRACT
 
@@ -146,7 +146,7 @@ def test_card_pulled_in_each_waiting_state(kiosk: Kiosk, state: State) -> None:
     kiosk.remove()
     assert kiosk.state is State.ATTRACT
     want = None if state is State.TAKE_CARD else "card_pulled"
-    assert kiosk.m.screen().notice == want
+    assert kiosk.m.screen().notices == ((want,) if want else ())
     assert kiosk.world.ops._card is None  # the card session is forgotten
 
 
@@ -172,7 +172,7 @@ def test_card_pulled_in_each_busy_state(kiosk: Kiosk) -> None:
     k.login(1)
     _fixed_price_confirm(k)
     _pull_during(k, k.m.confirm)
-    seen = k.m.transitions_seen
+    seen = transitions_seen(k.world)
     for busy in (State.CHECKING_CARD, State.VERIFYING_PIN, State.PREPARING,
                  State.CHECKING_PRINTER):  # fmt: skip
         assert (busy, State.ATTRACT) in seen
@@ -189,15 +189,15 @@ def test_card_pulled_at_debit_is_settled_once_on_return(kiosk: Kiosk, after: boo
     k.world.card_reader.arm_pull(Ins.DEBIT_FOR_PURCHASE, after=after)
     k.m.confirm()
     k.settle()  # the job lost the card: the session ends without waiting for the event
-    assert k.state is State.ATTRACT and k.m.screen().notice == "card_pulled_during_payment"
+    assert k.state is State.ATTRACT and k.m.screen().notices == ("card_pulled_during_payment",)
     k.m.card_removed()  # the reader's removal event, late: nothing more happens
     k.settle()
-    assert k.m.screen().notice == "card_pulled_during_payment"
+    assert k.m.screen().notices == ("card_pulled_during_payment",)
     assert k.world.outbox.status().open_intents == 1
     assert k.world.printer_sim is not None and k.world.printer_sim.jobs == []
     k.insert(1)
     want = "previous_debit_completed" if after else "previous_debit_not_taken"
-    assert k.state is State.PIN_ENTRY and k.m.screen().notice == want
+    assert k.state is State.PIN_ENTRY and k.m.screen().notices == (want,)
     assert k.world.outbox.status().open_intents == 0
     # the receipt of money that moved is printed on the card's return, and only then
     jobs = k.world.printer_sim.jobs
@@ -215,7 +215,7 @@ def test_card_pulled_at_debit_is_settled_once_on_return(kiosk: Kiosk, after: boo
     assert ledger.get("payee:bike", 0) == (1_000 if after else 0)
     k.remove()
     k.insert(1)  # settled exactly once: nothing more to tell
-    assert k.m.screen().notice is None and k.world.outbox.status().head_seq == 1
+    assert k.m.screen().notices == () and k.world.outbox.status().head_seq == 1
     k.remove()
     assert k.world.card_balance(c.asn) == before - (1_000 if after else 0)
 
@@ -235,7 +235,7 @@ def test_card_pulled_at_credit_for_load_is_proven_on_return(kiosk: Kiosk) -> Non
     k.m.card_removed()
     k.settle()
     k.insert(2)
-    assert k.m.screen().notice == "previous_load_completed"
+    assert k.m.screen().notices == ("previous_load_completed",)
     assert k.world.printer_sim is not None
     (job,) = k.world.printer_sim.jobs  # the top-up receipt, printed on the card's return
     ref = verify_reference(job.qr_payloads[0].decode(), k.world.terminal_cert)
@@ -286,20 +286,20 @@ def test_out_of_service_without_psam_and_when_sales_stop(make_kiosk: Callable[..
     k = make_kiosk()
     psam = k.world.psam_reader.device
     k.world.psam_reader.remove()
-    k.m.start()
+    k.m.start(thread=False)
     k.settle()
-    assert k.state is State.OUT_OF_SERVICE and k.m.screen().notice == "no_psam"
+    assert k.state is State.OUT_OF_SERVICE and k.m.screen().notices == ("no_psam",)
     k.m.card_inserted()
     k.settle()
     assert k.state is State.OUT_OF_SERVICE
     k.world.psam_reader.insert(psam)
-    k.m.recheck()
+    k.m.recheck_devices()
     k.settle()
     assert k.state is State.ATTRACT
     k.world.outbox.reserve_bytes = 1 << 62  # the disk is "full": sales stop
-    k.m.recheck()
+    k.m.recheck_devices()
     k.settle()
-    assert k.state is State.OUT_OF_SERVICE and k.m.screen().notice == "sales_stopped"
+    assert k.state is State.OUT_OF_SERVICE and k.m.screen().notices == ("sales_stopped",)
 
 
 def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
@@ -308,10 +308,10 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     m = k.m
     # out of service and back
     k.world.outbox.reserve_bytes = 1 << 62
-    m.recheck()
+    m.recheck_devices()
     k.settle()
     k.world.outbox.reserve_bytes = 0
-    m.recheck()
+    m.recheck_devices()
     k.settle()
     # refused card: finish, and pulled
     _clerk(k)
@@ -361,7 +361,7 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     m.submit_form()
     k.settle()
     assert k.state is State.FORM
-    k.clock.advance(Timeouts().form + 1)
+    k.clock.advance(TABLE.timeouts()[State.FORM] + 1)
     k.settle()
     k.remove()
     k.login(1)
@@ -375,6 +375,13 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     k.settle()
     assert k.state is State.MENU
     _pull_during(k, lambda: m.choose_service("balance"))
+    k.login(1)
+    m.choose_service("balance")
+    k.settle()
+    m.print_answer()  # info: printed, and pulled while printing
+    k.settle()
+    assert k.state is State.INFO and k.m.screen().info.receipt == "printed"  # type: ignore[union-attr]
+    _pull_during(k, m.print_answer)
     k.login(1)
     m.choose_service("balance")
     k.settle()
@@ -401,7 +408,7 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     _pull_during(k, m.confirm)
     k.login(1)
     _fixed_price_confirm(k)
-    k.clock.advance(Timeouts().confirm + 1)
+    k.clock.advance(TABLE.timeouts()[State.CONFIRM] + 1)
     k.settle()
     k.remove()
     k.login(1)
@@ -421,7 +428,7 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     _fixed_price_confirm(k)
     m.confirm()
     k.settle()
-    k.clock.advance(Timeouts().no_paper + 1)
+    k.clock.advance(TABLE.timeouts()[State.NO_PAPER] + 1)
     k.settle()
     k.remove()
     k.login(1)
@@ -445,7 +452,7 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     k.settle()
     k.m.card_removed()
     k.settle()
-    missing = set(TRANSITIONS) - m.transitions_seen
+    missing = set(TRANSITIONS) - transitions_seen(k.world)
     assert not missing, sorted((a.value, b.value) for a, b in missing)
 
 
@@ -457,7 +464,7 @@ def test_a_payment_that_finished_after_the_card_left_is_told(kiosk: Kiosk) -> No
     k.m.card_removed()  # the removal event arrives while DEBIT is under way
     k.settle()
     assert k.state is State.ATTRACT
-    assert k.m.screen().notice == "last_payment_completed"
+    assert k.m.screen().notices == ("last_payment_completed",)
     assert any(e.event == "late_outcome" for e in k.world.audit.entries())
     assert k.world.outbox.status().head_seq == 1 and k.world.outbox.status().open_intents == 0
 
@@ -477,7 +484,7 @@ def test_torn_debit_left_unsettled_by_another_card_is_proven_when_its_card_retur
     assert k.state is State.PIN_ENTRY and k.world.outbox.status().open_intents == 0
     k.remove()
     k.insert(1)  # the card comes back: its proof (GET TRANSACTION PROVE) is added
-    assert k.m.screen().notice == "previous_proven"
+    assert k.m.screen().notices == ("previous_proven",)
     assert k.world.agent.run_once().ok
     assert k.world.ledger_balances()["payee:bike"] == 1_000
 
@@ -503,7 +510,7 @@ def test_top_up_torn_before_credit_is_voided_and_the_bank_refunded(kiosk: Kiosk)
     k.m.card_removed()
     k.settle()
     k.insert(2)  # not provable by the card: left for the central, which voids it when...
-    assert k.m.screen().notice == "previous_load_unsettled"
+    assert k.m.screen().notices == ("previous_load_unsettled",)
     k.type_pin(c.pin)
     top_up("20")  # ...the card's next load shows the same online ATC: the credit never happened
     res = k.m.screen().result
@@ -515,7 +522,7 @@ def test_top_up_torn_before_credit_is_voided_and_the_bank_refunded(kiosk: Kiosk)
 
 def test_a_card_arriving_during_a_device_recheck_is_not_lost(kiosk: Kiosk) -> None:
     k = kiosk
-    k.m.recheck()  # the sync thread's periodic "may we sell?"
+    k.m.recheck_devices()  # the sync thread's periodic "may we sell?"
     k.world.insert(k.world.citizen(1).asn)  # ...and a citizen at the same moment
     k.settle()
     assert k.state is State.PIN_ENTRY
@@ -535,7 +542,7 @@ def test_torn_debit_survives_a_kiosk_restart_and_is_settled_on_return(
     assert k.world.outbox.status().open_intents == 1
     k.world.close()  # the kiosk goes down with the intent open
     from kiosk.core.clock import ManualClock
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
 
     clock = ManualClock()
     again = Kiosk(DemoWorld.build(root, clock=clock), clock)
@@ -543,7 +550,7 @@ def test_torn_debit_survives_a_kiosk_restart_and_is_settled_on_return(
         again.start()
         assert again.world.outbox.status().open_intents == 1
         again.insert(1)
-        assert again.m.screen().notice == "previous_debit_completed"
+        assert again.m.screen().notices == ("previous_debit_completed",)
         assert again.world.sync().ok
         assert again.world.ledger_balances()["payee:bike"] == 1_000
     finally:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.session_cli import run_script
+from kiosk.demo.session_cli import run_script
 
 
 def test_default_script_pays_a_bill_and_prints_the_receipt(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_default_script_pays_a_bill_and_prints_the_receipt(tmp_path: Path) -> No
 
 
 def _default() -> str:
-    from kiosk.session_cli import DEFAULT_SCRIPT
+    from kiosk.demo.session_cli import DEFAULT_SCRIPT
 
     return DEFAULT_SCRIPT
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from kiosk.core.pinpad import PinBuffer
-from kiosk.core.ports import Cancelled, JobContext
-from kiosk.core.worker import Job, Worker
+from kiosk.core.worker import Cancelled, Job, JobContext, Worker
 
 
 def test_jobs_run_in_order_off_the_callers_thread_with_progress() -> None:

@@ -33,7 +33,7 @@ def kivy_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class UiWorld:
-    world: Any  # kiosk.demo_world.DemoWorld
+    world: Any  # kiosk.demo.world.DemoWorld
     clock: Any  # ManualClock: timeouts move only when a test says so
     controller: Any
     driver: Any  # terminal_ui.harness.Driver
@@ -53,9 +53,8 @@ class UiWorld:
 @pytest.fixture(scope="session")
 def ui_world(kivy_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiWorld]:
     from kiosk.core.clock import ManualClock
-    from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
-    from kiosk.issuer import create_demo_wallet
+    from kiosk.demo.issuer import create_demo_wallet
+    from kiosk.demo.world import DemoWorld
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver
 
@@ -63,7 +62,7 @@ def ui_world(kivy_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     create_demo_wallet(root / "wallet", seed=8)
     clock = ManualClock()
     world = DemoWorld.build(root, clock=clock)
-    controller = KioskController(world.machine)
+    controller = world.controller
     app = KioskApp(controller, animate=False)
     driver = Driver(app)
     controller.start(tick=0.02)
@@ -83,7 +82,7 @@ def ui(ui_world: UiWorld, request: pytest.FixtureRequest) -> Iterator[Any]:
     shots = SHOTS / name
     shutil.rmtree(shots, ignore_errors=True)
     d = ui_world.driver
-    assert d.kiosk.screen_manager.current == "attract", d.kiosk.shown[-5:]
+    assert d.kiosk.screen_manager.current == "attract", d.shown[-5:]
     devices = Devices(ui_world.insert, ui_world.remove, ui_world.pin_of)
     citizen = ScriptedCitizen(d, devices, shots)
     citizen.ui_world = ui_world  # type: ignore[attr-defined]

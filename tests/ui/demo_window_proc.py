@@ -13,15 +13,14 @@ from terminal_ui.env import prepare
 def main(shots: Path) -> int:
     prepare(size=(1280, 900), offscreen=True)
     from kiosk.core.clock import SystemClock
-    from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
     from simulators.printer.interpreter import PaperState
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver
     from terminal_ui.widgets.demo_panel import DemoActions, DemoPanel
 
     world = DemoWorld.build(Path(tempfile.mkdtemp()), clock=SystemClock())
-    controller = KioskController(world.machine)
+    controller = world.controller
     citizens = [c for c in world.wallet.cards() if c.role == "citizen"]
     sim = world.printer_sim
 

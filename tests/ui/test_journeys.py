@@ -114,7 +114,7 @@ def test_wrong_pin_then_right_and_not_enough_money(ui: Any) -> None:
     ui.driver.press("pin_submit")
     ui.menu()
     ui.choose("bike_enable")
-    ui.driver.wait_for(lambda: "insufficient_balance" in (ui.driver.kiosk.view.notice or ""),
+    ui.driver.wait_for(lambda: "insufficient_balance" in ui.driver.kiosk.view.notices,
                        what="not enough money")  # fmt: skip
     ui.snap("menu-not-enough-money")
     assert "余额不足" in ui.driver.kiosk.notice
@@ -136,7 +136,7 @@ def test_timeout_warning_more_time_then_timed_out(ui: Any) -> None:
     ui.attract(snap=False)
     ui.insert_and_pin("2")
     ui.menu()
-    limit = ui.ui_world.world.machine.timeouts.for_state(ui.ui_world.world.machine.state, False)
+    limit = ui.ui_world.world.machine.seconds_for(ui.ui_world.world.machine.state)
     clock.advance(limit - 5)  # inside the warning
     d.wait_for(lambda: d.kiosk.warning, what="timeout warning")
     ui.snap("menu-more-time")

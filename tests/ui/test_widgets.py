@@ -132,8 +132,8 @@ def test_landscape_screen_lays_the_menu_out_in_three_columns(ui: Any) -> None:
 
 def test_busy_and_out_of_service_screens_draw_their_views(ui: Any) -> None:
     """Screens the journeys pass too fast to photograph, drawn from the core's views."""
-    from kiosk.core.states import State
     from kiosk.core.views import Language, Progress, Screen
+    from kiosk.journeys.citizen_states import State
 
     d = ui.driver
     before = d.kiosk.view
@@ -147,7 +147,7 @@ def test_busy_and_out_of_service_screens_draw_their_views(ui: Any) -> None:
         assert busy.t(busy.step) == "Checking the card is genuine…"
         assert d.find("cancel") is not None
         ui.snap("busy")
-        d.kiosk.show(Screen(State.OUT_OF_SERVICE, Language.ZH_HANT, False, notice="no_psam"))
+        d.kiosk.show(Screen(State.OUT_OF_SERVICE, Language.ZH_HANT, False, notices=("no_psam",)))
         oos = d.wait_screen("out_of_service")
         assert oos.t(oos.what) == "本機暫停服務。"
         assert d.kiosk.notice == ""  # the reason is for staff, in small type, not a banner

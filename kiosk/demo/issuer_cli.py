@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _wallet(args: argparse.Namespace) -> int:
     from cardlib.crypto import Algorithm
-    from kiosk.issuer import create_demo_wallet
+    from kiosk.demo.issuer import create_demo_wallet
     from simulators.wallet import Wallet
 
     root = _wallet_dir(args)
@@ -68,7 +68,7 @@ def _card(args: argparse.Namespace) -> int:
     from cardlib.certs import Role
     from cardlib.errors import CardError
     from cardlib.layout import Holder
-    from kiosk.issuer import IssuanceError, Issuer, check_issuance
+    from kiosk.demo.issuer import IssuanceError, Issuer, check_issuance
     from simulators.card import make_blank_card
     from simulators.transport import SimReader
     from simulators.wallet import Wallet

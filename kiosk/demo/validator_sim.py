@@ -1,6 +1,6 @@
 """A simulated bus validator beside a demo world: a TEST ONLY PSAM of its own, an
 enrolled key, its outbox and downloads, an in-process card reader and a settable
-clock. ``civicard validator sim`` plays a day of rides with it; tests use it too.
+clock. ``civicard validator-sim`` plays a day of rides with it; tests use it too.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def simulated_bus(
     central: Any,
     central_url: str,
     root: Path,
+    ca_root: Path,
     terminal_id: str,
     fare: Fare,
     start: datetime,
@@ -65,6 +66,7 @@ def simulated_bus(
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
     from backend_sync.terminal.outbox import Outbox
+    from backend_sync.terminal_certs import load_test_terminal_ca, terminal_cert_pem_for
     from cardlib.apdu import ApduSession
     from cardlib.psam import PsamClient
     from simulators.sam import Psam, make_psam
@@ -76,7 +78,8 @@ def simulated_bus(
                                       path=root / "bus-psam.json")))  # fmt: skip
     psam = PsamClient(ApduSession(psam_reader))
     key = chain.generate_key()
-    cert = chain.self_signed_cert(key, terminal_id).decode()
+    # Issued by the demo world's TEST ONLY terminal CA (the central trusts only it).
+    cert = terminal_cert_pem_for(load_test_terminal_ca(ca_root), terminal_id, key)
     registry.enroll_terminal(central, terminal_id=terminal_id, cert_pem=cert)
     outbox = Outbox(root / "bus-outbox.db", terminal_id)
     central_key = central.signing_key.public_key()

@@ -32,8 +32,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.views import Screen
-from kiosk.money import format_fen
+from kiosk.describe import describe
 
 __all__ = ["DEFAULT_SCRIPT", "ScriptError", "describe", "register", "run_script"]
 
@@ -85,9 +84,9 @@ def run_script(
     out: Any = None,
     pcsc: bool = False,
 ) -> int:
-    """Build a :class:`~kiosk.demo_world.DemoWorld` and play ``script`` on it."""
+    """Build a :class:`~kiosk.demo.world.DemoWorld` and play ``script`` on it."""
     from kiosk.core.clock import ManualClock
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
 
     out = out or sys.stdout
     tmp = None
@@ -101,8 +100,8 @@ def run_script(
         print("  card and PSAM behind pcscd + vpcd, reached through pyscard", file=out)
     try:
         player = _Player(world, clock, out)
-        world.machine.set_language(language)
-        world.machine.start()
+        world.controller.set_language(language)
+        world.controller.start(thread=False)
         world.settle()
         player.show()
         for n, line in enumerate(script.splitlines(), start=1):
@@ -124,63 +123,10 @@ def run_script(
             tmp.cleanup()
 
 
-def describe(s: Screen) -> list[str]:
-    """A screen as text lines (the scripted session's and the headless kiosk's UI)."""
-    out: list[str] = []
-    line = f"    → {s.state.value}"
-    if s.notice:
-        line += f" (notice: {s.notice})"
-    out.append(line)
-    if s.card and s.state.value == "pin_entry":
-        bal = format_fen(s.card.balance_fen) if s.card.balance_fen is not None else "?"
-        out.append(f"      card {s.card.card_number_masked}, holder {s.card.holder_masked}, "
-               f"balance {bal}, valid to {s.card.expiry}")  # fmt: skip
-    if s.pin:
-        tries = f", {s.pin.tries_left} tries left" if s.pin.tries_left is not None else ""
-        out.append(f"      PIN {'●' * s.pin.length}{'○' * (s.pin.max_length - s.pin.length)}"
-               f"{' wrong' if s.pin.wrong else ''}{tries}")  # fmt: skip
-    if s.refusal:
-        out.append(f"      card refused: {s.refusal}")
-    for g in s.menu:
-        items = ", ".join(f"{i.title} [{i.service_id}]" + ("" if i.available else
-                          f" ({i.why_not})") for i in g.items)  # fmt: skip
-        out.append(f"      {g.title}: {items}")
-    if s.form:
-        for f in s.form.fields:
-            err = f" ← {f.error}" if f.error else ""
-            out.append(f"      {f.label}: {f.value or '_'}{err}")
-        if s.form.error:
-            out.append(f"      refused: {s.form.error}")
-    if s.info:
-        if s.info.balance_fen is not None:
-            out.append(f"      {s.info.title}: balance {format_fen(s.info.balance_fen)}")
-        for h in s.info.history:
-            amount = format_fen(h.amount_fen)
-            out.append(f"      {h.when:%Y-%m-%d %H:%M:%S} {h.kind:8s} {amount:>10s}"
-                   f" terminal {h.terminal_id}")  # fmt: skip
-    if s.confirm:
-        c = s.confirm
-        out.append(f"      {c.title}: {c.kind} {format_fen(c.amount_fen)} to {c.payee or '-'}")
-        for k, v in c.details:
-            out.append(f"        {k}: {v}")
-        if c.balance_fen is not None and c.balance_after_fen is not None:
-            out.append(f"        balance {format_fen(c.balance_fen)} → "
-                   f"{format_fen(c.balance_after_fen)}")  # fmt: skip
-    if s.extra.get("printer_problem"):
-        out.append(f"      printer: {s.extra['printer_problem']}")
-    if s.result:
-        r = s.result
-        bal = format_fen(r.balance_after_fen) if r.balance_after_fen is not None else "-"
-        head = f"{'OK' if r.ok else 'NOT DONE'}: {r.code} {format_fen(r.amount_fen)}"
-        out.append(f"      {head}, balance {bal}, transaction {r.transaction_id or '-'}, "
-               f"receipt {r.receipt}")  # fmt: skip
-    return out
-
-
 class _Player:
     def __init__(self, world: Any, clock: Any, out: Any) -> None:
         self.w = world
-        self.m = world.machine
+        self.m = world.controller
         self.clock = clock
         self.out = out
         self.n = 0

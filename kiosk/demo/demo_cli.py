@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_demo(args: argparse.Namespace) -> int:
     import shutil
 
-    from kiosk.session_cli import DEFAULT_SCRIPT, run_script
+    from kiosk.demo.session_cli import DEFAULT_SCRIPT, run_script
 
     data = args.data or Path(os.environ.get("CIVICARD_DATA", "var")) / "demo"
     # Each demo starts from fresh cards, central and outbox, so it reads the same
@@ -72,12 +72,11 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
     prepare(home=data / "kivy", size=size, offscreen=offscreen)
 
     from kiosk.core.clock import SystemClock
-    from kiosk.core.controller import KioskController
-    from kiosk.demo_world import DemoWorld
+    from kiosk.demo.world import DemoWorld
 
     print("civicard demo: building the TEST ONLY world (wallet, central, printer) in", data)
     world = DemoWorld.build(data, clock=SystemClock(), pcsc=args.pcsc)
-    controller = KioskController(world.machine)
+    controller = world.controller
     receipts = data / "printer"
     try:
         if offscreen:

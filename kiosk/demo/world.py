@@ -4,15 +4,17 @@ TEST ONLY. It builds, in one data folder: the TEST ONLY wallet (issuer, PSAM,
 demo citizens' cards), an embedded central on a real uvicorn server on loopback
 (SQLite, a simulated biller with bills for the demo citizens and a simulated bank
 with their linked accounts, the demo catalog published), the ESC/POS printer
-simulator on a loopback TCP port, and the kiosk itself: card and PSAM slots
-(in-process readers), outbox, downloads, sync agent, printer queue, audit log,
-:class:`~kiosk.services.ops.CardKioskOps` and the :class:`SessionMachine`.
+simulator on a loopback TCP port, and the kiosk itself, built by the product's own
+builder (:func:`kiosk.runtime.build_kiosk`) from a config in ``root`` with the
+simulators passed in as its devices: card and PSAM slots (in-process readers, or
+pcscd + vpcd), the printer.
 
 Only the composition root (``kiosk/cli.py`` subcommands) and tests use this.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import socket
@@ -23,80 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core.clock import Clock, ManualClock
-from kiosk.core.session import SessionMachine
+from kiosk.core.controller import KioskController
+from kiosk.core.machine import TerminalMachine
 from kiosk.core.timeouts import Timeouts
+from kiosk.demo.catalog import DEMO_CATALOG, demo_bills
+from kiosk.runtime import KioskRuntime
 
 __all__ = ["ADMIN_TOKEN", "DEMO_CATALOG", "DemoWorld", "demo_bills"]
 
 log = logging.getLogger(__name__)
 
 ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - TEST ONLY, loopback demo central
-
-
-def _n(hans: str, hant: str, en: str) -> dict[str, str]:
-    return {"zh-Hans": hans, "zh-Hant": hant, "en": en}
-
-
-_PIN = {"kind": "pin", "max_length": 6}
-
-DEMO_CATALOG: dict[str, Any] = {
-    "groups": [
-        {"id": "payments", "kind": "topic", "order": 1, "names": _n("缴费", "繳費", "Payments")},
-        {"id": "card", "kind": "topic", "order": 2, "names": _n("卡片服务", "卡片服務", "My card")},
-        {"id": "transport", "kind": "topic", "order": 3, "names": _n("交通出行", "交通出行",
-                                                                      "Transport")},
-        {"id": "work", "kind": "stage", "order": 10, "names": _n("就业", "就業", "Work")},
-        {"id": "elderly_health", "kind": "stage", "order": 11,
-         "names": _n("养老与健康", "養老與健康", "Elderly care and health")},
-    ],
-    "services": [
-        {"id": "balance", "flow": "balance", "groups": ["card", "elderly_health"], "order": 1,
-         "names": _n("余额查询", "餘額查詢", "Balance"),
-         "needs": {"network": False}},
-        {"id": "history", "flow": "history", "groups": ["card"], "order": 2,
-         "names": _n("交易记录", "交易記錄", "Card history"), "needs": {"network": False}},
-        {"id": "change_pin", "flow": "change_pin", "groups": ["card"], "order": 3,
-         "names": _n("修改密码", "修改密碼", "Change PIN"), "needs": {"network": False},
-         "fields": [
-             {"name": "old_pin", "labels": _n("原密码", "原密碼", "Current PIN"), **_PIN},
-             {"name": "new_pin", "labels": _n("新密码", "新密碼", "New PIN"), **_PIN},
-             {"name": "new_pin_again", "labels": _n("再次输入新密码", "再次輸入新密碼",
-                                                    "New PIN again"), **_PIN},
-         ]},
-        {"id": "water_bill", "flow": "bill", "groups": ["payments", "work"], "order": 10,
-         "names": _n("水费", "水費", "Water bill"), "needs": {"network": True},
-         "fields": [{"name": "account", "kind": "digits", "max_length": 12,
-                     "labels": _n("户号", "戶號", "Account number")}],
-         "payment": {"payee": "water", "utility": "water"}},
-        {"id": "electricity_bill", "flow": "bill", "groups": ["payments"], "order": 11,
-         "names": _n("电费", "電費", "Electricity bill"), "needs": {"network": True},
-         "fields": [{"name": "account", "kind": "digits", "max_length": 12,
-                     "labels": _n("户号", "戶號", "Account number")}],
-         "payment": {"payee": "electricity", "utility": "electricity"}},
-        {"id": "top_up", "flow": "top_up", "groups": ["payments", "card"], "order": 12,
-         "names": _n("银行卡充值", "銀行卡充值", "Top up from bank"), "needs": {"network": True},
-         "fields": [{"name": "amount", "kind": "amount", "min_fen": 1000, "max_fen": 50000,
-                     "labels": _n("充值金额（元）", "充值金額（元）", "Amount (yuan)")}],
-         "payment": {"payee": "bank", "funding": "bank"}},
-        {"id": "bike_enable", "flow": "fixed_price", "groups": ["transport"], "order": 20,
-         "names": _n("开通公共自行车", "開通公共自行車", "Enable public bikes"),
-         "payment": {"payee": "bike", "amount_fen": 1000, "offline": True}},
-    ],
-}  # fmt: skip
-
-
-def demo_bills(asns: list[str]) -> list[Any]:
-    """One water and one electricity bill per demo citizen, accounts 1000001..."""
-    from backend_sync.central.providers import BillInfo
-
-    bills = []
-    for n, _asn in enumerate(asns, start=1):
-        account = f"{1_000_000 + n}"
-        bills.append(BillInfo("water", account, f"W2026-10-{account}", "2026-10", 4_230 + 100 * n,
-                              "张家港水务"))  # fmt: skip
-        bills.append(BillInfo("electricity", account, f"E2026-10-{account}", "2026-10",
-                              8_815 + 10 * n, "国网张家港供电"))  # fmt: skip
-    return bills
 
 
 def _free_port() -> int:
@@ -121,17 +60,47 @@ class DemoWorld:
     printer_sim: Any
     card_reader: Any
     psam_reader: Any
-    outbox: Any
-    store: Any
-    client: Any
-    agent: Any
-    ops: Any
-    machine: SessionMachine
-    audit: Any
-    print_queue: Any
+    kiosk: KioskRuntime
     terminal_key: Any
     terminal_cert: Any
     extra: dict[str, Any] = field(default_factory=dict)
+
+    # The kiosk's parts, as the builder made them.
+    @property
+    def controller(self) -> KioskController:
+        return self.kiosk.controller
+
+    @property
+    def machine(self) -> TerminalMachine:
+        return self.kiosk.machine
+
+    @property
+    def ops(self) -> Any:
+        return self.kiosk.ops
+
+    @property
+    def outbox(self) -> Any:
+        return self.kiosk.outbox
+
+    @property
+    def store(self) -> Any:
+        return self.kiosk.store
+
+    @property
+    def client(self) -> Any:
+        return self.kiosk.client
+
+    @property
+    def agent(self) -> Any:
+        return self.kiosk.agent
+
+    @property
+    def audit(self) -> Any:
+        return self.kiosk.audit
+
+    @property
+    def print_queue(self) -> Any:
+        return self.kiosk.print_queue
 
     @classmethod
     def build(
@@ -143,12 +112,14 @@ class DemoWorld:
         printer: bool = True,
         catalog: dict[str, Any] | None = None,
         pcsc: bool = False,
+        flows: Any = None,
     ) -> DemoWorld:
         """Everything in ``root``. With ``pcsc`` the card and PSAM sit behind the real
         PC/SC stack (a private pcscd with a vpcd reader, the vpcd bridge, pyscard) instead
         of in-process readers; pcscd's socket is machine-wide, so that needs root and no
         other pcscd running."""
         from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
 
         from backend_sync import chain
         from backend_sync.central import documents, registry
@@ -157,10 +128,6 @@ class DemoWorld:
         from backend_sync.central.db import make_engine, upgrade
         from backend_sync.central.providers import SimulatedBank, SimulatedBiller
         from backend_sync.central.service import Central
-        from backend_sync.terminal.agent import SyncAgent
-        from backend_sync.terminal.client import CentralClient
-        from backend_sync.terminal.downloads import DownloadStore
-        from backend_sync.terminal.outbox import Outbox
         from backend_sync.terminal_certs import (
             load_test_terminal_ca,
             make_test_terminal_ca,
@@ -170,12 +137,9 @@ class DemoWorld:
         from cardlib.keys import KeyRole
         from drivers.printer.printer import Printer
         from drivers.printer.profiles import get_profile
-        from drivers.printer.queue import PrintQueue
-        from kiosk.audit import AuditLog
-        from kiosk.issuer import Issuer, create_demo_wallet
-        from kiosk.receipts.layouts import key_signer
-        from kiosk.services.ops import CardKioskOps, Network
-        from kiosk.services.printing import ReceiptDesk
+        from kiosk.config import load_config
+        from kiosk.demo.issuer import Issuer, create_demo_wallet
+        from kiosk.runtime import KioskDevices, build_kiosk
         from simulators.printer.server import PrinterSimulator
         from simulators.transport import SimReader
         from simulators.wallet import Wallet
@@ -257,44 +221,38 @@ class DemoWorld:
         url = f"http://127.0.0.1:{port}"
 
         # -- the printer -----------------------------------------------------------------
-        sim = None
-        desk = None
-        queue = PrintQueue(root / "print-queue.db")
+        sim = prn = None
         if printer:
             sim = PrinterSimulator.model("gb18030-80mm", out_dir=root / "printer")
             pport = sim.start_tcp(port=0)
             prn = Printer(f"tcp://127.0.0.1:{pport}", get_profile("gb18030-80mm"), timeout=1.0,
                           print_timeout=10.0)  # fmt: skip
-            desk = ReceiptDesk(prn, queue, key_signer(tkey), "张家港市民中心 1F 自助区")
 
-        # -- the kiosk -------------------------------------------------------------------
-        outbox = Outbox(root / "outbox.db", terminal_id)
-        client = CentralClient(url, terminal_id=terminal_id, key=tkey,
-                               central_key=signing.public_key(), timeout=5)  # fmt: skip
-        store = DownloadStore(root / "downloads", signing.public_key())
-        agent = SyncAgent(outbox, client, store, attempts=2, backoff_initial=0.05,
-                          backoff_max=0.2)  # fmt: skip
-        network = Network(online=True)
-        agent.run_once()
-        ops = CardKioskOps(
-            open_card=open_card,
-            open_psam=open_psam,
-            open_outbox=lambda _tid: outbox,
-            trusted=[Issuer.load(wallet.root).ca_cert],
-            clock=clock,
-            client=client,
-            store=store,
-            receipts=desk,
-            network=network,
+        # -- the kiosk, built as any kiosk is, on the simulators ----------------------------
+        ca_file, central_pub = root / "issuer-ca.pem", root / "central-public.pem"
+        ca_file.write_bytes(
+            Issuer.load(wallet.root).ca_cert.public_bytes(serialization.Encoding.PEM)
         )
-        audit = AuditLog(root / "audit.db")
-        machine = SessionMachine(ops, clock=clock, timeouts=timeouts, audit=audit)
+        central_pub.write_bytes(
+            signing.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        config = dataclasses.replace(
+            load_config(None, env={}), data_dir=root, location="张家港市民中心 1F 自助区",
+            trusted_ca=ca_file, central_url=url, central_key=central_pub,
+            terminal_key=tkey_file, central_timeout=5.0, timeouts=timeouts or Timeouts(),
+        )  # fmt: skip
+        devices = KioskDevices(open_card, open_psam(), card_reader="card reader",
+                               psam_reader="PSAM slot", printer=prn)  # fmt: skip
+        kiosk = build_kiosk(config, devices=devices, clock=clock, flows=flows,
+                            sync_backoff=(2, 0.05, 0.2))  # fmt: skip
+        kiosk.sync_once()
         return cls(root=root, clock=clock, wallet=wallet, central=central, server=server,
                    server_thread=thread, central_url=url, biller=biller, bank=bank,
                    printer_sim=sim, card_reader=card_reader, psam_reader=psam_reader,
-                   outbox=outbox, store=store, client=client, agent=agent, ops=ops,
-                   machine=machine, audit=audit, print_queue=queue,
-                   terminal_key=tkey, terminal_cert=tcert, extra=extra)  # fmt: skip
+                   kiosk=kiosk, terminal_key=tkey, terminal_cert=tcert,
+                   extra=extra)  # fmt: skip
 
     # -- helpers for scripts and tests ---------------------------------------------------
     def citizen(self, n: int) -> Any:
@@ -307,12 +265,12 @@ class DemoWorld:
         if getattr(self.card_reader, "device", None) is not None:
             self.card_reader.remove()  # a vpcd slot holds one card at a time
         self.card_reader.insert(card)
-        self.machine.card_inserted()
+        self.controller.card_inserted()
         return card
 
     def remove(self) -> None:
         self.card_reader.remove()
-        self.machine.card_removed()
+        self.controller.card_removed()
 
     def settle(self, timeout: float = 10.0) -> None:
         """Pump the machine until no input or job is pending."""
@@ -326,9 +284,7 @@ class DemoWorld:
     def sync(self) -> Any:
         """One sync pass, as the kiosk's sync thread does it: records up, catalog and
         hotlist down; whether the central answered sets the kiosk online or offline."""
-        report = self.agent.run_once()
-        self.ops.network.online = report.skew_ms is not None
-        return report
+        return self.kiosk.sync_once()
 
     def ledger_balances(self) -> dict[str, int]:
         """Every ledger account with entries at the central (card:, payee:, funding...)."""
@@ -373,15 +329,11 @@ class DemoWorld:
         return lines
 
     def close(self) -> None:
-        self.machine.worker.stop()
+        self.kiosk.close()
         self.server.should_exit = True
         self.server_thread.join(5)
         if self.printer_sim is not None:
             self.printer_sim.stop()
-        self.client.close()
-        self.outbox.close()
-        self.print_queue.close()
-        self.audit.close()
         self.central.engine.dispose()
         # The --pcsc world: PC/SC handles, then the chips, then pcscd itself.
         for conn in (self.extra.get("card_conn", {}).get("conn"), self.extra.get("psam_conn")):

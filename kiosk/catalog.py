@@ -4,17 +4,18 @@ A service declares its names in zh-Hans, zh-Hant and en, the groups it belongs t
 (life stage: ``children_education``, ``work``, ``elderly_health``; topic:
 ``payments``, ``transport``, ``government``, ``participation``, ``card``), what it
 needs (card, PIN, network), its form fields and its payment. Its ``flow`` names
-the code that runs it (:data:`FLOWS`); a new service built on a known flow (a new
-biller, a new fixed-price item) needs no kiosk release. Entries with a flow this
-kiosk does not know, or that fail validation, are left out (and logged), never
-guessed at.
+the code that runs it (a :class:`kiosk.flows.base.Flow` in the registry); a new
+service built on a known flow (a new biller, a new fixed-price item) needs no kiosk
+release. Entries with a flow this kiosk does not know, that fail validation, or
+that their flow refuses (:meth:`Flow.check`: a field or the payment it needs) are
+left out (and logged), never guessed at.
 
 Document body::
 
     {"groups": [{"id": "payments", "kind": "topic", "names": {...}}, ...],
      "services": [{"id": "water_bill", "names": {"zh-Hans": "水费", ...},
                    "groups": ["payments"], "flow": "bill",
-                   "needs": {"card": true, "pin": true, "network": true},
+                   "needs": {"card": true, "network": true},
                    "fields": [{"name": "account", "kind": "digits", "labels": {...}}],
                    "payment": {"payee": "water", "utility": "water"}}]}
 """
@@ -23,24 +24,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kiosk.core.ports import FieldSpec
+from kiosk.core.forms import FieldSpec
 
-__all__ = ["FLOWS", "Catalog", "GroupEntry", "ServiceEntry", "builtin_catalog"]
+if TYPE_CHECKING:
+    from kiosk.flows import FlowRegistry
+
+__all__ = ["Catalog", "GroupEntry", "ServiceEntry", "builtin_catalog"]
 
 log = logging.getLogger(__name__)
 
-FLOWS = ("balance", "history", "bill", "top_up", "change_pin", "fixed_price")
 Names = dict[str, str]
-# Fields a flow reads: the catalog must declare them (labels are the catalog's).
-FLOW_FIELDS: dict[str, tuple[str, ...]] = {
-    "bill": ("account",),
-    "top_up": ("amount",),
-    "change_pin": ("old_pin", "new_pin", "new_pin_again"),
-}
 
 
 class _Model(BaseModel):
@@ -70,8 +67,11 @@ class FieldEntry(_Model):
 
 
 class Needs(_Model):
+    """What a service needs beyond its flow's own needs. ``card``: False offers it
+    without a card, from the attract screen. (No ``pin``: the kiosk asks the PIN at
+    the start of every card session, its own policy.)"""
+
     card: bool = True
-    pin: bool = True
     network: bool = False
 
 
@@ -97,16 +97,6 @@ class ServiceEntry(_Model):
     def _check(self) -> ServiceEntry:
         if not _names_ok(self.names):
             raise ValueError("names need zh-Hans, zh-Hant and en")
-        have = {f.name for f in self.fields}
-        missing = [n for n in FLOW_FIELDS.get(self.flow, ()) if n not in have]
-        if missing:
-            raise ValueError(f"flow {self.flow} needs fields {missing}")
-        if self.flow == "fixed_price" and (self.payment is None or not self.payment.amount_fen):
-            raise ValueError("a fixed_price service needs payment.amount_fen")
-        if self.flow in ("bill", "fixed_price") and (
-            self.payment is None or not self.payment.payee
-        ):
-            raise ValueError(f"a {self.flow} service needs payment.payee")
         return self
 
 
@@ -126,8 +116,15 @@ class Catalog:
         self.services = {s.id: s for s in sorted(services, key=lambda s: (s.order, s.id))}
 
     @classmethod
-    def from_body(cls, version: int, body: Mapping[str, Any]) -> Catalog:
-        """Parse a catalog document body, keeping what validates."""
+    def from_body(
+        cls, version: int, body: Mapping[str, Any], flows: FlowRegistry | None = None
+    ) -> Catalog:
+        """Parse a catalog document body, keeping what validates and what a flow of
+        ``flows`` (default: the built-in ones) accepts."""
+        if flows is None:
+            from kiosk.flows import builtin_flows
+
+            flows = builtin_flows()
         groups: list[GroupEntry] = []
         for raw in body.get("groups", []):
             try:
@@ -141,9 +138,14 @@ class Catalog:
             except ValidationError as exc:
                 log.warning("catalog v%s: service %r left out: %s", version, raw.get("id"), exc)
                 continue
-            if entry.flow not in FLOWS:
+            flow = flows.get(entry.flow)
+            if flow is None:
                 log.warning("catalog v%s: %s needs flow %r, unknown here", version, entry.id,
                             entry.flow)  # fmt: skip
+                continue
+            problem = flow.check(entry)
+            if problem:
+                log.warning("catalog v%s: %s left out: %s", version, entry.id, problem)
                 continue
             services.append(entry)
         known = {g.id for g in groups}

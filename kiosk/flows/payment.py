@@ -1,0 +1,50 @@
+"""Paying from the purse, shared by the flows that debit it (``bill``, ``fixed_price``).
+
+The purchase itself is :meth:`kiosk.services.transactions.Transactions.purchase`
+(intent written before DEBIT); here are the refusals it can meet, as outcomes, and
+the purchase receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from backend_sync.terminal.outbox import SalesStopped
+from cardlib.errors import ApplicationBlockedError, InsufficientBalanceError
+from kiosk.codes import OutcomeCode
+from kiosk.core.views import Language, pick
+from kiosk.core.worker import JobContext
+from kiosk.flows.base import FlowEnv, Outcome, OutcomeKind, Quote
+from kiosk.receipts.layouts import Purchase
+
+__all__ = ["pay_from_purse", "purchase_receipt"]
+
+
+def pay_from_purse(
+    quote: Quote, env: FlowEnv, ctx: JobContext, *, order_id: str | None = None
+) -> Outcome:
+    """Debit ``quote.amount_fen`` for ``quote.payee``. Raises DebitOutcomeUnknown or a
+    DeviceError when the card left mid-way (the intent stays open, settled later)."""
+    card, tx = env.need_card(), env.need_tx()
+    ctx.progress("debiting", None)
+    hotlist = env.store.hotlist().version if env.store else None
+    try:
+        done = tx.purchase(card.purse, quote.amount_fen, payee=quote.payee, order_id=order_id,
+                           hotlist_version=hotlist)  # fmt: skip
+    except InsufficientBalanceError:
+        return Outcome(False, OutcomeCode.INSUFFICIENT_BALANCE)
+    except SalesStopped:
+        return Outcome(False, OutcomeCode.SALES_STOPPED)
+    except ApplicationBlockedError:
+        return Outcome(False, OutcomeCode.CARD_BLOCKED)
+    env.on_record()  # a record to upload now
+    return Outcome(True, OutcomeCode.PAID, OutcomeKind.PAYMENT, quote.amount_fen,
+                   done.balance_after, done.transaction_id, ttc=done.ttc)  # fmt: skip
+
+
+def purchase_receipt(
+    quote: Quote, outcome: Outcome, language: Language, at: dt.datetime
+) -> Purchase:
+    return Purchase(quote.payee, pick(quote.titles, language), quote.amount_fen,
+                    outcome.balance_after_fen or 0, outcome.transaction_id or "-",
+                    outcome.ttc or 0, at)  # fmt: skip
