@@ -7,7 +7,6 @@ transport. Admin endpoints take the bearer token from the settings.
 from __future__ import annotations
 
 import hmac
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -127,7 +126,7 @@ def create_app(central: Central) -> FastAPI:
 
     @app.get("/v1/admin/reconcile", dependencies=[Admin])
     def reconciliation() -> dict[str, Any]:
-        return asdict(reconcile.reconcile(central))
+        return reconcile.reconcile(central).to_json()
 
     def openapi() -> dict[str, Any]:
         # The upload body is read raw (ingest hashes exactly what arrived), so its

@@ -156,6 +156,41 @@ def sell(
     return t.outbox.complete(iid, tac=tac, mac2="00000000", balance_after=card.balance)
 
 
+def top_up(
+    t: Terminal,
+    card: CardModel,
+    amount: int,
+    *,
+    date: str = "20261128",
+    time_: str = "101500",
+    funding: str = "cash",
+) -> int:
+    """One online load as the kiosk does it: INITIALIZE FOR LOAD's MAC1 to the
+    central, its MAC2 back, the intent, CREDIT FOR LOAD's TAC into the record."""
+    import secrets
+
+    rnd = secrets.token_bytes(4)
+    tid = bytes.fromhex(t.terminal_id)
+    sk = crypto.load_session_key(card.dlk, rnd, card.online_atc, card.alg)
+    mac1 = crypto.load_mac1(sk, card.balance, amount, TransactionType.LOAD, tid, card.alg)
+    auth = t.client.authorize_load(
+        asn=card.asn, amount=amount, balance_before=card.balance, atc=card.online_atc,
+        card_random=rnd.hex(), key_version=1, algorithm=int(card.alg), mac1=mac1.hex(),
+        date=date, time=time_, funding=funding,
+    )  # fmt: skip
+    iid = t.outbox.begin_load(
+        asn=card.asn, amount=amount, atc=card.online_atc, date=date, time=time_, key_version=1,
+        algorithm=int(card.alg), balance_before=card.balance, load_id=auth.load_id,
+    )  # fmt: skip
+    card.balance += amount
+    tac = crypto.load_tac(
+        card.tac_key, card.balance, card.online_atc, amount, TransactionType.LOAD, tid,
+        bytes.fromhex(date), bytes.fromhex(time_), card.alg,
+    )  # fmt: skip
+    card.online_atc += 1
+    return t.outbox.complete(iid, tac=tac.hex(), balance_after=card.balance)
+
+
 def asn_of(n: int) -> str:
     return f"3215{n:016d}"
 
@@ -167,4 +202,4 @@ def cards(central: Central, keys: IssuerKeys, n: int, start: int = 1) -> Iterato
 
 
 __all__ = ["ADMIN", "Algorithm", "CardModel", "ThreadServer", "asn_of", "cards", "make_central",
-           "sell", "terminal"]  # fmt: skip
+           "sell", "terminal", "top_up"]  # fmt: skip
