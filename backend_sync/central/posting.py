@@ -15,6 +15,8 @@ Outcomes (the ``status`` stored with each record):
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -82,6 +84,21 @@ def _f(rec: AnyRecord, name: str) -> Any:
     return rec.__dict__.get(name)
 
 
+@functools.lru_cache(maxsize=4096)
+def real_date(date: str) -> bool:
+    """``YYYYMMDD`` names a real calendar day (a batch holds few distinct dates)."""
+    try:
+        dt.date(int(date[:4]), int(date[4:6]), int(date[6:8]))
+    except ValueError:
+        return False
+    return len(date) == 8
+
+
+def real_time(time: str) -> bool:
+    """``hhmmss`` is a real time of day."""
+    return len(time) == 6 and time[:2] < "24" and time[2:4] < "60" and time[4:] < "60"
+
+
 def _tac_data(rec: PurchaseRecord, type_tid: bytes) -> bytes:
     d = rec.__dict__
     amount: int = d["amount"]
@@ -131,6 +148,8 @@ class BatchPoster:
         (ASN, ATC, type) and TTCs: the unique indexes still refuse a duplicate, and
         the caller then re-runs the batch with the checks (see ingest.py)."""
         self.precheck = precheck
+        # The balances a card can hold: from minus its overdraft to the purse maximum.
+        self.lowest, self.highest = -central.max_overdraft, central.max_purse_balance
         self.tacs = tacs or {}
         self.c = central
         self.conn = conn
@@ -181,13 +200,15 @@ class BatchPoster:
         }
         keys |= {(u.asn, u.atc, u.ttype) for u in self.unsettled.values()}
         keys |= {(r.asn, r.atc, r.ttype) for r in recs if type(r) is UnsettledRecord}
-        self.seen_keys: set[tuple[str, int, int]] = set()
+        # (ASN, ATC, type) of genuine records -> their TAC: the same TAC again is the
+        # same transaction reported twice; another TAC is a counter used twice.
+        self.seen_keys: dict[tuple[str, int, int], str | None] = {}
         if keys and self.precheck:
             t = terminal_records.c
-            q = sa.select(t.asn, t.atc, t.ttype).where(
+            q = sa.select(t.asn, t.atc, t.ttype, t.tac).where(
                 t.status.in_(AUTHENTIC), sa.tuple_(t.asn, t.atc, t.ttype).in_(list(keys))
             )
-            self.seen_keys = {(a, b, c) for a, b, c in conn.execute(q)}
+            self.seen_keys = {(a, b, c): tac for a, b, c, tac in conn.execute(q)}
         ttcs = {r.ttc for r in recs if type(r) is PurchaseRecord}
         ttcs |= {u.ttc for u in self.unsettled.values() if u.ttype == 6 and u.ttc is not None}
         ttcs |= {r.ttc for r in recs if type(r) is UnsettledRecord and r.ttc is not None}
@@ -267,11 +288,21 @@ class BatchPoster:
         # ...which equals the registry's (checked above), so it is the card's TAC.
         if tac != d["tac"]:
             return False
-        self.seen_keys.add(key)
+        self.seen_keys[key] = tac
         self.seen_ttc.add(ttc)
         bb, ba, seq = d["balance_before"], d["balance_after"], d["seq"]
         if ba != bb - amount:
             self._flag(rec, "balance_inconsistent", f"{bb}->{ba}")
+        lo, hi = self.lowest, self.highest
+        tm = d["time"]
+        if (
+            amount > hi - lo
+            or not lo <= bb <= hi
+            or not lo <= ba <= hi
+            or not real_date(d["date"])
+            or not (tm[:2] < "24" and tm[2:4] < "60" and tm[4:] < "60")
+        ):
+            self._impossible(rec, amount, bb, ba, d["date"], tm)
         payee = d["payee"]
         payee_id = self.payee_ids.get(payee)
         if payee_id is None:
@@ -316,6 +347,19 @@ class BatchPoster:
         self.rejects.append({"terminal_id": self.tid, "seq": rec.seq, "reason": reason,
                              "detail": detail, "at_ms": self.now})  # fmt: skip
         return "rejected", reason
+
+    def _impossible(
+        self, rec: AnyRecord, amount: int, before: int, after: int | None, date: str, time: str
+    ) -> None:
+        """Flag reported data no card can produce; the record is still posted (its
+        TAC proves the money moved), the flag is for the ledger auditor."""
+        lo, hi = self.lowest, self.highest
+        if amount > hi - lo:
+            self._flag(rec, "amount_impossible", f"{amount} > max balance + overdraft {hi - lo}")
+        if not lo <= before <= hi or (after is not None and not lo <= after <= hi):
+            self._flag(rec, "balance_impossible", f"{before}->{after} outside [{lo}, {hi}]")
+        if not real_date(date) or not real_time(time):
+            self._flag(rec, "bad_card_datetime", f"{date} {time}")
 
     def _flag(self, rec: AnyRecord, kind: str, detail: str = "") -> None:
         self.flags.append({"terminal_id": self.tid, "seq": rec.seq, "asn": rec.asn,
@@ -388,16 +432,22 @@ class BatchPoster:
             return self._reject(rec, "bad_tac")
         key = (t.asn, t.atc, t.ttype)
         if key in self.seen_keys:
+            if self.seen_keys[key] != t.tac:
+                # Two different genuine transactions on one counter value: a cloned
+                # card, or a kiosk misreporting the ATC (the TAC does not cover it).
+                counter = "online" if t.ttype == 2 else "offline"
+                self._flag(rec, "atc_duplicate", f"{counter} ATC {t.atc} TTC {t.ttc}")
             return self._reject(rec, "duplicate_card_txn", f"ATC {t.atc}")
         if t.ttype == 6 and t.ttc in self.seen_ttc:
             return self._reject(rec, "duplicate_ttc", f"TTC {t.ttc}")
-        self.seen_keys.add(key)
+        self.seen_keys[key] = t.tac
         if t.ttc is not None and t.ttype == 6:
             self.seen_ttc.add(t.ttc)
         if t.balance_after is not None and t.balance_after != t.balance_before + (
             -t.amount if t.ttype == 6 else t.amount
         ):
             self._flag(rec, "balance_inconsistent", f"{t.balance_before}->{t.balance_after}")
+        self._impossible(rec, t.amount, t.balance_before, t.balance_after, t.date, t.time)
         card_acc = ledger.card_account(t.asn)
         if t.ttype == 2:
             return self._load(rec, t, row, card_acc)

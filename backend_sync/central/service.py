@@ -34,6 +34,7 @@ class Settings:
     signing_key_file: Path
     admin_token: str
     max_purse_balance: int = 100_000  # fen; 1,000 yuan
+    max_overdraft: int = 0  # fen a card may go below zero (the city's card profile)
     load_void_after_s: int = 72 * 3600
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
@@ -59,6 +60,7 @@ class Central:
     signing_key: ec.EllipticCurvePrivateKey
     admin_token: str
     max_purse_balance: int = 100_000
+    max_overdraft: int = 0
     load_void_after_s: int = 72 * 3600
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
@@ -81,6 +83,7 @@ class Central:
             signing_key=chain.load_private_key(s.signing_key_file.read_bytes()),
             admin_token=s.admin_token,
             max_purse_balance=s.max_purse_balance,
+            max_overdraft=s.max_overdraft,
             load_void_after_s=s.load_void_after_s,
             hotlist_max_delta=s.hotlist_max_delta,
             request_max_age_s=s.request_max_age_s,
