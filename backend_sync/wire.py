@@ -32,6 +32,8 @@ __all__ = [
     "PurchaseRecord",
     "Record",
     "RecordResult",
+    "ReleaseOrder",
+    "ReleaseOrderRequest",
     "SignedDocument",
     "UnsettledRecord",
 ]
@@ -189,6 +191,22 @@ class HoldOrder(_Model):
 
 class HoldOrderRequest(_Model):
     body: HoldOrder
+    signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
+
+
+class ReleaseOrder(_Model):
+    """Body of a signed request to release a held order whose debit never began
+    (the card left, or the sale stopped, before the intent was written)."""
+
+    terminal_id: TerminalId
+    request_id: Code
+    order_id: Code
+    reason: Reason
+    ts: int = Field(description="terminal clock, Unix ms")
+
+
+class ReleaseOrderRequest(_Model):
+    body: ReleaseOrder
     signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
 
 

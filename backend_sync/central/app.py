@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
+from backend_sync.central.ledger_api import ledger_router
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import (
     Ack,
@@ -60,6 +61,7 @@ def create_app(central: Central) -> FastAPI:
             raise Refused(401, "admin_token_required")
 
     Admin = Depends(admin)
+    app.include_router(ledger_router(central, Admin))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

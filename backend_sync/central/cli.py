@@ -6,7 +6,7 @@
     civicard central enroll --db URL --terminal-id 320500000001 --cert terminal.pem
     civicard central register-card --db URL --asn ... --algorithm 0 --key-version 1
     civicard central card-status --db URL --asn ... --status blocked
-    civicard central void-loads / reconcile --db URL ...
+    civicard central void-loads / expire-holds / reconcile --db URL ...
 
 ``reconcile`` prints one JSON document and exits 0 when clean, 1 when money
 disagrees (card balances, broken chains, the ledger), 3 when only flags or
@@ -92,6 +92,10 @@ def _admin(args: argparse.Namespace) -> int:
     elif args.central_command == "card-status":
         v = registry.set_card_status(central, asn=args.asn, status=args.status)
         print(f"card {args.asn.upper()} {args.status}; hotlist version {v}")
+    elif args.central_command == "expire-holds":
+        from backend_sync.central import orders
+
+        print(f"expired {orders.expire_holds(central)} holds on bills")
     elif args.central_command == "void-loads":
         print(f"voided {loads.void_expired(central)} load authorizations")
     elif args.central_command == "reconcile":
@@ -142,12 +146,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cs.add_argument("--asn", required=True)
     cs.add_argument("--status", choices=["active", "blocked", "terminated"], required=True)
     with_db(sub.add_parser("void-loads", help="void load authorizations past the window"))
+    with_db(sub.add_parser("expire-holds", help="expire holds on bills past the window"))
     rp = with_db(sub.add_parser("reconcile", help="ledger and card reconciliation report"))
     rp.add_argument(
         "--flags-since", type=int, default=0, metavar="MS",
         help="count flags raised since this Unix time in ms (default: all)",
     )  # fmt: skip
-    for name in ("enroll", "register-card", "card-status", "void-loads", "reconcile"):
+    for name in (
+        "enroll", "register-card", "card-status", "void-loads", "expire-holds", "reconcile",
+    ):  # fmt: skip
         sub.choices[name].set_defaults(handler=_admin)
 
     def _help(_args: argparse.Namespace) -> int:

@@ -471,9 +471,24 @@ class BatchPoster:
                 return self._suspend(rec, "order_already_paid")
             if (o["asn"], o["amount"], o["payee"]) != (t.asn, t.amount, payee):
                 return self._suspend(rec, "order_mismatch")
+            if o["status"] in ("released", "expired"):
+                # The hold lapsed before this record arrived (an offline kiosk, a
+                # release after all): pay the bill if it is still free.
+                if self._bill_taken(o):
+                    return self._suspend(rec, "order_superseded")
+                self._flag(rec, "paid_after_release", f"{o['id']} was {o['status']}")
             o["status"] = "paid"
             self.order_paid.append({"oid": t.order_id, "pt": self.tid, "ps": rec.seq})
         return ledger.payee_account(payee), "posted", None
+
+    def _bill_taken(self, o: dict[str, Any]) -> bool:
+        """Another order holds or paid this bill (payee, reference)."""
+        c = orders.c
+        q = sa.select(c.id).where(
+            c.payee == o["payee"], c.reference == o["reference"], c.id != o["id"],
+            c.status.in_(("held", "paid")),
+        )  # fmt: skip
+        return self.conn.execute(q).first() is not None
 
     def _suspend(self, rec: AnyRecord, reason: str) -> tuple[str, str, str | None]:
         detail = "genuine debit held in suspense"

@@ -36,6 +36,7 @@ class Settings:
     max_purse_balance: int = 100_000  # fen; 1,000 yuan
     max_overdraft: int = 0  # fen a card may go below zero (the city's card profile)
     load_void_after_s: int = 72 * 3600
+    order_hold_s: int = 30 * 60  # a held bill is free again after this (orders.py)
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
     production: bool = False
@@ -62,6 +63,7 @@ class Central:
     max_purse_balance: int = 100_000
     max_overdraft: int = 0
     load_void_after_s: int = 72 * 3600
+    order_hold_s: int = 30 * 60
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
@@ -85,6 +87,7 @@ class Central:
             max_purse_balance=s.max_purse_balance,
             max_overdraft=s.max_overdraft,
             load_void_after_s=s.load_void_after_s,
+            order_hold_s=s.order_hold_s,
             hotlist_max_delta=s.hotlist_max_delta,
             request_max_age_s=s.request_max_age_s,
         )

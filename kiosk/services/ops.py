@@ -455,8 +455,13 @@ class CardKioskOps:
         ctx.progress("debiting", None)
         hotlist = self.store.hotlist().version if self.store else None
         try:
-            done = tx.purchase(card.purse, quote.amount_fen, payee=quote.payee,
-                               order_id=order_id, hotlist_version=hotlist)  # fmt: skip
+            try:
+                done = tx.purchase(card.purse, quote.amount_fen, payee=quote.payee,
+                                   order_id=order_id, hotlist_version=hotlist)  # fmt: skip
+            except Exception as exc:
+                if order_id is not None and not isinstance(exc, DebitOutcomeUnknown):
+                    self._release_hold(tx, order_id, type(exc).__name__)
+                raise
         except InsufficientBalanceError:
             return Outcome(False, "insufficient_balance")
         except SalesStopped:
@@ -465,6 +470,18 @@ class CardKioskOps:
             return Outcome(False, "card_blocked")
         return Outcome(True, "paid", quote.amount_fen, done.balance_after, done.transaction_id,
                        ttc=done.ttc)  # fmt: skip
+
+    def _release_hold(self, tx: Transactions, order_id: str, why: str) -> None:
+        """The debit never began (no intent cites the order): free the bill now. Best
+        effort: the central's hold expiry frees it anyway (docs/sync.md)."""
+        if self.client is None or any(
+            it.fields.get("order_id") == order_id for it in tx.outbox.unfinished()
+        ):
+            return  # an open intent: the card's settlement decides, not the kiosk
+        try:
+            self.client.release_order(order_id, reason=why)
+        except (CentralRefused, CentralUnavailable) as exc:
+            log.warning("hold %s not released (%s); it expires at the central", order_id, exc)
 
     def _load(self, card: _Card, tx: Transactions, quote: Quote) -> Outcome:
         if self.client is None:

@@ -416,3 +416,25 @@ def test_fixed_price_receipt_carries_the_psam_counter(kiosk: Kiosk) -> None:
     (payload,) = _receipt_refs(k)
     ref = verify_reference(payload, _terminal_cert(k))
     assert ref.kind == "purchase" and ref.amount_fen == rec["amount"] == 1_000
+
+
+def test_card_pulled_before_the_intent_releases_the_held_bill(kiosk: Kiosk) -> None:
+    """The card leaves after the bill is held but before INITIALIZE FOR PURCHASE: no
+    intent, no debit, so the kiosk releases the hold and the bill is payable at once."""
+    from cardlib.layout import Ins
+
+    k = kiosk
+    k.login(1)
+    k.to_confirm_bill("1000001")
+    k.world.card_reader.arm_pull(Ins.INITIALIZE, after=False)
+    k.m.confirm()
+    k.settle()
+    assert k.state is State.ATTRACT
+    assert k.world.outbox.status().head_seq == 0  # no intent was written
+    assert k.world.order_status("W2026-10-1000001") == "released"
+    k.login(1)  # the same citizen, back at once: the bill is free to pay
+    k.to_confirm_bill("1000001")
+    k.m.confirm()
+    k.settle()
+    res = k.m.screen().result
+    assert res is not None and res.ok and res.code == "paid"
