@@ -87,6 +87,10 @@ class PurchaseRecord(_CardTxn):
     payee: Code
     order_id: Code | None = None
     hotlist_version: Counter32 | None = None
+    catalog_version: Counter32 | None = Field(
+        default=None, description="catalog version the kiosk sold from (the payee's source)"
+    )
+    service_id: Code | None = Field(default=None, description="catalog service sold")
 
 
 class LoadRecord(_CardTxn):
@@ -110,6 +114,8 @@ class UnsettledRecord(_CardTxn):
     payee: Code | None = None
     order_id: Code | None = None
     load_id: Code | None = None
+    catalog_version: Counter32 | None = None
+    service_id: Code | None = None
     reason: Reason
 
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from backend_sync.central import ledger
 from backend_sync.central.cardcrypto import UnknownKey
+from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import (
     AUTHENTIC,
     anomalies,
@@ -34,6 +35,7 @@ from backend_sync.central.models import (
     rejections,
     terminal_records,
 )
+from backend_sync.central.payees import catalog_items
 from backend_sync.central.service import Central
 from backend_sync.wire import (
     AbortedRecord,
@@ -68,13 +70,16 @@ class _Txn:
     payee: str | None
     order_id: str | None
     load_id: str | None
+    catalog_version: int | None = None
+    service_id: str | None = None
 
 
 # Columns of a terminal_records row, in the order the rows are built.
 _COLS = (
     "terminal_id", "seq", "kind", "status", "reason", "asn", "ttype", "atc", "ttc", "amount",
     "balance_before", "balance_after", "card_date", "card_time", "tac", "payee", "order_id",
-    "load_id", "ref_seq", "record_hash", "ledger_txn_id", "received_ms",
+    "load_id", "ref_seq", "record_hash", "ledger_txn_id", "received_ms", "catalog_version",
+    "service_id",
 )  # fmt: skip
 _TXN = _COLS.index("ledger_txn_id")
 
@@ -228,6 +233,9 @@ class BatchPoster:
                 o.id: dict(o._mapping)
                 for o in conn.execute(sa.select(orders).where(orders.c.id.in_(order_ids)))
             }
+        versions = {_f(r, "catalog_version") for r in recs}
+        versions |= {getattr(u, "catalog_version", None) for u in self.unsettled.values()}
+        self.catalog = catalog_items(self.c, conn, versions)
         load_ids = {_f(r, "load_id") for r in recs}
         load_ids |= {u.load_id for u in self.unsettled.values()}
         load_ids.discard(None)
@@ -274,6 +282,11 @@ class BatchPoster:
         ):
             return False
         amount, ttc, atc = d["amount"], d["ttc"], d["atc"]
+        # The payee is the catalog item's, at its fixed price; anything else (no
+        # item, another payee or price) is decided and explained by the general path.
+        item = self.catalog.get((d["catalog_version"], d["service_id"]))
+        if item is None or item.payee != d["payee"] or item.price != amount:
+            return False
         key = (asn, atc, 6)
         if key in self.seen_keys or ttc in self.seen_ttc:
             return False
@@ -314,7 +327,7 @@ class BatchPoster:
         self.fast_rows.append([  # in _COLS order
             self.tid, seq, "purchase", "posted", None, asn, 6, atc, ttc, amount, bb, ba,
             d["date"], d["time"], tac, payee, None, None, None, h, len(self.postings) - 1,
-            self.now,
+            self.now, d["catalog_version"], d["service_id"],
         ])
         # fmt: on
         return True
@@ -328,7 +341,7 @@ class BatchPoster:
             "card_time": None,
             "tac": _f(rec, "tac"), "payee": None, "order_id": None,
             "load_id": None, "ref_seq": None, "record_hash": h, "ledger_txn_id": None,
-            "received_ms": self.now,
+            "received_ms": self.now, "catalog_version": None, "service_id": None,
         }  # fmt: skip
         if isinstance(rec, ProofRecord):
             row["ref_seq"] = rec.ref_seq
@@ -340,6 +353,7 @@ class BatchPoster:
             else rec.ttype,
             ttc=_f(rec, "ttc"), payee=_f(rec, "payee"),
             order_id=_f(rec, "order_id"), load_id=_f(rec, "load_id"),
+            catalog_version=_f(rec, "catalog_version"), service_id=_f(rec, "service_id"),
         )  # fmt: skip
         return row
 
@@ -386,13 +400,14 @@ class BatchPoster:
                 return self._reject(rec, "bad_proof_reference", str(rec.ref_seq))
             txn = _Txn(u.ttype, u.asn, u.amount, u.atc, u.ttc, u.card_date, u.card_time,
                        0, 0, rec.tac, u.balance_before, rec.balance_after,
-                       u.payee, u.order_id, u.load_id)  # fmt: skip
+                       u.payee, u.order_id, u.load_id, u.catalog_version,
+                       u.service_id)  # fmt: skip
             card = self.cards.get(u.asn)
             if card is not None:
                 txn.key_version, txn.algorithm = card.key_version, card.algorithm
             row.update({k: getattr(u, k) for k in (
                 "ttype", "atc", "ttc", "amount", "balance_before", "card_date", "card_time",
-                "payee", "order_id", "load_id")})  # fmt: skip
+                "payee", "order_id", "load_id", "catalog_version", "service_id")})  # fmt: skip
             if txn.ttype == 2 and txn.balance_after is None:
                 txn.balance_after = txn.balance_before + txn.amount
             status, reason = self._card_txn(rec, txn, row)
@@ -403,7 +418,8 @@ class BatchPoster:
                    _f(rec, "ttc"), rec.date, rec.time, rec.key_version,
                    rec.algorithm, rec.tac, rec.balance_before, rec.balance_after,
                    _f(rec, "payee"), _f(rec, "order_id"),
-                   _f(rec, "load_id"))  # fmt: skip
+                   _f(rec, "load_id"), _f(rec, "catalog_version"),
+                   _f(rec, "service_id"))  # fmt: skip
         return self._card_txn(rec, txn, row)
 
     def _card_txn(self, rec: AnyRecord, t: _Txn, row: dict[str, Any]) -> tuple[str, str | None]:
@@ -460,26 +476,41 @@ class BatchPoster:
         return status, reason
 
     def _purchase_destination(self, rec: AnyRecord, t: _Txn) -> tuple[str, str, str | None]:
-        payee = t.payee or "unknown"
+        """The payee as the central derives it (payees.py); the kiosk's claim only
+        has to agree with it."""
+        claimed = t.payee or "unknown"
         if self.cards[t.asn].status != "active":
             return self._suspend(rec, "hotlisted_card")
-        if t.order_id is not None:
-            o = self.orders.get(t.order_id)
-            if o is None:
-                return self._suspend(rec, "unknown_order")
-            if o["status"] == "paid":
-                return self._suspend(rec, "order_already_paid")
-            if (o["asn"], o["amount"], o["payee"]) != (t.asn, t.amount, payee):
-                return self._suspend(rec, "order_mismatch")
-            if o["status"] in ("released", "expired"):
-                # The hold lapsed before this record arrived (an offline kiosk, a
-                # release after all): pay the bill if it is still free.
-                if self._bill_taken(o):
-                    return self._suspend(rec, "order_superseded")
-                self._flag(rec, "paid_after_release", f"{o['id']} was {o['status']}")
-            o["status"] = "paid"
-            self.order_paid.append({"oid": t.order_id, "pt": self.tid, "ps": rec.seq})
-        return ledger.payee_account(payee), "posted", None
+        if t.order_id is None:
+            item = self.catalog.get((t.catalog_version or 0, t.service_id or ""))
+            if item is None:
+                why = f"no fixed-price item {t.service_id} in catalog v{t.catalog_version}"
+                return self._dispute(rec, "payee_underivable", why)
+            if item.price != t.amount:
+                return self._dispute(rec, "price_disputed", f"{t.amount} != {item.price}")
+            if item.payee != claimed:
+                return self._dispute(rec, "payee_disputed", f"{claimed} != {item.payee}")
+            return ledger.payee_account(item.payee), "posted", None
+        o = self.orders.get(t.order_id)
+        if o is None:
+            return self._suspend(rec, "unknown_order")
+        if o["status"] == "paid":
+            return self._suspend(rec, "order_already_paid")
+        if (o["asn"], o["amount"]) != (t.asn, t.amount):
+            return self._suspend(rec, "order_mismatch")
+        if o["payee"] != claimed:
+            # The order (this card, this amount) stands; the payee the kiosk
+            # names does not: nobody is paid until the auditor decides.
+            return self._dispute(rec, "payee_disputed", f"{claimed} != {o['payee']}")
+        if o["status"] in ("released", "expired"):
+            # The hold lapsed before this record arrived (an offline kiosk, a
+            # release after all): pay the bill if it is still free.
+            if self._bill_taken(o):
+                return self._suspend(rec, "order_superseded")
+            self._flag(rec, "paid_after_release", f"{o['id']} was {o['status']}")
+        o["status"] = "paid"
+        self.order_paid.append({"oid": t.order_id, "pt": self.tid, "ps": rec.seq})
+        return ledger.payee_account(o["payee"]), "posted", None
 
     def _bill_taken(self, o: dict[str, Any]) -> bool:
         """Another order holds or paid this bill (payee, reference)."""
@@ -489,6 +520,14 @@ class BatchPoster:
             c.status.in_(("held", "paid")),
         )  # fmt: skip
         return self.conn.execute(q).first() is not None
+
+    def _dispute(self, rec: AnyRecord, reason: str, detail: str) -> tuple[str, str, str | None]:
+        """A genuine debit whose payee the central cannot confirm: never refused
+        (the card paid), held on the disputed account for the ledger auditor."""
+        self.rejects.append({"terminal_id": self.tid, "seq": rec.seq, "reason": reason,
+                             "detail": detail, "at_ms": self.now})  # fmt: skip
+        self._flag(rec, reason, detail)
+        return ledger.DISPUTED, "suspended", reason
 
     def _suspend(self, rec: AnyRecord, reason: str) -> tuple[str, str, str | None]:
         detail = "genuine debit held in suspense"
@@ -511,8 +550,15 @@ class BatchPoster:
             self._flag(rec, "load_without_authorization", t.load_id or "")
             source, status, reason = ledger.FUNDING, "suspended", "load_without_authorization"
         elif auth["status"] == "voided":
+            # The void gave the money back to its funding account; it is taken
+            # again from there (the card holds it).
             self._flag(rec, "late_load_confirmation", auth["id"])
-            source, status, reason = ledger.FUNDING, "posted", None
+            try:
+                fa = FundingAccount.parse(auth["funding"], terminal_id=auth["terminal_id"])
+                source = fa.code
+            except UnknownFunding:
+                source = ledger.FUNDING
+            status, reason = "posted", None
         elif auth["status"] == "confirmed":
             # Already confirmed by the card's next MAC1 (loads.py): genuine, and
             # the money is on the card's account.

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -69,6 +70,8 @@ class Central:
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     clock: Callable[[], float] = time.time
+    # Fixed-price items of published catalog versions (immutable), see payees.py.
+    catalog_cache: dict[int, Any] = field(default_factory=dict)
     _term_keys: dict[tuple[str, str], ec.EllipticCurvePublicKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

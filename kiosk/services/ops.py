@@ -355,7 +355,10 @@ class CardKioskOps:
             if balance < amount:
                 raise ServiceUnavailable("insufficient_balance")
             details = tuple((k, v) for k, v in values.items())
-            return Quote(s.id, s.names, "debit", amount, s.payment.payee, details, balance)
+            # The central derives the payee from this catalog version's item.
+            version = self._catalog.version if self._catalog else 0
+            return Quote(s.id, s.names, "debit", amount, s.payment.payee, details, balance,
+                         data={"catalog_version": version})  # fmt: skip
         # bill: asked of the central (the biller's system behind it)
         if self.client is None:
             raise ServiceUnavailable("needs_network")
@@ -456,8 +459,11 @@ class CardKioskOps:
         hotlist = self.store.hotlist().version if self.store else None
         try:
             try:
+                version = int(str(quote.data.get("catalog_version", 0)))
                 done = tx.purchase(card.purse, quote.amount_fen, payee=quote.payee,
-                                   order_id=order_id, hotlist_version=hotlist)  # fmt: skip
+                                   order_id=order_id, hotlist_version=hotlist,
+                                   catalog_version=version or None,
+                                   service_id=quote.service_id if version else None)  # fmt: skip
             except Exception as exc:
                 if order_id is not None and not isinstance(exc, DebitOutcomeUnknown):
                     self._release_hold(tx, order_id, type(exc).__name__)

@@ -17,7 +17,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
-from backend_sync.central import registry
+from backend_sync.central import documents, registry
 from backend_sync.central.app import create_app
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine, upgrade
@@ -80,6 +80,27 @@ class ThreadServer:
         self.thread.join(10)
 
 
+class PriceList:
+    """The central's catalog as a test kiosk sells from it: a fixed-price item per
+    (payee, price) sold, each addition published as a new catalog version (the
+    central derives a sale's payee from the item the record names)."""
+
+    def __init__(self, central: Central) -> None:
+        self.central = central
+        self.services: dict[str, dict[str, object]] = {}
+        self.version = 0
+
+    def item(self, payee: str, price: int) -> tuple[int, str]:
+        """(catalog version, service id) of the item selling ``price`` fen to ``payee``."""
+        sid = f"{payee}_{price}"
+        if sid not in self.services:
+            self.services[sid] = {"id": sid, "flow": "fixed_price",
+                                  "payment": {"payee": payee, "amount_fen": price}}  # fmt: skip
+            body = {"groups": [], "services": list(self.services.values())}
+            self.version = documents.publish(self.central, "catalog", body)
+        return self.version, sid
+
+
 @dataclass
 class Terminal:
     terminal_id: str
@@ -87,6 +108,7 @@ class Terminal:
     outbox: Outbox
     client: CentralClient
     agent: SyncAgent
+    prices: PriceList
 
 
 def enroll(central: Central, terminal_id: str) -> ec.EllipticCurvePrivateKey:
@@ -109,7 +131,7 @@ def terminal(
     kw: dict[str, object] = {"attempts": 8, "backoff_initial": 0.05, "backoff_max": 0.5}
     kw.update(agent_kw)
     agent = SyncAgent(outbox, client, store, **kw)  # type: ignore[arg-type]
-    return Terminal(terminal_id, key, outbox, client, agent)
+    return Terminal(terminal_id, key, outbox, client, agent, PriceList(central))
 
 
 class CardModel:
@@ -143,12 +165,18 @@ def sell(
     order_id: str | None = None,
     date: str = "20261128",
     time_: str = "101500",
+    catalog: bool = True,
 ) -> int:
-    """One purchase through the outbox exactly as the kiosk does it."""
+    """One purchase through the outbox exactly as the kiosk does it: a bill cites
+    its order, anything else a fixed-price catalog item (unless ``catalog`` is
+    False: then the payee is only the kiosk's word)."""
+    version, sid = (None, None)
+    if order_id is None and catalog:
+        version, sid = t.prices.item(payee, amount)
     iid = t.outbox.begin_purchase(
         asn=card.asn, amount=amount, atc=card.offline_atc, ttc=ttc, date=date, time=time_,
         key_version=1, algorithm=int(card.alg), balance_before=card.balance, payee=payee,
-        order_id=order_id,
+        order_id=order_id, catalog_version=version, service_id=sid,
     )  # fmt: skip
     tac = card.purchase_tac(amount, t.terminal_id, ttc, date, time_)
     card.offline_atc += 1
@@ -201,5 +229,5 @@ def cards(central: Central, keys: IssuerKeys, n: int, start: int = 1) -> Iterato
         yield CardModel(keys, asn_of(i))
 
 
-__all__ = ["ADMIN", "Algorithm", "CardModel", "ThreadServer", "asn_of", "cards", "make_central",
-           "sell", "terminal", "top_up"]  # fmt: skip
+__all__ = ["ADMIN", "Algorithm", "CardModel", "PriceList", "ThreadServer", "asn_of", "cards",
+           "make_central", "sell", "terminal", "top_up"]  # fmt: skip

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
-from backend_sync.central import ledger, registry
+from backend_sync.central import documents, ledger, registry
 from backend_sync.central.models import terminal_records
 from backend_sync.central.service import Central
 from kiosk.issuer import create_demo_wallet
 from simulators.card import CitizenCard
 from simulators.wallet import Wallet
+from tests.backend_sync.kiosk_flow import CATALOG_VERSION, price_catalog
 from tests.backend_sync.support import ThreadServer, make_central
 
 RUNS = int(os.environ.get("CIVICARD_KILL_RUNS", "30"))
@@ -79,6 +80,7 @@ def test_kiosk_killed_at_seeded_points(
     registry.enroll_terminal(
         central, terminal_id=TID, cert_pem=chain.self_signed_cert(key, TID).decode()
     )
+    assert documents.publish(central, "catalog", price_catalog()) == CATALOG_VERSION
     killed = 0
     with ThreadServer(central) as srv:
         for r in range(RUNS):

@@ -14,11 +14,11 @@ def test_empty_database_upgrades_to_head(db_url: str) -> None:
     engine = make_engine(db_url)
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0004"
     upgrade(engine)  # idempotent
     with engine.connect() as conn:
         codes = set(conn.execute(sa.text("SELECT code FROM accounts")).scalars())
-    assert codes == {"funding", "settlement", "suspense"}
+    assert codes == {"disputed", "funding", "settlement", "suspense"}
     engine.dispose()
 
 
@@ -38,7 +38,7 @@ def test_populated_database_upgrades_and_keeps_its_data(db_url: str) -> None:
             {"h": "AB" * 32},
         )
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0004"
     with engine.begin() as conn:
         assert ledger.balance(conn, "payee:water") == 500
         assert conn.execute(sa.text("SELECT acked_seq FROM terminals")).scalar() == 7
