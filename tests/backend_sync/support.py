@@ -219,6 +219,32 @@ def top_up(
     return t.outbox.complete(iid, tac=tac.hex(), balance_after=card.balance)
 
 
+def open_balances(central: Central, tmp: Path, wallet_root: Path) -> int:
+    """The issuing counter credits a demo wallet's pending opening balances through
+    this central's load path (kiosk.opening_loads), its records uploaded."""
+    from cardlib.apdu import ApduSession
+    from kiosk.issuer import ISSUER_TERMINAL
+    from kiosk.opening_loads import load_opening_balances
+    from simulators.transport import SimReader
+    from simulators.wallet import Wallet
+
+    wallet = Wallet(wallet_root)
+    reader = SimReader("issuing counter")
+
+    def open_session(asn: str) -> ApduSession:
+        reader.insert(wallet.open_card(asn))
+        return ApduSession(reader)
+
+    with ThreadServer(central) as srv:
+        t = terminal(central, srv.url, tmp, ISSUER_TERMINAL.hex().upper())
+        n = load_opening_balances(wallet_root, open_session, t.outbox, t.client)
+        assert t.agent.run_once().ok
+        t.client.close()
+        t.outbox.close()
+    reader.remove()
+    return n
+
+
 def asn_of(n: int) -> str:
     return f"3215{n:016d}"
 
@@ -230,4 +256,4 @@ def cards(central: Central, keys: IssuerKeys, n: int, start: int = 1) -> Iterato
 
 
 __all__ = ["ADMIN", "Algorithm", "CardModel", "PriceList", "ThreadServer", "asn_of", "cards",
-           "make_central", "sell", "terminal", "top_up"]  # fmt: skip
+           "make_central", "open_balances", "sell", "terminal", "top_up"]  # fmt: skip

@@ -34,7 +34,10 @@ def _terminal_cert(k: Kiosk) -> x509.Certificate:
     from backend_sync.central.models import terminals
 
     with k.world.central.engine.connect() as conn:
-        pem = conn.execute(sa.select(terminals.c.cert_pem)).scalar_one()
+        q = sa.select(terminals.c.cert_pem).where(
+            terminals.c.terminal_id == k.world.ops.terminal_id
+        )
+        pem = conn.execute(q).scalar_one()
     return x509.load_pem_x509_certificate(pem.encode())
 
 
@@ -81,7 +84,9 @@ def test_pay_a_bill_card_outbox_ledger_receipt_agree(kiosk: Kiosk) -> None:
     report = k.world.agent.run_once()
     assert report.ok and report.acked_seq == 1
     ledger = k.world.ledger_balances()
-    assert ledger[f"card:{c.asn}"] == -amount and ledger["payee:water"] == amount
+    # the card's account holds its opening balance (loaded through the central) less
+    # the payment: the ledger says what the card says
+    assert ledger[f"card:{c.asn}"] == before - amount and ledger["payee:water"] == amount
     assert k.world.order_status("W2026-10-1000001") == "paid"
     k.m.finish()
     k.settle()
@@ -146,7 +151,8 @@ def test_top_up_from_the_bank(kiosk: Kiosk) -> None:
     assert ref.balance_after_fen == before + 5_000
     assert k.world.agent.run_once().ok
     ledger = k.world.ledger_balances()
-    assert ledger[f"card:{c.asn}"] == 5_000 and ledger.get("suspense", 0) == 0
+    assert ledger[f"card:{c.asn}"] == before + 5_000 and ledger.get("suspense", 0) == 0
+    assert ledger["funding:bank:linked"] == -5_000
     k.remove()
     assert k.world.card_balance(c.asn) == before + 5_000
 
