@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -15,7 +16,7 @@ from backend_sync.central.models import orders as orders_t
 from backend_sync.central.service import Central
 from backend_sync.terminal.client import CentralRefused
 from cardlib.keys import IssuerKeys
-from tests.backend_sync.support import Terminal, ThreadServer, cards, sell, terminal
+from tests.backend_sync.support import ADMIN, Terminal, ThreadServer, cards, sell, terminal
 
 
 class Clock:
@@ -96,7 +97,11 @@ def test_holds_expire_unless_an_unsettled_record_cites_them(
         with pytest.raises(CentralRefused):
             _hold(b, c2.asn, "W-2")
         clock.t += central.order_hold_s + 1
-        assert orders.expire_holds(central) == 1  # ``fresh``, never used
+        # ``fresh``, never used, expires through the admin endpoint.
+        auth = {"Authorization": f"Bearer {ADMIN}"}
+        assert httpx.post(f"{srv.url}/v1/admin/orders/expire-holds").status_code == 401
+        res = httpx.post(f"{srv.url}/v1/admin/orders/expire-holds", headers=auth)
+        assert res.json() == {"expired": 1}
 
 
 def test_a_purchase_after_its_hold_lapsed_pays_if_the_bill_is_free(
