@@ -23,22 +23,26 @@ flagged ``load_voided_unconfirmed``, the money back on the funding account.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend_sync.terminal.client import CentralClient
+from backend_sync.terminal.client import CentralClient, CentralRefused
 from backend_sync.terminal.outbox import IntentId, Outbox
 from backend_sync.terminal.settle import settle_unfinished
 from cardlib import purse as cp
 from cardlib.apdu import ApduSession
 from cardlib.bcd import card_now
 from cardlib.crypto import TransactionType
+from cardlib.errors import ApduError
 
 __all__ = ["OpeningLoad", "load_opening_balances", "pending_opening_loads", "record_opening_load"]
 
 PENDING_FILE = "opening-loads.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,16 @@ def load_opening_balances(
         purse = cp.Purse(session)
         settle_unfinished(outbox, [purse])  # a torn opening load: the card says what happened
         if not _opened(purse, counter):
-            _credit(purse, outbox, client, e)
+            try:
+                _credit(purse, outbox, client, e)
+            except (CentralRefused, ApduError) as exc:
+                if outbox.unfinished():
+                    raise  # after the intent: the next run settles it with the card
+                # Refused before any money moved (say, above the purse maximum, by
+                # the card or the central): the card stays ACTIVE and empty, the
+                # balance stays due, the other cards go on.
+                log.warning("opening load of %s refused: %s", e.asn, exc)
+                continue
             n += 1
         loads[i] = OpeningLoad(e.asn, e.amount, e.funding, loaded=True)
         _write(root, loads)

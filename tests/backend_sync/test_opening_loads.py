@@ -80,3 +80,30 @@ def test_torn_opening_load_is_recovered_by_running_it_again(
     rec = reconcile.reconcile(central)
     assert rec.mismatches == [] and rec.chain_breaks == [] and rec.ledger_ok
     central.engine.dispose()
+
+
+def test_a_refused_opening_load_stays_due_and_the_others_go_on(
+    tmp_path: Path, central_signing_key: ec.EllipticCurvePrivateKey
+) -> None:
+    from kiosk.opening_loads import record_opening_load
+
+    wallet, central = _world(tmp_path, central_signing_key)
+    due = {e.asn: e.amount for e in pending_opening_loads(wallet.root)}
+    big = next(iter(due))
+    record_opening_load(wallet.root, big, central.max_purse_balance + 1, "demo")
+    reader = SimReader("issuing counter")
+
+    def open_session(asn: str) -> ApduSession:
+        reader.insert(wallet.open_card(asn))
+        return ApduSession(reader)
+
+    with ThreadServer(central) as srv:
+        t = terminal(central, srv.url, tmp_path, ISSUER_TERMINAL.hex().upper())
+        assert load_opening_balances(wallet.root, open_session, t.outbox, t.client) == 4
+        assert t.agent.run_once().ok
+    assert [e.asn for e in pending_opening_loads(wallet.root)] == [big]
+    assert _card_balance(wallet, big) == 0  # nothing moved for it
+    with central.engine.connect() as conn:
+        assert ledger.balance(conn, ledger.SUSPENSE) == 0
+    assert reconcile.reconcile(central).mismatches == []
+    central.engine.dispose()
