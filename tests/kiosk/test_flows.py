@@ -444,3 +444,29 @@ def test_card_pulled_before_the_intent_releases_the_held_bill(kiosk: Kiosk) -> N
     k.settle()
     res = k.m.screen().result
     assert res is not None and res.ok and res.code == "paid"
+
+
+def test_a_fixed_price_sale_names_its_catalog_item_and_the_central_pays_its_payee(
+    kiosk: Kiosk,
+) -> None:
+    """The record names the catalog version the kiosk sold from and the service; the
+    central pays that item's payee at its price. A catalog published later (a new
+    price) does not change what a sale on the old version owes."""
+    k = kiosk
+    k.login(1)
+    k.m.choose_service("bike_enable")
+    k.settle()
+    k.m.confirm()
+    k.settle()
+    (rec,) = _outbox_bodies(k)
+    sold_from = k.world.store.document("catalog").version
+    assert (rec["catalog_version"], rec["service_id"]) == (sold_from, "bike_enable")
+    from kiosk.demo_world import DEMO_CATALOG
+
+    newer = json.loads(json.dumps(DEMO_CATALOG))
+    bike = next(s for s in newer["services"] if s["id"] == "bike_enable")
+    bike["payment"]["amount_fen"] = 1_500
+    assert documents.publish(k.world.central, "catalog", newer) > sold_from
+    assert k.world.agent.run_once().ok
+    ledger = k.world.ledger_balances()
+    assert ledger["payee:bike"] == 1_000 and ledger.get("disputed", 0) == 0
