@@ -32,6 +32,8 @@ __all__ = [
     "PurchaseRecord",
     "Record",
     "RecordResult",
+    "ReleaseOrder",
+    "ReleaseOrderRequest",
     "SignedDocument",
     "UnsettledRecord",
 ]
@@ -121,6 +123,10 @@ class PurchaseRecord(_CardTxn):
     payee: Code
     order_id: Code | None = None
     hotlist_version: Counter32 | None = None
+    catalog_version: Counter32 | None = Field(
+        default=None, description="catalog version the kiosk sold from (the payee's source)"
+    )
+    service_id: Code | None = Field(default=None, description="catalog service sold")
 
 
 class LoadRecord(_CardTxn):
@@ -144,6 +150,8 @@ class UnsettledRecord(_CardTxn):
     payee: Code | None = None
     order_id: Code | None = None
     load_id: Code | None = None
+    catalog_version: Counter32 | None = None
+    service_id: Code | None = None
     reason: Reason
 
 
@@ -225,6 +233,22 @@ class HoldOrder(_Inbound):
 
 class HoldOrderRequest(_Inbound):
     body: HoldOrder
+    signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
+
+
+class ReleaseOrder(_Model):
+    """Body of a signed request to release a held order whose debit never began
+    (the card left, or the sale stopped, before the intent was written)."""
+
+    terminal_id: TerminalId
+    request_id: Code
+    order_id: Code
+    reason: Reason
+    ts: int = Field(description="terminal clock, Unix ms")
+
+
+class ReleaseOrderRequest(_Model):
+    body: ReleaseOrder
     signature: str = Field(pattern=r"^[0-9A-F]+$", max_length=400)
 
 

@@ -26,7 +26,7 @@ import httpx
 import sqlalchemy as sa
 
 from backend_sync import chain
-from backend_sync.central import registry
+from backend_sync.central import documents, registry
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.service import Central
@@ -46,6 +46,13 @@ from cardlib.keys import IssuerKeys, KeyRole
 
 TID = "320500000042"
 CARDS = 200
+# Fixed-price catalog items sold (the central derives each payee from its item);
+# prices keep every card within the purse maximum over 100,000 sales.
+ITEMS = [(f"S{k:02d}", 10 + 10 * k) for k in range(20)]
+CATALOG = {"groups": [], "services": [
+    {"id": sid, "flow": "fixed_price", "payment": {"payee": "water", "amount_fen": price}}
+    for sid, price in ITEMS
+]}  # fmt: skip
 
 
 def records(keys: IssuerKeys, n: int) -> list[dict[str, object]]:
@@ -53,12 +60,12 @@ def records(keys: IssuerKeys, n: int) -> list[dict[str, object]]:
     asns = [f"3215{i:016d}" for i in range(1, CARDS + 1)]
     tks = {a: crypto.tac_key(crypto.diversify(mtk, bytes.fromhex(a), alg), alg) for a in asns}
     atc = dict.fromkeys(asns, 0)
-    bal = dict.fromkeys(asns, 10_000_000)
+    bal = dict.fromkeys(asns, 100_000)
     out: list[dict[str, object]] = []
     tid = bytes.fromhex(TID)
     for i in range(n):
         asn = asns[i % CARDS]
-        amount = 100 + (i * 37) % 900
+        sid, amount = ITEMS[(i * 7) % len(ITEMS)]
         seq = i + 1
         date, tm = "20261128", f"{(i // 3600) % 24:02d}{(i // 60) % 60:02d}{i % 60:02d}"
         tac = crypto.purchase_tac(
@@ -70,7 +77,7 @@ def records(keys: IssuerKeys, n: int) -> list[dict[str, object]]:
             "date": date, "time": tm, "key_version": 1, "algorithm": int(alg),
             "balance_before": bal[asn], "atc": atc[asn], "ttc": seq,
             "balance_after": bal[asn] - amount, "tac": tac.hex().upper(), "mac2": "00000000",
-            "payee": "water",
+            "payee": "water", "catalog_version": 1, "service_id": sid,
         })  # fmt: skip
         bal[asn] -= amount
         atc[asn] += 1
@@ -128,6 +135,7 @@ def one_round(keys: IssuerKeys, recs: list[dict[str, object]], batch: int) -> fl
         registry.enroll_terminal(
             central, terminal_id=TID, cert_pem=terminal_cert_pem_for(ca, TID, key)
         )
+        assert documents.publish(central, "catalog", CATALOG) == 1
         engine.dispose()
         outbox = Outbox(tmp / "outbox.db", TID)
         fill(outbox, recs)
@@ -160,6 +168,15 @@ def one_round(keys: IssuerKeys, recs: list[dict[str, object]], batch: int) -> fl
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
         outbox.close()
+        check = make_engine(url)
+        with check.connect() as conn:
+            # Every sale posted to its derived payee: nothing disputed, nothing flagged.
+            flags = conn.exec_driver_sql("SELECT COUNT(*) FROM anomalies").scalar_one()
+            posted = conn.exec_driver_sql(
+                "SELECT COUNT(*) FROM terminal_records WHERE status = 'posted'"
+            ).scalar_one()
+        check.dispose()
+        assert (flags, posted) == (0, len(recs)), (flags, posted)
         return elapsed
 
 

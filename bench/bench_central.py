@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from backend_sync import chain
-from backend_sync.central import registry
+from backend_sync.central import documents, registry
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.ingest import ingest_json
@@ -36,6 +36,12 @@ TERMINAL_CA = make_test_terminal_ca(dt.datetime.now(dt.UTC))
 
 TERMINALS = 10
 CARDS = 3000
+# Fixed-price catalog items the purchases cite (the central derives payees from them).
+ITEMS = [(f"S{k:03d}", f"P{k:03d}", 100 + (k * 123) % 4900) for k in range(40)]
+CATALOG = {"groups": [], "services": [
+    {"id": sid, "flow": "fixed_price", "payment": {"payee": payee, "amount_fen": price}}
+    for sid, payee, price in ITEMS
+]}  # fmt: skip
 
 
 def generate(
@@ -58,7 +64,7 @@ def generate(
     for i in range(n):
         tid, _ = terms[i % TERMINALS]
         asn = asns[(i * 7919) % CARDS]
-        amount = 100 + (i * 37) % 4900
+        sid, payee, amount = ITEMS[(i // 7) % len(ITEMS)]  # no card overdrawn
         recs = per_term[tid]
         ttc = len(recs) + 1
         date, tm = "20261128", f"{8 + (i // 3600) % 12:02d}{(i // 60) % 60:02d}{i % 60:02d}"
@@ -72,7 +78,8 @@ def generate(
             "kind": "purchase", "seq": ttc, "terminal_id": tid, "asn": asn, "amount": amount,
             "date": date, "time": tm, "key_version": 1, "algorithm": int(keys.algorithm),
             "balance_before": before, "atc": atc[asn], "ttc": ttc, "balance_after": bal[asn],
-            "tac": tac.hex().upper(), "mac2": "00000000", "payee": f"P{i % 40:03d}",
+            "tac": tac.hex().upper(), "mac2": "00000000", "payee": payee,
+            "catalog_version": 1, "service_id": sid,
         })  # fmt: skip
         atc[asn] += 1
     bodies: list[tuple[str, bytes]] = []
@@ -111,6 +118,7 @@ def run(url: str, keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[t
         )
     for tid, cert in certs:
         registry.enroll_terminal(central, terminal_id=tid, cert_pem=cert)
+    assert documents.publish(central, "catalog", CATALOG) == 1
     rates, cpu_rates = [], []
     for _tid, body in bodies:
         t0, c0 = time.perf_counter(), time.thread_time()

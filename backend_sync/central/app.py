@@ -9,7 +9,6 @@ each route declares the refusals it can answer with ``responses=refusals(...)``.
 from __future__ import annotations
 
 import hmac
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
@@ -20,6 +19,7 @@ from backend_sync.central import bills, documents, ingest, loads, orders, reconc
 from backend_sync.central.api_rules import document_rules, install, refusals
 from backend_sync.central.console.routes import console_router
 from backend_sync.central.fleet_api import router as fleet_router
+from backend_sync.central.ledger_api import ledger_router
 from backend_sync.central.polls_api import poll_router
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import (
@@ -84,6 +84,7 @@ def create_app(central: Central, *, max_body_bytes: int | None = None) -> FastAP
 
     app.include_router(poll_router(central))
     app.include_router(console_router(central))
+    app.include_router(ledger_router(central, Admin))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -171,7 +172,7 @@ def create_app(central: Central, *, max_body_bytes: int | None = None) -> FastAP
 
     @app.get("/v1/admin/reconcile", dependencies=[Admin], responses=refusals(401))
     def reconciliation() -> dict[str, Any]:
-        return asdict(reconcile.reconcile(central))
+        return reconcile.reconcile(central).to_json()
 
     def openapi() -> dict[str, Any]:
         # The upload body is read raw (ingest hashes exactly what arrived), so its

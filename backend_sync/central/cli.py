@@ -11,8 +11,12 @@
     civicard central revoke-terminal --db URL ... --terminal-id 320500000001 --reason stolen
     civicard central register-card --db URL --asn ... --algorithm 0 --key-version 1
     civicard central card-status --db URL --asn ... --status blocked
-    civicard central void-loads / reconcile --db URL ...
+    civicard central void-loads / expire-holds / reconcile --db URL ...
     civicard central poll create | list | close | results --db URL ...   (poll_cli.py)
+
+``reconcile`` prints one JSON document and exits 0 when clean, 1 when money
+disagrees (card balances, broken chains, the ledger), 3 when only flags or
+counter gaps wait for the ledger auditor.
 
 The admin token for the HTTP admin endpoints comes from CIVICARD_ADMIN_TOKEN.
 Heavy imports happen inside the handlers.
@@ -131,8 +135,6 @@ def _admin(args: argparse.Namespace) -> int:
 
 
 def _admin_action(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     from backend_sync.central import loads, reconcile, registry
 
     central = _central(args)
@@ -151,11 +153,20 @@ def _admin_action(args: argparse.Namespace) -> int:
     elif args.central_command == "card-status":
         v = registry.set_card_status(central, asn=args.asn, status=args.status)
         print(f"card {args.asn.upper()} {args.status}; hotlist version {v}")
+    elif args.central_command == "expire-holds":
+        from backend_sync.central import orders
+
+        print(f"expired {orders.expire_holds(central)} holds on bills")
     elif args.central_command == "void-loads":
         print(f"voided {loads.void_expired(central)} load authorizations")
     elif args.central_command == "reconcile":
-        print(json.dumps(asdict(reconcile.reconcile(central)), indent=2))
-        print(json.dumps({"rejections": central.rejection_counts()}, indent=2))
+        report = reconcile.reconcile(central, flags_since_ms=args.flags_since)
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        # For cron and monitoring: 1 when money disagrees (a card's balance, a
+        # broken chain, the ledger itself), 3 when only flags or counter gaps wait.
+        if not report.ledger_ok or report.mismatches or report.chain_breaks:
+            return 1
+        return 0 if report.clean else 3
     return 0
 
 
@@ -220,9 +231,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cs.add_argument("--asn", required=True)
     cs.add_argument("--status", choices=["active", "blocked", "terminated"], required=True)
     with_db(sub.add_parser("void-loads", help="void load authorizations past the window"))
-    with_db(sub.add_parser("reconcile", help="ledger and card reconciliation report"))
-    for name in ("enroll", "revoke-terminal", "register-card", "card-status", "void-loads",
-                 "reconcile"):  # fmt: skip
+    with_db(sub.add_parser("expire-holds", help="expire holds on bills past the window"))
+    rp = with_db(sub.add_parser("reconcile", help="ledger and card reconciliation report"))
+    rp.add_argument(
+        "--flags-since", type=int, default=0, metavar="MS",
+        help="count flags raised since this Unix time in ms (default: all)",
+    )  # fmt: skip
+    for name in (
+        "enroll", "revoke-terminal", "register-card", "card-status", "void-loads",
+        "expire-holds", "reconcile",
+    ):  # fmt: skip
         sub.choices[name].set_defaults(handler=_admin)
     from backend_sync.central.poll_cli import register_poll
 

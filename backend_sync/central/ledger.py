@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backend_sync.central.models import accounts, ledger_entries, ledger_txns
 
 __all__ = [
+    "DISPUTED",
     "FUNDING",
     "SETTLEMENT",
     "SUSPENSE",
@@ -36,6 +37,7 @@ __all__ = [
     "unbalanced_transactions",
 ]
 
+DISPUTED = "disputed"  # genuine debits whose payee the central could not confirm
 FUNDING = "funding"
 SETTLEMENT = "settlement"
 SUSPENSE = "suspense"

@@ -1,21 +1,25 @@
 """Online load authorization and the suspense / void rule (docs/sync.md, "Loads").
 
-Authorizing posts funding -> suspense. The card's load TAC (a load record, or a
-proof record from GET TRANSACTION PROVE) moves suspense -> card. An authorization
-is voided (suspense -> funding) when the card itself shows the credit never
-happened: a new INITIALIZE FOR LOAD whose MAC1 verifies with the same online ATC.
-When the card shows the credit did happen (a later MAC1 with a higher online
-ATC) the load is confirmed. Otherwise it is voided after ``load_void_after_s``
-and flagged, so a clerk can re-credit if the card turns up with the money.
+Authorizing posts funding -> suspense, from the funding account the request
+names (funding.py: a cash drawer, a bank, a deposit, the demo's own account).
+The card's load TAC (a load record, or a proof record from GET TRANSACTION
+PROVE) moves suspense -> card. An authorization is voided (suspense -> its
+funding account) when the card itself shows the credit never happened: a new
+INITIALIZE FOR LOAD whose MAC1 verifies with the same online ATC. When the card
+shows the credit did happen (a later MAC1 with a higher online ATC) the load is
+confirmed. Otherwise it is voided after ``load_void_after_s`` and flagged, so a
+clerk can re-credit if the card turns up with the money.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
 from backend_sync.central import ledger
+from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import anomalies, cards, load_auths
 from backend_sync.central.providers import FundingRefused
 from backend_sync.central.service import Central, Refused, check_signed
@@ -33,17 +37,24 @@ def authorize_load(central: Central, req: AuthorizeLoadRequest) -> LoadAuthoriza
         raise
 
 
+def _source(funding: str, terminal_id: str) -> FundingAccount:
+    try:
+        return FundingAccount.parse(funding, terminal_id=terminal_id)
+    except UnknownFunding as exc:
+        raise Refused(422, "unknown_funding", str(exc)) from exc
+
+
 def _resolve(
     conn: sa.Connection,
     central: Central,
-    auth_id: str,
-    asn: str,
-    amount: int,
+    auth: sa.Row[Any],
     status: str,
-    funding: str = "cash",
 ) -> None:
-    ids = ledger.account_ids(conn, [ledger.SUSPENSE, ledger.FUNDING, ledger.card_account(asn)])
-    dest = ledger.card_account(asn) if status == "confirmed" else ledger.FUNDING
+    auth_id, asn, amount = auth.id, auth.asn, auth.amount
+    # A void returns the money to the account it came from.
+    source = _source(auth.funding, auth.terminal_id)
+    ids = ledger.account_ids(conn, [ledger.SUSPENSE, source.code, ledger.card_account(asn)])
+    dest = ledger.card_account(asn) if status == "confirmed" else source.code
     ledger.post(
         conn,
         [
@@ -53,8 +64,8 @@ def _resolve(
         ],
         central.now_ms(),
     )
-    if status == "voided" and funding != "cash" and central.funding is not None:
-        central.funding.refund(source=funding, asn=asn, amount=amount, ref=auth_id)
+    if status == "voided" and source.charged_online and central.funding is not None:
+        central.funding.refund(source=auth.funding, asn=asn, amount=amount, ref=auth_id)
     conn.execute(
         load_auths.update()
         .where(load_auths.c.id == auth_id)
@@ -106,24 +117,25 @@ def _authorize(central: Central, req: AuthorizeLoadRequest) -> LoadAuthorization
                 load_auths.c.asn == b.asn, load_auths.c.status == "authorized"
             )
         ).all()
+        source = _source(b.funding, b.terminal_id)
         for a in open_auths:
             status = "voided" if a.atc >= b.atc else "confirmed"
-            _resolve(conn, central, a.id, a.asn, a.amount, status, a.funding)
+            _resolve(conn, central, a, status)
         auth_id = uuid.uuid4().hex
-        if b.funding != "cash" and central.funding is not None:
+        if source.charged_online and central.funding is not None:
             # The citizen's bank pays first; a refusal leaves nothing posted.
             try:
                 central.funding.charge(source=b.funding, asn=b.asn, amount=b.amount, ref=auth_id)
             except FundingRefused as exc:
                 raise Refused(402, "funding_refused", exc.reason) from exc
-        ids = ledger.account_ids(conn, [ledger.SUSPENSE, ledger.FUNDING])
+        ids = ledger.account_ids(conn, [ledger.SUSPENSE, source.code])
         ledger.post(
             conn,
             [
                 ledger.posting(
                     "load_authorized",
                     auth_id,
-                    (ids[ledger.FUNDING], -b.amount),
+                    (ids[source.code], -b.amount),
                     (ids[ledger.SUSPENSE], b.amount),
                 )
             ],
@@ -161,7 +173,7 @@ def void_expired(central: Central) -> int:
             )
         ).all()
         for a in rows:
-            _resolve(conn, central, a.id, a.asn, a.amount, "voided", a.funding)
+            _resolve(conn, central, a, "voided")
             conn.execute(
                 anomalies.insert().values(
                     terminal_id=a.terminal_id,

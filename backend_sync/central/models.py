@@ -107,6 +107,8 @@ terminal_records = sa.Table(
     sa.Column("record_hash", sa.String(64), nullable=False),
     sa.Column("ledger_txn_id", sa.BigInteger),
     sa.Column("received_ms", sa.BigInteger, nullable=False),
+    sa.Column("catalog_version", sa.BigInteger),  # revision 0004
+    sa.Column("service_id", sa.String(64)),  # revision 0004
     sa.Index(
         "uq_card_txn",
         "asn",

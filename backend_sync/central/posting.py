@@ -15,6 +15,8 @@ Outcomes (the ``status`` stored with each record):
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 
 from backend_sync.central import ledger
 from backend_sync.central.cardcrypto import UnknownKey
+from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import (
     AUTHENTIC,
     DEBIT_TYPES,
@@ -33,6 +36,7 @@ from backend_sync.central.models import (
     rejections,
     terminal_records,
 )
+from backend_sync.central.payees import catalog_items
 from backend_sync.central.service import Central
 from backend_sync.wire import (
     AbortedRecord,
@@ -68,13 +72,16 @@ class _Txn:
     payee: str | None
     order_id: str | None
     load_id: str | None
+    catalog_version: int | None = None
+    service_id: str | None = None
 
 
 # Columns of a terminal_records row, in the order the rows are built.
 _COLS = (
     "terminal_id", "seq", "kind", "status", "reason", "asn", "ttype", "atc", "ttc", "amount",
     "balance_before", "balance_after", "card_date", "card_time", "tac", "payee", "order_id",
-    "load_id", "ref_seq", "record_hash", "ledger_txn_id", "received_ms",
+    "load_id", "ref_seq", "record_hash", "ledger_txn_id", "received_ms", "catalog_version",
+    "service_id",
 )  # fmt: skip
 _TXN = _COLS.index("ledger_txn_id")
 
@@ -88,6 +95,21 @@ def _purchase_type(rec: AnyRecord) -> int:
     """A purchase record's type: 06, or 09 for a composite (transit) purchase (issue 13)."""
     ttype = rec.__dict__.get("ttype")
     return 6 if ttype is None else int(ttype)
+
+
+@functools.lru_cache(maxsize=4096)
+def real_date(date: str) -> bool:
+    """``YYYYMMDD`` names a real calendar day (a batch holds few distinct dates)."""
+    try:
+        dt.date(int(date[:4]), int(date[4:6]), int(date[6:8]))
+    except ValueError:
+        return False
+    return len(date) == 8
+
+
+def real_time(time: str) -> bool:
+    """``hhmmss`` is a real time of day."""
+    return len(time) == 6 and time[:2] < "24" and time[2:4] < "60" and time[4:] < "60"
 
 
 def _tac_data(rec: PurchaseRecord, terminal_id: bytes) -> bytes:
@@ -133,6 +155,8 @@ class BatchPoster:
         (ASN, ATC, type) and TTCs: the unique indexes still refuse a duplicate, and
         the caller then re-runs the batch with the checks (see ingest.py)."""
         self.precheck = precheck
+        # The balances a card can hold: from minus its overdraft to the purse maximum.
+        self.lowest, self.highest = -central.max_overdraft, central.max_purse_balance
         self.tacs = tacs or {}
         self.c = central
         self.conn = conn
@@ -183,13 +207,15 @@ class BatchPoster:
         }
         keys |= {(u.asn, u.atc, u.ttype) for u in self.unsettled.values()}
         keys |= {(r.asn, r.atc, r.ttype) for r in recs if type(r) is UnsettledRecord}
-        self.seen_keys: set[tuple[str, int, int]] = set()
+        # (ASN, ATC, type) of genuine records -> their TAC: the same TAC again is the
+        # same transaction reported twice; another TAC is a counter used twice.
+        self.seen_keys: dict[tuple[str, int, int], str | None] = {}
         if keys and self.precheck:
             t = terminal_records.c
-            q = sa.select(t.asn, t.atc, t.ttype).where(
+            q = sa.select(t.asn, t.atc, t.ttype, t.tac).where(
                 t.status.in_(AUTHENTIC), sa.tuple_(t.asn, t.atc, t.ttype).in_(list(keys))
             )
-            self.seen_keys = {(a, b, c) for a, b, c in conn.execute(q)}
+            self.seen_keys = {(a, b, c): tac for a, b, c, tac in conn.execute(q)}
         ttcs = {r.ttc for r in recs if type(r) is PurchaseRecord}
         ttcs |= {
             u.ttc for u in self.unsettled.values() if u.ttype in DEBIT_TYPES and u.ttc is not None
@@ -214,6 +240,9 @@ class BatchPoster:
                 o.id: dict(o._mapping)
                 for o in conn.execute(sa.select(orders).where(orders.c.id.in_(order_ids)))
             }
+        versions = {_f(r, "catalog_version") for r in recs}
+        versions |= {getattr(u, "catalog_version", None) for u in self.unsettled.values()}
+        self.catalog = catalog_items(self.c, conn, versions)
         load_ids = {_f(r, "load_id") for r in recs}
         load_ids |= {u.load_id for u in self.unsettled.values()}
         load_ids.discard(None)
@@ -261,6 +290,11 @@ class BatchPoster:
         ):
             return False
         amount, ttc, atc = d["amount"], d["ttc"], d["atc"]
+        # The payee is the catalog item's, at its fixed price; anything else (no
+        # item, another payee or price) is decided and explained by the general path.
+        item = self.catalog.get((d["catalog_version"], d["service_id"]))
+        if item is None or item.payee != d["payee"] or item.price != amount:
+            return False
         key = (asn, atc, 6)
         if key in self.seen_keys or ttc in self.seen_ttc:
             return False
@@ -275,11 +309,21 @@ class BatchPoster:
         # ...which equals the registry's (checked above), so it is the card's TAC.
         if tac != d["tac"]:
             return False
-        self.seen_keys.add(key)
+        self.seen_keys[key] = tac
         self.seen_ttc.add(ttc)
         bb, ba, seq = d["balance_before"], d["balance_after"], d["seq"]
         if ba != bb - amount:
             self._flag(rec, "balance_inconsistent", f"{bb}->{ba}")
+        lo, hi = self.lowest, self.highest
+        tm = d["time"]
+        if (
+            amount > hi - lo
+            or not lo <= bb <= hi
+            or not lo <= ba <= hi
+            or not real_date(d["date"])
+            or not (tm[:2] < "24" and tm[2:4] < "60" and tm[4:] < "60")
+        ):
+            self._impossible(rec, amount, bb, ba, d["date"], tm)
         payee = d["payee"]
         payee_id = self.payee_ids.get(payee)
         if payee_id is None:
@@ -291,7 +335,7 @@ class BatchPoster:
         self.fast_rows.append([  # in _COLS order
             self.tid, seq, "purchase", "posted", None, asn, 6, atc, ttc, amount, bb, ba,
             d["date"], d["time"], tac, payee, None, None, None, h, len(self.postings) - 1,
-            self.now,
+            self.now, d["catalog_version"], d["service_id"],
         ])
         # fmt: on
         return True
@@ -305,7 +349,7 @@ class BatchPoster:
             "card_time": None,
             "tac": _f(rec, "tac"), "payee": None, "order_id": None,
             "load_id": None, "ref_seq": None, "record_hash": h, "ledger_txn_id": None,
-            "received_ms": self.now,
+            "received_ms": self.now, "catalog_version": None, "service_id": None,
         }  # fmt: skip
         if isinstance(rec, ProofRecord):
             row["ref_seq"] = rec.ref_seq
@@ -318,6 +362,7 @@ class BatchPoster:
             else rec.ttype,
             ttc=_f(rec, "ttc"), payee=_f(rec, "payee"),
             order_id=_f(rec, "order_id"), load_id=_f(rec, "load_id"),
+            catalog_version=_f(rec, "catalog_version"), service_id=_f(rec, "service_id"),
         )  # fmt: skip
         return row
 
@@ -325,6 +370,19 @@ class BatchPoster:
         self.rejects.append({"terminal_id": self.tid, "seq": rec.seq, "reason": reason,
                              "detail": detail, "at_ms": self.now})  # fmt: skip
         return "rejected", reason
+
+    def _impossible(
+        self, rec: AnyRecord, amount: int, before: int, after: int | None, date: str, time: str
+    ) -> None:
+        """Flag reported data no card can produce; the record is still posted (its
+        TAC proves the money moved), the flag is for the ledger auditor."""
+        lo, hi = self.lowest, self.highest
+        if amount > hi - lo:
+            self._flag(rec, "amount_impossible", f"{amount} > max balance + overdraft {hi - lo}")
+        if not lo <= before <= hi or (after is not None and not lo <= after <= hi):
+            self._flag(rec, "balance_impossible", f"{before}->{after} outside [{lo}, {hi}]")
+        if not real_date(date) or not real_time(time):
+            self._flag(rec, "bad_card_datetime", f"{date} {time}")
 
     def _flag(self, rec: AnyRecord, kind: str, detail: str = "") -> None:
         self.flags.append({"terminal_id": self.tid, "seq": rec.seq, "asn": rec.asn,
@@ -351,13 +409,14 @@ class BatchPoster:
                 return self._reject(rec, "bad_proof_reference", str(rec.ref_seq))
             txn = _Txn(u.ttype, u.asn, u.amount, u.atc, u.ttc, u.card_date, u.card_time,
                        0, 0, rec.tac, u.balance_before, rec.balance_after,
-                       u.payee, u.order_id, u.load_id)  # fmt: skip
+                       u.payee, u.order_id, u.load_id, u.catalog_version,
+                       u.service_id)  # fmt: skip
             card = self.cards.get(u.asn)
             if card is not None:
                 txn.key_version, txn.algorithm = card.key_version, card.algorithm
             row.update({k: getattr(u, k) for k in (
                 "ttype", "atc", "ttc", "amount", "balance_before", "card_date", "card_time",
-                "payee", "order_id", "load_id")})  # fmt: skip
+                "payee", "order_id", "load_id", "catalog_version", "service_id")})  # fmt: skip
             if txn.ttype == 2 and txn.balance_after is None:
                 txn.balance_after = txn.balance_before + txn.amount
             status, reason = self._card_txn(rec, txn, row)
@@ -369,7 +428,8 @@ class BatchPoster:
                    _f(rec, "ttc"), rec.date, rec.time, rec.key_version,
                    rec.algorithm, rec.tac, rec.balance_before, rec.balance_after,
                    _f(rec, "payee"), _f(rec, "order_id"),
-                   _f(rec, "load_id"))  # fmt: skip
+                   _f(rec, "load_id"), _f(rec, "catalog_version"),
+                   _f(rec, "service_id"))  # fmt: skip
         return self._card_txn(rec, txn, row)
 
     def _card_txn(self, rec: AnyRecord, t: _Txn, row: dict[str, Any]) -> tuple[str, str | None]:
@@ -399,16 +459,22 @@ class BatchPoster:
             return self._reject(rec, "bad_tac")
         key = (t.asn, t.atc, t.ttype)
         if key in self.seen_keys:
+            if self.seen_keys[key] != t.tac:
+                # Two different genuine transactions on one counter value: a cloned
+                # card, or a kiosk misreporting the ATC (the TAC does not cover it).
+                counter = "online" if t.ttype == 2 else "offline"
+                self._flag(rec, "atc_duplicate", f"{counter} ATC {t.atc} TTC {t.ttc}")
             return self._reject(rec, "duplicate_card_txn", f"ATC {t.atc}")
         if t.ttype in DEBIT_TYPES and t.ttc in self.seen_ttc:
             return self._reject(rec, "duplicate_ttc", f"TTC {t.ttc}")
-        self.seen_keys.add(key)
+        self.seen_keys[key] = t.tac
         if t.ttc is not None and t.ttype in DEBIT_TYPES:
             self.seen_ttc.add(t.ttc)
         if t.balance_after is not None and t.balance_after != t.balance_before + (
             -t.amount if t.ttype in DEBIT_TYPES else t.amount
         ):
             self._flag(rec, "balance_inconsistent", f"{t.balance_before}->{t.balance_after}")
+        self._impossible(rec, t.amount, t.balance_before, t.balance_after, t.date, t.time)
         card_acc = ledger.card_account(t.asn)
         if t.ttype == 2:
             return self._load(rec, t, row, card_acc)
@@ -421,20 +487,64 @@ class BatchPoster:
         return status, reason
 
     def _purchase_destination(self, rec: AnyRecord, t: _Txn) -> tuple[str, str, str | None]:
-        payee = t.payee or "unknown"
+        """The payee as the central derives it (payees.py); the kiosk's claim only
+        has to agree with it."""
+        claimed = t.payee or "unknown"
         if self.cards[t.asn].status != "active":
             return self._suspend(rec, "hotlisted_card")
-        if t.order_id is not None:
-            o = self.orders.get(t.order_id)
-            if o is None:
-                return self._suspend(rec, "unknown_order")
-            if o["status"] == "paid":
-                return self._suspend(rec, "order_already_paid")
-            if (o["asn"], o["amount"], o["payee"]) != (t.asn, t.amount, payee):
-                return self._suspend(rec, "order_mismatch")
-            o["status"] = "paid"
-            self.order_paid.append({"oid": t.order_id, "pt": self.tid, "ps": rec.seq})
-        return ledger.payee_account(payee), "posted", None
+        if t.ttype == 9:
+            # A composite (transit) purchase: its type is covered by the TAC, and a
+            # fare is the transit operator's whoever the validator names.
+            if claimed != self.c.transit_payee:
+                return self._dispute(rec, "payee_disputed", f"{claimed} != {self.c.transit_payee}")
+            return ledger.payee_account(self.c.transit_payee), "posted", None
+        if t.order_id is None:
+            item = self.catalog.get((t.catalog_version or 0, t.service_id or ""))
+            if item is None:
+                why = f"no fixed-price item {t.service_id} in catalog v{t.catalog_version}"
+                return self._dispute(rec, "payee_underivable", why)
+            if item.price != t.amount:
+                return self._dispute(rec, "price_disputed", f"{t.amount} != {item.price}")
+            if item.payee != claimed:
+                return self._dispute(rec, "payee_disputed", f"{claimed} != {item.payee}")
+            return ledger.payee_account(item.payee), "posted", None
+        o = self.orders.get(t.order_id)
+        if o is None:
+            return self._suspend(rec, "unknown_order")
+        if o["status"] == "paid":
+            return self._suspend(rec, "order_already_paid")
+        if (o["asn"], o["amount"]) != (t.asn, t.amount):
+            return self._suspend(rec, "order_mismatch")
+        if o["payee"] != claimed:
+            # The order (this card, this amount) stands; the payee the kiosk
+            # names does not: nobody is paid until the auditor decides.
+            return self._dispute(rec, "payee_disputed", f"{claimed} != {o['payee']}")
+        if o["status"] in ("released", "expired"):
+            # The hold lapsed before this record arrived (an offline kiosk, a
+            # release after all): pay the bill if it is still free.
+            if self._bill_taken(o):
+                return self._suspend(rec, "order_superseded")
+            self._flag(rec, "paid_after_release", f"{o['id']} was {o['status']}")
+        o["status"] = "paid"
+        self.order_paid.append({"oid": t.order_id, "pt": self.tid, "ps": rec.seq})
+        return ledger.payee_account(o["payee"]), "posted", None
+
+    def _bill_taken(self, o: dict[str, Any]) -> bool:
+        """Another order holds or paid this bill (payee, reference)."""
+        c = orders.c
+        q = sa.select(c.id).where(
+            c.payee == o["payee"], c.reference == o["reference"], c.id != o["id"],
+            c.status.in_(("held", "paid")),
+        )  # fmt: skip
+        return self.conn.execute(q).first() is not None
+
+    def _dispute(self, rec: AnyRecord, reason: str, detail: str) -> tuple[str, str, str | None]:
+        """A genuine debit whose payee the central cannot confirm: never refused
+        (the card paid), held on the disputed account for the ledger auditor."""
+        self.rejects.append({"terminal_id": self.tid, "seq": rec.seq, "reason": reason,
+                             "detail": detail, "at_ms": self.now})  # fmt: skip
+        self._flag(rec, reason, detail)
+        return ledger.DISPUTED, "suspended", reason
 
     def _suspend(self, rec: AnyRecord, reason: str) -> tuple[str, str, str | None]:
         detail = "genuine debit held in suspense"
@@ -457,8 +567,15 @@ class BatchPoster:
             self._flag(rec, "load_without_authorization", t.load_id or "")
             source, status, reason = ledger.FUNDING, "suspended", "load_without_authorization"
         elif auth["status"] == "voided":
+            # The void gave the money back to its funding account; it is taken
+            # again from there (the card holds it).
             self._flag(rec, "late_load_confirmation", auth["id"])
-            source, status, reason = ledger.FUNDING, "posted", None
+            try:
+                fa = FundingAccount.parse(auth["funding"], terminal_id=auth["terminal_id"])
+                source = fa.code
+            except UnknownFunding:
+                source = ledger.FUNDING
+            status, reason = "posted", None
         elif auth["status"] == "confirmed":
             # Already confirmed by the card's next MAC1 (loads.py): genuine, and
             # the money is on the card's account.

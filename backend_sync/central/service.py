@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography import x509
@@ -41,7 +42,9 @@ class Settings:
     signing_key_file: Path
     admin_token: str
     max_purse_balance: int = 100_000  # fen; 1,000 yuan
+    max_overdraft: int = 0  # fen a card may go below zero (the city's card profile)
     load_void_after_s: int = 72 * 3600
+    order_hold_s: int = 30 * 60  # a held bill is free again after this (orders.py)
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
     max_body_bytes: int = 4 * 1024 * 1024  # request bodies beyond it: 413
@@ -69,7 +72,9 @@ class Central:
     signing_key: ec.EllipticCurvePrivateKey
     admin_token: str
     max_purse_balance: int = 100_000
+    max_overdraft: int = 0
     load_void_after_s: int = 72 * 3600
+    order_hold_s: int = 30 * 60
     hotlist_max_delta: int = 1000
     request_max_age_s: int = 600
     max_body_bytes: int = 4 * 1024 * 1024  # a batch of 5,000 records is about 3.5 MB
@@ -79,6 +84,10 @@ class Central:
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     card_cas: tuple[x509.Certificate, ...] = ()  # issuer CAs that card certificates chain to
     clock: Callable[[], float] = time.time
+    # Where composite (type 09, transit) fares go: the payee of a TAC-proven type (payees.py).
+    transit_payee: str = "transit"
+    # Fixed-price items of published catalog versions (immutable), see payees.py.
+    catalog_cache: dict[int, Any] = field(default_factory=dict)
     # (terminal, certificate) -> key and the time it is valid until (its or its CA's)
     _term_keys: dict[tuple[str, str], tuple[ec.EllipticCurvePublicKey, dt.datetime]] = field(
         default_factory=dict
@@ -98,7 +107,9 @@ class Central:
             signing_key=chain.load_private_key(s.signing_key_file.read_bytes()),
             admin_token=s.admin_token,
             max_purse_balance=s.max_purse_balance,
+            max_overdraft=s.max_overdraft,
             load_void_after_s=s.load_void_after_s,
+            order_hold_s=s.order_hold_s,
             hotlist_max_delta=s.hotlist_max_delta,
             request_max_age_s=s.request_max_age_s,
             card_cas=tuple(

@@ -26,6 +26,8 @@ from backend_sync.wire import (
     HoldOrderRequest,
     LoadAuthorization,
     OrderHeld,
+    ReleaseOrder,
+    ReleaseOrderRequest,
     SignedDocument,
     record_dict,
 )
@@ -159,6 +161,22 @@ class CentralClient:
         )
         return OrderHeld.model_validate(
             self._signed_post("/v1/orders/hold", body, HoldOrderRequest)
+        )
+
+    def release_order(
+        self, order_id: str, *, reason: str, request_id: str | None = None
+    ) -> OrderHeld:
+        """Release a held order whose debit never began (no intent was written): the
+        bill is free for the next payment at once instead of when the hold expires."""
+        body = ReleaseOrder(
+            terminal_id=self.terminal_id,
+            request_id=request_id or uuid.uuid4().hex,
+            order_id=order_id,
+            reason=reason[:200],
+            ts=self._now_ms(),
+        )
+        return OrderHeld.model_validate(
+            self._signed_post("/v1/orders/release", body, ReleaseOrderRequest)
         )
 
     def lookup_bill(self, *, payee: str, account: str) -> Bill:

@@ -408,17 +408,22 @@ class Outbox:
         order_id: str | None = None,
         hotlist_version: int | None = None,
         ttype: int | None = None,
+        catalog_version: int | None = None,
+        service_id: str | None = None,
     ) -> IntentId:
         """Write a purchase intent (after the PSAM's MAC1, before DEBIT).
 
         ``asn`` is 20 hex digits, ``date``/``time`` the BCD digits sent to the card;
         ``ttype`` 9 for a composite (transit) purchase, else omitted (06).
+        ``catalog_version`` and ``service_id`` name the catalog item sold, from which
+        the central derives the payee of a sale without an order.
         Raises :class:`SalesStopped` when the disk is nearly full."""
         fields = {
             "asn": asn.upper(), "amount": amount, "atc": atc, "ttc": ttc, "date": date,
             "time": time, "key_version": key_version, "algorithm": algorithm,
             "balance_before": balance_before, "payee": payee, "order_id": order_id,
-            "hotlist_version": hotlist_version,
+            "hotlist_version": hotlist_version, "catalog_version": catalog_version,
+            "service_id": service_id,
         }  # fmt: skip
         if ttype is not None:
             fields["ttype"] = ttype
@@ -468,7 +473,8 @@ class Outbox:
         f = {k: v for k, v in it.fields.items() if v is not None}
         f.pop("hotlist_version", None)
         if cls is AbortedRecord:
-            f.pop("payee", None)
+            for name in ("payee", "catalog_version", "service_id"):
+                f.pop(name, None)
         ttype = f.pop("ttype", 6) if it.kind == "purchase" else 2
         record = cls.model_validate(
             {**f, "seq": int(intent_id), "terminal_id": self.terminal_id, "ttype": ttype,

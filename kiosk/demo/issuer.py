@@ -4,7 +4,7 @@ commands (the clerk's counter calls the same code).
 An issuer folder holds ``issuer-keys.json`` (master keys, TEST ONLY), ``issuer-ca.crt``
 and ``issuer-ca.key`` (the CA, TEST ONLY). :func:`create_demo_wallet` makes a
 wallet of simulated cards the way a city would: blank chips from the "factory",
-personalized over the secure channel, an initial load credited with the load key.
+personalized over the secure channel, opening balances left for the central's load path.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder, PublicInfo
 from cardlib.personalization import PersoData, Personalizer
 from cardlib.purse import LoadAuthorization, LoadRequest, Purse
+from kiosk.opening_loads import record_opening_load
 
 __all__ = [
     "DEMO_CITIZENS",
@@ -209,8 +210,10 @@ class Issuer:
         )
 
     def initial_load(self, session: ApduSession, amount: int, *, pin: str) -> None:
-        """Credit an opening balance at the counter, through CREDIT FOR LOAD; the card
-        wants the holder's PIN verified before a load (docs/card-spec.md §11)."""
+        """Credit the card through CREDIT FOR LOAD with the issuer's own load key: a
+        card-level TEST ONLY load the central's ledger never sees (the card wants the
+        holder's PIN verified first, docs/card-spec.md §11). Issuance credits opening
+        balances through the central instead (kiosk.opening_loads)."""
         purse = Purse(session)
         Identity.of(purse).verify_pin(pin)
         purse.load(ISSUER_TERMINAL, amount, authorize=self.authorize_load)
@@ -225,7 +228,8 @@ def create_demo_wallet(
     now: dt.datetime | None = None,
 ) -> None:
     """A TEST ONLY issuer, one PSAM per terminal, and the demo people's cards, each a
-    blank chip personalized through its own commands and loaded with its balance."""
+    blank chip personalized through its own commands; each opening balance is left
+    pending for the central (:func:`kiosk.opening_loads.load_opening_balances`)."""
     from simulators.card import make_blank_card
     from simulators.sam import make_psam
     from simulators.transport import SimReader
@@ -257,8 +261,9 @@ def create_demo_wallet(
             expiry=now.date().replace(year=now.year + 10),
         )
         if person.balance:
-            reader.insert(card)
-            issuer.initial_load(ApduSession(reader), person.balance, pin=person.pin)
+            # ACTIVE now; the money follows through the central's load path
+            # (kiosk.opening_loads), from the demo's own funding account.
+            record_opening_load(root, asn.hex(), person.balance, "demo")
         reader.remove()
         wallet.add_card(name=person.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
                         role=person.role.value, pin=person.pin, puk=puk)  # fmt: skip

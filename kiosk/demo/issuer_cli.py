@@ -69,6 +69,7 @@ def _card(args: argparse.Namespace) -> int:
     from cardlib.errors import CardError
     from cardlib.layout import Holder
     from kiosk.demo.issuer import IssuanceError, Issuer, check_issuance
+    from kiosk.opening_loads import record_opening_load
     from simulators.card import make_blank_card
     from simulators.transport import SimReader
     from simulators.wallet import Wallet
@@ -93,11 +94,13 @@ def _card(args: argparse.Namespace) -> int:
             ApduSession(reader), asn=asn, holder=holder, pin=args.pin, puk=args.puk,
             role=Role(args.role), start=today, expiry=today.replace(year=today.year + 10),
         )  # fmt: skip
-        if args.balance:
-            reader.insert(card)
-            issuer.initial_load(ApduSession(reader), args.balance, pin=args.pin)
         wallet.add_card(name=args.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
                         role=args.role, pin=args.pin, puk=args.puk)  # fmt: skip
+        if args.balance:
+            # Issue 12 item 5: the opening balance goes through the central's load
+            # path (the next demo world credits it from the demo's funding account),
+            # never a load with the issuer's own key that the ledger would not see.
+            record_opening_load(wallet.root, asn.hex(), args.balance, "demo")
     except BaseException as exc:
         # A card the wallet does not list is a card nobody can use or account for:
         # a failed issuance destroys it, as a counter shreds a spoilt card.
@@ -108,4 +111,9 @@ def _card(args: argparse.Namespace) -> int:
             return 1
         raise
     print(f"personalized {args.name} ({args.role}) card {asn.hex().upper()} -> {path}")
+    if args.balance:
+        print(
+            f"opening balance {args.balance} fen pending: credited through the central's "
+            "load path when the demo world next starts (docs/sync.md, opening balances)"
+        )
     return 0

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from backend_sync.terminal.client import CentralRefused, CentralUnavailable
+from cardlib.purse import DebitOutcomeUnknown
 from kiosk.codes import FieldError, Notice, OutcomeCode
 from kiosk.core.views import Language
 from kiosk.core.worker import JobContext
@@ -94,16 +95,31 @@ class BillFlow(BaseFlow):
         except CentralUnavailable:
             env.central_down()
             return Outcome(False, OutcomeCode.NEEDS_NETWORK)
-        outcome = pay_from_purse(quote, env, ctx, order_id=held.order_id)
+        try:
+            outcome = pay_from_purse(quote, env, ctx, order_id=held.order_id)
+        except Exception as exc:
+            # The card left before the intent (a DeviceError at INITIALIZE): no debit
+            # can follow, free the bill. A lost DEBIT answer keeps it: the card decides.
+            if not isinstance(exc, DebitOutcomeUnknown):
+                self.release_order(env, held.order_id, type(exc).__name__)
+            raise
         if not outcome.ok:
             # Refused before any intent was written: the card was not debited.
             self.release_order(env, held.order_id, outcome.code)
         return outcome
 
     def release_order(self, env: FlowEnv, order_id: str, why: str) -> None:
-        """An order held for a debit that did not happen. The central expires such
-        holds by its own rule; its release endpoint, when it has one, is called here."""
-        log.info("order %s held but not paid (%s)", order_id, why)
+        """An order held for a debit that did not happen: released at the central at
+        once (best effort: the central's hold expiry frees it anyway, docs/sync.md).
+        Never while an open intent cites it: then the card's settlement decides."""
+        if env.client is None or any(
+            it.fields.get("order_id") == order_id for it in env.need_tx().outbox.unfinished()
+        ):
+            return
+        try:
+            env.client.release_order(order_id, reason=str(why))
+        except (CentralRefused, CentralUnavailable) as exc:
+            log.warning("hold %s not released (%s); it expires at the central", order_id, exc)
 
     def receipt(
         self, quote: Quote, outcome: Outcome, language: Language, at: dt.datetime

@@ -14,7 +14,7 @@ from cardlib.errors import ApplicationBlockedError, InsufficientBalanceError
 from kiosk.codes import OutcomeCode
 from kiosk.core.views import Language, pick
 from kiosk.core.worker import JobContext
-from kiosk.flows.base import FlowEnv, Outcome, OutcomeKind, Quote
+from kiosk.flows.base import FlowEnv, Outcome, OutcomeKind, PayeeSource, Quote
 from kiosk.receipts.layouts import Purchase
 
 __all__ = ["pay_from_purse", "purchase_receipt"]
@@ -28,9 +28,14 @@ def pay_from_purse(
     card, tx = env.need_card(), env.need_tx()
     ctx.progress("debiting", None)
     hotlist = env.store.hotlist().version if env.store else None
+    # A fixed-price sale names its catalog item: the central derives the payee from it.
+    ref = quote.payee_ref
+    item = ref.source is PayeeSource.CATALOG_ITEM and ref.catalog_version is not None
     try:
         done = tx.purchase(card.purse, quote.amount_fen, payee=quote.payee, order_id=order_id,
-                           hotlist_version=hotlist)  # fmt: skip
+                           hotlist_version=hotlist,
+                           catalog_version=ref.catalog_version if item else None,
+                           service_id=ref.service_id if item else None)  # fmt: skip
     except InsufficientBalanceError:
         return Outcome(False, OutcomeCode.INSUFFICIENT_BALANCE)
     except SalesStopped:

@@ -56,8 +56,11 @@ class Transactions:
         payee: str,
         order_id: str | None = None,
         hotlist_version: int | None = None,
+        catalog_version: int | None = None,
+        service_id: str | None = None,
     ) -> Done:
-        """Debit ``amount`` fen; raises DebitOutcomeUnknown when DEBIT's answer is lost."""
+        """Debit ``amount`` fen; raises DebitOutcomeUnknown when DEBIT's answer is lost.
+        ``catalog_version`` and ``service_id`` name the fixed-price item sold."""
         box: dict[str, IntentId] = {}
 
         def on_intent(it: cp.PurchaseIntent) -> None:
@@ -67,6 +70,7 @@ class Transactions:
                 date=it.date.hex(), time=it.time.hex(), key_version=it.key_version,
                 algorithm=int(it.algorithm), balance_before=it.balance_before, payee=payee,
                 order_id=order_id, hotlist_version=hotlist_version,
+                catalog_version=catalog_version, service_id=service_id,
             )  # fmt: skip
 
         res = purse.purchase(self.psam, amount, on_intent=on_intent, now=self.clock.now())

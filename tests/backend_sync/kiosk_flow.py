@@ -12,6 +12,19 @@ from cardlib import purse as cp
 from cardlib.bcd import card_now
 from cardlib.psam import PsamClient
 
+# Fixed-price items of the catalog the killed kiosk sells from (published as
+# version ``CATALOG_VERSION`` by the test): the central derives the payee from them.
+PRICES = {"water_120": 120, "water_250": 250, "water_499": 499}
+CATALOG_VERSION = 1
+
+
+def price_catalog() -> dict[str, object]:
+    """The catalog body publishing :data:`PRICES`."""
+    return {"groups": [], "services": [
+        {"id": sid, "flow": "fixed_price", "payment": {"payee": "water", "amount_fen": fen}}
+        for sid, fen in PRICES.items()
+    ]}  # fmt: skip
+
 
 def purchase(
     purse: cp.Purse,
@@ -22,6 +35,8 @@ def purchase(
     payee: str = "water",
     order_id: str | None = None,
     hook: Callable[[str], None] = lambda _p: None,
+    catalog_version: int | None = None,
+    service_id: str | None = None,
 ) -> int:
     """One purchase; returns the record's seq. Raises DebitOutcomeUnknown when torn."""
     box: dict[str, IntentId] = {}
@@ -32,7 +47,7 @@ def purchase(
             asn=it.asn.hex(), amount=it.amount, atc=it.offline_atc, ttc=it.ttc,
             date=it.date.hex(), time=it.time.hex(), key_version=it.key_version,
             algorithm=int(it.algorithm), balance_before=it.balance_before, payee=payee,
-            order_id=order_id,
+            order_id=order_id, catalog_version=catalog_version, service_id=service_id,
         )  # fmt: skip
         hook("after_intent")
 

@@ -31,7 +31,7 @@ from cardlib.purse import DebitOutcomeUnknown, Purse
 from simulators.card import CitizenCard
 from simulators.transport import SimReader
 from simulators.wallet import Wallet
-from tests.backend_sync.kiosk_flow import load, purchase
+from tests.backend_sync.kiosk_flow import CATALOG_VERSION, PRICES, load, purchase
 
 POINTS = ("before_intent", "after_intent", "card", "after_debit", "after_complete", "sync")
 
@@ -113,7 +113,9 @@ def main() -> int:
             assert isinstance(device, CitizenCard)
             device.eeprom.arm_tear(_kill_at_write(rng.randrange(6)))
         try:
-            purchase(purse, psam, outbox, rng.randrange(1, 500), hook=hook)
+            sid = rng.choice(sorted(PRICES))
+            purchase(purse, psam, outbox, PRICES[sid], hook=hook,
+                     catalog_version=CATALOG_VERSION, service_id=sid)  # fmt: skip
         except DebitOutcomeUnknown:
             purse = insert(which)
             settle_unfinished(outbox, [purse])

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
-from backend_sync.central import registry
+from backend_sync.central import documents, registry
 from backend_sync.central.app import create_app
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine, upgrade
@@ -102,6 +102,27 @@ class ThreadServer:
         self.thread.join(10)
 
 
+class PriceList:
+    """The central's catalog as a test kiosk sells from it: a fixed-price item per
+    (payee, price) sold, each addition published as a new catalog version (the
+    central derives a sale's payee from the item the record names)."""
+
+    def __init__(self, central: Central) -> None:
+        self.central = central
+        self.services: dict[str, dict[str, object]] = {}
+        self.version = 0
+
+    def item(self, payee: str, price: int) -> tuple[int, str]:
+        """(catalog version, service id) of the item selling ``price`` fen to ``payee``."""
+        sid = f"{payee}_{price}"
+        if sid not in self.services:
+            self.services[sid] = {"id": sid, "flow": "fixed_price",
+                                  "payment": {"payee": payee, "amount_fen": price}}  # fmt: skip
+            body = {"groups": [], "services": list(self.services.values())}
+            self.version = documents.publish(self.central, "catalog", body)
+        return self.version, sid
+
+
 @dataclass
 class Terminal:
     terminal_id: str
@@ -109,6 +130,7 @@ class Terminal:
     outbox: Outbox
     client: CentralClient
     agent: SyncAgent
+    prices: PriceList
 
 
 def enroll(central: Central, terminal_id: str) -> ec.EllipticCurvePrivateKey:
@@ -132,7 +154,7 @@ def terminal(
     kw: dict[str, object] = {"attempts": 8, "backoff_initial": 0.05, "backoff_max": 0.5}
     kw.update(agent_kw)
     agent = SyncAgent(outbox, client, store, **kw)  # type: ignore[arg-type]
-    return Terminal(terminal_id, key, outbox, client, agent)
+    return Terminal(terminal_id, key, outbox, client, agent, PriceList(central))
 
 
 class CardModel:
@@ -166,17 +188,85 @@ def sell(
     order_id: str | None = None,
     date: str = "20261128",
     time_: str = "101500",
+    catalog: bool = True,
 ) -> int:
-    """One purchase through the outbox exactly as the kiosk does it."""
+    """One purchase through the outbox exactly as the kiosk does it: a bill cites
+    its order, anything else a fixed-price catalog item (unless ``catalog`` is
+    False: then the payee is only the kiosk's word)."""
+    version, sid = (None, None)
+    if order_id is None and catalog:
+        version, sid = t.prices.item(payee, amount)
     iid = t.outbox.begin_purchase(
         asn=card.asn, amount=amount, atc=card.offline_atc, ttc=ttc, date=date, time=time_,
         key_version=1, algorithm=int(card.alg), balance_before=card.balance, payee=payee,
-        order_id=order_id,
+        order_id=order_id, catalog_version=version, service_id=sid,
     )  # fmt: skip
     tac = card.purchase_tac(amount, t.terminal_id, ttc, date, time_)
     card.offline_atc += 1
     card.balance -= amount
     return t.outbox.complete(iid, tac=tac, mac2="00000000", balance_after=card.balance)
+
+
+def top_up(
+    t: Terminal,
+    card: CardModel,
+    amount: int,
+    *,
+    date: str = "20261128",
+    time_: str = "101500",
+    funding: str = "cash",
+) -> int:
+    """One online load as the kiosk does it: INITIALIZE FOR LOAD's MAC1 to the
+    central, its MAC2 back, the intent, CREDIT FOR LOAD's TAC into the record."""
+    import secrets
+
+    rnd = secrets.token_bytes(4)
+    tid = bytes.fromhex(t.terminal_id)
+    sk = crypto.load_session_key(card.dlk, rnd, card.online_atc, card.alg)
+    mac1 = crypto.load_mac1(sk, card.balance, amount, TransactionType.LOAD, tid, card.alg)
+    auth = t.client.authorize_load(
+        asn=card.asn, amount=amount, balance_before=card.balance, atc=card.online_atc,
+        card_random=rnd.hex(), key_version=1, algorithm=int(card.alg), mac1=mac1.hex(),
+        date=date, time=time_, funding=funding,
+    )  # fmt: skip
+    iid = t.outbox.begin_load(
+        asn=card.asn, amount=amount, atc=card.online_atc, date=date, time=time_, key_version=1,
+        algorithm=int(card.alg), balance_before=card.balance, load_id=auth.load_id,
+    )  # fmt: skip
+    card.balance += amount
+    tac = crypto.load_tac(
+        card.tac_key, card.balance, card.online_atc, amount, TransactionType.LOAD, tid,
+        bytes.fromhex(date), bytes.fromhex(time_), card.alg,
+    )  # fmt: skip
+    card.online_atc += 1
+    return t.outbox.complete(iid, tac=tac.hex(), balance_after=card.balance)
+
+
+def open_balances(central: Central, tmp: Path, wallet_root: Path) -> int:
+    """The issuing counter credits a demo wallet's pending opening balances through
+    this central's load path (kiosk.opening_loads), its records uploaded."""
+    from cardlib.apdu import ApduSession
+    from kiosk.demo.issuer import ISSUER_TERMINAL
+    from kiosk.opening_loads import load_opening_balances
+    from simulators.transport import SimReader
+    from simulators.wallet import Wallet
+
+    wallet = Wallet(wallet_root)
+    reader = SimReader("issuing counter")
+
+    def open_session(asn: str) -> ApduSession:
+        reader.insert(wallet.open_card(asn))
+        return ApduSession(reader)
+
+    with ThreadServer(central) as srv:
+        t = terminal(central, srv.url, tmp, ISSUER_TERMINAL.hex().upper())
+        pins = {c.asn: c.pin for c in wallet.cards()}
+        n = load_opening_balances(wallet_root, open_session, t.outbox, t.client, pins.get)
+        assert t.agent.run_once().ok
+        t.client.close()
+        t.outbox.close()
+    reader.remove()
+    return n
 
 
 def asn_of(n: int) -> str:
@@ -189,5 +279,6 @@ def cards(central: Central, keys: IssuerKeys, n: int, start: int = 1) -> Iterato
         yield CardModel(keys, asn_of(i))
 
 
-__all__ = ["ADMIN", "Algorithm", "CardModel", "ThreadServer", "asn_of", "cards", "make_central",
-           "sell", "terminal", "terminal_ca", "terminal_cert"]  # fmt: skip
+__all__ = ["ADMIN", "Algorithm", "CardModel", "PriceList", "ThreadServer", "asn_of", "cards",
+           "make_central", "open_balances", "sell", "terminal", "terminal_ca", "terminal_cert",
+           "top_up"]  # fmt: skip

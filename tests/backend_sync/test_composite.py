@@ -85,7 +85,7 @@ def test_rides_post_once_and_duplicates_are_refused(
     # One offline counter for 06 and 09: card a (09 at ATC 0 and 1, 06 at 2) has no
     # gap; card c (09 at 0, 06 at 2) misses ATC 1, visible only if 09 counts.
     assert rec.total == 0 and rec.unbalanced == 0
-    assert rec.atc_gaps == [(c.asn, 1)]
+    assert [(g.asn, g.counter, g.missing) for g in rec.counter_gaps] == [(c.asn, "offline", 1)]
 
 
 def test_an_unsettled_ride_is_settled_by_its_type_09_proof(

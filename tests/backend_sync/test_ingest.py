@@ -46,7 +46,7 @@ def test_purchases_posted_once_even_when_sent_twice(
     assert set(_statuses(central, t.terminal_id).values()) == {("posted", None)}
     rec = reconcile.reconcile(central)
     assert rec.total == 0 and rec.unbalanced == 0 and rec.orphans == 0
-    assert rec.cards_checked == 3 and rec.atc_gaps == []
+    assert rec.cards_checked == 3 and rec.counter_gaps == []
     # Card balances as reported: the latest genuine record of each card (all start
     # at 50,000 fen on the card, 0 in the ledger, so all three differ by that).
     assert {m.asn: m.reported_balance - m.shadow_balance for m in rec.mismatches} == {
@@ -67,7 +67,7 @@ def test_reconciliation_finds_a_missing_card_transaction(
         sell(t, card, 100, ttc=2)
         t.agent.run_once()
     rec = reconcile.reconcile(central)
-    assert rec.atc_gaps == [(card.asn, 1)]
+    assert [(g.asn, g.counter, g.missing) for g in rec.counter_gaps] == [(card.asn, "offline", 1)]
     assert [(m.shadow_balance, m.reported_balance) for m in rec.mismatches] == [(-200, -450)]
 
 

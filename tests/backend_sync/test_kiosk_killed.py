@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
-from backend_sync.central import ledger, registry
+from backend_sync.central import documents, ledger, registry
 from backend_sync.central.models import terminal_records
 from backend_sync.central.service import Central
 from kiosk.demo.issuer import create_demo_wallet
 from simulators.card import CitizenCard
 from simulators.wallet import Wallet
-from tests.backend_sync.support import ThreadServer, make_central, terminal_cert
+from tests.backend_sync.kiosk_flow import CATALOG_VERSION, price_catalog
+from tests.backend_sync.support import ThreadServer, make_central, open_balances, terminal_cert
 
 RUNS = int(os.environ.get("CIVICARD_KILL_RUNS", "30"))
 SEED = int(os.environ.get("CIVICARD_KILL_SEED", "20261128"))
@@ -49,7 +50,9 @@ def check_agreement(work: Path, central: Central, start_balances: dict[str, int]
                 .where(t.asn == card.asn)
                 .order_by(t.seq)
             ).all()
-            assert spent == -ledger.balance(conn, ledger.card_account(card.asn)), recs
+            # The opening balance came through the ledger too: the card's account
+            # is what the card holds.
+            assert c.balance == ledger.balance(conn, ledger.card_account(card.asn)), (spent, recs)
             # Every debit the card made is posted (its offline ATC counts them).
             n_posted = sum(1 for a, _, _ in posted if a == card.asn)
             assert n_posted == int(c.eeprom["offline_atc"]), card.asn
@@ -70,13 +73,17 @@ def test_kiosk_killed_at_seeded_points(
         f"sqlite:///{tmp_path / 'central.db'}", wallet.keys(), central_signing_key
     )
     start = {}
-    for card in [c for c in wallet.cards() if c.role == "citizen"]:
+    citizens = [c for c in wallet.cards() if c.role == "citizen"]
+    for card in citizens:
         registry.register_card(central, asn=card.asn, algorithm=0, key_version=1)
+    open_balances(central, tmp_path, wallet.root)
+    for card in citizens:
         start[card.asn] = CitizenCard.load(wallet.root / card.file).balance
     key = chain.generate_key()
     (work / "terminal-key.pem").write_bytes(chain.private_key_pem(key))
     (work / "central.pub.pem").write_bytes(chain.public_key_pem(central_signing_key.public_key()))
     registry.enroll_terminal(central, terminal_id=TID, cert_pem=terminal_cert(key, TID))
+    assert documents.publish(central, "catalog", price_catalog()) == CATALOG_VERSION
     killed = 0
     with ThreadServer(central) as srv:
         for r in range(RUNS):

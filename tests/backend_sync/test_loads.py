@@ -82,7 +82,7 @@ def test_load_held_in_suspense_until_the_card_confirms(
         )  # fmt: skip
         assert mac2 == want.hex().upper()
         assert _bal(central, ledger.SUSPENSE) == 5000
-        assert _bal(central, ledger.FUNDING) == -5000
+        assert _bal(central, f"funding:cash:{t.terminal_id}") == -5000  # this kiosk's drawer
         _credit(t, card, 5000, load_id)
         assert t.agent.run_once().acked_seq == 1
         # A forged MAC1 (a kiosk trying to mint money) is refused and counted.
@@ -121,4 +121,4 @@ def test_void_rule(central: Central, issuer_keys: IssuerKeys, tmp_path: Path) ->
     assert _bal(central, ledger.SUSPENSE) == 0
     assert _bal(central, ledger.card_account(c1.asn)) == 0
     assert _bal(central, ledger.card_account(c2.asn)) == 700
-    assert _bal(central, ledger.FUNDING) == -700
+    assert _bal(central, "funding:cash:320500000001") == -700

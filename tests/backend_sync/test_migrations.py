@@ -34,7 +34,7 @@ def test_empty_database_upgrades_to_head(db_url: str) -> None:
     upgrade(engine)  # idempotent
     with engine.connect() as conn:
         codes = set(conn.execute(sa.text("SELECT code FROM accounts")).scalars())
-    assert codes == {"funding", "settlement", "suspense"}
+    assert codes == {"disputed", "funding", "settlement", "suspense"}
     engine.dispose()
 
 

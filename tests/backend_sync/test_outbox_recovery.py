@@ -77,4 +77,4 @@ def test_lost_outbox_stops_sales_and_recovers_from_the_central_head(
 
 def _with(t: Terminal, outbox: Outbox) -> Terminal:
     agent = SyncAgent(outbox, t.client, t.agent.store, attempts=2, backoff_initial=0.05)
-    return Terminal(t.terminal_id, t.key, outbox, t.client, agent)
+    return Terminal(t.terminal_id, t.key, outbox, t.client, agent, t.prices)

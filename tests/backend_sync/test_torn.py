@@ -19,7 +19,7 @@ from kiosk.demo.issuer import create_demo_wallet
 from simulators.transport import SimReader
 from simulators.wallet import Wallet
 from tests.backend_sync.kiosk_flow import load, purchase
-from tests.backend_sync.support import ThreadServer, make_central, terminal
+from tests.backend_sync.support import ThreadServer, make_central, open_balances, terminal
 
 TID = "320500000001"
 
@@ -31,8 +31,11 @@ def test_card_pulled_during_debit_then_settled(
     create_demo_wallet(tmp_path / "wallet", seed=7, terminal_ids=(TID,))
     wallet = Wallet(tmp_path / "wallet")
     central = make_central(f"sqlite:///{tmp_path / 'c.db'}", wallet.keys(), central_signing_key)
-    who = next(c for c in wallet.cards() if c.role == "citizen")
-    registry.register_card(central, asn=who.asn, algorithm=0, key_version=1)
+    citizens = [c for c in wallet.cards() if c.role == "citizen"]
+    for c in citizens:
+        registry.register_card(central, asn=c.asn, algorithm=0, key_version=1)
+    open_balances(central, tmp_path, wallet.root)  # the issuing counter, through the central
+    who = citizens[0]
     psam_reader, reader = SimReader("psam"), SimReader("card")
     psam_reader.insert(wallet.open_psam())
     psam = PsamClient(ApduSession(psam_reader))
@@ -62,6 +65,6 @@ def test_card_pulled_during_debit_then_settled(
     spent = 120 + (300 if card_executed else 0)
     assert card.balance == before - spent + 1000
     with central.engine.connect() as conn:
-        assert ledger.balance(conn, ledger.card_account(who.asn)) == -spent + 1000
+        assert ledger.balance(conn, ledger.card_account(who.asn)) == before - spent + 1000
         assert ledger.balance(conn, ledger.SUSPENSE) == 0
     central.engine.dispose()

@@ -1,5 +1,7 @@
 """Kiosk fixtures: a whole DemoWorld (simulated cards and PSAM, printer simulator,
-a real central on uvicorn over loopback) per test, from one wallet made per run."""
+a real central on uvicorn over loopback) per test, copied from one world made per
+run (its cards issued, their opening balances credited through its central). After
+each test the central's reconciliation must report no mismatch."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from backend_sync.central import reconcile
 from kiosk.core.clock import ManualClock
 from kiosk.core.views import KioskEvent
 from kiosk.demo.issuer import create_demo_wallet
@@ -18,8 +21,19 @@ from kiosk.journeys.citizen_states import State
 
 @pytest.fixture(scope="session")
 def wallet_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo wallet (cards personalized, opening balances pending), made once."""
     root = tmp_path_factory.mktemp("wallet-template") / "wallet"
     create_demo_wallet(root, seed=7)
+    return root
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A world's folder: the wallet and a central that has registered the cards and
+    posted their opening loads (through the central's load path, once per run)."""
+    root = tmp_path_factory.mktemp("world-template")
+    create_demo_wallet(root / "wallet", seed=7)
+    DemoWorld.build(root, printer=False).close()
     return root
 
 
@@ -87,20 +101,27 @@ class Kiosk:
 
 
 @pytest.fixture
-def make_kiosk(wallet_template: Path, tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
+def make_kiosk(world_template: Path, tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
     worlds: list[DemoWorld] = []
 
     def make(**kw: object) -> Kiosk:
         root = tmp_path / f"k{len(worlds)}"
-        shutil.copytree(wallet_template, root / "wallet")
+        shutil.copytree(world_template, root)
         clock = kw.pop("clock", None) or ManualClock()
         world = DemoWorld.build(root, clock=clock, **kw)  # type: ignore[arg-type]
         worlds.append(world)
         return Kiosk(world, clock)  # type: ignore[arg-type]
 
     yield make
+    reports = []
     for w in worlds:
+        # What `civicard central reconcile` reports: every card's shadow balance in
+        # the ledger equals what its genuine records say, opening balances included.
+        if w.server.started and not w.server.should_exit:
+            w.agent.run_once()
+            reports.append(reconcile.reconcile(w.central))
         w.close()
+    assert [(r.mismatches, r.ledger_ok) for r in reports] == [([], True)] * len(reports)
     # The core swallows (logs, audits) a failing input to keep a kiosk running; in
     # tests any such failure is a bug.
     assert [core_errors(w) for w in worlds] == [[] for _ in worlds]

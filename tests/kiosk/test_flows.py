@@ -35,7 +35,10 @@ def _terminal_cert(k: Kiosk) -> x509.Certificate:
     from backend_sync.central.models import terminals
 
     with k.world.central.engine.connect() as conn:
-        pem = conn.execute(sa.select(terminals.c.cert_pem)).scalar_one()
+        q = sa.select(terminals.c.cert_pem).where(
+            terminals.c.terminal_id == k.world.ops.terminal_id
+        )
+        pem = conn.execute(q).scalar_one()
     return x509.load_pem_x509_certificate(pem.encode())
 
 
@@ -82,7 +85,9 @@ def test_pay_a_bill_card_outbox_ledger_receipt_agree(kiosk: Kiosk) -> None:
     report = k.world.agent.run_once()
     assert report.ok and report.acked_seq == 1
     ledger = k.world.ledger_balances()
-    assert ledger[f"card:{c.asn}"] == -amount and ledger["payee:water"] == amount
+    # the card's account holds its opening balance (loaded through the central) less
+    # the payment: the ledger says what the card says
+    assert ledger[f"card:{c.asn}"] == before - amount and ledger["payee:water"] == amount
     assert k.world.order_status("W2026-10-1000001") == "paid"
     k.m.finish()
     k.settle()
@@ -147,7 +152,8 @@ def test_top_up_from_the_bank(kiosk: Kiosk) -> None:
     assert ref.balance_after_fen == before + 5_000
     assert k.world.agent.run_once().ok
     ledger = k.world.ledger_balances()
-    assert ledger[f"card:{c.asn}"] == 5_000 and ledger.get("suspense", 0) == 0
+    assert ledger[f"card:{c.asn}"] == before + 5_000 and ledger.get("suspense", 0) == 0
+    assert ledger["funding:bank:linked"] == -5_000
     k.remove()
     assert k.world.card_balance(c.asn) == before + 5_000
 
@@ -494,3 +500,51 @@ def test_the_card_history_is_printed_on_a_signed_slip(kiosk: Kiosk) -> None:
     assert "交易记录" in slip.text and "-¥10.00" in slip.text.replace(" ", "")
     ref = verify_reference(slip.qr_payloads[0].decode(), k.world.terminal_cert)
     assert (ref.kind, ref.amount_fen) == ("answer", 0)
+
+
+def test_card_pulled_before_the_intent_releases_the_held_bill(kiosk: Kiosk) -> None:
+    """The card leaves after the bill is held but before INITIALIZE FOR PURCHASE: no
+    intent, no debit, so the kiosk releases the hold and the bill is payable at once."""
+    from cardlib.layout import Ins
+
+    k = kiosk
+    k.login(1)
+    k.to_confirm_bill("1000001")
+    k.world.card_reader.arm_pull(Ins.INITIALIZE, after=False)
+    k.m.confirm()
+    k.settle()
+    assert k.state is State.ATTRACT
+    assert k.world.outbox.status().head_seq == 0  # no intent was written
+    assert k.world.order_status("W2026-10-1000001") == "released"
+    k.login(1)  # the same citizen, back at once: the bill is free to pay
+    k.to_confirm_bill("1000001")
+    k.m.confirm()
+    k.settle()
+    res = k.m.screen().result
+    assert res is not None and res.ok and res.code == "paid"
+
+
+def test_a_fixed_price_sale_names_its_catalog_item_and_the_central_pays_its_payee(
+    kiosk: Kiosk,
+) -> None:
+    """The record names the catalog version the kiosk sold from and the service; the
+    central pays that item's payee at its price. A catalog published later (a new
+    price) does not change what a sale on the old version owes."""
+    k = kiosk
+    k.login(1)
+    k.m.choose_service("bike_enable")
+    k.settle()
+    k.m.confirm()
+    k.settle()
+    (rec,) = _outbox_bodies(k)
+    sold_from = k.world.store.document("catalog").version
+    assert (rec["catalog_version"], rec["service_id"]) == (sold_from, "bike_enable")
+    from kiosk.demo.world import DEMO_CATALOG
+
+    newer = json.loads(json.dumps(DEMO_CATALOG))
+    bike = next(s for s in newer["services"] if s["id"] == "bike_enable")
+    bike["payment"]["amount_fen"] = 1_500
+    assert documents.publish(k.world.central, "catalog", newer) > sold_from
+    assert k.world.agent.run_once().ok
+    ledger = k.world.ledger_balances()
+    assert ledger["payee:bike"] == 1_000 and ledger.get("disputed", 0) == 0

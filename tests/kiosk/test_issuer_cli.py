@@ -11,6 +11,7 @@ import pytest
 import simulators.card
 from kiosk.cli import main
 from kiosk.demo.issuer import MAX_BALANCE, IssuanceError, check_issuance
+from kiosk.opening_loads import pending_opening_loads
 from simulators.card import CitizenCard
 from simulators.wallet import Wallet
 
@@ -37,7 +38,11 @@ def test_balance_at_the_maximum_is_issued(wallet: Wallet) -> None:
     (new,) = _files(wallet) - before
     listed = [c for c in wallet.cards() if c.file == f"cards/{new}"]
     assert len(listed) == 1
-    assert CitizenCard.load(wallet.root / listed[0].file).balance == MAX_BALANCE
+    # Issue 12 item 5: the card is ACTIVE and empty; its opening balance is due through
+    # the central's load path (kiosk.opening_loads), never loaded off the ledger here.
+    assert CitizenCard.load(wallet.root / listed[0].file).balance == 0
+    due = {e.asn: e.amount for e in pending_opening_loads(wallet.root)}
+    assert due[listed[0].asn] == MAX_BALANCE
 
 
 @pytest.mark.parametrize(
@@ -62,12 +67,13 @@ def test_refused_before_any_card_is_made(
     assert wallet.cards() == listed
 
 
-@pytest.mark.parametrize("point", ["activate:commit", "credit:commit"])
+@pytest.mark.parametrize("point", ["activate:commit"])
 def test_a_torn_issuance_leaves_no_card(
     wallet: Wallet, point: str, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    """Power cut at the counter during ACTIVATE, or during the opening load."""
+    """Power cut at the counter during ACTIVATE (the opening load is a step of its own,
+    torn and recovered in tests/backend_sync/test_opening_loads.py)."""
     real = simulators.card.make_blank_card
 
     def torn_blank(*args: Any, **kwargs: Any) -> CitizenCard:

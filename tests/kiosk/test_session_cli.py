@@ -19,6 +19,9 @@ def test_default_script_pays_a_bill_and_prints_the_receipt(tmp_path: Path) -> No
     assert "OK: paid ¥43.30" in text and "receipt printed" in text
     assert "张家港水务" in text  # the receipt, as the printer simulator decoded it
     assert "ledger payee:water: +4330 fen" in text
+    # The demo citizens' opening balances came from the demo's own funding account.
+    assert "ledger funding:demo:civicard-demo: -91950 fen" in text
+    assert "reconcile: 0 mismatches, ledger balanced" in text
     assert "outbox: head 1, acknowledged 1, open intents 0" in text
 
 

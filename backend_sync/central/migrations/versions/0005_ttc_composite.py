@@ -4,7 +4,7 @@ The PSAM's counter numbers every purchase it MACs, whatever the type, so the
 (terminal, TTC) uniqueness over genuine records covers type 09 too.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
