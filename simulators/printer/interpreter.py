@@ -205,11 +205,15 @@ class EscPosInterpreter:
         del buf[:pos]
         return self._take_answers()
 
-    def close_link(self, link: Hashable = None) -> None:
-        """A link went away: a command it left half sent is dropped (and logged)."""
+    def close_link(self, link: Hashable = None) -> bool:
+        """A link went away: a command it left half sent is dropped (and logged).
+
+        True when something was dropped."""
         state = self._links.pop(link, None)
-        if state is not None and (state.buf or state.skip):
-            self._note(f"link closed inside a command: {len(state.buf) + state.skip} bytes dropped")
+        if state is None or not (state.buf or state.skip):
+            return False
+        self._note(f"link closed inside a command: {len(state.buf) + state.skip} bytes dropped")
+        return True
 
     def resume(self) -> bytes:
         """Call after a fault clears: held commands are executed (unless cleared).
@@ -292,7 +296,7 @@ class EscPosInterpreter:
         if b == 0x09:
             self._do(lambda: self._text(" " * (8 - len(self._paper.line) % 8)))
             return pos + 1
-        if b < 0x20:
+        if b < 0x20 or b == 0x7F:  # DEL is no character either (it once looped forever)
             self._unknown(f"CTL {b:02X}")
             return pos + 1
         return self._printable(pos)
@@ -855,9 +859,12 @@ def _scaled_glyph(
     return img
 
 
+_INVERT = [255 - v for v in range(256)]
+
+
 def _invert_1bit(img: Image.Image) -> Image.Image:
     """ESC/POS bit images use 1 for ink; PIL's mode 1 uses 1 for white."""
-    return img.convert("L").point(lambda v: 255 - v)
+    return img.convert("L").point(_INVERT)
 
 
 def job_png_bytes(job: Job) -> bytes:

@@ -18,6 +18,7 @@ no code with the driver, so it is an independent check of what the driver sends.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import shutil
 import subprocess
@@ -33,25 +34,52 @@ DEFAULT_LINE_SPACING = 30
 BLANK_RUN_SHOWN = 240
 
 
+def _fontconfig(*argv: str) -> str:
+    """Output of a fontconfig tool, or "" when it is missing or fails."""
+    if not shutil.which(argv[0]):
+        return ""
+    try:
+        return subprocess.run(  # noqa: S603 - fontconfig's own tools, fixed arguments
+            list(argv), capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def _fc_match(pattern: str) -> tuple[str, int, str] | None:
     """(file, index, families) fontconfig picks for ``pattern``, or None."""
-    if not shutil.which("fc-match"):
-        return None
-    try:
-        res = subprocess.run(  # noqa: S603 - fixed program, argument is a pattern
-            ["fc-match", "-f", "%{file}|%{index}|%{family}", pattern],  # noqa: S607
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    path, _, rest = res.stdout.partition("|")
+    out = _fontconfig("fc-match", "-f", "%{file}|%{index}|%{family}", pattern)
+    path, _, rest = out.partition("|")
     index, _, families = rest.partition("|")
     if not path or not Path(path).is_file():
         return None
     return path, int(index or 0), families
+
+
+@functools.cache
+def _coverage() -> list[tuple[str, int, list[int]]]:
+    """Every installed face with the code points it has, in fontconfig's order of
+    preference for Chinese text: one ``fc-list`` for all, so a glyph lookup is a
+    bisection, not a process."""
+    out = _fontconfig("fc-list", "--format", "%{file}|%{index}|%{charset}\n")
+    fonts: list[tuple[str, int, list[int]]] = []
+    for line in out.splitlines():
+        path, _, rest = line.partition("|")
+        index, _, charset = rest.partition("|")
+        bounds: list[int] = []  # [lo, hi + 1, lo, hi + 1, ...]
+        for part in charset.split():
+            lo, _, hi = part.partition("-")
+            bounds += [int(lo, 16), int(hi or lo, 16) + 1]
+        if path and Path(path).is_file():
+            fonts.append((path, int(index or 0), bounds))
+    order = _fontconfig("fc-match", "-s", "-f", "%{file}|%{index}\n", "sans-serif:lang=zh-cn")
+    rank = {line: n for n, line in enumerate(reversed(order.splitlines()))}
+    fonts.sort(key=lambda f: -rank.get(f"{f[0]}|{f[1]}", -1))
+    return fonts
+
+
+def _covers(bounds: list[int], char: str) -> bool:
+    return bisect.bisect_right(bounds, ord(char)) % 2 == 1
 
 
 @functools.cache
@@ -73,31 +101,46 @@ def simulator_font() -> tuple[str, int]:
 
 @functools.cache
 def _face(path: str, index: int) -> ImageFont.FreeTypeFont:
-    # Scale the face so ascent + descent fill the 24-dot line.
-    probe = ImageFont.truetype(path, 100, index=index)
+    # Scale the face so ascent + descent fill the 24-dot line. One glyph at a time
+    # needs no text shaping: the basic layout (raqm failed on some lone characters).
+    basic = ImageFont.Layout.BASIC
+    probe = ImageFont.truetype(path, 100, index=index, layout_engine=basic)
     ascent, descent = probe.getmetrics()
-    return ImageFont.truetype(path, LINE_DOTS * 100 // (ascent + descent), index=index)
+    size = LINE_DOTS * 100 // (ascent + descent)
+    return ImageFont.truetype(path, size, index=index, layout_engine=basic)
 
 
 def _font() -> ImageFont.FreeTypeFont:
     return _face(*simulator_font())
 
 
-def _has_glyph(font: ImageFont.FreeTypeFont, char: str) -> bool:
+@functools.cache
+def _primary_bounds() -> list[int] | None:
+    path, index = simulator_font()
+    for font_path, font_index, bounds in _coverage():
+        if (font_path, font_index) == (path, index):
+            return bounds
+    return None
+
+
+def _in_primary(char: str) -> bool:
+    bounds = _primary_bounds()
+    if bounds is not None:
+        return _covers(bounds, char)
+    font = _font()  # not listed by fontconfig: compare with the missing-glyph box
     return bytes(font.getmask(char)) != bytes(font.getmask("\U0010fffd"))
 
 
 @functools.lru_cache(maxsize=4096)
 def font_for(char: str) -> ImageFont.FreeTypeFont | None:
-    """The font to draw ``char`` with: the primary one, else one fontconfig says has it."""
+    """The font to draw ``char`` with: the primary one, else the first installed face
+    that has it (per glyph, as a printer with extra font ROMs would); None if none."""
     primary = _font()
-    if char.isascii() or not char.strip() or _has_glyph(primary, char):
+    if char.isascii() or not char.strip() or _in_primary(char):
         return primary
-    found = _fc_match(f":charset={ord(char):x}")
-    if found is not None:
-        fallback = _face(found[0], found[1])
-        if _has_glyph(fallback, char):
-            return fallback
+    for path, index, bounds in _coverage():
+        if _covers(bounds, char):
+            return _face(path, index)
     return None
 
 
@@ -107,14 +150,19 @@ def glyph(char: str, cells: int, bold: bool) -> Image.Image:
     width = cells * CELL_DOTS
     img = Image.new("L", (width, LINE_DOTS), 255)
     draw = ImageDraw.Draw(img)
+    draw.fontmode = "1"  # a thermal dot is on or off: no antialiasing
     font = font_for(char)
-    if font is None:
-        draw.rectangle((2, 3, width - 3, LINE_DOTS - 3), outline=0)
-        return img
     baseline = _font().getmetrics()[0]  # one baseline for every font on the line
-    for dx in (0, 1) if bold else (0,):
-        draw.text((width / 2 + dx, baseline), char, font=font, fill=0, anchor="ms")
-    return img.point(lambda v: 0 if v < 128 else 255)  # a thermal dot is on or off
+    if font is not None:
+        try:
+            for dx in (0, 1) if bold else (0,):
+                draw.text((width / 2 + dx, baseline), char, font=font, fill=0, anchor="ms")
+            return img
+        except (OSError, RuntimeError, ValueError):
+            img = Image.new("L", (width, LINE_DOTS), 255)  # FreeType refused it: a box
+            draw = ImageDraw.Draw(img)
+    draw.rectangle((2, 3, width - 3, LINE_DOTS - 3), outline=0)
+    return img
 
 
 @dataclass

@@ -85,8 +85,17 @@ def test_oversized_qr_store_then_print_is_not_an_exception() -> None:
         b"\x1dk\x04" + b"1" * 20_000,
         # a 4-byte GB18030 lead with no more bytes, at the end of a job
         b"\x1c&\x81\x30",
+        # DEL (0x7F) outside Chinese mode: the parser made no progress, forever
+        b"\x1b@A\x7fB\n",
     ],
-    ids=["gs-L-huge-header", "gs-v0-huge", "esc-star-wide", "gs-k-unterminated", "gb-tail"],
+    ids=[
+        "gs-L-huge-header",
+        "gs-v0-huge",
+        "esc-star-wide",
+        "gs-k-unterminated",
+        "gb-tail",
+        "del",
+    ],
 )
 def test_found_inputs_are_bounded(data: bytes) -> None:
     # Arriving in 64-byte reads: a parser that rescans its buffer per read is quadratic.
