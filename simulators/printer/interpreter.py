@@ -150,6 +150,7 @@ class EscPosInterpreter:
         self.unknown: Counter[str] = Counter()
         self.jobs: list[Job] = []  # the latest finished jobs (see Limits.kept_pixels)
         self.job_count = 0  # jobs finished since start
+        self.printed_dots = 0  # paper drawn in all jobs' pictures since start
         self._on_job = on_job
         self._links: dict[Hashable, _Link] = {}
         self._link = _Link()
@@ -807,6 +808,7 @@ class EscPosInterpreter:
         if self._job_discarded:
             self._note(f"{self._job_discarded} bytes discarded in all (receive buffer full)")
         self.job_count += 1
+        self.printed_dots += paper.height
         job = Job(
             number=self.job_count,
             image=paper.render(),
@@ -846,7 +848,7 @@ _QR_LEVELS = {
 }
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=512)  # up to 192 x 192 dots each: a small cache
 def _scaled_glyph(
     char: str, cells: int, bold: bool, font_b: bool, width: int, height: int
 ) -> Image.Image:
