@@ -26,11 +26,25 @@ import io
 from collections import Counter, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-import qrcode
 from PIL import Image
 
+from simulators.printer.graphics import (
+    QR_LEVELS,
+    barcode_bars,
+    bars_image,
+    column_image,
+    invert_1bit,
+    qr_symbol,
+    stored_graphics,
+)
+from simulators.printer.model import (
+    ChineseSupport,
+    Faults,
+    Job,
+    Limits,
+    PaperState,
+)
 from simulators.printer.paper import (
     BLANK_RUN_SHOWN,
     DEFAULT_LINE_SPACING,
@@ -40,64 +54,18 @@ from simulators.printer.paper import (
     glyph,
 )
 
+__all__ = [
+    "ChineseSupport",
+    "EscPosInterpreter",
+    "Faults",
+    "Job",
+    "Limits",
+    "PaperState",
+    "job_png_bytes",
+]
+
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 _CODE_PAGES = {0: "cp437", 2: "cp850", 3: "cp860", 16: "cp1252", 17: "cp866", 19: "cp858"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What the simulated printer can hold; beyond each limit it acts as a printer does."""
-
-    receive_buffer: int = 64 * 1024  # bytes of commands held while the printer is stopped
-    raster_lines: int = 2_400  # height of one image (GS v 0, GS ( L, GS 8 L), in dots
-    qr_data: int = 7_089  # bytes one QR store holds (model 2, version 40, numeric)
-    barcode_data: int = 255  # bytes of GS k data
-    job_dots: int = 16_000  # paper recorded per job (2 m at 8 dots/mm); the rest counted
-    kept_pixels: int = 64 * 1024 * 1024  # finished jobs kept in memory (oldest dropped)
-
-    def graphics_bytes(self, dots: int) -> int:
-        """The image buffer: one paper-wide image of :attr:`raster_lines` lines."""
-        return (dots + 7) // 8 * self.raster_lines
-
-
-class ChineseSupport(StrEnum):
-    """Which Chinese characters the simulated printer's font has."""
-
-    NONE = "none"
-    GBK = "gbk"
-    GB18030 = "gb18030"
-
-
-class PaperState(StrEnum):
-    ADEQUATE = "adequate"
-    NEAR_END = "near_end"
-    OUT = "out"
-
-
-@dataclass
-class Faults:
-    """Injected faults; change them at any time (the simulator holds a lock)."""
-
-    paper: PaperState = PaperState.ADEQUATE
-    cover_open: bool = False
-    offline: bool = False
-    mute: bool = False  # no status answers at all
-    paper_out_after_lines: int | None = None  # paper runs out after this many more lines
-    mute_after_answers: int | None = None  # answers stop after this many more
-
-
-@dataclass
-class Job:
-    """One finished job: its picture, its text and what the interpreter noticed."""
-
-    number: int
-    image: Image.Image
-    text: str
-    unknown: Counter[str]
-    complete: bool  # ended with a cut (not by the connection closing or going idle)
-    unprintable: int  # characters the font could not print
-    qr_payloads: list[bytes] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)  # limits hit, data discarded, and why
 
 
 class _Incomplete(Exception):
@@ -165,9 +133,8 @@ class EscPosInterpreter:
         self._job_unprintable = 0
         self._job_qr: list[bytes] = []
         self._qr_module = 3
-        self._qr_ec = qrcode.constants.ERROR_CORRECT_L
+        self._qr_ec = QR_LEVELS["L"]
         self._qr_data = b""
-        self._qr_cache: tuple[tuple[bytes, int, int], Image.Image] | None = None
         self._graphics: Image.Image | None = None
         self._hri_below = False
         self._bar_height = 162
@@ -608,23 +575,15 @@ class EscPosInterpreter:
             f.paper = PaperState.OUT  # what follows is held until paper is loaded
 
     def _column_image(self, m: int, cols: int, data: bytes) -> None:
-        dots = 24 if m in (32, 33) else 8
-        per = dots // 8
-        double = m in (0, 32)  # single density: each column is two dots wide
         # Columns past the paper's edge are read and discarded, as the firmware does.
-        shown = min(cols, -(-self.dots // 2) if double else self.dots)
+        shown = min(cols, -(-self.dots // 2) if m in (0, 32) else self.dots)
         if shown < cols:
             self._note(f"ESC * {cols} columns: wider than the paper, cut at the edge")
         if shown == 0 or self._paper.full:
             return
-        # Each column is ``per`` bytes top to bottom: read the columns as rows of a
-        # bitmap, then swap the axes.
-        img = _invert_1bit(Image.frombytes("1", (dots, shown), data[: shown * per]))
-        img = img.transpose(Image.Transpose.TRANSPOSE)
-        if double:
-            img = img.resize((shown * 2, dots), Image.Resampling.NEAREST)
+        img = column_image(m, shown, data)
         self._paper.add(Item(img, ""), self._style.align)
-        self._job_text_note(f"[ESC * {img.width}x{dots}]")
+        self._job_text_note(f"[ESC * {img.width}x{img.height}]")
 
     def _job_text_note(self, note: str) -> None:
         if not self._paper.line or self._paper.line[-1].text:
@@ -635,8 +594,7 @@ class EscPosInterpreter:
         if not width or not height or self._paper.full:
             self._consume_paper(max(1, height // LINE_DOTS))
             return
-        img = Image.frombytes("1", (width, height), data)
-        img = _invert_1bit(img)
+        img = invert_1bit(Image.frombytes("1", (width, height), data))
         self._paper.add_block(img, self._style.align, f"[{name} {width}x{height}]")
         self._consume_paper(max(1, height // LINE_DOTS))
 
@@ -649,20 +607,10 @@ class EscPosInterpreter:
             if len(body) < 10:
                 self._unknown("GS ( L 112 short")
                 return
-            xs, ys = body[6] + 256 * body[7], body[8] + 256 * body[9]
-            wb = (xs + 7) // 8
-            bx, by = body[3], body[4]
-            if not xs or not ys or bx not in (1, 2) or by not in (1, 2):
-                self._note(f"GS ( L 112: bad size {xs}x{ys} scale {bx}x{by}, ignored")
+            img = stored_graphics(body, paper_dots=self.dots, max_lines=self.limits.raster_lines)
+            if isinstance(img, str):
+                self._note(img)
                 return
-            if ys * by > self.limits.raster_lines or len(body) < 10 + wb * ys:
-                self._note(f"GS ( L 112 {xs}x{ys}: data missing or too tall, ignored")
-                return
-            img = Image.frombytes("1", (wb * 8, ys), bytes(body[10 : 10 + wb * ys]))
-            # Wider than the paper: the part past the edge is never printed.
-            img = _invert_1bit(img).crop((0, 0, min(xs, self.dots), ys))
-            if bx == 2 or by == 2:
-                img = img.resize((img.width * bx, ys * by), Image.Resampling.NEAREST)
             self._graphics = img
         elif fn in (0x32, 50):  # print stored graphics
             if self._graphics is None:
@@ -686,7 +634,7 @@ class EscPosInterpreter:
             self._qr_module = max(1, min(body[2], 16))
         elif fn == 0x45 and len(body) >= 3:
             levels = {48: "L", 49: "M", 50: "Q", 51: "H"}
-            self._qr_ec = _QR_LEVELS[levels.get(body[2], "L")]
+            self._qr_ec = QR_LEVELS[levels.get(body[2], "L")]
         elif fn == 0x50:
             data = bytes(body[3:])
             if len(data) > self.limits.qr_data:
@@ -709,9 +657,9 @@ class EscPosInterpreter:
             self._lf()
         if self._paper.full:
             return
-        img = self._qr_image()
+        img = qr_symbol(self._qr_data, self._qr_ec, self._qr_module)
         if img is None:
-            level = {v: k for k, v in _QR_LEVELS.items()}.get(self._qr_ec, "?")
+            level = {v: k for k, v in QR_LEVELS.items()}.get(self._qr_ec, "?")
             self._note(
                 f"QR data of {len(self._qr_data)} bytes: too much for a QR symbol at "
                 f"level {level}, not printed"
@@ -722,59 +670,20 @@ class EscPosInterpreter:
         self._paper.add_block(img, self._style.align, f"[QR {text}]")
         self._consume_paper(max(1, img.height // LINE_DOTS))
 
-    def _qr_image(self) -> Image.Image | None:
-        """The stored data as a QR symbol (the last one is kept: reprints cost nothing)."""
-        key = (self._qr_data, self._qr_ec, self._qr_module)
-        if self._qr_cache is not None and self._qr_cache[0] == key:
-            return self._qr_cache[1]
-        # A fixed mask pattern, as printer firmware may use: every decoder reads any of
-        # the eight, and choosing the "best" one is most of the encoder's time.
-        code = qrcode.QRCode(
-            error_correction=self._qr_ec, box_size=self._qr_module, border=0, mask_pattern=0
-        )
-        code.add_data(self._qr_data)
-        try:
-            code.make(fit=True)
-        except ValueError:  # qrcode's DataOverflowError: beyond version 40
-            return None
-        img: Image.Image = code.make_image().get_image().convert("L")
-        self._qr_cache = (key, img)
-        return img
-
     def _barcode(self, m: int, data: bytes) -> None:
-        from barcode.codex import Code39, Code128  # type: ignore[import-untyped]
-        from barcode.ean import EAN13  # type: ignore[import-untyped]
-        from barcode.errors import BarcodeError  # type: ignore[import-untyped]
-
-        # GS k m: function A (m 0-6, NUL-terminated) and B (m 65-79, length-prefixed).
-        kinds = {2: "EAN13", 67: "EAN13", 4: "CODE39", 69: "CODE39", 73: "CODE128"}
-        kind = kinds.get(m)
-        if kind is None or (kind == "CODE128" and not data.startswith(b"{")):
+        found = barcode_bars(m, data)
+        if found is None:
             self._unknown(f"GS k {m}")
             return
-        text = (data[2:] if kind == "CODE128" else data).decode("ascii", errors="replace")
-        try:
-            if kind == "CODE128":
-                bars = Code128(text).build()[0]
-            elif kind == "CODE39":
-                bars = Code39(text.strip("*"), add_checksum=False).build()[0]
-            else:
-                bars = EAN13(text[:12]).build()[0]
-        except (BarcodeError, ValueError):
-            self._unknown(f"GS k {m} (invalid data)")
-            return
+        kind, text, bars = found
         if self._paper.line:
             self._lf()
         if self._paper.full:
             return
-        w = self._bar_width
-        if len(bars) * w > self.dots:
+        if len(bars) * self._bar_width > self.dots:
             self._unknown("GS k (wider than the paper, not printed)")
             return
-        img = Image.new("L", (len(bars) * w, self._bar_height), 255)
-        for i, bit in enumerate(bars):
-            if bit == "1":
-                img.paste(0, (i * w, 0, (i + 1) * w, self._bar_height))
+        img = bars_image(bars, self._bar_width, self._bar_height)
         self._paper.add_block(img, self._style.align, f"[{kind} {text}]")
         if self._hri_below:
             saved = self._style.align
@@ -840,14 +749,6 @@ class EscPosInterpreter:
             pixels -= gone.image.width * gone.image.height
 
 
-_QR_LEVELS = {
-    "L": qrcode.constants.ERROR_CORRECT_L,
-    "M": qrcode.constants.ERROR_CORRECT_M,
-    "Q": qrcode.constants.ERROR_CORRECT_Q,
-    "H": qrcode.constants.ERROR_CORRECT_H,
-}
-
-
 @functools.lru_cache(maxsize=512)  # up to 192 x 192 dots each: a small cache
 def _scaled_glyph(
     char: str, cells: int, bold: bool, font_b: bool, width: int, height: int
@@ -859,14 +760,6 @@ def _scaled_glyph(
     if width > 1 or height > 1:
         img = img.resize((img.width * width, img.height * height), Image.Resampling.NEAREST)
     return img
-
-
-_INVERT = [255 - v for v in range(256)]
-
-
-def _invert_1bit(img: Image.Image) -> Image.Image:
-    """ESC/POS bit images use 1 for ink; PIL's mode 1 uses 1 for white."""
-    return img.convert("L").point(_INVERT)
 
 
 def job_png_bytes(job: Job) -> bytes:
