@@ -138,6 +138,29 @@ def test_hundreds_of_hostile_clients_then_a_normal_receipt(
         sim.stop()
 
 
+def test_the_issue_reproduction_twenty_hostile_clients_then_a_receipt(
+    tmp_path: Path, identity: TerminalIdentity
+) -> None:
+    """Issue 15's finding as it was seen (and with only what the simulator had then):
+    after clients that sent garbage, half a raster or QR command or reset, the next
+    receipt must print. Before, the server stalled and a half command ate the job."""
+    sim = simulator_for(PROFILE, tmp_path / "jobs")
+    port = sim.start_tcp()
+    receipt = Printer("file:///dev/null", PROFILE).encode(_purchase(identity)[0])  # type: ignore[arg-type]
+    try:
+        for i in range(20):
+            _client(port, (0, 1, 2, 6, 4)[i % 5], i, receipt)
+        doc, reference = _purchase(identity)
+        with Printer(f"tcp://127.0.0.1:{port}", PROFILE, timeout=1.0, print_timeout=10) as p:
+            p.print_document(doc)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 10
+        while not any(reference in j.text for j in sim.jobs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(reference in j.text and j.complete for j in sim.jobs)
+    finally:
+        sim.stop()
+
+
 @pytest.mark.parametrize("leftover", [b"\x1dv0\x00\x48\x00\x00\x02\xff\xff", b"\x1b"])
 def test_a_half_command_on_the_serial_line_is_dropped_after_the_read_timeout(
     tmp_path: Path, identity: TerminalIdentity, leftover: bytes
