@@ -57,9 +57,10 @@ def stored_graphics(body: bytes, *, paper_dots: int, max_lines: int) -> Image.Im
     return img
 
 
-@functools.lru_cache(maxsize=8)  # a reprint of the same symbol costs nothing
-def qr_symbol(data: bytes, level: int, module: int) -> Image.Image | None:
-    """The QR symbol (model 2) for ``data``; None when it does not fit version 40."""
+@functools.lru_cache(maxsize=4)  # a reprint of the same symbol costs nothing
+def qr_symbol(data: bytes, level: int, module: int, paper_dots: int) -> Image.Image | str:
+    """The QR symbol (model 2) for ``data``, or why it is not printed: too much data
+    for version 40, or wider than the paper (a printer does not print a cut symbol)."""
     # A fixed mask pattern, as printer firmware may use: every decoder reads any of
     # the eight, and choosing the "best" one is most of the encoder's time.
     code = qrcode.QRCode(error_correction=level, box_size=module, border=0, mask_pattern=0)
@@ -67,7 +68,10 @@ def qr_symbol(data: bytes, level: int, module: int) -> Image.Image | None:
     try:
         code.make(fit=True)
     except ValueError:  # qrcode's DataOverflowError
-        return None
+        return f"QR data of {len(data)} bytes: too much for a QR symbol at this level"
+    if code.modules_count * module > paper_dots:
+        side = code.modules_count * module
+        return f"QR symbol {side} dots wide: wider than the paper, not printed"
     img: Image.Image = code.make_image().get_image().convert("L")
     return img
 

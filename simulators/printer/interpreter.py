@@ -657,13 +657,10 @@ class EscPosInterpreter:
             self._lf()
         if self._paper.full:
             return
-        img = qr_symbol(self._qr_data, self._qr_ec, self._qr_module)
-        if img is None:
+        img = qr_symbol(self._qr_data, self._qr_ec, self._qr_module, self.dots)
+        if isinstance(img, str):
             level = {v: k for k, v in QR_LEVELS.items()}.get(self._qr_ec, "?")
-            self._note(
-                f"QR data of {len(self._qr_data)} bytes: too much for a QR symbol at "
-                f"level {level}, not printed"
-            )
+            self._note(img.replace("this level", f"level {level}"))
             return
         self._job_qr.append(self._qr_data)
         text = self._qr_data.decode("utf-8", errors="replace")

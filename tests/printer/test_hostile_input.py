@@ -129,3 +129,20 @@ def test_a_half_command_on_one_link_does_not_swallow_another_links_job() -> None
     assert interp.jobs[-1].text == "next\n"
     interp.end_job()
     assert any("link closed inside a command" in e for e in interp.jobs[-1].log)
+
+
+def test_lines_wrap_at_the_paper_width_of_each_model() -> None:
+    for dots, columns in ((576, 48), (384, 32)):
+        interp = EscPosInterpreter(dots=dots)
+        interp.feed(b"\x1b@" + b"0123456789" * 10 + b"\n" + CUT)
+        lines = [len(line) for line in interp.jobs[0].text.splitlines()]
+        assert lines == [columns] * (100 // columns) + [100 % columns]
+
+
+def test_a_qr_symbol_wider_than_the_paper_is_not_printed() -> None:
+    interp = EscPosInterpreter(dots=384)
+    size16 = b"\x1d(k\x03\x001C\x10"  # 16-dot modules: version 5 is 592 dots wide
+    interp.feed(size16 + _qr_store(b"x" * 100) + b"\x1d(k\x03\x001Q0" + b"ok\n" + CUT)
+    [job] = interp.jobs
+    assert job.qr_payloads == [] and job.text == "ok\n"
+    assert any("wider than the paper" in entry for entry in job.log)
