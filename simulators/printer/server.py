@@ -10,8 +10,8 @@ client can block or corrupt another: a connection silent for ``read_timeout`` is
 closed (as a network printer's port timeout does), one that does not read its
 answers is dropped, more than ``max_clients`` at once wait in the backlog, and a
 command left half sent is discarded when its connection closes (on the serial line,
-after ``read_timeout`` of silence). The printer is locked only while a received chunk is
-interpreted, which the interpreter's limits keep short.
+after ``read_timeout`` of silence). The printer is locked only while 4 KB of one
+connection's data is interpreted, which the interpreter's limits keep short.
 """
 
 from __future__ import annotations
