@@ -9,7 +9,11 @@ URLs:
 
 Every read has a timeout: python-escpos reads a network printer with the socket's
 60 s default and hands back whatever came, so this module does its own reads,
-byte by byte, with a deadline, after draining any stale answer.
+byte by byte, with a deadline, after draining any stale answer (at most
+:data:`DRAIN_LIMIT` bytes: a printer that keeps talking is not answering). Every
+write has one too (``write_timeout``): pyserial writes block for ever by default,
+so a stalled printer would hang the kiosk. A printer that closes the connection is
+:class:`PrinterUnreachable` at once, not a read timeout.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ DLE_EOT = b"\x10\x04"
 # DLE DC4 fn=8: clear the receive and print buffers, so the rest of a failed job is
 # not printed when the fault clears (the queue reprints it whole, marked).
 CLEAR_BUFFERS = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
+# Unasked bytes discarded before a query; more means the printer is babbling.
+DRAIN_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -75,22 +81,41 @@ class ConnectionSpec:
 class Connection:
     """One open printer link: write bytes, ask one status byte with a deadline."""
 
-    def __init__(self, spec: ConnectionSpec, device: Escpos, *, timeout: float) -> None:
+    def __init__(
+        self,
+        spec: ConnectionSpec,
+        device: Escpos,
+        *,
+        timeout: float,
+        write_timeout: float | None = None,
+    ) -> None:
         self.spec = spec
         self._device = device
         self._timeout = timeout
+        self._write_timeout = max(timeout, write_timeout or timeout)
 
     @property
     def bidirectional(self) -> bool:
         """False for ``file://``: nothing can be read back."""
         return self.spec.scheme != "file"
 
-    def write(self, data: bytes) -> None:
-        """Send bytes; transport failures become :class:`PrinterUnreachable`."""
+    def write(self, data: bytes, timeout: float | None = None) -> None:
+        """Send bytes within ``timeout`` (default: the write timeout); a printer that does
+        not take them in time, or a transport failure, is :class:`PrinterUnreachable`."""
+        dev = self._raw_device()
+        limit = max(0.001, self._write_timeout if timeout is None else timeout)
         try:
+            if isinstance(dev, socket.socket):
+                dev.settimeout(limit)  # sendall: the limit of the whole write
+            elif self.spec.scheme == "serial":
+                dev.write_timeout = limit
             self._device._raw(data)
         except Exception as exc:  # sockets, pyserial and pyusb each raise their own
             raise PrinterUnreachable(f"{self.spec.scheme}://{self.spec.target}: {exc}") from exc
+        finally:
+            if isinstance(dev, socket.socket):
+                with contextlib.suppress(OSError):
+                    dev.settimeout(self._timeout)
 
     def query_status(self, n: int, timeout: float | None = None) -> int | None:
         """Send ``DLE EOT n`` and return the answer byte, or None if none came in time."""
@@ -128,15 +153,23 @@ class Connection:
         dev = self._raw_device()
         if isinstance(dev, socket.socket):
             dev.setblocking(False)
+            drained = 0
             try:
-                while dev.recv(64):
-                    pass
+                while chunk := dev.recv(512):
+                    drained += len(chunk)
+                    if drained > DRAIN_LIMIT:
+                        raise PrinterUnreachable("the printer sends data nobody asked for")
+                # b"": the printer closed the connection
+                raise PrinterUnreachable("connection closed by the printer")
             except (BlockingIOError, InterruptedError):
                 pass
+            except PrinterUnreachable:
+                raise
             except OSError as exc:
                 raise PrinterUnreachable(str(exc)) from exc
             finally:
-                dev.settimeout(self._timeout)
+                with contextlib.suppress(OSError):
+                    dev.settimeout(self._timeout)
         elif self.spec.scheme == "serial":
             dev.reset_input_buffer()
 
@@ -160,11 +193,16 @@ class Connection:
             raise PrinterUnreachable(str(exc)) from exc
         except Exception:  # pyusb raises its own USBTimeoutError / USBError
             return None
+        if not data and isinstance(dev, socket.socket):
+            raise PrinterUnreachable("connection closed by the printer")
         return data[0] if data else None
 
 
-def open_connection(url: str, *, timeout: float = 1.0) -> Connection:
-    """Open the printer at ``url``; every read and the TCP connect use ``timeout`` seconds.
+def open_connection(
+    url: str, *, timeout: float = 1.0, write_timeout: float | None = None
+) -> Connection:
+    """Open the printer at ``url``; every read and the TCP connect use ``timeout`` seconds,
+    every write ``write_timeout`` (at least ``timeout``).
 
     Raises :class:`PrinterUnreachable` if the device cannot be opened and
     :class:`PrinterConfigError` if the URL is wrong.
@@ -183,7 +221,7 @@ def open_connection(url: str, *, timeout: float = 1.0) -> Connection:
         # Status queries are 3-byte writes waiting on 1-byte answers: without this,
         # Nagle's algorithm and the peer's delayed ACK add ~40 ms to each.
         device.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return Connection(spec, device, timeout=timeout)
+    return Connection(spec, device, timeout=timeout, write_timeout=write_timeout)
 
 
 def _make_device(spec: ConnectionSpec, timeout: float) -> Escpos:

@@ -39,7 +39,10 @@ class Printer:
     """A receipt printer at a config URL, rendering documents per its profile.
 
     The connection is opened on first use and reopened after a failure, so a printer
-    switched off and on again is found again without restarting the kiosk.
+    switched off and on again is found again without restarting the kiosk; a kept
+    connection the printer has closed meanwhile (network printers close idle ones) is
+    reopened once at the next status query. No call waits longer than its timeouts:
+    ``timeout`` per status answer, ``print_timeout`` for a job to be taken and printed.
     """
 
     def __init__(
@@ -73,28 +76,39 @@ class Printer:
 
     def _connection(self) -> Connection:
         if self._conn is None:
-            self._conn = open_connection(self.url, timeout=self.timeout)
+            self._conn = open_connection(
+                self.url, timeout=self.timeout, write_timeout=self.print_timeout
+            )
         return self._conn
 
     def status(self) -> PrinterStatus:
         """Ask the printer (DLE EOT 1, 2, 4); silence or garbage is offline, paper unknown."""
+        if self._conn is not None:
+            try:
+                return self._status_once()
+            except PrinterUnreachable:
+                self.close()  # the kept connection had gone stale: once more, afresh
         try:
-            conn = self._connection()
-            if not conn.bidirectional:
-                return PrinterStatus.unsupervised()
-            answers: list[int] = []
-            for n in (st.PRINTER_STATUS, st.OFFLINE_CAUSE, st.PAPER_SENSOR):
-                value = conn.query_status(n)
-                if value is None:
-                    self.close()  # a late answer must not be read as the next one
-                    return PrinterStatus.no_answer(f"no answer to DLE EOT {n}")
-                if not st.is_status_byte(value):
-                    self.close()
-                    return PrinterStatus.no_answer(f"not a status byte: {value:#04x}")
-                answers.append(value)
+            return self._status_once()
         except PrinterUnreachable as exc:
             self.close()
             return PrinterStatus.no_answer(str(exc))
+
+    def _status_once(self) -> PrinterStatus:
+        """One round of DLE EOT 1, 2, 4; ``PrinterUnreachable`` if the link fails."""
+        conn = self._connection()
+        if not conn.bidirectional:
+            return PrinterStatus.unsupervised()
+        answers: list[int] = []
+        for n in (st.PRINTER_STATUS, st.OFFLINE_CAUSE, st.PAPER_SENSOR):
+            value = conn.query_status(n)
+            if value is None:
+                self.close()  # a late answer must not be read as the next one
+                return PrinterStatus.no_answer(f"no answer to DLE EOT {n}")
+            if not st.is_status_byte(value):
+                self.close()
+                return PrinterStatus.no_answer(f"not a status byte: {value:#04x}")
+            answers.append(value)
         return PrinterStatus.from_bytes(*answers)
 
     def error_cause(self) -> st.ErrorCause | None:
@@ -124,6 +138,7 @@ class Printer:
         supervised = before != PrinterStatus.unsupervised()
         if supervised and not before.ready:
             raise PrintFailed(before, sent=False)
+        deadline = time.monotonic() + self.print_timeout  # taken and printed by then
         try:
             self._connection().write(data)
         except PrinterUnreachable as exc:
@@ -131,7 +146,7 @@ class Printer:
             raise PrintFailed(PrinterStatus.no_answer(str(exc)), sent=True) from exc
         if not supervised:
             return PrintResult(before, len(data), supervised=False)
-        confirmed = self._await_printed() if self.profile.process_id else True
+        confirmed = self._await_printed(deadline) if self.profile.process_id else True
         after = self.status()
         if not after.ready or not confirmed:
             if after.ready:  # answers status but never confirmed the job: do not trust it
@@ -147,7 +162,7 @@ class Printer:
             raise PrintFailed(after, sent=True)
         return PrintResult(after, len(data), supervised=True)
 
-    def _await_printed(self) -> bool:
+    def _await_printed(self, deadline: float) -> bool:
         """Wait for the answer to ``GS ( H`` (sent after the job): the printer gives it
         once everything before it is *printed*, not just received. While waiting, a
         silent printer is asked ``DLE EOT 1`` (answered in real time even when
@@ -157,13 +172,12 @@ class Printer:
         expected = b"\x37\x22" + token + b"\x00"
         try:
             conn.drain()
-            conn.write(b"\x1d(H\x06\x00\x30\x30" + token)
-            deadline = time.monotonic() + self.print_timeout
+            conn.write(b"\x1d(H\x06\x00\x30\x30" + token, timeout=deadline - time.monotonic())
             response = bytearray()
             while (now := time.monotonic()) < deadline:
                 value = conn.read_byte(min(deadline, now + self.timeout / 2))
                 if value is None:
-                    conn.write(b"\x10\x04\x01")
+                    conn.write(b"\x10\x04\x01", timeout=deadline - time.monotonic())
                     continue
                 if response or value == 0x37:
                     response.append(value)
@@ -171,6 +185,8 @@ class Printer:
                         if bytes(response) == expected:
                             return True
                         response.clear()  # an older job's answer
+                    elif len(response) > len(expected):
+                        response.clear()  # garbage that began with 0x37
                 elif st.is_status_byte(value) and value & 0x08:
                     return False  # offline: paper out, cover open or error
         except PrinterUnreachable:

@@ -2,11 +2,15 @@
 
 The CJK font is found at run time (fontconfig, then a scan of the usual font folders),
 never by a fixed path. Text is drawn cell by cell on the same 12 x 24 dot grid the
-printer's own font A uses, so raster lines and native lines share their columns.
+printer's own font A uses, so raster lines and native lines share their columns. A
+character the CJK font lacks (CJK Extension A such as 䶮 is missing from WenQuanYi)
+is drawn with the first installed face that has it, per glyph, as fontconfig lists
+their character sets; only a character no installed font has prints as a box.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import shutil
 import subprocess
@@ -63,12 +67,75 @@ def find_cjk_font() -> tuple[str, int]:
 
 
 @functools.cache
-def _font(line_dots: int) -> ImageFont.FreeTypeFont:
-    path, index = find_cjk_font()
-    # Scale the face so ascent + descent fill the line height.
-    probe = ImageFont.truetype(path, 100, index=index)
+def _face(path: str, index: int, line_dots: int) -> ImageFont.FreeTypeFont:
+    # Scale the face so ascent + descent fill the line height. Glyphs are drawn one
+    # at a time: no shaping needed, so the basic layout engine.
+    basic = ImageFont.Layout.BASIC
+    probe = ImageFont.truetype(path, 100, index=index, layout_engine=basic)
     ascent, descent = probe.getmetrics()
-    return ImageFont.truetype(path, max(8, line_dots * 100 // (ascent + descent)), index=index)
+    size = max(8, line_dots * 100 // (ascent + descent))
+    return ImageFont.truetype(path, size, index=index, layout_engine=basic)
+
+
+def _font(line_dots: int) -> ImageFont.FreeTypeFont:
+    return _face(*find_cjk_font(), line_dots)
+
+
+@functools.cache
+def _coverage() -> tuple[tuple[str, int, tuple[int, ...]], ...]:
+    """Installed faces and the code points each has (``fc-list``, once), in
+    fontconfig's order of preference for Chinese; empty without fontconfig."""
+    if not shutil.which("fc-list"):
+        return ()
+    try:
+        listed = subprocess.run(
+            ["fc-list", "--format", "%{file}|%{index}|%{charset}\n"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        order = subprocess.run(
+            ["fc-match", "-s", "-f", "%{file}|%{index}\n", "sans-serif:lang=zh-cn"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    faces = []
+    for line in listed.splitlines():
+        path, _, rest = line.partition("|")
+        index, _, charset = rest.partition("|")
+        bounds: list[int] = []  # lo, hi + 1, lo, hi + 1, ...: bisect finds inside/outside
+        for span in charset.split():
+            lo, _, hi = span.partition("-")
+            bounds += [int(lo, 16), int(hi or lo, 16) + 1]
+        if Path(path).is_file():
+            faces.append((path, int(index or 0), tuple(bounds)))
+    rank = {key: n for n, key in enumerate(order)}
+    faces.sort(key=lambda f: rank.get(f"{f[0]}|{f[1]}", len(rank)))
+    return tuple(faces)
+
+
+def _has(bounds: tuple[int, ...], char: str) -> bool:
+    return bisect.bisect_right(bounds, ord(char)) % 2 == 1
+
+
+@functools.lru_cache(maxsize=4096)
+def font_for(char: str, line_dots: int) -> ImageFont.FreeTypeFont:
+    """The face to draw ``char`` with: the CJK font, else the first installed face
+    that has it; the CJK font again (its missing-glyph box) if none does."""
+    primary_key = find_cjk_font()
+    faces = _coverage()
+    primary = next((b for p, i, b in faces if (p, i) == primary_key), None)
+    if char.isascii() or primary is None or _has(primary, char):
+        return _font(line_dots)
+    for path, index, bounds in faces:
+        if _has(bounds, char):
+            return _face(path, index, line_dots)
+    return _font(line_dots)
 
 
 def render_text_line(
@@ -86,12 +153,12 @@ def render_text_line(
     width = sum(cells) * cell
     line = Image.new("L", (max(width, 1), height), 255)
     draw = ImageDraw.Draw(line)
-    font = _font(height)
-    baseline = font.getmetrics()[0]
+    baseline = _font(height).getmetrics()[0]  # one baseline for every face on the line
     x = 0
     for char, n in zip(text, cells, strict=True):
         if n:
             centre = x + n * cell / 2
+            font = font_for(char, height)
             for dx in (0, 1) if bold else (0,):
                 draw.text((centre + dx, baseline), char, font=font, fill=0, anchor="ms")
         x += n * cell

@@ -32,6 +32,13 @@ def register_sim(sim_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--near-end", action="store_true", help="start with paper near end")
     p.add_argument("--paper-out-after", type=int, metavar="LINES", help="paper runs out")
     p.add_argument("--mute-after", type=int, metavar="ANSWERS", help="status answers stop")
+    p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="close a TCP connection silent this long (default 60)",
+    )
     p.set_defaults(handler=_run)
 
 
@@ -58,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     from simulators.printer.interpreter import PaperState
     from simulators.printer.server import PrinterSimulator
 
-    sim = PrinterSimulator.model(args.model, args.out)
+    sim = PrinterSimulator.model(args.model, args.out, read_timeout=args.read_timeout)
     if args.near_end:
         sim.set_faults(paper=PaperState.NEAR_END)
     if args.paper_out_after is not None:

@@ -9,20 +9,44 @@ printer behaves, and why a driver must clear the buffer of a failed job.
 
 Unknown commands are counted by name in :attr:`EscPosInterpreter.unknown` and in
 each job's report.
+
+The printer has the limits of a real one (:class:`Limits`, docs/printing.md): a
+command declaring more data than its buffer holds is read and discarded, data held
+while stopped beyond the receive buffer is dropped, a QR code too big for its symbol
+is not printed, and a job's paper is recorded up to a length. Each such event goes
+into the job's log; none raises, and none makes memory or time grow faster than the
+input. Each link (a TCP connection, the serial line) has its own parser, so a half
+command from one never swallows another's bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import io
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-import qrcode
 from PIL import Image
 
+from simulators.printer.graphics import (
+    QR_LEVELS,
+    barcode_bars,
+    bars_image,
+    column_image,
+    invert_1bit,
+    qr_symbol,
+    stored_graphics,
+)
+from simulators.printer.model import (
+    ChineseSupport,
+    Faults,
+    Job,
+    Limits,
+    PaperState,
+)
 from simulators.printer.paper import (
+    BLANK_RUN_SHOWN,
     DEFAULT_LINE_SPACING,
     LINE_DOTS,
     Item,
@@ -30,52 +54,30 @@ from simulators.printer.paper import (
     glyph,
 )
 
+__all__ = [
+    "ChineseSupport",
+    "EscPosInterpreter",
+    "Faults",
+    "Job",
+    "Limits",
+    "PaperState",
+    "job_png_bytes",
+]
+
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 _CODE_PAGES = {0: "cp437", 2: "cp850", 3: "cp860", 16: "cp1252", 17: "cp866", 19: "cp858"}
 
 
-class ChineseSupport(StrEnum):
-    """Which Chinese characters the simulated printer's font has."""
-
-    NONE = "none"
-    GBK = "gbk"
-    GB18030 = "gb18030"
-
-
-class PaperState(StrEnum):
-    ADEQUATE = "adequate"
-    NEAR_END = "near_end"
-    OUT = "out"
-
-
-@dataclass
-class Faults:
-    """Injected faults; change them at any time (the simulator holds a lock)."""
-
-    paper: PaperState = PaperState.ADEQUATE
-    cover_open: bool = False
-    offline: bool = False
-    mute: bool = False  # no status answers at all
-    cutter_error: bool = False  # the autocutter jammed (DLE EOT 3 bit 3; stops the printer)
-    paper_out_after_lines: int | None = None  # paper runs out after this many more lines
-    mute_after_answers: int | None = None  # answers stop after this many more
-
-
-@dataclass
-class Job:
-    """One finished job: its picture, its text and what the interpreter noticed."""
-
-    number: int
-    image: Image.Image
-    text: str
-    unknown: Counter[str]
-    complete: bool  # ended with a cut (not by the connection closing or going idle)
-    unprintable: int  # characters the font could not print
-    qr_payloads: list[bytes] = field(default_factory=list)
-
-
 class _Incomplete(Exception):
     """The buffer ends inside a command: wait for more bytes."""
+
+
+@dataclass
+class _Link:
+    """One link's parser state: its unparsed bytes and a body being discarded."""
+
+    buf: bytearray = field(default_factory=bytearray)
+    skip: int = 0  # bytes of a declared body still to read and discard
 
 
 @dataclass
@@ -103,6 +105,7 @@ class EscPosInterpreter:
         native_qr: bool = True,
         cutter: bool = True,
         process_id: bool = False,
+        limits: Limits | None = None,
         on_job: Callable[[Job], None] | None = None,
     ) -> None:
         self.dots = dots
@@ -110,19 +113,27 @@ class EscPosInterpreter:
         self.native_qr = native_qr
         self.cutter = cutter
         self.process_id = process_id
+        self.limits = limits or Limits()
         self.faults = Faults()
         self.unknown: Counter[str] = Counter()
-        self.jobs: list[Job] = []
+        self.jobs: list[Job] = []  # the latest finished jobs (see Limits.kept_pixels)
+        self.job_count = 0  # jobs finished since start
+        self.printed_dots = 0  # paper drawn in all jobs' pictures since start
         self._on_job = on_job
-        self._buf = bytearray()
-        self._held: list[Callable[[], None]] = []
+        self._links: dict[Hashable, _Link] = {}
+        self._link = _Link()
+        self._buf = self._link.buf
+        self._held: deque[tuple[int, Callable[[], None]]] = deque()  # (bytes, action)
+        self._held_bytes = 0
         self._style = _Style()
-        self._paper = Paper(dots)
+        self._paper = Paper(dots, self.limits.job_dots)
+        self._job_log: Counter[str] = Counter()
+        self._job_discarded = 0
         self._job_unknown: Counter[str] = Counter()
         self._job_unprintable = 0
         self._job_qr: list[bytes] = []
         self._qr_module = 3
-        self._qr_ec = qrcode.constants.ERROR_CORRECT_L
+        self._qr_ec = QR_LEVELS["L"]
         self._qr_data = b""
         self._graphics: Image.Image | None = None
         self._hri_below = False
@@ -137,33 +148,87 @@ class EscPosInterpreter:
         f = self.faults
         return f.paper is PaperState.OUT or f.cover_open or f.offline or f.cutter_error
 
-    def feed(self, data: bytes) -> bytes:
-        """Process received bytes; return the bytes the printer sends back."""
-        self._buf += data
+    def feed(self, data: bytes, link: Hashable = None) -> bytes:
+        """Process bytes received on ``link``; return the bytes the printer sends back.
+
+        Each link has its own parser: a command split across reads of one link is
+        joined, and never with another link's bytes."""
+        self._link = self._links.setdefault(link, _Link())
+        buf = self._buf = self._link.buf
+        buf += data
         pos = 0
-        while pos < len(self._buf):
+        while pos < len(buf):
+            if self._link.skip:  # inside a body too big to hold: read and discard
+                n = min(self._link.skip, len(buf) - pos)
+                self._link.skip -= n
+                pos += n
+                continue
+            start, held = pos, len(self._held)
             try:
                 pos = self._command(pos)
             except _Incomplete:
                 break
-        del self._buf[:pos]
-        out = bytes(self._answers)
-        self._answers.clear()
-        return out
+            if len(self._held) > held:
+                self._hold_accounting(held, pos - start)
+        del buf[:pos]
+        return self._take_answers()
+
+    def close_link(self, link: Hashable = None) -> bool:
+        """A link went away: a command it left half sent is dropped (and logged).
+
+        True when something was dropped."""
+        state = self._links.pop(link, None)
+        if state is None or not (state.buf or state.skip):
+            return False
+        self._note(f"link closed inside a command: {len(state.buf) + state.skip} bytes dropped")
+        return True
 
     def resume(self) -> bytes:
         """Call after a fault clears: held commands are executed (unless cleared).
 
         Returns the bytes the printer sends back meanwhile (process ID answers)."""
         while self._held and not self.stopped:
-            self._held.pop(0)()
-        out = bytes(self._answers)
-        self._answers.clear()
-        return out
+            size, action = self._held.popleft()
+            self._held_bytes -= size
+            action()
+        return self._take_answers()
 
     def end_job(self) -> Job | None:
         """Finish the current job (connection closed or idle); None if nothing printed."""
         return self._finish(complete=False)
+
+    # -- limits and the job log -------------------------------------------------------
+    def _take_answers(self) -> bytes:
+        out = bytes(self._answers)
+        self._answers.clear()
+        return out
+
+    def _note(self, message: str) -> None:
+        """Record an event in the current job's log (repeats are counted, not repeated)."""
+        self._job_log[message] += 1
+
+    def _hold_accounting(self, first: int, size: int) -> None:
+        # The command just parsed was held (printer stopped): it takes receive buffer.
+        if self._held_bytes + size > self.limits.receive_buffer:
+            while len(self._held) > first:
+                self._held.pop()
+            self._job_discarded += size
+            self._note(
+                f"receive buffer ({self.limits.receive_buffer} bytes) full while stopped: "
+                "data discarded"
+            )
+            return
+        self._held[-1] = (size, self._held[-1][1])
+        self._held_bytes += size
+
+    def _discard_body(self, pos: int, header: int, length: int, why: str) -> int:
+        """Read and discard a declared body (as a printer does with data it cannot hold)."""
+        self._note(why)
+        available = len(self._buf) - (pos + header)
+        if length <= available:
+            return pos + header + length
+        self._link.skip = length - available
+        return len(self._buf)
 
     # -- parsing --------------------------------------------------------------------
     def _need(self, pos: int, n: int) -> bytes:
@@ -173,7 +238,7 @@ class EscPosInterpreter:
 
     def _do(self, action: Callable[[], None]) -> None:
         if self.stopped:
-            self._held.append(action)
+            self._held.append((0, action))  # its size is set once the command is parsed
         else:
             action()
 
@@ -199,7 +264,7 @@ class EscPosInterpreter:
         if b == 0x09:
             self._do(lambda: self._text(" " * (8 - len(self._paper.line) % 8)))
             return pos + 1
-        if b < 0x20:
+        if b < 0x20 or b == 0x7F:  # DEL is no character either (it once looped forever)
             self._unknown(f"CTL {b:02X}")
             return pos + 1
         return self._printable(pos)
@@ -242,7 +307,7 @@ class EscPosInterpreter:
         if head[1] == 0x05:  # DLE ENQ n
             n = self._need(pos, 3)[2]
             if n == 2:
-                self._held.clear()
+                self._clear_held()
             return pos + 3
         if head[1] == 0x14:  # DLE DC4 fn ...
             fn = self._need(pos, 3)[2]
@@ -252,12 +317,16 @@ class EscPosInterpreter:
                 if self._need(pos, 10)[3:] != b"\x01\x03\x14\x01\x06\x02\x08":
                     self._unknown("DLE DC4 8 (bad key)")
                 else:
-                    self._held.clear()
+                    self._clear_held()
                 return pos + 10
             self._unknown(f"DLE DC4 {fn}")
             return pos + 3
         self._unknown(f"DLE {head[1]:02X}")
         return pos + 2
+
+    def _clear_held(self) -> None:
+        self._held.clear()
+        self._held_bytes = 0
 
     def _status(self, n: int) -> None:
         f = self.faults
@@ -299,7 +368,10 @@ class EscPosInterpreter:
             m, nl, nh = self._need(pos, 5)[2:5]
             cols = nl + 256 * nh
             per = 3 if m in (32, 33) else 1
-            data = self._need(pos + 5, cols * per)
+            if m not in (0, 1, 32, 33):
+                self._unknown(f"ESC * {m}")
+                return pos + 5  # no data size without a known mode: the data prints as text
+            data = self._need(pos + 5, cols * per)  # at most 196,605 bytes
             self._do(lambda: self._column_image(m, cols, data))
             return pos + 5 + cols * per
         if c == 0x70:  # ESC p m t1 t2: drawer pulse
@@ -355,6 +427,9 @@ class EscPosInterpreter:
         if c == 0x76:  # GS v 0 m xL xH yL yH d
             hdr = self._need(pos, 8)
             wb, h = hdr[4] + 256 * hdr[5], hdr[6] + 256 * hdr[7]
+            if h > self.limits.raster_lines or wb * h > self.limits.graphics_bytes(self.dots):
+                why = f"GS v 0 {wb * 8}x{h}: larger than the image buffer, discarded"
+                return self._discard_body(pos, 8, wb * h, why)
             data = self._need(pos + 8, wb * h)
             self._do(lambda: self._raster(wb * 8, h, data, "GS v 0"))
             return pos + 8 + wb * h
@@ -363,11 +438,17 @@ class EscPosInterpreter:
         if c == 0x6B:  # GS k m ...
             m = self._need(pos, 3)[2]
             if m <= 6:
-                end = pos + 3
-                while True:
-                    if self._need(end, 1)[0] == 0:
-                        break
-                    end += 1
+                cap = self.limits.barcode_data
+                window = self._buf[pos + 3 : pos + 3 + cap + 1]
+                end = window.find(0)
+                if end < 0:
+                    if len(window) <= cap:
+                        raise _Incomplete
+                    # No NUL within the longest data a barcode takes: not a barcode
+                    # command; what follows is processed as ordinary data.
+                    self._note(f"GS k {m}: no NUL within {cap} bytes, ignored")
+                    return pos + 3
+                end += pos + 3
                 data = bytes(self._buf[pos + 3 : end])
                 self._do(lambda: self._barcode(m, data))
                 return end + 1
@@ -403,6 +484,9 @@ class EscPosInterpreter:
                 return pos + 2
             p = self._need(pos, 7)
             length = p[3] + (p[4] << 8) + (p[5] << 16) + (p[6] << 24)
+            if length > self.limits.graphics_bytes(self.dots) + 10:
+                why = f"GS 8 L of {length} bytes: larger than the image buffer, discarded"
+                return self._discard_body(pos, 7, length, why)
             body = self._need(pos + 7, length)
             self._do(lambda: self._graphics_fn(body))
             return pos + 7 + length
@@ -461,22 +545,15 @@ class EscPosInterpreter:
 
     def _text(self, text: str) -> None:
         s = self._style
+        paper = self._paper
         for char in text:
-            wide = self._style.chinese and not char.isascii()
-            cells = 2 if wide else 1
+            if paper.full:  # past the job length limit: counted by the paper, not drawn
+                return
+            wide = s.chinese and not char.isascii()
             shown = "?" if char == "\ufffd" else char
-            img = glyph(shown, cells, s.bold)
-            # Dots are scaled as dots (nearest neighbour), as a print head does.
-            if s.font_b:
-                img = img.resize(
-                    (img.width * 3 // 4, img.height * 17 // 24), Image.Resampling.NEAREST
-                )
-            if s.width > 1 or s.height > 1:
-                img = img.resize(
-                    (img.width * s.width, img.height * s.height), Image.Resampling.NEAREST
-                )
+            img = _scaled_glyph(shown, 2 if wide else 1, s.bold, s.font_b, s.width, s.height)
             line = s.kanji_underline if wide else s.underline
-            self._paper.add(Item(img, shown, line * s.height), s.align)
+            paper.add(Item(img, shown, line * s.height), s.align)
 
     def _lf(self) -> None:
         self._flush_line(spacing=self._style.spacing)
@@ -501,21 +578,15 @@ class EscPosInterpreter:
             f.paper = PaperState.OUT  # what follows is held until paper is loaded
 
     def _column_image(self, m: int, cols: int, data: bytes) -> None:
-        dots = 24 if m in (32, 33) else 8
-        per = dots // 8
-        img = Image.new("L", (cols, dots), 255)
-        px = img.load()
-        assert px is not None
-        for x in range(cols):
-            for k in range(per):
-                byte = data[x * per + k]
-                for bit in range(8):
-                    if byte & (0x80 >> bit):
-                        px[x, k * 8 + bit] = 0
-        if m in (0, 32):  # single density: each column is two dots wide
-            img = img.resize((cols * 2, dots), Image.Resampling.NEAREST)
+        # Columns past the paper's edge are read and discarded, as the firmware does.
+        shown = min(cols, -(-self.dots // 2) if m in (0, 32) else self.dots)
+        if shown < cols:
+            self._note(f"ESC * {cols} columns: wider than the paper, cut at the edge")
+        if shown == 0 or self._paper.full:
+            return
+        img = column_image(m, shown, data)
         self._paper.add(Item(img, ""), self._style.align)
-        self._job_text_note(f"[ESC * {img.width}x{dots}]")
+        self._job_text_note(f"[ESC * {img.width}x{img.height}]")
 
     def _job_text_note(self, note: str) -> None:
         if not self._paper.line or self._paper.line[-1].text:
@@ -523,8 +594,10 @@ class EscPosInterpreter:
         self._paper.line[-1].text = note if not self._paper.line[:-1] else ""
 
     def _raster(self, width: int, height: int, data: bytes, name: str) -> None:
-        img = Image.frombytes("1", (width, height), data)
-        img = _invert_1bit(img)
+        if not width or not height or self._paper.full:
+            self._consume_paper(max(1, height // LINE_DOTS))
+            return
+        img = invert_1bit(Image.frombytes("1", (width, height), data))
         self._paper.add_block(img, self._style.align, f"[{name} {width}x{height}]")
         self._consume_paper(max(1, height // LINE_DOTS))
 
@@ -537,13 +610,10 @@ class EscPosInterpreter:
             if len(body) < 10:
                 self._unknown("GS ( L 112 short")
                 return
-            xs, ys = body[6] + 256 * body[7], body[8] + 256 * body[9]
-            wb = (xs + 7) // 8
-            img = Image.frombytes("1", (wb * 8, ys), bytes(body[10 : 10 + wb * ys]))
-            img = _invert_1bit(img).crop((0, 0, xs, ys))
-            bx, by = body[3], body[4]
-            if bx == 2 or by == 2:
-                img = img.resize((xs * bx, ys * by), Image.Resampling.NEAREST)
+            img = stored_graphics(body, paper_dots=self.dots, max_lines=self.limits.raster_lines)
+            if isinstance(img, str):
+                self._note(img)
+                return
             self._graphics = img
         elif fn in (0x32, 50):  # print stored graphics
             if self._graphics is None:
@@ -567,10 +637,16 @@ class EscPosInterpreter:
             self._qr_module = max(1, min(body[2], 16))
         elif fn == 0x45 and len(body) >= 3:
             levels = {48: "L", 49: "M", 50: "Q", 51: "H"}
-            level = levels.get(body[2], "L")
-            self._qr_ec = getattr(qrcode.constants, f"ERROR_CORRECT_{level}")
+            self._qr_ec = QR_LEVELS[levels.get(body[2], "L")]
         elif fn == 0x50:
-            self._qr_data = bytes(body[3:])
+            data = bytes(body[3:])
+            if len(data) > self.limits.qr_data:
+                self._note(
+                    f"QR data of {len(data)} bytes: more than the symbol store holds "
+                    f"({self.limits.qr_data}), discarded"
+                )
+                data = b""
+            self._qr_data = data
         elif fn == 0x51:
             self._print_qr()
         else:
@@ -578,50 +654,36 @@ class EscPosInterpreter:
 
     def _print_qr(self) -> None:
         if not self._qr_data:
+            self._note("QR print without stored data: nothing printed")
             return
         if self._paper.line:
             self._lf()
-        code = qrcode.QRCode(error_correction=self._qr_ec, box_size=self._qr_module, border=0)
-        code.add_data(self._qr_data)
-        code.make(fit=True)
-        img = code.make_image().get_image().convert("L")
+        if self._paper.full:
+            return
+        img = qr_symbol(self._qr_data, self._qr_ec, self._qr_module, self.dots)
+        if isinstance(img, str):
+            level = {v: k for k, v in QR_LEVELS.items()}.get(self._qr_ec, "?")
+            self._note(img.replace("this level", f"level {level}"))
+            return
         self._job_qr.append(self._qr_data)
         text = self._qr_data.decode("utf-8", errors="replace")
         self._paper.add_block(img, self._style.align, f"[QR {text}]")
         self._consume_paper(max(1, img.height // LINE_DOTS))
 
     def _barcode(self, m: int, data: bytes) -> None:
-        from barcode.codex import Code39, Code128  # type: ignore[import-untyped]
-        from barcode.ean import EAN13  # type: ignore[import-untyped]
-        from barcode.errors import BarcodeError  # type: ignore[import-untyped]
-
-        # GS k m: function A (m 0-6, NUL-terminated) and B (m 65-79, length-prefixed).
-        kinds = {2: "EAN13", 67: "EAN13", 4: "CODE39", 69: "CODE39", 73: "CODE128"}
-        kind = kinds.get(m)
-        if kind is None or (kind == "CODE128" and not data.startswith(b"{")):
+        found = barcode_bars(m, data)
+        if found is None:
             self._unknown(f"GS k {m}")
             return
-        text = (data[2:] if kind == "CODE128" else data).decode("ascii", errors="replace")
-        try:
-            if kind == "CODE128":
-                bars = Code128(text).build()[0]
-            elif kind == "CODE39":
-                bars = Code39(text.strip("*"), add_checksum=False).build()[0]
-            else:
-                bars = EAN13(text[:12]).build()[0]
-        except (BarcodeError, ValueError):
-            self._unknown(f"GS k {m} (invalid data)")
-            return
+        kind, text, bars = found
         if self._paper.line:
             self._lf()
-        w = self._bar_width
-        if len(bars) * w > self.dots:
+        if self._paper.full:
+            return
+        if len(bars) * self._bar_width > self.dots:
             self._unknown("GS k (wider than the paper, not printed)")
             return
-        img = Image.new("L", (len(bars) * w, self._bar_height), 255)
-        for i, bit in enumerate(bars):
-            if bit == "1":
-                img.paste(0, (i * w, 0, (i + 1) * w, self._bar_height))
+        img = bars_image(bars, self._bar_width, self._bar_height)
         self._paper.add_block(img, self._style.align, f"[{kind} {text}]")
         if self._hri_below:
             saved = self._style.align
@@ -637,32 +699,67 @@ class EscPosInterpreter:
             self._finish(complete=True)
 
     def _finish(self, *, complete: bool) -> Job | None:
-        if self._paper.line:
-            self._paper.print_line(self._style.align, self._style.spacing)
-        if not self._paper.rows:
+        paper = self._paper
+        if paper.line:
+            paper.print_line(self._style.align, self._style.spacing)
+        if not paper.rows and not self._job_log and not self._job_discarded:
             return None
+        if paper.dropped_dots:
+            self._note(
+                f"job length limit ({self.limits.job_dots} dots): "
+                f"{paper.dropped_dots} more dots fed, not drawn"
+            )
+        if paper.shortened_dots:
+            self._note(
+                f"blank paper: {paper.shortened_dots} dots of feed not drawn "
+                f"(runs over {BLANK_RUN_SHOWN} dots are shortened)"
+            )
+        if self._job_discarded:
+            self._note(f"{self._job_discarded} bytes discarded in all (receive buffer full)")
+        self.job_count += 1
+        self.printed_dots += paper.height
         job = Job(
-            number=len(self.jobs) + 1,
-            image=self._paper.render(),
-            text="\n".join(self._paper.text).rstrip("\n") + "\n",
+            number=self.job_count,
+            image=paper.render(),
+            text="\n".join(paper.text).rstrip("\n") + "\n",
             unknown=self._job_unknown,
             complete=complete,
             unprintable=self._job_unprintable,
             qr_payloads=self._job_qr,
+            log=[m if n == 1 else f"{m} (x{n})" for m, n in self._job_log.items()],
         )
-        self.jobs.append(job)
-        self._paper = Paper(self.dots)
+        self._keep(job)
+        self._paper = Paper(self.dots, self.limits.job_dots)
         self._job_unknown = Counter()
+        self._job_log = Counter()
+        self._job_discarded = 0
         self._job_unprintable = 0
         self._job_qr = []
         if self._on_job is not None:
             self._on_job(job)
         return job
 
+    def _keep(self, job: Job) -> None:
+        # Finished jobs stay in memory up to a pixel budget; older ones are dropped
+        # (the server has written them to its output folder).
+        self.jobs.append(job)
+        pixels = sum(j.image.width * j.image.height for j in self.jobs)
+        while len(self.jobs) > 1 and pixels > self.limits.kept_pixels:
+            gone = self.jobs.pop(0)
+            pixels -= gone.image.width * gone.image.height
 
-def _invert_1bit(img: Image.Image) -> Image.Image:
-    """ESC/POS bit images use 1 for ink; PIL's mode 1 uses 1 for white."""
-    return img.convert("L").point(lambda v: 255 - v)
+
+@functools.lru_cache(maxsize=512)  # up to 192 x 192 dots each: a small cache
+def _scaled_glyph(
+    char: str, cells: int, bold: bool, font_b: bool, width: int, height: int
+) -> Image.Image:
+    img = glyph(char, cells, bold)
+    # Dots are scaled as dots (nearest neighbour), as a print head does.
+    if font_b:
+        img = img.resize((img.width * 3 // 4, img.height * 17 // 24), Image.Resampling.NEAREST)
+    if width > 1 or height > 1:
+        img = img.resize((img.width * width, img.height * height), Image.Resampling.NEAREST)
+    return img
 
 
 def job_png_bytes(job: Job) -> bytes:

@@ -3,12 +3,21 @@
 Both transports feed one :class:`EscPosInterpreter` (one printer, two cables), so
 python-escpos's own ``Network`` and ``Serial`` printers drive it. Each finished job
 is written to the output folder as ``job-NNNN.png``, ``job-NNNN.txt`` and
-``job-NNNN.json`` (unknown commands, unprintable characters, QR payloads).
+``job-NNNN.json`` (unknown commands, unprintable characters, QR payloads, log).
+
+Each TCP connection is served by its own thread with its own parser state, so no
+client can block or corrupt another: a connection silent for ``read_timeout`` is
+closed (as a network printer's port timeout does), one that does not read its
+answers is dropped, more than ``max_clients`` at once wait in the backlog, and a
+command left half sent is discarded when its connection closes (on the serial line,
+after ``read_timeout`` of silence). The printer is locked only while 4 KB of one
+connection's data is interpreted, which the interpreter's limits keep short.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -25,10 +34,13 @@ from simulators.printer.interpreter import (
     EscPosInterpreter,
     Faults,
     Job,
+    Limits,
     PaperState,
 )
 
 log = logging.getLogger(__name__)
+
+_SLICE = 4096  # bytes interpreted per hold of the printer lock
 
 
 MODELS: dict[str, dict[str, object]] = {
@@ -57,9 +69,14 @@ class PrinterSimulator:
         cutter: bool = True,
         process_id: bool = False,
         idle_end: float = 1.0,
+        read_timeout: float = 60.0,
+        max_clients: int = 32,
+        limits: Limits | None = None,
     ) -> None:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.idle_end = idle_end
+        self.read_timeout = read_timeout
+        self.max_clients = max_clients
         self._lock = threading.Condition()
         self._interp = EscPosInterpreter(
             dots=dots,
@@ -67,11 +84,15 @@ class PrinterSimulator:
             native_qr=native_qr,
             cutter=cutter,
             process_id=process_id,
+            limits=limits,
             on_job=self._save,
         )
         self._reply: Callable[[bytes], None] | None = None  # the link that spoke last
+        self._last_link: object = None  # whose job is on the paper
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._threads: set[threading.Thread] = set()
+        self._clients = 0
+        self._next_link = 0
         self._server: socket.socket | None = None
         self._pty: tuple[int, int] | None = None
         self._last_rx = 0.0
@@ -84,7 +105,7 @@ class PrinterSimulator:
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind((host, port))
-        srv.listen(4)
+        srv.listen(64)
         srv.settimeout(0.2)
         self._server = srv
         self.tcp_port = srv.getsockname()[1]
@@ -95,6 +116,7 @@ class PrinterSimulator:
         """Open a pseudo-terminal; returns the path a serial client opens."""
         master, slave = os.openpty()
         tty.setraw(slave)  # no echo, no CR/LF translation: a plain 8-bit line
+        os.set_blocking(master, False)  # a client that stops reading never blocks us
         self._pty = (master, slave)
         self.pty_path = os.ttyname(slave)
         self._spawn(self._pty_loop, "printer-sim-pty")
@@ -103,7 +125,9 @@ class PrinterSimulator:
     def stop(self) -> None:
         """Stop listening, finish the current job, close everything."""
         self._stop.set()
-        for t in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
             t.join(timeout=2)
         if self._server is not None:
             self._server.close()
@@ -152,14 +176,26 @@ class PrinterSimulator:
         with self._lock:
             return dict(self._interp.unknown)
 
+    @property
+    def job_count(self) -> int:
+        """Jobs finished since start (:attr:`jobs` keeps only the latest)."""
+        with self._lock:
+            return self._interp.job_count
+
+    @property
+    def clients(self) -> int:
+        """TCP connections open now."""
+        with self._lock:
+            return self._clients
+
     def wait_for_jobs(self, count: int, timeout: float = 10.0) -> list[Job]:
         """Block until at least ``count`` jobs finished; ``TimeoutError`` otherwise."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while len(self._interp.jobs) < count:
+            while self._interp.job_count < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"{len(self._interp.jobs)} of {count} jobs printed")
+                    raise TimeoutError(f"{self._interp.job_count} of {count} jobs printed")
                 self._lock.wait(min(left, 0.05))
                 self._idle_check()
             return list(self._interp.jobs)
@@ -170,18 +206,45 @@ class PrinterSimulator:
             return self._interp.end_job()
 
     # -- internals --------------------------------------------------------------------
-    def _spawn(self, target: object, name: str) -> None:
-        t = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
-        t.start()
-        self._threads.append(t)
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        def run() -> None:
+            try:
+                target()
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
 
-    def _receive(self, data: bytes, reply: Callable[[bytes], None]) -> bytes:
+        t = threading.Thread(target=run, name=name, daemon=True)
         with self._lock:
-            self._reply = reply
-            self._last_rx = time.monotonic()
-            answer = self._interp.feed(data)
+            self._threads.add(t)
+        t.start()
+
+    def _receive(self, data: bytes, reply: Callable[[bytes], None], link: object) -> bytes:
+        # In slices, the lock released between them: a status query on another link
+        # waits for one slice, never for a whole read of someone's hostile stream.
+        answer = bytearray()
+        for start in range(0, len(data), _SLICE):
+            with self._lock:
+                self._reply = reply
+                self._last_rx = time.monotonic()
+                self._last_link = link
+                try:
+                    answer += self._interp.feed(data[start : start + _SLICE], link)
+                except Exception:  # a bug must not take the printer down: log, drop link
+                    log.exception("printer simulator: input on %s not interpreted", link)
+                    self._interp.close_link(link)
+                self._lock.notify_all()
+        return bytes(answer)
+
+    def _link_closed(self, link: object, reply: Callable[[bytes], None] | None) -> None:
+        with self._lock:
+            if reply is not None and self._reply == reply:
+                self._reply = None
+            self._interp.close_link(link)
+            if self._last_link == link:  # its job is over; another client's is not
+                self._interp.end_job()
+                self._last_link = None
             self._lock.notify_all()
-            return answer
 
     def _idle_check(self) -> None:
         # Called with the lock held: a printer without a cut ends a job when data stops.
@@ -192,6 +255,13 @@ class PrinterSimulator:
     def _accept_loop(self) -> None:
         assert self._server is not None
         while not self._stop.is_set():
+            with self._lock:
+                if self._clients >= self.max_clients:
+                    # Busy: later clients wait in the listen backlog, as at a printer
+                    # that serves a few connections at a time.
+                    self._lock.wait(0.05)
+                    self._idle_check()
+                    continue
             try:
                 conn, _ = self._server.accept()
             except TimeoutError:
@@ -200,41 +270,61 @@ class PrinterSimulator:
                 continue
             except OSError:
                 return
-            self._spawn(lambda c=conn: self._serve_tcp(c), "printer-sim-conn")
+            with self._lock:
+                self._clients += 1
+                self._next_link += 1
+                link = f"tcp-{self._next_link}"
+            self._spawn(functools.partial(self._serve_tcp, conn, link), "printer-sim-conn")
 
-    def _serve_tcp(self, conn: socket.socket) -> None:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def _serve_tcp(self, conn: socket.socket, link: str) -> None:
+        try:
+            self._serve_connection(conn, link)
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+            self._link_closed(link, conn.sendall)
+            with self._lock:
+                self._clients -= 1
+                self._lock.notify_all()
+
+    def _serve_connection(self, conn: socket.socket, link: str) -> None:
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            return  # reset before we got to it
+        # Short reads, so stop() and the read timeout are noticed; answers that the
+        # client does not read within the same time drop the connection.
         conn.settimeout(0.2)
-        with conn:
-            while not self._stop.is_set():
-                # Linux turns quick ACK off again after use: re-arm it before each read,
-                # or a client that has not disabled Nagle waits ~40 ms per small write.
-                if hasattr(socket, "TCP_QUICKACK"):
-                    with contextlib.suppress(OSError):
-                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        last = time.monotonic()
+        while not self._stop.is_set():
+            # Linux turns quick ACK off again after use: re-arm it before each read,
+            # or a client that has not disabled Nagle waits ~40 ms per small write.
+            if hasattr(socket, "TCP_QUICKACK"):
+                with contextlib.suppress(OSError):
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            try:
+                data = conn.recv(65536)
+            except TimeoutError:
+                if time.monotonic() - last > self.read_timeout:
+                    log.info("printer simulator: %s silent, closed", link)
+                    return
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            last = time.monotonic()
+            answer = self._receive(data, conn.sendall, link)
+            if answer:
                 try:
-                    data = conn.recv(65536)
-                except TimeoutError:
-                    continue
+                    conn.sendall(answer)
                 except OSError:
-                    break
-                if not data:
-                    break
-                answer = self._receive(data, conn.sendall)
-                if answer:
-                    try:
-                        conn.sendall(answer)
-                    except OSError:
-                        break
-        with self._lock:
-            if self._reply == conn.sendall:
-                self._reply = None
-            self._interp.end_job()  # the connection closed: the job is over
-            self._lock.notify_all()
+                    return
 
     def _pty_loop(self) -> None:
         assert self._pty is not None
         master = self._pty[0]
+        last = time.monotonic()
         while not self._stop.is_set():
             try:
                 ready, _, _ = select.select([master], [], [], 0.1)
@@ -243,37 +333,58 @@ class PrinterSimulator:
             if not ready:
                 with self._lock:
                     self._idle_check()
+                    if time.monotonic() - last > self.read_timeout:
+                        # A serial line has no end: a command left half sent for this
+                        # long is dropped, or it would swallow the next job.
+                        if self._interp.close_link("pty"):
+                            self._interp.end_job()  # the drop is logged in its own job
+                        last = time.monotonic()
                 continue
             try:
                 data = os.read(master, 65536)
+            except BlockingIOError:
+                continue
             except OSError:
                 return
-            answer = self._receive(data, lambda b: _write_all(master, b))
+            last = time.monotonic()
+            answer = self._receive(data, self._pty_reply, "pty")
             if answer:
                 with contextlib.suppress(OSError):
-                    _write_all(master, answer)
+                    self._pty_reply(answer)
+
+    def _pty_reply(self, data: bytes) -> None:
+        if self._pty is not None:
+            _write_pty(self._pty[0], data)
 
     def _save(self, job: Job) -> None:
         if self.out_dir is None:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         stem = self.out_dir / f"job-{job.number:04d}"
-        job.image.save(stem.with_suffix(".png"))
+        job.image.save(stem.with_suffix(".png"), compress_level=1)  # speed over size
         stem.with_suffix(".txt").write_text(job.text, encoding="utf-8")
         report = {
             "complete": job.complete,
             "unknown_commands": dict(job.unknown),
             "unprintable_characters": job.unprintable,
             "qr_payloads": [p.decode("utf-8", errors="replace") for p in job.qr_payloads],
+            "log": job.log,
         }
         stem.with_suffix(".json").write_text(
             json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
         )
         if job.unknown:
             log.warning("job %d: unknown commands %s", job.number, dict(job.unknown))
+        if job.log:
+            log.warning("job %d: %s", job.number, "; ".join(job.log))
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_pty(fd: int, data: bytes, timeout: float = 0.5) -> None:
+    """Write answers to the pty; a client that does not read them loses them."""
     view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    deadline = time.monotonic() + timeout
+    while view and time.monotonic() < deadline:
+        _, ready, _ = select.select([], [fd], [], max(deadline - time.monotonic(), 0))
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                view = view[os.write(fd, view) :]
