@@ -184,6 +184,8 @@ class DemoWorld:
             bills=biller,
             funding=bank,
             terminal_cas=[terminal_ca[1]],
+            # Polls: card certificates chain to the wallet's issuer CA.
+            card_cas=(Issuer.load(wallet.root).ca_cert,),
         )
         for c in citizens:
             registry.register_card(central, asn=c.asn, algorithm=int(wallet.keys().algorithm),
@@ -206,6 +208,7 @@ class DemoWorld:
             registry.enroll_terminal(central, terminal_id=terminal_id, cert_pem=pem)
         if catalog is not None or not _published(central):
             documents.publish(central, "catalog", catalog or DEMO_CATALOG)
+        _open_demo_poll(central, clock)
         import uvicorn
 
         port = _free_port()
@@ -379,6 +382,19 @@ def _pcsc_slots(root: Path, wallet: Any, extra: dict[str, Any]) -> tuple[Any, An
         return holder["conn"]
 
     return bridge.card, bridge.psam, open_card, (lambda: psam_conn)
+
+
+def _open_demo_poll(central: Any, clock: Clock) -> None:
+    from backend_sync.central.polls import create_poll
+    from backend_sync.central.service import Refused
+    from kiosk.demo.catalog import demo_poll
+
+    try:
+        # 2048 bits, as in production: a smaller key would be refused by kiosks.
+        create_poll(central, demo_poll(int(clock.now().timestamp() * 1000)))
+    except Refused as exc:
+        if exc.reason != "poll_exists":  # a world rebuilt in its folder keeps its poll
+            raise
 
 
 def _published(central: Any) -> bool:

@@ -1,0 +1,147 @@
+"""The poll flow end to end on the demo world: a citizen votes, the slip carries the
+token hash (never the choice, never the card), a second vote is refused with words,
+the ballot leaves at a release by its own route and is counted; a poll key swapped
+by the central is refused by the kiosk."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from backend_sync.central import polls
+from backend_sync.central.poll_models import polls as polls_table
+from kiosk.codes import OutcomeCode, WhyNot
+from kiosk.demo.catalog import DEMO_POLL_ID
+from kiosk.flows.poll import untraced
+from kiosk.journeys.citizen_states import State
+from kiosk.receipts.i18n import label
+from kiosk.receipts.signing import verify_reference
+from tests.kiosk.conftest import Kiosk
+
+SERVICE = "poll_night_bus"
+
+
+def _to_confirm(k: Kiosk, choice: str = "0") -> None:
+    k.m.choose_service(SERVICE)
+    k.settle()
+    assert k.state is State.FORM, k.m.screen()
+    k.m.set_field("choice", choice)
+    k.m.submit_form()
+    k.settle()
+    assert k.state is State.CONFIRM, k.m.screen()
+
+
+def _vote(k: Kiosk, choice: str = "0") -> None:
+    _to_confirm(k, choice)
+    k.m.confirm()
+    k.settle()
+    assert k.state is State.DONE, k.m.screen()
+
+
+def _next_session(k: Kiosk) -> None:
+    k.m.finish()
+    k.settle()
+    k.remove()
+    k.login(1)
+
+
+def test_a_citizen_votes_once_and_the_results_count_the_receipt(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    _to_confirm(k, "1")
+    confirm = k.m.screen().confirm
+    assert confirm is not None and confirm.kind == "vote"
+    assert confirm.details == (("question", "是否延长夜班公交线路？"), ("choice", "不同意"))
+    k.m.set_language("en")
+    k.settle()
+    confirm = k.m.screen().confirm
+    assert confirm is not None
+    assert confirm.details == (("question", "Extend the night bus lines?"), ("choice", "No"))
+    k.m.confirm()
+    k.settle()
+    res = k.m.screen().result
+    assert k.state is State.DONE and res is not None
+    assert (res.ok, res.code, res.kind, res.receipt) == (True, "voted", "vote", "printed")
+    box = k.world.kiosk.ballots
+    assert box is not None and box.waiting(DEMO_POLL_ID) == 1
+    token_hash = res.reference
+    assert token_hash is not None and len(token_hash) == 64
+    assert k.world.printer_sim is not None
+    job = k.world.printer_sim.jobs[-1]
+    text = "".join(job.text.split())
+    assert token_hash in text
+    lines = [line.strip() for line in job.text.splitlines()]
+    assert "No" not in lines and "Yes" not in lines  # not the choice
+    for word in (label("card", "en"), label("holder", "en")):  # nor the card
+        assert word not in job.text
+    ref = verify_reference(job.qr_payloads[0].decode(), k.world.terminal_cert)
+    assert (ref.kind, ref.transaction_id) == ("vote", token_hash[:40])
+    # The ballot waits in the ballot box, not in the outbox.
+    assert k.world.outbox.status().head_seq == 0
+
+    _next_session(k)
+    _vote(k, "0")
+    res = k.m.screen().result
+    assert res is not None and (res.ok, res.code) == (False, OutcomeCode.ALREADY_VOTED)
+    assert box.waiting(DEMO_POLL_ID) == 1
+
+    # The first fixed release (a day after the demo poll's start): the ballot leaves.
+    k.world.sync()
+    assert box.waiting(DEMO_POLL_ID) == 1  # the release slot has not moved yet
+    k.clock.advance(86_400 + 60)
+    k.world.sync()
+    assert box.waiting(DEMO_POLL_ID) == 0
+    central = k.world.central
+    with pytest.raises(polls.Refused):
+        polls.results(central, DEMO_POLL_ID)  # hidden until the close
+    polls.close_poll(central, DEMO_POLL_ID, force=True)
+    result = polls.results(central, DEMO_POLL_ID)
+    assert (result.totals, result.counted_token_sha256) == ([0, 1], [token_hash])
+
+
+def test_a_poll_key_swapped_by_the_central_is_refused(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    _to_confirm(k)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode()  # fmt: skip
+    with k.world.central.engine.begin() as conn:
+        conn.execute(sa.update(polls_table).where(polls_table.c.poll_id == DEMO_POLL_ID)
+                     .values(private_key_pem=pem))  # fmt: skip
+    k.m.confirm()
+    k.settle()
+    res = k.m.screen().result
+    assert res is not None and (res.ok, res.code) == (False, OutcomeCode.POLL_KEY_REFUSED)
+    box = k.world.kiosk.ballots
+    assert box is not None and box.waiting(DEMO_POLL_ID) == 0
+
+
+def test_offline_the_poll_is_not_offered_and_a_closed_poll_is_refused(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.world.ops.network.online = False
+    k.login(1)
+    items = {i.service_id: i for g in k.m.screen().menu for i in g.items}
+    assert (items[SERVICE].available, items[SERVICE].why_not) == (False, WhyNot.NEEDS_NETWORK)
+    k.world.ops.network.online = True
+    polls.close_poll(k.world.central, DEMO_POLL_ID, force=True)
+    k.m.choose_service(SERVICE)
+    k.settle()
+    k.m.set_field("choice", "0")
+    k.m.submit_form()
+    k.settle()
+    screen = k.m.screen()
+    assert k.state is State.MENU and "poll_closed" in screen.notices
+
+
+def test_nothing_is_traced_while_untraced(caplog: pytest.LogCaptureFixture) -> None:
+    lg = logging.getLogger("cardlib.apdu")
+    with caplog.at_level(1, logger="cardlib.apdu"):
+        with untraced():
+            lg.log(7, "> 00 88 00 00 20 AA")
+        lg.log(7, "> 00 B0 96 00 10")
+    assert [r.getMessage() for r in caplog.records] == ["> 00 B0 96 00 10"]
