@@ -208,7 +208,7 @@ class PollFlow(BaseFlow):
         lang = language.value
         lines = ((label("vote.token", lang), _spaced(details["token"])),
                  (label("vote.key", lang), _spaced(details["key"])),
-                 ("", label("vote.check", lang)))  # fmt: skip
+                 (label("vote.check", lang), ""))  # fmt: skip
         # The signed QR's reference holds 40 characters: the token hash's first 40
         # hex digits (160 bits) find it in the published list.
         return Slip("vote", pick(quote.titles, language), outcome.reference[:40], lines, at)
