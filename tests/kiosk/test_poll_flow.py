@@ -61,8 +61,13 @@ def test_a_citizen_votes_once_and_the_results_count_the_receipt(kiosk: Kiosk) ->
     confirm = k.m.screen().confirm
     assert confirm is not None
     assert confirm.details == (("question", "Extend the night bus lines?"), ("choice", "No"))
+    trace = k.world.kiosk.diagnostics.trace
+    before = len(trace.lines())
+    assert any("> 00 88" in line for line in trace.lines())  # the card check's is traced
     k.m.confirm()
     k.settle()
+    # The token request's INTERNAL AUTHENTICATE (and every APDU around it) is not.
+    assert not any("> 00 88" in line for line in trace.lines()[before:])
     res = k.m.screen().result
     assert k.state is State.DONE and res is not None
     assert (res.ok, res.code, res.kind, res.receipt) == (True, "voted", "vote", "printed")
@@ -82,6 +87,10 @@ def test_a_citizen_votes_once_and_the_results_count_the_receipt(kiosk: Kiosk) ->
     assert (ref.kind, ref.transaction_id) == ("vote", token_hash[:40])
     # The ballot waits in the ballot box, not in the outbox.
     assert k.world.outbox.status().head_seq == 0
+    # The audit log keeps that a poll was used, never the token or the choice.
+    audited = repr([(e.event, e.fields) for e in k.world.audit.entries()])
+    assert token_hash not in audited and token_hash[:40] not in audited
+    assert "choice" not in audited
 
     _next_session(k)
     _vote(k, "0")
