@@ -148,6 +148,7 @@ class ReceiptState(StrEnum):
     PRINTED = "printed"
     QUEUED = "queued"  # the printer failed: kept, reprinted when it is back
     SKIPPED = "skipped"  # the citizen chose to go on without
+    NOT_PRINTED = "not_printed"  # the printer failed and the slip is not kept (a vote)
     NONE = "none"
 
 

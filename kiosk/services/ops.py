@@ -55,6 +55,7 @@ from kiosk.flows.base import (
 )
 from kiosk.journeys.ports import CardCheck, PinOutcome, PrinterCheck
 from kiosk.receipts.formatting import mask_card_number, mask_name
+from kiosk.receipts.slips import Slip
 from kiosk.services.printing import ReceiptDesk
 from kiosk.services.transactions import Transactions
 
@@ -331,8 +332,11 @@ class CardKioskOps:
         if printable is None or self.receipts is None:
             return outcome
         ctx.progress("printing", None)
-        # A poll's slip names no card: card and token hash must not meet on paper.
-        anonymous = getattr(flow, "anonymous_receipt", False)
-        holder = env.card.holder if env.card and not anonymous else None
+        if getattr(flow, "anonymous_receipt", False) and isinstance(printable, Slip):
+            # A poll's slip names no card and is kept nowhere: card and token hash
+            # must not meet on paper or in the print queue.
+            return outcome.with_receipt(self.receipts.print_unkept(
+                printable, self.terminal_id, language))  # fmt: skip
+        holder = env.card.holder if env.card else None
         return outcome.with_receipt(self.receipts.print_receipt(
             printable, holder, self.terminal_id, language))  # fmt: skip

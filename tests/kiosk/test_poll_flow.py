@@ -87,6 +87,10 @@ def test_a_citizen_votes_once_and_the_results_count_the_receipt(kiosk: Kiosk) ->
     assert (ref.kind, ref.transaction_id) == ("vote", token_hash[:40])
     # The ballot waits in the ballot box, not in the outbox.
     assert k.world.outbox.status().head_seq == 0
+    # The slip went straight to the printer: the print queue keeps no copy of it.
+    assert k.world.print_queue is not None
+    assert all(token_hash[:40] not in j.reference for j in k.world.print_queue.jobs())
+    assert not [j for j in k.world.print_queue.jobs() if j.kind == "vote"]
     # The audit log keeps that a poll was used, never the token or the choice.
     audited = repr([(e.event, e.fields) for e in k.world.audit.entries()])
     assert token_hash not in audited and token_hash[:40] not in audited
