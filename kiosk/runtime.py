@@ -227,6 +227,23 @@ def build_runtime(
                        clock=clock)  # fmt: skip
 
 
+def _open_ballot_box(path: Path) -> Any:
+    """The ballot box, or None when its file cannot be opened (the poll service is
+    then unavailable; the file is left as it is, for the technician: the ballots in
+    it are votes)."""
+    import sqlalchemy as sa
+
+    from backend_sync.terminal.ballots import BallotBox
+
+    try:
+        box = BallotBox(path)
+        box.waiting("")  # reads the file: a damaged one fails here, not at a vote
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        log.error("ballot box %s unusable, polls unavailable: %s", path.name, exc)
+        return None
+    return box
+
+
 def build_kiosk(
     config: KioskConfig,
     *,
@@ -242,7 +259,6 @@ def build_kiosk(
 
     from backend_sync import chain
     from backend_sync.terminal.agent import SyncAgent
-    from backend_sync.terminal.ballots import BallotBox
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
     from backend_sync.terminal.outbox_guard import OutboxGuard
@@ -336,7 +352,7 @@ def build_kiosk(
         language=config.languages[0],
         flows=flows,
         # Beside the outbox, never in it: a ballot must carry no terminal identity.
-        ballots=BallotBox(data / "ballots.db") if client is not None else None,
+        ballots=_open_ballot_box(data / "ballots.db") if client is not None else None,
     )
     audit = AuditLog(data / "audit.db")
     machine = build_kiosk_machine(ops, clock=clock, timeouts=config.timeouts,

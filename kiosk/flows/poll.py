@@ -97,6 +97,23 @@ def _spaced(hex_text: str) -> str:
     return " ".join(hex_text[i : i + 16] for i in range(0, len(hex_text), 16))
 
 
+def _texts(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or any(not isinstance(value.get(k), str) for k in LANGUAGES):
+        raise ValueError("a poll text needs zh-Hans, zh-Hant and en")
+    return {k: value[k] for k in LANGUAGES}
+
+
+def _read(
+    doc: Mapping[str, object],
+) -> tuple[tuple[int, int], dict[str, str], list[dict[str, str]]]:
+    """(opens, closes), the question and the options of a signed poll document,
+    checked for shape (ValueError): signed or not, a kiosk does not crash on it."""
+    opens, closes, options = doc["opens_ms"], doc["closes_ms"], doc["options"]
+    if not isinstance(opens, int) or not isinstance(closes, int) or not isinstance(options, list):
+        raise ValueError("poll window or options malformed")
+    return (opens, closes), _texts(doc["question"]), [_texts(o) for o in options]
+
+
 class PollFlow(BaseFlow):
     """Vote in the poll the catalog entry names (``entry.poll``)."""
 
@@ -128,25 +145,26 @@ class PollFlow(BaseFlow):
     ) -> Quote | Answer:
         env.need_card()
         assert entry.poll is not None  # check() refused entries without one
-        if not env.online or env.client is None or env.ballots is None:
+        if env.ballots is None:  # the ballot box could not be opened (logged at boot)
+            raise ServiceUnavailable(Notice.SERVICE_UNAVAILABLE)
+        if not env.online or env.client is None:
             raise ServiceUnavailable(Notice.NEEDS_NETWORK)
         ctx.progress("preparing", None)
         try:
             poll = fetch_poll(env.client, entry.poll)
+            window, question, options = _read(poll.document)
         except CentralUnavailable as exc:
             log.warning("poll %s: central unavailable: %s", entry.poll, exc)
             env.central_down()
             raise ServiceUnavailable(Notice.NEEDS_NETWORK) from exc
-        except (CentralRefused, PollError, ValueError, KeyError) as exc:
-            log.warning("poll %s refused: %s", entry.poll, exc)
+        except (CentralRefused, PollError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("poll %s refused: %r", entry.poll, exc)
             raise ServiceUnavailable(Notice.SERVICE_UNAVAILABLE) from exc
-        doc = poll.document
         now_ms = int(env.clock.now().timestamp() * 1000)
-        if doc.get("status") != "open" or not doc["opens_ms"] <= now_ms < doc["closes_ms"]:
+        if poll.document.get("status") != "open" or not window[0] <= now_ms < window[1]:
             raise ServiceUnavailable(Notice.POLL_CLOSED)
-        options: list[Mapping[str, str]] = doc["options"]
         spec = next(f for f in entry.fields if f.name == "choice")
-        if [dict(labels) for _, labels in spec.choices] != [dict(o) for o in options]:
+        if [dict(labels) for _, labels in spec.choices] != options:
             # The form's words must be the signed document's: the citizen chose by them.
             log.warning("poll %s: catalog options differ from the signed document", poll.poll_id)
             raise ServiceUnavailable(Notice.SERVICE_UNAVAILABLE)
@@ -157,7 +175,7 @@ class PollFlow(BaseFlow):
         if not 0 <= choice < len(options):
             raise FormError(FieldError.NOT_A_CHOICE, "choice")
         by_language = {
-            lang: (("question", doc["question"][lang]), ("choice", options[choice][lang]))
+            lang: (("question", question[lang]), ("choice", options[choice][lang]))
             for lang in LANGUAGES
         }
         return Quote(entry.id, entry.names, self.name, QuoteKind.VOTE,
@@ -257,4 +275,8 @@ def release_ballots(
             sent += box.release_due(poll, now_ms, send)  # type: ignore[arg-type]
         except (CentralUnavailable, CentralRefused) as exc:
             log.warning("ballots of %s not released: %s", poll.poll_id, exc)
+        except Exception:
+            # The sync thread must go on (records, catalog, hotlist); the ballots stay
+            # in their box for the next pass.
+            log.exception("ballots of %s not released", poll.poll_id)
     return sent

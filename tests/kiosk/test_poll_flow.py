@@ -5,7 +5,11 @@ by the central is refused by the kiosk."""
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend_sync.central import polls
 from backend_sync.central.poll_models import polls as polls_table
+from kiosk.catalog import Catalog
 from kiosk.codes import OutcomeCode, WhyNot
-from kiosk.demo.catalog import DEMO_POLL_ID
+from kiosk.demo.catalog import DEMO_CATALOG, DEMO_POLL_ID, demo_poll
 from kiosk.flows.poll import untraced
 from kiosk.journeys.citizen_states import State
 from kiosk.receipts.i18n import label
@@ -158,3 +163,86 @@ def test_nothing_is_traced_while_untraced(caplog: pytest.LogCaptureFixture) -> N
             lg.log(7, "> 00 88 00 00 20 AA")
         lg.log(7, "> 00 B0 96 00 10")
     assert [r.getMessage() for r in caplog.records] == ["> 00 B0 96 00 10"]
+
+
+def _catalog_with(entry: dict[str, Any]) -> dict[str, Any]:
+    body = copy.deepcopy(DEMO_CATALOG)
+    body["services"].append(entry)
+    return body
+
+
+def _poll_entry(service_id: str, poll_id: str, options: list[dict[str, str]]) -> dict[str, Any]:
+    return {"id": service_id, "flow": "poll", "poll": poll_id, "groups": ["participation"],
+            "names": {"zh-Hans": "测试", "zh-Hant": "測試", "en": "Test poll"},
+            "needs": {"network": True},
+            "fields": [{"name": "choice", "kind": "choice", "labels": OPTIONS[0],
+                        "choices": [[str(i), o] for i, o in enumerate(options)]}]}  # fmt: skip
+
+
+OPTIONS = [{"zh-Hans": "是", "zh-Hant": "是", "en": "Yes"},
+           {"zh-Hans": "否", "zh-Hant": "否", "en": "No"}]  # fmt: skip
+
+
+def test_a_card_not_eligible_is_refused_with_words(make_kiosk: Callable[..., Kiosk]) -> None:
+    k = make_kiosk(catalog=_catalog_with(_poll_entry("poll_kids", "KIDS", OPTIONS)))
+    spec = demo_poll(int(k.clock.now().timestamp() * 1000))
+    polls.create_poll(k.world.central, {**spec, "poll_id": "KIDS", "options": OPTIONS,
+                                        "min_age": 6, "max_age": 12})  # fmt: skip
+    k.start()
+    k.login(1)
+    k.m.choose_service("poll_kids")
+    k.settle()
+    k.m.set_field("choice", "0")
+    k.m.submit_form()
+    k.settle()
+    k.m.confirm()
+    k.settle()
+    res = k.m.screen().result
+    assert res is not None and (res.ok, res.code) == (False, OutcomeCode.NOT_ELIGIBLE)
+    assert k.world.kiosk.ballots is not None and k.world.kiosk.ballots.waiting("KIDS") == 0
+
+
+def test_options_that_are_not_the_documents_words_are_refused(
+    make_kiosk: Callable[..., Kiosk],
+) -> None:
+    demo = next(e for e in DEMO_CATALOG["services"] if e["id"] == SERVICE)
+    swapped = list(reversed(demo["fields"][0]["choices"]))
+    entry = _poll_entry("poll_swapped", DEMO_POLL_ID, [labels for _, labels in swapped])
+    k = make_kiosk(catalog=_catalog_with(entry))
+    k.start()
+    k.login(1)
+    k.m.choose_service("poll_swapped")
+    k.settle()
+    k.m.set_field("choice", "0")
+    k.m.submit_form()
+    k.settle()
+    assert k.state is State.MENU and "service_unavailable" in k.m.screen().notices
+
+
+def test_an_entry_without_its_poll_is_left_out() -> None:
+    entry = _poll_entry("poll_nameless", DEMO_POLL_ID, OPTIONS)
+    del entry["poll"]
+    assert "poll_nameless" not in Catalog.from_body(1, _catalog_with(entry)).services
+    assert SERVICE in Catalog.from_body(1, DEMO_CATALOG).services
+
+
+def test_a_damaged_ballot_box_leaves_the_kiosk_running_and_the_file_kept(
+    make_kiosk: Callable[..., Kiosk], tmp_path: Path
+) -> None:
+    # The first world of a test lives in tmp_path / "k0" (the make_kiosk fixture).
+    root = tmp_path / "k0"
+    root.mkdir()
+    damaged = b"not a database, but maybe someone's votes" * 100
+    (root / "ballots.db").write_bytes(damaged)
+    k = make_kiosk()
+    assert k.world.kiosk.ballots is None
+    k.start()
+    k.login(1)
+    k.m.choose_service(SERVICE)
+    k.settle()
+    k.m.set_field("choice", "0")
+    k.m.submit_form()
+    k.settle()
+    assert k.state is State.MENU and "service_unavailable" in k.m.screen().notices
+    k.world.sync()  # the sync goes on without a ballot box
+    assert (root / "ballots.db").read_bytes() == damaged
