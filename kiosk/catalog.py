@@ -91,6 +91,7 @@ class ServiceEntry(_Model):
     needs: Needs = Needs()
     fields: list[FieldEntry] = Field(default_factory=list)
     payment: Payment | None = None
+    poll: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")  # a poll's id
     order: int = 100
 
     @model_validator(mode="after")

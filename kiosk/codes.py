@@ -64,6 +64,7 @@ class Notice(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
     UNKNOWN_SERVICE = "unknown_service"
     NEEDS_CARD = "needs_card"
+    POLL_CLOSED = "poll_closed"  # the poll takes no votes now (closed, or not yet open)
     # OUT_OF_SERVICE: why (for the staff line of that screen)
     NO_PSAM = "no_psam"
     SALES_STOPPED = "sales_stopped"
@@ -112,6 +113,11 @@ class OutcomeCode(StrEnum):
     SUBMITTED = "submitted"  # a case with a tracking number
     TICKET_ISSUED = "ticket_issued"
     QUEUE_NUMBER = "queue_number"
+    VOTED = "voted"  # a poll's ballot is in the ballot box
+    NOT_ELIGIBLE = "not_eligible"  # the central: this card may not vote in this poll
+    ALREADY_VOTED = "already_voted"  # the central: this card has its token already
+    POLL_CLOSED = "poll_closed"
+    POLL_KEY_REFUSED = "poll_key_refused"  # the signature is not under the document's key
     INSUFFICIENT_BALANCE = "insufficient_balance"
     ORDER_PAID = "order_paid"  # the central: this bill is paid already
     ORDER_HELD = "order_held"  # the central: this bill is being paid elsewhere
@@ -142,6 +148,7 @@ class ReceiptState(StrEnum):
     PRINTED = "printed"
     QUEUED = "queued"  # the printer failed: kept, reprinted when it is back
     SKIPPED = "skipped"  # the citizen chose to go on without
+    NOT_PRINTED = "not_printed"  # the printer failed and the slip is not kept (a vote)
     NONE = "none"
 
 

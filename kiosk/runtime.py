@@ -31,6 +31,7 @@ from kiosk.core.machine import TerminalMachine
 
 if TYPE_CHECKING:
     from backend_sync.terminal.agent import SyncAgent
+    from backend_sync.terminal.ballots import BallotBox
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
     from backend_sync.terminal.outbox import Outbox
@@ -83,6 +84,7 @@ class KioskRuntime:
     devices: KioskDevices
     diagnostics: Any = None  # kiosk.diagnostics.Diagnostics over these very parts
     heartbeat: Any = None  # backend_sync.terminal.heartbeat.HeartbeatSender
+    ballots: BallotBox | None = None  # poll ballots waiting for release (never the outbox)
     _monitor: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
     # Set when a record is closed: the sync thread uploads it now, not at the next tick.
@@ -132,6 +134,12 @@ class KioskRuntime:
         self.ops.network.online = report.skew_ms is not None
         if self.diagnostics is not None:
             self.diagnostics.note_sync(report.skew_ms)
+        if self.ballots is not None and self.client is not None and self.config.central_url:
+            from kiosk.flows.poll import release_ballots
+
+            # Ballots leave by their own anonymous route at the polls' fixed times.
+            now_ms = int(self.ops.clock.now().timestamp() * 1000)
+            release_ballots(self.ballots, self.client, self.config.central_url, now_ms)
         return report
 
     def _sync_loop(self) -> None:
@@ -167,6 +175,8 @@ class KioskRuntime:
             self.outbox.close()
         if self.print_queue is not None:
             self.print_queue.close()
+        if self.ballots is not None:
+            self.ballots.engine.dispose()
         self.audit.close()
 
 
@@ -215,6 +225,23 @@ def build_runtime(
     the key at fault."""
     return build_kiosk(config, devices=open_pcsc_devices(config, psam_wait=psam_wait),
                        clock=clock)  # fmt: skip
+
+
+def _open_ballot_box(path: Path) -> Any:
+    """The ballot box, or None when its file cannot be opened (the poll service is
+    then unavailable; the file is left as it is, for the technician: the ballots in
+    it are votes)."""
+    import sqlalchemy as sa
+
+    from backend_sync.terminal.ballots import BallotBox
+
+    try:
+        box = BallotBox(path)
+        box.waiting("")  # reads the file: a damaged one fails here, not at a vote
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        log.error("ballot box %s unusable, polls unavailable: %s", path.name, exc)
+        return None
+    return box
 
 
 def build_kiosk(
@@ -324,6 +351,8 @@ def build_kiosk(
         on_record=wake.set,
         language=config.languages[0],
         flows=flows,
+        # Beside the outbox, never in it: a ballot must carry no terminal identity.
+        ballots=_open_ballot_box(data / "ballots.db") if client is not None else None,
     )
     audit = AuditLog(data / "audit.db")
     machine = build_kiosk_machine(ops, clock=clock, timeouts=config.timeouts,
@@ -331,7 +360,8 @@ def build_kiosk(
     rt = KioskRuntime(config=config, terminal_id=terminal_id,
                       controller=KioskController(machine), machine=machine, ops=ops,
                       agent=agent, client=client, store=store, outbox=outbox, audit=audit,
-                      print_queue=queue, devices=devices, _wake=wake)  # fmt: skip
+                      print_queue=queue, devices=devices, ballots=ops.ballots,
+                      _wake=wake)  # fmt: skip
     parts = runtime_devices(
         config, terminal_id=terminal_id, card_reader=devices.card_reader,
         psam_reader=devices.psam_reader, open_card=devices.open_card,

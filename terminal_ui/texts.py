@@ -136,6 +136,7 @@ NOTICES: Mapping[str, str] = {
     "needs_network": N_("This service needs the network, which is down. Please try later."),
     "offline_limit": N_("Offline, this kiosk can only take small amounts. Please try later."),
     "service_failed": N_("That service did not answer. Please try again or choose another."),
+    "poll_closed": N_("This poll is not taking votes now."),
 }
 NOTICE_UNKNOWN = N_("Please note: something did not work as expected.")
 
@@ -224,6 +225,26 @@ RESULTS: Mapping[str, Advice] = {
     "submitted": (N_("Received"), N_("Keep the tracking number to follow it up.")),
     "ticket_issued": (N_("Your ticket is ready"), N_("Please take the printed ticket.")),
     "queue_number": (N_("Your queue number"), N_("Please wait until your number is called.")),
+    "voted": (
+        N_("Your vote has been cast"),
+        N_("Keep the slip: after the close, find its code in the published list."),
+    ),
+    "not_eligible": (
+        N_("This card may not vote in this poll"),
+        N_("The poll is open to some residents only (for example by age)."),
+    ),
+    "already_voted": (
+        N_("This card has voted in this poll already"),
+        N_("Each card votes once. Your earlier vote stands."),
+    ),
+    "poll_closed": (
+        N_("This poll is not taking votes now"),
+        N_("No vote was cast. The results are published after the close."),
+    ),
+    "poll_key_refused": (
+        N_("This poll could not be checked"),
+        N_("No vote was cast. Please tell staff at a service window."),
+    ),
     "order_paid": (
         N_("This bill has been paid already"),
         N_("Nothing was paid now. Please keep your earlier receipt."),
@@ -298,6 +319,7 @@ RECEIPT: Mapping[str, str] = {
     "printed": N_("Please take your receipt."),
     "queued": N_("The receipt could not be printed now; ask at a service window for a copy."),
     "skipped": N_("No receipt was printed, as you chose."),
+    "not_printed": N_("The slip could not be printed. Your vote was cast all the same."),
     "none": "",
 }
 
@@ -318,6 +340,8 @@ DETAIL_LABELS: Mapping[str, str] = {
     "due": N_("Due"),
     "holder": N_("Holder"),
     "usage": N_("Usage"),
+    "question": N_("Question"),
+    "choice": N_("Your choice"),
 }
 
 HISTORY_KINDS: Mapping[str, str] = {
@@ -331,6 +355,7 @@ CONFIRM_TITLES: Mapping[str, str] = {
     "load": N_("Top up your card"),
     "change_pin": N_("Change your PIN"),
     "submit": N_("Please check and confirm"),
+    "vote": N_("Your vote"),
 }
 
 
@@ -345,6 +370,10 @@ T = TypeVar("T")
 
 CONFIRM_NOTES: Mapping[str, str] = {
     "change_pin": N_("Press Confirm and the card's PIN becomes the new one you entered."),
+    "vote": N_(
+        "Press Confirm to cast your vote. It cannot be changed, and no one can see "
+        "which card chose what."
+    ),
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEMO_CATALOG", "demo_bills"]
+__all__ = ["DEMO_CATALOG", "DEMO_POLL_ID", "demo_bills", "demo_poll"]
 
 
 def _n(hans: str, hant: str, en: str) -> dict[str, str]:
@@ -15,6 +15,12 @@ def _n(hans: str, hant: str, en: str) -> dict[str, str]:
 
 
 _PIN = {"kind": "pin", "max_length": 6}
+
+DEMO_POLL_ID = "NIGHTBUS"
+_POLL_QUESTION = _n(
+    "是否延长夜班公交线路？", "是否延長夜班公交線路？", "Extend the night bus lines?"
+)
+_POLL_OPTIONS = [_n("同意", "同意", "Yes"), _n("不同意", "不同意", "No")]
 
 # Each service sits in the one group a citizen would look in (a service is listed
 # once, under its first group; a group with no service is not shown).
@@ -27,6 +33,8 @@ DEMO_CATALOG: dict[str, Any] = {
         {"id": "work", "kind": "stage", "order": 10, "names": _n("就业", "就業", "Work")},
         {"id": "elderly_health", "kind": "stage", "order": 11,
          "names": _n("养老与健康", "養老與健康", "Elderly care and health")},
+        {"id": "participation", "kind": "topic", "order": 4,
+         "names": _n("民意征集", "民意徵集", "Have your say")},
     ],
     "services": [
         {"id": "balance", "flow": "balance", "groups": ["card"], "order": 1,
@@ -60,8 +68,27 @@ DEMO_CATALOG: dict[str, Any] = {
         {"id": "bike_enable", "flow": "fixed_price", "groups": ["transport"], "order": 20,
          "names": _n("开通公共自行车", "開通公共自行車", "Enable public bikes"),
          "payment": {"payee": "bike", "amount_fen": 1000, "offline": True}},
+        # The options are the signed poll document's own words (the kiosk checks).
+        {"id": "poll_night_bus", "flow": "poll", "poll": DEMO_POLL_ID,
+         "groups": ["participation"], "order": 30,
+         "names": _n("夜班公交意见征集", "夜班公交意見徵集", "Night bus consultation"),
+         "needs": {"card": True, "network": True},
+         "fields": [{"name": "choice", "kind": "choice", "labels": _POLL_QUESTION,
+                     "choices": [[str(i), o] for i, o in enumerate(_POLL_OPTIONS)]}]},
     ],
 }  # fmt: skip
+
+
+def demo_poll(now_ms: int) -> dict[str, Any]:
+    """The demo's open poll (TEST ONLY): opened a day ago, closing in a week, with a
+    release each day and a minimum batch of 1 (a demo kiosk has few voters)."""
+    day = 86_400_000
+    return {
+        "poll_id": DEMO_POLL_ID, "department": "city-transport",
+        "opens_ms": now_ms - day, "closes_ms": now_ms + 7 * day,
+        "release_times_ms": [now_ms + k * day for k in range(1, 7)], "min_batch": 1,
+        "min_age": 16, "question": _POLL_QUESTION, "options": _POLL_OPTIONS,
+    }  # fmt: skip
 
 
 def demo_bills(asns: list[str]) -> list[Any]:

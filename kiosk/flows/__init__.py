@@ -50,7 +50,8 @@ def builtin_flows() -> FlowRegistry:
     from kiosk.flows.change_pin import ChangePinFlow
     from kiosk.flows.fixed_price import FixedPriceFlow
     from kiosk.flows.history import HistoryFlow
+    from kiosk.flows.poll import PollFlow
     from kiosk.flows.top_up import TopUpFlow
 
     return FlowRegistry([BalanceFlow(), HistoryFlow(), BillFlow(), TopUpFlow(),
-                         ChangePinFlow(), FixedPriceFlow()])  # fmt: skip
+                         ChangePinFlow(), FixedPriceFlow(), PollFlow()])  # fmt: skip

@@ -26,6 +26,7 @@ from kiosk.core.views import HistoryLine, Language
 from kiosk.core.worker import JobContext
 
 if TYPE_CHECKING:
+    from backend_sync.terminal.ballots import BallotBox
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
     from backend_sync.terminal.outbox import Outbox
@@ -65,7 +66,8 @@ class QuoteKind(StrEnum):
     DEBIT = "debit"  # money from the purse
     LOAD = "load"  # money onto the purse
     CHANGE_PIN = "change_pin"
-    SUBMIT = "submit"  # no money: a request, a booking, a vote
+    SUBMIT = "submit"  # no money: a request, a booking
+    VOTE = "vote"  # a poll's ballot: cannot be changed once confirmed
 
 
 class OutcomeKind(StrEnum):
@@ -78,6 +80,7 @@ class OutcomeKind(StrEnum):
     TRACKING_NUMBER = "tracking_number"
     TICKET = "ticket"
     QUEUE_NUMBER = "queue_number"
+    VOTE = "vote"  # a ballot cast: the reference is the token hash, never the choice
 
 
 class PayeeSource(StrEnum):
@@ -114,6 +117,9 @@ class Quote:
     needs_receipt: bool = True
     payee_ref: PayeeRef = PayeeRef(PayeeSource.NONE)
     data: Mapping[str, object] = field(default_factory=dict)  # for execute(): reference...
+    # Details in each language (a poll's question and option, from its signed
+    # document); ``details`` is shown for a language not in here.
+    details_by_language: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,7 @@ class FlowEnv:
     client: CentralClient | None = None
     store: DownloadStore | None = None
     on_record: Callable[[], None] = lambda: None
+    ballots: BallotBox | None = None  # the kiosk's ballot box (polls), beside the outbox
 
     @property
     def online(self) -> bool:
@@ -316,6 +323,8 @@ class BaseFlow:
     payee: ClassVar[PayeeSource] = PayeeSource.NONE
     needs_card: ClassVar[bool] = True
     always_online: ClassVar[bool] = False  # needs the central whatever the catalog says
+    # True: the receipt names no card (a poll's slip must not join card and token).
+    anonymous_receipt: ClassVar[bool] = False
 
     def check(self, entry: ServiceEntry) -> str | None:
         have = {f.name for f in entry.fields}

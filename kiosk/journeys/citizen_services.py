@@ -378,5 +378,6 @@ class ServiceSteps:
         if q.balance_fen is not None:
             sign = {QuoteKind.DEBIT: -1, QuoteKind.LOAD: 1}.get(q.kind, 0)
             after = q.balance_fen + sign * q.amount_fen
+        details = q.details_by_language.get(lang.value, q.details)
         return ConfirmView(q.service_id, pick(q.titles, lang), q.kind, q.amount_fen, q.payee,
-                           q.details, q.balance_fen, after)  # fmt: skip
+                           details, q.balance_fen, after)  # fmt: skip

@@ -19,7 +19,7 @@ from kiosk.receipts.signing import TransactionReference
 
 __all__ = ["SLIP_KINDS", "Slip", "answer_slip", "build_slip"]
 
-SLIP_KINDS = ("answer", "tracking_number", "ticket", "queue_number")
+SLIP_KINDS = ("answer", "tracking_number", "ticket", "queue_number", "vote")
 
 
 @dataclass(frozen=True)

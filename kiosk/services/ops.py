@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from cryptography import x509
 
+from backend_sync.terminal.ballots import BallotBox
 from backend_sync.terminal.client import CentralClient
 from backend_sync.terminal.downloads import DownloadStore
 from backend_sync.terminal.outbox import IntentId, Outbox
@@ -54,6 +55,7 @@ from kiosk.flows.base import (
 )
 from kiosk.journeys.ports import CardCheck, PinOutcome, PrinterCheck
 from kiosk.receipts.formatting import mask_card_number, mask_name
+from kiosk.receipts.slips import Slip
 from kiosk.services.printing import ReceiptDesk
 from kiosk.services.transactions import Transactions
 
@@ -82,6 +84,7 @@ class CardKioskOps:
         on_record: Callable[[], None] = lambda: None,
         language: Language = Language.ZH_HANS,
         flows: FlowRegistry | None = None,
+        ballots: BallotBox | None = None,
     ) -> None:
         self._open_card = open_card
         self._open_psam = open_psam
@@ -96,6 +99,7 @@ class CardKioskOps:
         self.language = language  # receipts printed outside a session (settled on return)
         self.flows = flows or builtin_flows()
         self.outbox = outbox
+        self.ballots = ballots
         self.psam: PsamClient | None = None
         self.tx: Transactions | None = None
         self._card: CardSession | None = None
@@ -126,7 +130,7 @@ class CardKioskOps:
                        catalog_version=self.catalog().version,
                        terminal_id=self.terminal_id if self.psam else "", card=self._card,
                        tx=self.tx, outbox=self.outbox, client=self.client, store=self.store,
-                       on_record=self.on_record)  # fmt: skip
+                       on_record=self.on_record, ballots=self.ballots)  # fmt: skip
 
     # -- the card ----------------------------------------------------------------------
     def check_card(self, ctx: JobContext) -> CardCheck:
@@ -328,6 +332,11 @@ class CardKioskOps:
         if printable is None or self.receipts is None:
             return outcome
         ctx.progress("printing", None)
+        if getattr(flow, "anonymous_receipt", False) and isinstance(printable, Slip):
+            # A poll's slip names no card and is kept nowhere: card and token hash
+            # must not meet on paper or in the print queue.
+            return outcome.with_receipt(self.receipts.print_unkept(
+                printable, self.terminal_id, language))  # fmt: skip
         holder = env.card.holder if env.card else None
         return outcome.with_receipt(self.receipts.print_receipt(
             printable, holder, self.terminal_id, language))  # fmt: skip

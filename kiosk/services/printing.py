@@ -13,7 +13,7 @@ from typing import Any
 
 from cardlib.bcd import unpack_datetime
 from cardlib.layout import Holder
-from drivers.printer.errors import PrinterUnreachable
+from drivers.printer.errors import PrinterError, PrinterUnreachable
 from drivers.printer.printer import Printer
 from drivers.printer.queue import JobState, PrintQueue
 from kiosk.codes import PrinterProblem, ReceiptState
@@ -85,6 +85,19 @@ class ReceiptDesk:
         """Queue and print a flow's receipt or slip: PRINTED, or QUEUED when the printer
         failed (the job is kept and reprinted)."""
         return self._print(receipt, holder, terminal_id, language)
+
+    def print_unkept(self, slip: Slip, terminal_id: str, language: Language) -> ReceiptState:
+        """Print a slip straight to the printer, naming no card and kept nowhere (a
+        poll's slip: a kept copy of its token hash beside the audit log's card would
+        join card and ballot). PRINTED, or NOT_PRINTED: it is not reprinted later."""
+        doc = build_slip(slip, terminal=Terminal(terminal_id, self.location), card=None,
+                         signer=self.signer, language=language.value)  # fmt: skip
+        try:
+            self.printer.print_document(doc)
+        except (PrinterError, OSError) as exc:  # the vote stands; only its slip is lost
+            log.warning("an unkept slip was not printed: %s", type(exc).__name__)
+            return ReceiptState.NOT_PRINTED
+        return ReceiptState.PRINTED
 
     def _print(
         self, receipt: Receipt | Slip, holder: Holder | None, terminal_id: str, language: Language

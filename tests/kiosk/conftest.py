@@ -107,6 +107,9 @@ def make_kiosk(world_template: Path, tmp_path: Path) -> Iterator[Callable[..., K
     def make(**kw: object) -> Kiosk:
         root = tmp_path / f"k{len(worlds)}"
         shutil.copytree(world_template, root)
+        prepare = kw.pop("prepare", None)  # a test's change to the folder before the build
+        if callable(prepare):
+            prepare(root)
         clock = kw.pop("clock", None) or ManualClock()
         world = DemoWorld.build(root, clock=clock, **kw)  # type: ignore[arg-type]
         worlds.append(world)
