@@ -17,6 +17,8 @@ from pydantic import BaseModel
 
 from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
 from backend_sync.central.console.routes import console_router
+from backend_sync.central.feedback.api import feedback_router
+from backend_sync.central.feedback.open311 import open311_router
 from backend_sync.central.polls_api import poll_router
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import (
@@ -66,6 +68,8 @@ def create_app(central: Central) -> FastAPI:
 
     app.include_router(poll_router(central))
     app.include_router(console_router(central))
+    app.include_router(feedback_router(central))
+    app.include_router(open311_router(central))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

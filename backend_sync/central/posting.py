@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from backend_sync.central import ledger
 from backend_sync.central.cardcrypto import UnknownKey
+from backend_sync.central.feedback.intake import FeedbackIntake
 from backend_sync.central.models import (
     AUTHENTIC,
     anomalies,
@@ -35,6 +36,7 @@ from backend_sync.central.models import (
 from backend_sync.central.service import Central
 from backend_sync.wire import (
     AbortedRecord,
+    FeedbackRecord,
     LoadRecord,
     ProofRecord,
     PurchaseRecord,
@@ -45,6 +47,7 @@ from backend_sync.wire import (
 __all__ = ["BatchPoster"]
 
 AnyRecord = PurchaseRecord | LoadRecord | UnsettledRecord | AbortedRecord | ProofRecord
+BatchRecord = AnyRecord | FeedbackRecord  # what a batch holds
 
 
 @dataclass(slots=True)
@@ -77,7 +80,7 @@ _COLS = (
 _TXN = _COLS.index("ledger_txn_id")
 
 
-def _f(rec: AnyRecord, name: str) -> Any:
+def _f(rec: BatchRecord, name: str) -> Any:
     # Field or None: pydantic's __getattr__ for an absent field costs microseconds.
     return rec.__dict__.get(name)
 
@@ -94,7 +97,7 @@ def _tac_data(rec: PurchaseRecord, type_tid: bytes) -> bytes:
     )
 
 
-def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, str]:
+def precompute_tacs(central: Central, recs: Sequence[BatchRecord]) -> dict[int, str]:
     """Expected TAC of each purchase record (by seq), from its own terminal id, key
     version and algorithm; the poster uses one only if those match the registry."""
     prefixes: dict[str, bytes] = {}
@@ -148,10 +151,11 @@ class BatchPoster:
         self.order_released: list[str] = []
         self.load_status: list[dict[str, Any]] = []
         self.settled: list[int] = []
+        self.feedback: FeedbackIntake | None = None  # made on the first feedback record
 
     # -- lookups, one query each for the whole batch ---------------------------
 
-    def _prefetch(self, recs: Sequence[AnyRecord]) -> None:
+    def _prefetch(self, recs: Sequence[BatchRecord]) -> None:
         conn = self.conn
         # Plain SQL with the list bound as such: SQLAlchemy's expanding IN costs
         # microseconds per value, and a batch names up to thousands of cards.
@@ -219,7 +223,7 @@ class BatchPoster:
 
     # -- per record -------------------------------------------------------------
 
-    def run(self, recs: Sequence[AnyRecord], hashes: Sequence[str]) -> list[RecordResult]:
+    def run(self, recs: Sequence[BatchRecord], hashes: Sequence[str]) -> list[RecordResult]:
         """Classify every record, then write everything; returns non-posted results."""
         self._prefetch(recs)
         self._type_tid = b"\x06" + bytes.fromhex(self.tid)
@@ -228,9 +232,15 @@ class BatchPoster:
         for rec, h in zip(recs, hashes, strict=True):
             if type(rec) is PurchaseRecord and fast(rec, h):
                 continue
-            row = self._row(rec, h)
-            status, reason = self._classify(rec, row)
-            row["status"], row["reason"] = status, reason
+            if isinstance(rec, FeedbackRecord):  # no money: the feedback domain decides
+                if self.feedback is None:
+                    self.feedback = FeedbackIntake(self.conn, self.tid, self.now, self.cards)
+                row = self.feedback.take(rec, h)
+                status, reason = row["status"], row["reason"]
+            else:
+                row = self._row(rec, h)
+                status, reason = self._classify(rec, row)
+                row["status"], row["reason"] = status, reason
             self.rows.append(row)
             if status != "posted":
                 out.append(RecordResult(seq=rec.seq, status=status, reason=reason))
@@ -485,6 +495,8 @@ class BatchPoster:
         ledger.bulk_insert(conn, terminal_records, _COLS, [tuple(r) for r in rows])
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)
+        if self.feedback is not None:
+            self.flags.extend(self.feedback.write())
         if self.flags:
             conn.execute(anomalies.insert(), self.flags)
         if self.order_paid:
