@@ -219,3 +219,48 @@ def test_answer_rate_reopen_return_escalate(world: tuple) -> None:  # type: igno
     actions = [e.action for e in cases.events(central, row.id)]
     assert actions == ["take", "answer", "rated_unsatisfied", "return", "dispatch", "overdue",
                        "answer", "rated_satisfied"]  # fmt: skip
+
+
+def test_open311_publishes_free_text_and_place_only_with_consent(world: tuple) -> None:  # type: ignore[type-arg]
+    import httpx
+
+    central, srv, tmp = world
+    t = kiosk(central, srv, tmp, "0000000000A1")
+    kw = dict(category="roads.pothole", ftype="report", urgency=2, identified=True,
+              name="赵六", now_ms=NOW)  # fmt: skip
+    kiosk_fb.submit(
+        t.outbox,
+        asn=asn_of(1),
+        body="东门路口有大坑",
+        place="东门路口",
+        lat_e6=31_875_000,
+        lon_e6=120_555_000,
+        publish_consent=True,
+        **kw,
+    )  # type: ignore[arg-type]
+    kiosk_fb.submit(
+        t.outbox, asn=asn_of(2), body="我家门口", place="某小区 3 栋", publish_consent=False, **kw
+    )  # type: ignore[arg-type]
+    assert t.agent.upload_pending().ok
+    [pub, priv] = sorted(cases.queue(central, TRANSIT), key=lambda r: r.asn)
+    cases.answer(central, TRANSIT, pub.id, "已修补")
+    kiosk_fb.rate(t.client, tracking=pub.tracking, asn=asn_of(1), satisfied=True)
+    with httpx.Client(base_url=srv.url) as h:
+        services = h.get("/open311/v2/services.json").json()
+        assert {s["service_code"] for s in services} == {"water.outage", "roads.pothole"}
+        reqs = {r["service_request_id"]: r for r in h.get("/open311/v2/requests.json").json()}
+        assert set(reqs) == {str(pub.id), str(priv.id)}
+        p, q = reqs[str(pub.id)], reqs[str(priv.id)]
+        assert p["status"] == "closed" and p["description"] == "东门路口有大坑"
+        assert p["address"] == "东门路口" and p["lat"] == 31.875 and p["long"] == 120.555
+        assert q["status"] == "open" and q["status_notes"] == "routed to the department"
+        assert not {"description", "address", "lat", "long"} & set(q)
+        assert p["agency_responsible"] == "transit" and p["service_code"] == "roads.pothole"
+        text = h.get("/open311/v2/requests.json").text
+        assert "赵六" not in text and asn_of(1) not in text and pub.tracking not in text
+        opened = h.get("/open311/v2/requests.json", params={"status": "open"}).json()
+        assert [r["service_request_id"] for r in opened] == [str(priv.id)]
+        assert h.get(f"/open311/v2/requests/{priv.id}.json").json()[0]["status"] == "open"
+        assert h.get("/open311/v2/requests/999.json").status_code == 404
+        assert h.get("/open311/v2/requests/x'1.json").status_code == 404
+        assert h.get("/open311/v2/requests.json", params={"status": "maybe"}).status_code == 422

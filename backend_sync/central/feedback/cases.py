@@ -8,6 +8,7 @@ cases; :func:`visible` is the one check, used by every page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,8 @@ __all__ = [
 
 c = feedback_cases.c
 WAITING = ("dispatched", "in_progress", "reopened")  # a department owes an answer
+# Called inside the change's transaction (the console audits there).
+AuditHook = Callable[[sa.Connection], None]
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def _move(
     to_state: str | None = None,
     values: dict[str, Any] | None = None,
     supervisor_only: bool = False,
+    audit: AuditHook | None = None,
 ) -> None:
     if supervisor_only and actor.role != "supervisor":
         raise Refused(403, "supervisor_only")
@@ -123,38 +127,49 @@ def _move(
                 from_state=row.state, to_state=to_state or row.state, detail=detail[:2000],
             )
         )  # fmt: skip
+        if audit is not None:
+            audit(conn)
 
 
-def dispatch(central: Central, actor: Actor, case_id: int, department: str) -> None:
+def dispatch(
+    central: Central, actor: Actor, case_id: int, department: str, audit: AuditHook | None = None
+) -> None:
     """A supervisor routes an undispatched or returned case to a department."""
     if not department or len(department) > 64:
         raise Refused(422, "department_required")
     _move(central, actor, case_id, from_states=("accepted", "returned"), action="dispatch",
           detail=department, to_state="dispatched", values={"department": department},
-          supervisor_only=True)  # fmt: skip
+          supervisor_only=True, audit=audit)  # fmt: skip
 
 
-def take(central: Central, actor: Actor, case_id: int) -> None:
+def take(central: Central, actor: Actor, case_id: int, audit: AuditHook | None = None) -> None:
     """A staff member starts on the case."""
     _move(central, actor, case_id, from_states=("dispatched", "reopened"), action="take",
-          to_state="in_progress")  # fmt: skip
+          to_state="in_progress", audit=audit)  # fmt: skip
 
 
-def return_case(central: Central, actor: Actor, case_id: int, reason: str) -> None:
+def return_case(
+    central: Central, actor: Actor, case_id: int, reason: str, audit: AuditHook | None = None
+) -> None:
     """Not this department's: back to dispatch, with the reason (required)."""
     if not reason.strip():
         raise Refused(422, "reason_required")
     _move(central, actor, case_id, from_states=WAITING, action="return", detail=reason.strip(),
-          to_state="returned")  # fmt: skip
+          to_state="returned", audit=audit)  # fmt: skip
 
 
-def escalate(central: Central, actor: Actor, case_id: int, reason: str) -> None:
+def escalate(
+    central: Central, actor: Actor, case_id: int, reason: str, audit: AuditHook | None = None
+) -> None:
     """Put the case before a supervisor (it stays where it is)."""
     _move(central, actor, case_id, from_states=("accepted", "returned", *WAITING),
-          action="escalate", detail=reason.strip(), values={"escalated": True})  # fmt: skip
+          action="escalate", detail=reason.strip(), values={"escalated": True},
+          audit=audit)  # fmt: skip
 
 
-def answer(central: Central, actor: Actor, case_id: int, text: str) -> None:
+def answer(
+    central: Central, actor: Actor, case_id: int, text: str, audit: AuditHook | None = None
+) -> None:
     """The department's answer; the first one fixes the case's figures."""
     text = text.strip()
     if not text or len(text) > 4000:
@@ -174,7 +189,7 @@ def answer(central: Central, actor: Actor, case_id: int, text: str) -> None:
             on_time=now <= row.deadline_ms,
         )
     _move(central, actor, case_id, from_states=WAITING, action="answer", detail=text,
-          to_state="answered", values=vals)  # fmt: skip
+          to_state="answered", values=vals, audit=audit)  # fmt: skip
 
 
 def escalate_overdue(central: Central) -> int:
