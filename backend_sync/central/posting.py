@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -151,7 +151,7 @@ class BatchPoster:
         self.order_released: list[str] = []
         self.load_status: list[dict[str, Any]] = []
         self.settled: list[int] = []
-        self.feedback: FeedbackIntake | None = None  # made on the first feedback record
+        self.feedback: FeedbackIntake | None = None  # when the batch holds feedback
 
     # -- lookups, one query each for the whole batch ---------------------------
 
@@ -227,15 +227,16 @@ class BatchPoster:
         """Classify every record, then write everything; returns non-posted results."""
         self._prefetch(recs)
         self._type_tid = b"\x06" + bytes.fromhex(self.tid)
+        fb = [r for r in recs if isinstance(r, FeedbackRecord)]
+        if fb:
+            self.feedback = FeedbackIntake(self.conn, self.tid, self.now, self.cards, fb)
         out: list[RecordResult] = []
         fast = self._fast_purchase
         for rec, h in zip(recs, hashes, strict=True):
             if type(rec) is PurchaseRecord and fast(rec, h):
                 continue
             if isinstance(rec, FeedbackRecord):  # no money: the feedback domain decides
-                if self.feedback is None:
-                    self.feedback = FeedbackIntake(self.conn, self.tid, self.now, self.cards)
-                row = self.feedback.take(rec, h)
+                row = cast(FeedbackIntake, self.feedback).take(rec, h)  # made above
                 status, reason = row["status"], row["reason"]
             else:
                 row = self._row(rec, h)

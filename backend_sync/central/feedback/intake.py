@@ -58,27 +58,45 @@ class FeedbackIntake:
     """Turns one batch's feedback records into case rows, written in :meth:`write`."""
 
     def __init__(
-        self, conn: sa.Connection, terminal_id: str, now: int, cards: dict[str, Any]
+        self,
+        conn: sa.Connection,
+        terminal_id: str,
+        now: int,
+        cards: dict[str, Any],
+        records: list[FeedbackRecord],
     ) -> None:
+        """Prefetches, in one query each, what the batch's records need: the rules,
+        the categories, tracking numbers already used, and the cards' open cases."""
         self.conn = conn
         self.tid = terminal_id
         self.now = now
         self.cards = cards
         self.cases: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
-        self._ready = False
-
-    def _prepare(self) -> None:
-        self.rules = rules_mod.rules(self.conn)
-        self.categories = rules_mod.categories(self.conn)
-        self.batch_keys: set[tuple[str, str, str]] = set()
-        self.batch_tracking: set[str] = set()
-        self._ready = True
+        self.rules = rules_mod.rules(conn)
+        self.deadlines: dict[int, tuple[int, bool]] = {}
+        self.week = iso_week(now)
+        self.categories = rules_mod.categories(conn)
+        c = feedback_cases.c
+        self.used_tracking: set[str] = set(
+            conn.execute(
+                sa.select(c.tracking).where(c.tracking.in_({r.tracking for r in records}))
+            ).scalars()
+        )
+        days = {local_day(r.submitted_ms) for r in records}
+        self.open_keys: set[tuple[str, str, str]] = {
+            (a, b, d)
+            for a, b, d in conn.execute(
+                sa.select(c.asn, c.category, c.submitted_day).where(
+                    c.asn.in_({r.asn for r in records}),
+                    c.submitted_day.in_(days),
+                    c.state.in_(OPEN_STATES),
+                )
+            )
+        }
 
     def take(self, rec: FeedbackRecord, h: str) -> dict[str, Any]:
         """The terminal_records row for ``rec`` (status accepted / refused / rejected)."""
-        if not self._ready:
-            self._prepare()
         status, reason = self._case(rec)
         return {
             "terminal_id": self.tid, "seq": rec.seq, "kind": "feedback", "status": status,
@@ -98,29 +116,17 @@ class FeedbackIntake:
             return "rejected", "unknown_card"
         if rec.identified != (rec.name is not None):
             return "rejected", "identity_mismatch"
-        c = feedback_cases.c
-        if (
-            rec.tracking in self.batch_tracking
-            or self.conn.execute(sa.select(c.id).where(c.tracking == rec.tracking)).first()
-        ):
+        if rec.tracking in self.used_tracking:
             return "rejected", "duplicate_tracking"
-        self.batch_tracking.add(rec.tracking)
+        self.used_tracking.add(rec.tracking)
         cat = self.categories.get(rec.category)
         days = cat.deadline_days if cat else 10
-        deadline, calendar_known = lenient_deadline(self.rules.calendar, self.now, days)
+        if days not in self.deadlines:  # one arrival time per batch: once per length
+            self.deadlines[days] = lenient_deadline(self.rules.calendar, self.now, days)
+        deadline, calendar_known = self.deadlines[days]
         day = local_day(rec.submitted_ms)
         key = (rec.asn, rec.category, day)
-        duplicate = (
-            key in self.batch_keys
-            or self.conn.execute(
-                sa.select(c.id).where(
-                    c.asn == rec.asn,
-                    c.category == rec.category,
-                    c.submitted_day == day,
-                    c.state.in_(OPEN_STATES),
-                )
-            ).first()
-        )
+        duplicate = key in self.open_keys
         skew = rec.clock_skew_ms
         bound = self.rules.max_skew_s * 1000
         flagged = (skew is not None and abs(skew) > bound) or rec.submitted_ms > self.now + bound
@@ -131,9 +137,8 @@ class FeedbackIntake:
             state, refusal = "accepted", None
         else:
             state, refusal = "dispatched", None
-            self.batch_keys.add(key)
-        if state == "accepted":
-            self.batch_keys.add(key)
+        if state != "refused":
+            self.open_keys.add(key)
         if flagged:
             self._flag(rec, "kiosk_clock_skew", f"skew {skew} ms, kiosk {rec.submitted_ms}")
         if not calendar_known:
@@ -146,7 +151,7 @@ class FeedbackIntake:
             "body": rec.body, "place": rec.place, "lat_e6": rec.lat_e6, "lon_e6": rec.lon_e6,
             "publish_consent": rec.publish_consent, "state": state, "refusal": refusal,
             "submitted_ms": rec.submitted_ms, "submitted_day": day, "arrived_ms": self.now,
-            "arrived_week": iso_week(self.now), "deadline_ms": deadline,
+            "arrived_week": self.week, "deadline_ms": deadline,
             "clock_skew_ms": skew, "skew_flagged": flagged, "escalated": False,
             "reopened": 0, "updated_ms": self.now,
         })  # fmt: skip
