@@ -31,9 +31,9 @@ from backend_sync.terminal.client import CentralClient
 from backend_sync.terminal.outbox import Outbox, OutboxError
 from backend_sync.terminal.tables import outbox_records
 from backend_sync.tracking import new_tracking, normalize_tracking, valid_tracking
-from backend_sync.wire import FeedbackRecord
+from backend_sync.wire import FeedbackRecord, SignedDocument
 
-__all__ = ["AlreadySubmitted", "Submission", "lookup", "rate", "submit"]
+__all__ = ["AlreadySubmitted", "Submission", "categories", "lookup", "rate", "submit"]
 
 _TZ = ZoneInfo("Asia/Shanghai")
 
@@ -101,6 +101,13 @@ def submit(
 
     seq = outbox.append(make)
     return Submission(seq, tracking, now)
+
+
+def categories(client: CentralClient) -> SignedDocument:
+    """The central's signed category list (verified with the central's key), for
+    the kiosk's feedback screen and to keep with its other downloads."""
+    doc = client._send("GET", "/v1/feedback/categories")
+    return client._verified(doc, "feedback_categories")
 
 
 def lookup(

@@ -132,7 +132,9 @@ def test_offline_submission_uploaded_two_days_later(world: tuple) -> None:  # ty
                         urgency=1, body="again", identified=False,
                         now_ms=NOW - 2 * DAY + 60_000)  # fmt: skip
     assert t.agent.upload_pending().ok
-    [view] = kiosk_fb.lookup(t.client, tracking=sub.tracking)
+    # Typed back with dashes and lower case, the receipt's number finds the case.
+    typed = "-".join(sub.tracking[i : i + 4] for i in (0, 4, 8, 12)).lower()
+    [view] = kiosk_fb.lookup(t.client, tracking=typed)
     assert view.state == "dispatched"
     assert view.citizen_wait_ms - view.department_ms == 2 * DAY
     assert view.department_ms == 0 and view.deadline_ms == ms(2026, 3, 12, 17)
@@ -264,3 +266,29 @@ def test_open311_publishes_free_text_and_place_only_with_consent(world: tuple) -
         assert h.get("/open311/v2/requests/999.json").status_code == 404
         assert h.get("/open311/v2/requests/x'1.json").status_code == 404
         assert h.get("/open311/v2/requests.json", params={"status": "maybe"}).status_code == 422
+
+
+def test_categories_signed_and_hostile_records_refused_whole(world: tuple) -> None:  # type: ignore[type-arg]
+    import httpx
+    import orjson
+
+    central, srv, tmp = world
+    t = kiosk(central, srv, tmp, "0000000000A1")
+    doc = kiosk_fb.categories(t.client)  # verified with the central's key
+    assert [c["code"] for c in doc.payload["categories"]] == ["roads.pothole", "water.outage"]
+    assert "department" not in orjson.dumps(doc.payload).decode()
+    rules.set_categories(central, CATEGORIES[:1])
+    assert kiosk_fb.categories(t.client).version == doc.version + 1
+    sub = kiosk_fb.submit(t.outbox, asn=asn_of(1), category="water.outage", ftype="ask",
+                          urgency=1, body="x", identified=False, now_ms=NOW)  # fmt: skip
+    _prev, [pending] = t.outbox.pending()
+    good = orjson.loads(pending.body)
+    for bad in ({"urgency": "3"}, {"urgency": 9}, {"body": "x" * 2001}, {"identified": 1},
+                {"tracking": "ILOU" * 4}, {"lat_e6": 1.5}, {"extra": True}):  # fmt: skip
+        rec = {**good, **bad}
+        raw = orjson.dumps(rec, option=orjson.OPT_SORT_KEYS).decode()
+        body = t.client.build_batch(_prev, [rec["seq"]], [raw], "00" * 32)
+        r = httpx.post(srv.url + "/v1/batches", content=body)
+        assert r.status_code == 422 and r.json()["reason"] == "malformed_batch", bad
+    assert t.agent.upload_pending().ok
+    assert [v.tracking for v in kiosk_fb.lookup(t.client, asn=asn_of(1))] == [sub.tracking]
