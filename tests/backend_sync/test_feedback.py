@@ -292,3 +292,43 @@ def test_categories_signed_and_hostile_records_refused_whole(world: tuple) -> No
         assert r.status_code == 422 and r.json()["reason"] == "malformed_batch", bad
     assert t.agent.upload_pending().ok
     assert [v.tracking for v in kiosk_fb.lookup(t.client, asn=asn_of(1))] == [sub.tracking]
+
+
+def test_cli_categories_rules_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from kiosk.cli import main
+
+    db = f"sqlite:///{tmp_path / 'central.db'}"
+    assert main(["central", "migrate", "--db", db]) == 0
+    f = tmp_path / "cats.json"
+    f.write_text(json.dumps(CATEGORIES, ensure_ascii=False), encoding="utf-8")
+    assert main(["central", "feedback", "categories", "--db", db, str(f)]) == 0
+    assert "version 1" in capsys.readouterr().out
+    f.write_text(json.dumps([{**CATEGORIES[0], "deadline_days": 0}]), encoding="utf-8")
+    assert main(["central", "feedback", "categories", "--db", db, str(f)]) == 1
+    assert "bad_category" in capsys.readouterr().out
+    assert main(["central", "feedback", "rules", "--db", db, "--at-once-hours", "1"]) == 0
+    assert "at_once_hours=1 max_skew_s=300" in capsys.readouterr().out
+    assert main(["central", "feedback", "rules", "--db", db, "--rating-days", "-1"]) == 1
+    assert main(["central", "feedback", "sweep", "--db", db]) == 0
+    assert "escalated 0, closed unrated 0" in capsys.readouterr().out
+
+
+def test_rules_change_at_once_and_unrated_cases_close(world: tuple) -> None:  # type: ignore[type-arg]
+    central, srv, tmp = world
+    rules.set_rules(central, at_once_hours=0, rating_days=7)
+    t = kiosk(central, srv, tmp, "0000000000A1")
+    kiosk_fb.submit(t.outbox, asn=asn_of(1), category="water.outage", ftype="ask", urgency=1,
+                    body="?", identified=False, now_ms=NOW)  # fmt: skip
+    assert t.agent.upload_pending().ok
+    [row] = cases.queue(central, WATER)
+    central.clock = lambda: (NOW + 60_000) / 1000
+    cases.answer(central, WATER, row.id, "答复")
+    got = cases.get_case(central, WATER, row.id)
+    assert not got.at_once and got.within_2wd and got.on_time
+    central.clock = lambda: (NOW + 6 * DAY) / 1000
+    assert cases.close_unrated(central) == 0
+    central.clock = lambda: (NOW + 8 * DAY) / 1000
+    assert cases.close_unrated(central) == 1
+    assert cases.get_case(central, WATER, row.id).state == "closed"
