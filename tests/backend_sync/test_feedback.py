@@ -332,3 +332,45 @@ def test_rules_change_at_once_and_unrated_cases_close(world: tuple) -> None:  # 
     central.clock = lambda: (NOW + 8 * DAY) / 1000
     assert cases.close_unrated(central) == 1
     assert cases.get_case(central, WATER, row.id).state == "closed"
+
+
+def test_ingest_replay_and_figures_on_both_engines(central: Central, tmp_path: Path) -> None:
+    """The same upload twice stores one case (replay); the figures count it, on
+    SQLite and on PostgreSQL (booleans, partial unique index, the aggregate)."""
+    from backend_sync.central import ingest, registry
+    from backend_sync.central.feedback import figures
+    from backend_sync.terminal.client import CentralClient
+    from backend_sync.terminal.outbox import Outbox
+    from tests.backend_sync.support import enroll
+
+    central.clock = lambda: NOW / 1000
+    rules.set_categories(central, CATEGORIES)
+    registry.register_card(central, asn=asn_of(1), algorithm=0, key_version=1)
+    tid = "0000000000E1"
+    key = enroll(central, tid)
+    outbox = Outbox(tmp_path / "o.db", tid)
+    client = CentralClient("http://unused", terminal_id=tid, key=key,
+                           central_key=central.signing_key.public_key())  # fmt: skip
+    for cat in ("water.outage", "roads.pothole"):
+        kiosk_fb.submit(outbox, asn=asn_of(1), category=cat, ftype="ask", urgency=1,
+                        body="问", identified=False, now_ms=NOW)  # fmt: skip
+    prev, pending = outbox.pending()
+    body = client.build_batch(prev, [p.seq for p in pending], [p.body for p in pending],
+                              pending[-1].hash)  # fmt: skip
+    first = ingest.ingest_json(central, body)
+    assert first.acked == 2 and [r.status for r in first.results] == ["accepted", "accepted"]
+    again = ingest.ingest_json(central, body)
+    assert again.acked == 2 and again.detail == "replay"
+    with central.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(feedback_cases)).scalar() == 2
+    # The database itself holds one open case per card, category and day.
+    with pytest.raises(sa.exc.IntegrityError), central.engine.begin() as conn:
+        row = dict(conn.execute(sa.select(feedback_cases).limit(1)).one()._mapping)
+        conn.execute(feedback_cases.insert().values(
+            {**row, "id": None, "tracking": new_tracking(), "seq": 99}))  # fmt: skip
+    [w] = cases.queue(central, WATER)
+    central.clock = lambda: (NOW + 600_000) / 1000
+    cases.answer(central, WATER, w.id, "答")
+    got = {f.department: f for f in figures.weekly(central)}
+    assert (got["water"].cases, got["water"].answered, got["water"].at_once) == (1, 1, 1)
+    assert (got[""].cases, got[""].answered, got["transit"].answered) == (2, 1, 0)
