@@ -23,6 +23,7 @@ __all__ = [
     "Bill",
     "BillQuery",
     "BillQueryRequest",
+    "FeedbackRecord",
     "HoldOrder",
     "HoldOrderRequest",
     "LoadAuthorization",
@@ -180,8 +181,43 @@ class ProofRecord(_Inbound):
     balance_after: Balance | None = None
 
 
+Tracking = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9A-HJKMNP-TV-Z]{16}$",
+        description="15 random Crockford base32 digits and a mod-31 check digit",
+    ),
+]
+
+
+class FeedbackRecord(_Model):
+    """A citizen's submission (ask, report a problem, suggest): no money, signed and
+    chained like a purchase. ``submitted_ms`` is the kiosk's clock (the citizen's
+    wait starts there); ``clock_skew_ms`` is the kiosk's clock minus the central's
+    signed time at its last sync, when it has one. ``name`` only when identified."""
+
+    kind: Literal["feedback"] = "feedback"
+    seq: Seq
+    terminal_id: TerminalId
+    asn: Asn
+    tracking: Tracking
+    category: Code
+    ftype: Literal["ask", "report", "suggest"]
+    urgency: Annotated[int, Field(ge=1, le=3)]
+    body: Annotated[str, Field(min_length=1, max_length=2000)]
+    place: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    # Micro-degrees (WGS 84): the canonical encoding carries no floats.
+    lat_e6: Annotated[int, Field(ge=-90_000_000, le=90_000_000)] | None = None
+    lon_e6: Annotated[int, Field(ge=-180_000_000, le=180_000_000)] | None = None
+    identified: bool
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    publish_consent: bool
+    submitted_ms: Annotated[int, Field(ge=0, le=2**53)]
+    clock_skew_ms: Annotated[int, Field(ge=-(2**53), le=2**53)] | None = None
+
+
 Record = Annotated[
-    PurchaseRecord | LoadRecord | UnsettledRecord | AbortedRecord | ProofRecord,
+    PurchaseRecord | LoadRecord | UnsettledRecord | AbortedRecord | ProofRecord | FeedbackRecord,
     Field(discriminator="kind"),
 ]
 

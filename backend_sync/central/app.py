@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
 from backend_sync.central.api_rules import document_rules, install, refusals
 from backend_sync.central.console.routes import console_router
+from backend_sync.central.feedback.api import feedback_router
+from backend_sync.central.feedback.open311 import open311_router
 from backend_sync.central.fleet_api import router as fleet_router
 from backend_sync.central.ledger_api import ledger_router
 from backend_sync.central.polls_api import poll_router
@@ -85,6 +87,8 @@ def create_app(central: Central, *, max_body_bytes: int | None = None) -> FastAP
     app.include_router(poll_router(central))
     app.include_router(console_router(central))
     app.include_router(ledger_router(central, Admin))
+    app.include_router(feedback_router(central))
+    app.include_router(open311_router(central))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -248,6 +248,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from backend_sync.central.console.cli import register_staff
 
     register_staff(sub, with_db)
+    from backend_sync.central.feedback.cli import register_feedback
+
+    register_feedback(sub, with_db)
 
     def _help(_args: argparse.Namespace) -> int:
         p.print_help()

@@ -20,12 +20,13 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from backend_sync.central import ledger
 from backend_sync.central.cardcrypto import UnknownKey
+from backend_sync.central.feedback.intake import FeedbackIntake
 from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import (
     AUTHENTIC,
@@ -40,6 +41,7 @@ from backend_sync.central.payees import catalog_items
 from backend_sync.central.service import Central
 from backend_sync.wire import (
     AbortedRecord,
+    FeedbackRecord,
     LoadRecord,
     ProofRecord,
     PurchaseRecord,
@@ -51,6 +53,7 @@ from cardlib.crypto import purchase_tac_data
 __all__ = ["BatchPoster"]
 
 AnyRecord = PurchaseRecord | LoadRecord | UnsettledRecord | AbortedRecord | ProofRecord
+BatchRecord = AnyRecord | FeedbackRecord  # what a batch holds
 
 
 @dataclass(slots=True)
@@ -86,7 +89,7 @@ _COLS = (
 _TXN = _COLS.index("ledger_txn_id")
 
 
-def _f(rec: AnyRecord, name: str) -> Any:
+def _f(rec: BatchRecord, name: str) -> Any:
     # Field or None: pydantic's __getattr__ for an absent field costs microseconds.
     return rec.__dict__.get(name)
 
@@ -118,7 +121,7 @@ def _tac_data(rec: PurchaseRecord, terminal_id: bytes) -> bytes:
     return purchase_tac_data(d["amount"], _purchase_type(rec), terminal_id, d["ttc"], date, time)
 
 
-def precompute_tacs(central: Central, recs: Sequence[AnyRecord]) -> dict[int, str]:
+def precompute_tacs(central: Central, recs: Sequence[BatchRecord]) -> dict[int, str]:
     """Expected TAC of each purchase record (by seq), from its own terminal id, key
     version and algorithm; the poster uses one only if those match the registry."""
     prefixes: dict[tuple[str, int], bytes] = {}
@@ -174,10 +177,11 @@ class BatchPoster:
         self.order_released: list[str] = []
         self.load_status: list[dict[str, Any]] = []
         self.settled: list[int] = []
+        self.feedback: FeedbackIntake | None = None  # when the batch holds feedback
 
     # -- lookups, one query each for the whole batch ---------------------------
 
-    def _prefetch(self, recs: Sequence[AnyRecord]) -> None:
+    def _prefetch(self, recs: Sequence[BatchRecord]) -> None:
         conn = self.conn
         # Plain SQL with the list bound as such: SQLAlchemy's expanding IN costs
         # microseconds per value, and a batch names up to thousands of cards.
@@ -255,18 +259,25 @@ class BatchPoster:
 
     # -- per record -------------------------------------------------------------
 
-    def run(self, recs: Sequence[AnyRecord], hashes: Sequence[str]) -> list[RecordResult]:
+    def run(self, recs: Sequence[BatchRecord], hashes: Sequence[str]) -> list[RecordResult]:
         """Classify every record, then write everything; returns non-posted results."""
         self._prefetch(recs)
         self._tid_bytes = bytes.fromhex(self.tid)
+        fb = [r for r in recs if isinstance(r, FeedbackRecord)]
+        if fb:
+            self.feedback = FeedbackIntake(self.conn, self.tid, self.now, self.cards, fb)
         out: list[RecordResult] = []
         fast = self._fast_purchase
         for rec, h in zip(recs, hashes, strict=True):
             if type(rec) is PurchaseRecord and fast(rec, h):
                 continue
-            row = self._row(rec, h)
-            status, reason = self._classify(rec, row)
-            row["status"], row["reason"] = status, reason
+            if isinstance(rec, FeedbackRecord):  # no money: the feedback domain decides
+                row = cast(FeedbackIntake, self.feedback).take(rec, h)  # made above
+                status, reason = row["status"], row["reason"]
+            else:
+                row = self._row(rec, h)
+                status, reason = self._classify(rec, row)
+                row["status"], row["reason"] = status, reason
             self.rows.append(row)
             if status != "posted":
                 out.append(RecordResult(seq=rec.seq, status=status, reason=reason))
@@ -613,6 +624,8 @@ class BatchPoster:
         ledger.bulk_insert(conn, terminal_records, _COLS, [tuple(r) for r in rows])
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)
+        if self.feedback is not None:
+            self.flags.extend(self.feedback.write())
         if self.flags:
             conn.execute(anomalies.insert(), self.flags)
         if self.order_paid:

@@ -507,6 +507,18 @@ class Outbox:
         return self._close(None, record, proves=ref_seq)
 
     @_guarded
+    def append(self, make: Callable[[int], BaseModel]) -> int:
+        """Append a record that needs no intent (a feedback submission): ``make``
+        builds it for the next sequence number. Not while an intent is open."""
+        if self._free() < self.reserve_bytes:
+            raise SalesStopped("disk nearly full: records stop until uploads free space")
+        if self.unfinished():
+            raise OutboxError("an intent is open: close it before appending")
+        with self.engine.connect() as conn:
+            seq = int(self._meta(conn)["head_seq"]) + 1
+        return self._close(None, make(seq))
+
+    @_guarded
     def unfinished(self) -> list[Intent]:
         """Intents begun and never closed (a crash or a pulled card): settle these
         before the next sale."""

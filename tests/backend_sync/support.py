@@ -44,10 +44,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_CERTS_FROM = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
 @functools.cache
 def terminal_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """The TEST ONLY terminal CA the test centrals trust (one per test process)."""
-    return make_test_terminal_ca(dt.datetime.now(dt.UTC))
+    """The TEST ONLY terminal CA the test centrals trust (one per test process). Valid
+    from 2024 for 20 years: tests move the central's clock to the dates they need."""
+    return make_test_terminal_ca(_CERTS_FROM, years=20)
 
 
 def terminal_cert(key: ec.EllipticCurvePrivateKey, terminal_id: str) -> str:
@@ -55,7 +59,7 @@ def terminal_cert(key: ec.EllipticCurvePrivateKey, terminal_id: str) -> str:
     ca_key, ca_cert = terminal_ca()
     cert = issue_terminal_certificate(
         ca_key=ca_key, ca_cert=ca_cert, terminal_id=terminal_id,
-        public_key=key.public_key(), now=dt.datetime.now(dt.UTC),
+        public_key=key.public_key(), now=_CERTS_FROM, days=365 * 19,
     )  # fmt: skip
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend_sync.central import documents, polls, reconcile, registry
-from backend_sync.central.console import accounts
+from backend_sync.central.console import accounts, feedback_pages
 from backend_sync.central.console.accounts import Staff
 from backend_sync.central.console.models import ROLES, staff_accounts, staff_audit
 from backend_sync.central.console.texts import LANGUAGES, t
@@ -50,6 +50,8 @@ PAGES: dict[str, tuple[str, ...]] = {
     "catalog": ("catalog_editor",),
     "reconcile": ("ledger_auditor", "supervisor"),
     "polls": ("department_staff", "supervisor"),
+    "feedback": ("department_staff", "supervisor"),
+    "figures": ("department_staff", "supervisor"),
     "accounts": ("administrator",),
     "audit": ("administrator", "supervisor"),
 }
@@ -433,4 +435,5 @@ def console_router(central: Central) -> APIRouter:
 
         return await guarded(request, "audit", handler)
 
+    feedback_pages.register(r, central, page, guarded, _lang)
     return r
