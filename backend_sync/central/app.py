@@ -20,6 +20,7 @@ from backend_sync.central.console.routes import console_router
 from backend_sync.central.fleet_api import router as fleet_router
 from backend_sync.central.polls_api import poll_router
 from backend_sync.central.service import Central, Refused
+from backend_sync.central.services_api import services_router
 from backend_sync.wire import (
     Ack,
     AuthorizeLoadRequest,
@@ -68,6 +69,7 @@ def create_app(central: Central) -> FastAPI:
 
     app.include_router(poll_router(central))
     app.include_router(console_router(central))
+    app.include_router(services_router(central))  # city services (docs/services.md)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -68,6 +68,11 @@ def _serve(args: argparse.Namespace) -> int:
     from backend_sync.central.db import upgrade
 
     central = _central(args)
+    if args.departments:
+        from backend_sync.central.departments import Departments
+
+        # The departments' gateway answers the city services and is the biller.
+        central.departments = central.bills = Departments(args.departments)
     if not args.no_migrate:
         upgrade(central.engine)
     uvicorn.run(create_app(central), host=args.host, port=args.port, log_level="warning")
@@ -129,6 +134,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8600)
     sv.add_argument("--no-migrate", action="store_true")
+    sv.add_argument(
+        "--departments", metavar="URL", help="departments' systems (civicard sim departments)"
+    )
     sv.set_defaults(handler=_serve)
     en = with_db(sub.add_parser("enroll", help="enroll a terminal's certificate"))
     en.add_argument("--terminal-id", required=True)

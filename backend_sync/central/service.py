@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend_sync import chain
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine
+from backend_sync.central.departments import Departments
 from backend_sync.central.models import rejections, terminals
 from backend_sync.central.providers import BillDirectory, FundingProvider
 from cardlib.keys import IssuerKeys
@@ -66,6 +67,7 @@ class Central:
     request_max_age_s: int = 600
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
+    departments: Departments | None = None  # departments' systems (city services)
     card_cas: tuple[x509.Certificate, ...] = ()  # issuer CAs that card certificates chain to
     clock: Callable[[], float] = time.time
     _term_keys: dict[tuple[str, str], ec.EllipticCurvePublicKey] = field(default_factory=dict)

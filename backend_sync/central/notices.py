@@ -1,0 +1,81 @@
+"""Paid orders reach their biller: a payment notice per order, keyed by the order id.
+
+The notice is sent after the purchase has posted (outside the posting
+transaction: a slow biller never holds the ledger); one still pending because
+the biller was down is sent again on the next upload or by the admin call. The
+biller acts once per key, and the central never re-offers a bill whose order is
+held or paid, even before the notice arrives.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from backend_sync.central.departments import BILLERS, DepartmentError
+from backend_sync.central.models import orders
+from backend_sync.central.service import Central
+from backend_sync.central.service_models import department_notices
+
+__all__ = ["deliver_paid_notices", "notify_after_posting", "pending_notices"]
+
+
+def pending_notices(central: Central) -> list[tuple[str, str, str, int]]:
+    """Paid orders of a department payee whose biller has not confirmed the notice."""
+    q = (
+        sa.select(orders.c.id, orders.c.payee, orders.c.reference, orders.c.amount)
+        .select_from(
+            orders.outerjoin(department_notices, department_notices.c.order_id == orders.c.id)
+        )
+        .where(
+            orders.c.status == "paid",
+            orders.c.payee.in_(list(BILLERS)),
+            department_notices.c.delivered_ms.is_(None),
+        )
+        .order_by(orders.c.created_ms)
+    )
+    with central.engine.connect() as conn:
+        return [(str(a), str(b), str(c), int(d)) for a, b, c, d in conn.execute(q)]
+
+
+def deliver_paid_notices(central: Central) -> int:
+    """Send every pending notice once; how many the billers confirmed."""
+    dept = central.departments
+    if dept is None:
+        return 0
+    done = 0
+    # Two runs at once are harmless: the biller answers a repeated key with its first answer.
+    for oid, payee, ref, amount in pending_notices(central):
+        error: str | None = None
+        try:
+            dept.notify_paid(payee=payee, reference=ref, order_id=oid, amount=int(amount))
+        except DepartmentError as exc:
+            error = str(exc)[:200]
+        delivered = None if error else central.now_ms()
+        with central.engine.begin() as conn:
+            n = conn.execute(
+                department_notices.update()
+                .where(department_notices.c.order_id == oid)
+                .values(
+                    attempts=department_notices.c.attempts + 1,
+                    delivered_ms=delivered,
+                    last_error=error,
+                )
+            ).rowcount
+            if n == 0:
+                conn.execute(
+                    department_notices.insert().values(
+                        order_id=oid, attempts=1, delivered_ms=delivered, last_error=error
+                    )
+                )
+        done += error is None
+    return done
+
+
+def notify_after_posting(central: Central) -> None:
+    """Called after an upload posted: send pending notices on a thread of their own,
+    so the terminal's upload is answered without waiting for a biller."""
+    if central.departments is None:
+        return
+    threading.Thread(target=deliver_paid_notices, args=(central,), daemon=True).start()
