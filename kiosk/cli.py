@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "backend_sync.central.cli",
     "kiosk.validator.cli",
     "kiosk.diagnostics.cli",
+    "kiosk.ticket_cli",
 )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from pydantic import BaseModel
 
+from backend_sync.central.bills import taken_references
 from backend_sync.central.departments import (
     BILLERS,
     DepartmentBadAnswer,
@@ -23,7 +24,7 @@ from backend_sync.central.departments import (
     Departments,
     DepartmentUnavailable,
 )
-from backend_sync.central.models import cards, orders
+from backend_sync.central.models import cards
 from backend_sync.central.service import Central, Refused, check_signed
 from backend_sync.central.service_models import service_audit
 from backend_sync.services_wire import (
@@ -70,20 +71,6 @@ def _own(call: ServiceCall, asn: str) -> None:
         raise Refused(502, "department_wrong_person", call.service)
 
 
-def _taken(central: Central, payee: str, refs: list[str]) -> set[str]:
-    """References already held or paid at the central (a paid bill is never re-offered,
-    even before the biller has been told)."""
-    if not refs:
-        return set()
-    q = sa.select(orders.c.reference).where(
-        orders.c.payee == payee,
-        orders.c.reference.in_(refs),
-        orders.c.status.in_(("held", "paid")),
-    )
-    with central.engine.connect() as conn:
-        return set(conn.execute(q).scalars())
-
-
 def _social(_c: Central, d: Departments, call: ServiceCall) -> BaseModel:
     got = d.social_security(call.asn or "")
     _own(call, got.asn)
@@ -104,7 +91,7 @@ def _bills(c: Central, d: Departments, call: ServiceCall) -> BaseModel:
     if account is None:
         account = d.utility_account(call.asn or "")
     got = d.utility_bills(utility, param(call, "account", str(account)))
-    taken = _taken(c, utility, [b.reference for b in got.bills])
+    taken = taken_references(c, utility, [b.reference for b in got.bills])
     return got.model_copy(update={"bills": [b for b in got.bills if b.reference not in taken]})
 
 
@@ -112,7 +99,7 @@ def _fines(c: Central, d: Departments, call: ServiceCall) -> BaseModel:
     got = d.traffic(call.asn or "")
     _own(call, got.asn)
     refs = [f.reference for v in got.vehicles for f in v.fines]
-    taken = _taken(c, "traffic", refs)
+    taken = taken_references(c, "traffic", refs)
     vehicles = [
         Vehicle(plate=v.plate, fines=[f for f in v.fines if f.reference not in taken])
         for v in got.vehicles

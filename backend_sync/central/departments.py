@@ -232,25 +232,25 @@ class Departments:
 
     # -- billing (the central's BillDirectory) --------------------------------------------
 
-    def lookup(self, payee: str, account: str) -> BillInfo | None:
-        """The oldest unpaid bill (utilities) or the unpaid fine ``account`` (traffic)."""
+    def unpaid(self, payee: str, account: str) -> list[BillInfo]:
+        """Unpaid utility bills of ``account``, oldest first; for ``traffic`` the unpaid
+        fine whose reference is ``account``."""
         if payee == "traffic":
             try:
                 f = self._get(_Fine, f"/traffic/fines/{account}")
             except DepartmentRefused as exc:
                 if exc.status == 404:
-                    return None
+                    return []
                 raise
             if f.paid_order is not None:
-                return None
-            return BillInfo("traffic", account, f.reference, f.day, f.amount, BILLERS[payee])
+                return []
+            return [BillInfo("traffic", account, f.reference, f.day, f.amount, BILLERS[payee])]
         if payee not in BILLERS:
-            return None
-        bills = self.utility_bills(payee, account).bills
-        if not bills:
-            return None
-        b = bills[0]
-        return BillInfo(payee, account, b.reference, b.period, b.amount, BILLERS[payee])
+            return []
+        return [
+            BillInfo(payee, account, b.reference, b.period, b.amount, BILLERS[payee])
+            for b in self.utility_bills(payee, account).bills
+        ]
 
     def notify_paid(self, *, payee: str, reference: str, order_id: str, amount: int) -> None:
         """Tell the biller a held order was paid; keyed by the order id (sent once)."""
