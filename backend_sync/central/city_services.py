@@ -190,6 +190,21 @@ def _audit(central: Central, call: ServiceCall, outcome: str) -> None:
         )
 
 
+def _checked(central: Central, table: dict[str, Service], call: ServiceCall) -> Service:
+    """The service, and for a card service an active card in the request."""
+    svc = table.get(call.service)
+    if svc is None:
+        raise Refused(404, "unknown_service", call.service)
+    if svc.needs_card:
+        if call.asn is None:
+            raise Refused(422, "card_required", call.service)
+        with central.engine.connect() as conn:
+            status = conn.execute(sa.select(cards.c.status).where(cards.c.asn == call.asn)).scalar()
+        if status != "active":
+            raise Refused(403, "card_not_active", call.asn)
+    return svc
+
+
 def call_service(
     central: Central, req: ServiceCallRequest, services: dict[str, Service] | None = None
 ) -> BaseModel:
@@ -198,6 +213,7 @@ def call_service(
     call = req.body
     table = SERVICES if services is None else services
     with central.engine.connect() as conn:
+        # An unsigned or stale request is not the terminal's: counted, not audited.
         check_signed(
             central,
             conn,
@@ -205,17 +221,9 @@ def call_service(
             call.model_dump(mode="json", exclude_none=True),
             req.signature,
         )
-        svc = table.get(call.service)
-        if svc is None:
-            raise Refused(404, "unknown_service", call.service)
-        if svc.needs_card:
-            if call.asn is None:
-                raise Refused(422, "card_required", call.service)
-            status = conn.execute(sa.select(cards.c.status).where(cards.c.asn == call.asn)).scalar()
-            if status != "active":
-                raise Refused(403, "card_not_active", call.asn)
     outcome = "ok"
     try:
+        svc = _checked(central, table, call)
         if central.departments is None:
             raise Refused(503, "department_unavailable", "no department gateway configured")
         try:

@@ -222,3 +222,27 @@ def test_unknown_service_and_bad_params_are_clear_4xx(world: World) -> None:
     with pytest.raises(CentralRefused) as e:
         w.kiosk.client.appointment_slots(service="nosuch")
     assert (e.value.status, e.value.reason) == (404, "appointment_slots_not_found")
+
+
+def test_a_refused_card_is_audited_too(world: World) -> None:
+    with pytest.raises(CentralRefused):
+        world.kiosk.client.traffic_fines(asn="32159999999999999998")
+    assert _audit(world)[-1]["outcome"] == "card_not_active"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{", b'{"body": 3, "signature": "x"}', b"\xff\xfe" * 40, b'{"body": {"service": []}}'],
+)
+def test_hostile_bodies_get_4xx_never_5xx(world: World, body: bytes) -> None:
+    for url in (
+        f"{world.server.url}/v1/services/social_security",
+        f"{world.departments.url}/hall/bookings",
+        f"{world.departments.url}/utilities/payments",
+    ):
+        r = httpx.post(
+            url,
+            content=body,
+            headers={"content-type": "application/json", "Idempotency-Key": "hostile-0001"},
+        )
+        assert 400 <= r.status_code < 500, (url, r.status_code)
