@@ -13,7 +13,7 @@ import threading
 
 import sqlalchemy as sa
 
-from backend_sync.central.departments import BILLERS, DepartmentError
+from backend_sync.central.departments import BILLERS, DepartmentError, DepartmentRefused
 from backend_sync.central.models import orders
 from backend_sync.central.service import Central
 from backend_sync.central.service_models import department_notices
@@ -32,6 +32,11 @@ def pending_notices(central: Central) -> list[tuple[str, str, str, int]]:
             orders.c.status == "paid",
             orders.c.payee.in_(list(BILLERS)),
             department_notices.c.delivered_ms.is_(None),
+            # A notice the biller refused (4xx) waits for staff, not for a retry.
+            sa.or_(
+                department_notices.c.last_error.is_(None),
+                sa.not_(department_notices.c.last_error.startswith("refused")),
+            ),
         )
         .order_by(orders.c.created_ms)
     )
@@ -50,6 +55,8 @@ def deliver_paid_notices(central: Central) -> int:
         error: str | None = None
         try:
             dept.notify_paid(payee=payee, reference=ref, order_id=oid, amount=int(amount))
+        except DepartmentRefused as exc:
+            error = f"refused {exc.reason}"[:200]
         except DepartmentError as exc:
             error = str(exc)[:200]
         delivered = None if error else central.now_ms()

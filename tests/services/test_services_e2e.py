@@ -246,3 +246,37 @@ def test_hostile_bodies_get_4xx_never_5xx(world: World, body: bytes) -> None:
             headers={"content-type": "application/json", "Idempotency-Key": "hostile-0001"},
         )
         assert 400 <= r.status_code < 500, (url, r.status_code)
+
+
+def test_a_notice_the_biller_refuses_is_kept_for_staff_not_retried(world: World) -> None:
+    w = world
+    c = w.kiosk.client
+    bill = c.utility_bills(asn=w.other.asn, utility="water").bills[0]
+    # Held (and paid) for one fen less than the bill: the biller refuses the notice.
+    order = c.hold_order(
+        asn=w.other.asn, payee="water", reference=bill.reference, amount=bill.amount - 1
+    )
+    sell(w.kiosk, w.other, bill.amount - 1, 501, payee="water", order_id=order.order_id)
+    w.kiosk.agent.run_once()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with w.central.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(department_notices).where(department_notices.c.order_id == order.order_id)
+            ).first()
+        if row is not None:
+            break
+        time.sleep(0.05)
+    assert row is not None and row.last_error == "refused amount_mismatch"
+    r = httpx.post(
+        f"{w.server.url}/v1/admin/departments/notices",
+        headers={"authorization": "Bearer test-admin-token"},
+    )
+    assert r.json() == {"delivered": 0}
+    with w.central.engine.connect() as conn:
+        attempts = conn.execute(
+            sa.select(department_notices.c.attempts).where(
+                department_notices.c.order_id == order.order_id
+            )
+        ).scalar()
+    assert attempts == 1
