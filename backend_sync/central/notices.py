@@ -16,9 +16,14 @@ import sqlalchemy as sa
 from backend_sync.central.departments import BILLERS, DepartmentError, DepartmentRefused
 from backend_sync.central.models import orders
 from backend_sync.central.service import Central
-from backend_sync.central.service_models import department_notices
+from backend_sync.central.service_models import bus_tickets, department_notices
 
-__all__ = ["deliver_paid_notices", "notify_after_posting", "pending_notices"]
+__all__ = [
+    "deliver_paid_notices",
+    "notify_after_posting",
+    "pending_notices",
+    "release_unpaid_seats",
+]
 
 
 def pending_notices(central: Central) -> list[tuple[str, str, str, int]]:
@@ -80,9 +85,45 @@ def deliver_paid_notices(central: Central) -> int:
     return done
 
 
+def release_unpaid_seats(central: Central) -> int:
+    """Give the station back the seats of bus tickets whose order was released (the
+    kiosk's debit did not happen); keyed by the ticket, so a retry releases once."""
+    dept = central.departments
+    if dept is None:
+        return 0
+    q = (
+        sa.select(bus_tickets.c.ticket_id)
+        .join(orders, orders.c.id == bus_tickets.c.order_id)
+        .where(bus_tickets.c.status == "held", orders.c.status == "released")
+    )
+    with central.engine.connect() as conn:
+        tickets = list(conn.execute(q).scalars())
+    done = 0
+    for t in tickets:
+        try:
+            dept.release_seat(key=f"rf-{t}", seat_id=t)
+        except DepartmentRefused:
+            pass  # departed, or the station no longer knows it: nothing to give back
+        except DepartmentError:
+            continue  # down: tried again after the next upload
+        with central.engine.begin() as conn:
+            conn.execute(
+                bus_tickets.update()
+                .where(bus_tickets.c.ticket_id == t, bus_tickets.c.status == "held")
+                .values(status="released")
+            )
+        done += 1
+    return done
+
+
+def _after_posting(central: Central) -> None:
+    deliver_paid_notices(central)
+    release_unpaid_seats(central)
+
+
 def notify_after_posting(central: Central) -> None:
-    """Called after an upload posted: send pending notices on a thread of their own,
-    so the terminal's upload is answered without waiting for a biller."""
+    """Called after an upload posted: send pending notices and release unpaid seats on
+    a thread of their own, so the terminal's upload is answered without waiting."""
     if central.departments is None:
         return
-    threading.Thread(target=deliver_paid_notices, args=(central,), daemon=True).start()
+    threading.Thread(target=_after_posting, args=(central,), daemon=True).start()

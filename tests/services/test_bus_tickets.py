@@ -116,3 +116,34 @@ def test_civicard_ticket_validate_offline(
     assert main([*args, qr]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("BOARD ok") and out[1].startswith("REFUSED used")
+
+
+def test_a_hold_whose_debit_never_happened_gives_the_seat_back(world: World) -> None:
+    w = world
+    c = w.kiosk.client
+    dep = c.bus_timetable(day=DAY).departures[4]
+    hold = c.hold_bus_ticket(asn=w.citizen.asn, departure=dep.id)
+    assert c.bus_timetable(day=DAY).departures[4].seats_left == dep.seats_left - 1
+    iid = w.kiosk.outbox.begin_purchase(
+        asn=w.citizen.asn,
+        amount=hold.fare,
+        atc=w.citizen.offline_atc,
+        ttc=405,
+        date="20261128",
+        time="101500",
+        key_version=1,
+        algorithm=int(w.citizen.alg),
+        balance_before=w.citizen.balance,
+        payee="bus",
+        order_id=hold.order_id,
+    )
+    w.kiosk.outbox.abort(iid, "card_pulled")
+    w.kiosk.agent.run_once()  # the abort releases the order; the seat goes back
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if c.bus_timetable(day=DAY).departures[4].seats_left == dep.seats_left:
+            break
+        time.sleep(0.05)
+    assert c.bus_timetable(day=DAY).departures[4].seats_left == dep.seats_left
+    with pytest.raises(CentralRefused):
+        c.bus_ticket(asn=w.citizen.asn, ticket_id=hold.ticket_id)
