@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "kiosk.demo.validator_cli",
     "kiosk.diagnostics.cli",
     "backend_sync.terminal.outbox_cli",
+    "kiosk.ticket_cli",
 )
 
 

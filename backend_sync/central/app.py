@@ -24,6 +24,7 @@ from backend_sync.central.fleet_api import router as fleet_router
 from backend_sync.central.ledger_api import ledger_router
 from backend_sync.central.polls_api import poll_router
 from backend_sync.central.service import Central, Refused
+from backend_sync.central.services_api import services_router
 from backend_sync.wire import (
     Ack,
     AuthorizeLoadRequest,
@@ -89,6 +90,7 @@ def create_app(central: Central, *, max_body_bytes: int | None = None) -> FastAP
     app.include_router(ledger_router(central, Admin))
     app.include_router(feedback_router(central))
     app.include_router(open311_router(central))
+    app.include_router(services_router(central))  # city services (docs/services.md)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -115,6 +115,11 @@ def _serve(args: argparse.Namespace) -> int:
     from backend_sync.central.db import upgrade
 
     central = _central(args)
+    if args.departments:
+        from backend_sync.central.departments import Departments
+
+        # The departments' gateway answers the city services and is the biller.
+        central.departments = central.bills = Departments(args.departments)
     if not args.no_migrate:
         upgrade(central.engine)
     uvicorn.run(create_app(central), host=args.host, port=args.port, log_level="warning")
@@ -216,6 +221,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--max-body", type=int, metavar="BYTES",
         help="largest request body accepted (default 4 MiB); beyond it: 413",
     )  # fmt: skip
+    sv.add_argument(
+        "--departments", metavar="URL", help="departments' systems (civicard sim departments)"
+    )
     sv.set_defaults(handler=_serve)
     en = with_db(sub.add_parser("enroll", help="enroll a terminal's certificate"))
     en.add_argument("--terminal-id", required=True)

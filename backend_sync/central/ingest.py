@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from backend_sync import chain
 from backend_sync.central.models import rejections, terminal_records, terminals
+from backend_sync.central.notices import notify_after_posting
 from backend_sync.central.posting import BatchPoster, precompute_tacs
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import Ack, Batch, RecordResult, record_dict
@@ -83,11 +84,13 @@ def ingest(central: Central, batch: Batch, raw_records: list[dict[str, Any]] | N
         # another upload's inserts (which release the GIL) overlap with them.
         tacs = precompute_tacs(central, recs)
         with central.engine.begin() as conn:
-            return _ingest_locked(central, conn, batch, hashes, tacs)
+            ack = _ingest_locked(central, conn, batch, hashes, tacs)
     except sa.exc.IntegrityError as exc:
         # Another replica stored a record with the same (ASN, ATC, type) or TTC
         # between our checks and our insert: the retry sees it and rejects it.
         raise Refused(503, "retry", "concurrent upload; retry the batch") from exc
+    notify_after_posting(central)  # paid orders reach their billers (after the commit)
+    return ack
 
 
 def _ingest_locked(

@@ -1,8 +1,9 @@
 """Outside systems the central talks to: billers (bill lookup) and funding (top-up).
 
-A real city wires the water company's billing system and a bank's account debit
-here; the demo and the tests wire :class:`SimulatedBiller` and
-:class:`SimulatedBank`, which keep their state in memory like a sandbox would.
+The billers are the departments' systems behind
+:class:`backend_sync.central.departments.Departments` (``civicard sim departments``
+stands in for them); :class:`SimulatedBiller` is an in-memory directory kept for
+unit tests of the kiosk flows. :class:`SimulatedBank` keeps a bank sandbox in memory.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ class BillInfo:
 
 
 class BillDirectory(Protocol):
-    def lookup(self, payee: str, account: str) -> BillInfo | None:
-        """The oldest unpaid bill of ``account`` at ``payee``, or None."""
+    def unpaid(self, payee: str, account: str) -> list[BillInfo]:
+        """The unpaid bills of ``account`` at ``payee``, oldest first."""
         ...
 
 
@@ -69,8 +70,11 @@ class SimulatedBiller:
             self._bills.append(bill)
 
     def lookup(self, payee: str, account: str) -> BillInfo | None:
+        return next(iter(self.unpaid(payee, account)), None)
+
+    def unpaid(self, payee: str, account: str) -> list[BillInfo]:
         with self._lock:
-            return next((b for b in self._bills if (b.payee, b.account) == (payee, account)), None)
+            return [b for b in self._bills if (b.payee, b.account) == (payee, account)]
 
     def settle(self, reference: str) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend_sync import chain
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine
+from backend_sync.central.departments import Departments
 from backend_sync.central.models import anomalies, rejections, terminals
 from backend_sync.central.providers import BillDirectory, FundingProvider
 from backend_sync.terminal_certs import (
@@ -82,6 +83,7 @@ class Central:
     terminal_cas: list[x509.Certificate] = field(default_factory=list)
     bills: BillDirectory | None = None  # billers' systems (bill lookup)
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
+    departments: Departments | None = None  # departments' systems (city services)
     card_cas: tuple[x509.Certificate, ...] = ()  # issuer CAs that card certificates chain to
     clock: Callable[[], float] = time.time
     # Where composite (type 09, transit) fares go: the payee of a TAC-proven type (payees.py).

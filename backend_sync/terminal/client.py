@@ -15,6 +15,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
+from backend_sync.terminal.services_client import CityServicesClient
 from backend_sync.wire import (
     Ack,
     AuthorizeLoad,
@@ -58,7 +59,7 @@ class TimeSample:
         self.skew_ms = central_ms - (sent_ms + received_ms) // 2
 
 
-class CentralClient:
+class CentralClient(CityServicesClient):
     """Talks to one central as one terminal."""
 
     def __init__(
