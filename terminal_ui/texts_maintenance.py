@@ -38,13 +38,13 @@ DEVICES: Mapping[str, str] = {
 }
 
 HEALTH: Mapping[str, str] = {
-    "ok": N_("OK"),
+    "ok": N_("Normal"),
     "warning": N_("Warning"),
     "fault": N_("Fault"),
 }
 
 TESTS: Mapping[str, str] = {
-    "readers": N_("Card reader and PSAM (MAC round trip)"),
+    "readers": N_("Card reader and PSAM"),  # select, read, a MAC round trip
     "test_print": N_("Test print"),
     "network": N_("Network and signed time"),
     "outbox": N_("Outbox hash chain"),
@@ -148,6 +148,7 @@ DETAILS: Mapping[str, str] = {
     "directory": N_("Directory"),
     "size": N_("Size (bytes)"),
     "sha256": N_("SHA-256"),
+    "uploaded_id": N_("Number at the central"),
 }
 
 # Lines the journey gives as codes.

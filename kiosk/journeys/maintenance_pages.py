@@ -173,9 +173,9 @@ def bundle_job(
 ) -> Page:
     ctx.progress(Step.WRITING_BUNDLE, None)
     r = tools.support_bundle(directory, technician=technician)
+    uploaded = str(r.uploaded_id) if r.uploaded_id is not None else "-"
     details = (("file", r.path.name), ("directory", str(r.path.parent)), ("size", str(r.size)),
-               ("sha256", r.sha256[:24]),
-               ("uploaded", str(r.uploaded_id) if r.uploaded_id is not None else "no"))  # fmt: skip
+               ("sha256", r.sha256[:24]), ("uploaded_id", uploaded))  # fmt: skip
     problems = (r.upload_error,) if r.upload_error else ()
     return Page(PageKind.RESULT, "support_bundle", ok=r.upload_error is None, details=details,
                 lines=problems)  # fmt: skip

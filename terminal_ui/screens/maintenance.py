@@ -12,7 +12,8 @@ Rows and buttons are built here from the view; the words are
 from __future__ import annotations
 
 from kivy.factory import Factory
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, ColorProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.core.views import DiagRow, MaintenanceView, Screen
 from terminal_ui import texts
@@ -21,9 +22,20 @@ from terminal_ui.screens.base import KioskScreen
 from terminal_ui.screens.confirm import LineRow
 from terminal_ui.widgets.common import BigButton
 
-__all__ = ["MaintButton", "MaintenanceScreen"]
+__all__ = ["DiagBox", "MaintButton", "MaintenanceScreen"]
 
 HEALTH_COLOURS = {"ok": "ok", "warning": "accent", "fault": "danger"}  # theme colours
+
+
+class DiagBox(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
+    """One device or self-test (its look: maintenance.kv)."""
+
+    name = StringProperty("")
+    health = StringProperty("")
+    colour = ColorProperty("#000000")
+    words = StringProperty("")
+    step = StringProperty("")
+    facts = StringProperty("")
 
 
 class MaintButton(BigButton):
@@ -94,7 +106,7 @@ class MaintenanceScreen(KioskScreen):
         words = self.t(tm.CODES.get(row.code, tm.CODE_UNKNOWN))
         step = self.t(tm.STEPS.get(row.next_step, "")) if row.next_step != "none" else ""
         facts = "  ·  ".join(f"{k}: {v}" for k, v in row.facts)
-        box.add_widget(Factory.DiagBox(  # type: ignore[attr-defined]
+        box.add_widget(DiagBox(  # type: ignore[attr-defined]
             name=self.t(name), health=self.t(tm.HEALTH.get(row.health, row.health)),
             colour=colour, words=words,
             step=self.t(tm.LINES["next"]).format(step=step) if step else "",
@@ -102,6 +114,10 @@ class MaintenanceScreen(KioskScreen):
 
     # -- pages ----------------------------------------------------------------------------
     def _home(self, mv: MaintenanceView, rows: object, buttons: object) -> None:
+        self._text(rows, self.t(self.role), "Heading")
+        holder = self.view.card.holder_masked if self.view and self.view.card else ""
+        if holder:
+            self._text(rows, self.fx(holder))
         if mv.action in ("out_of_service", "back_in_service"):
             self._text(rows, self.t(tm.LINES["done_ok"]), "Heading")
         for line in mv.lines:
@@ -129,8 +145,7 @@ class MaintenanceScreen(KioskScreen):
                 self._diag(rows, done[name], label)
             else:
                 self._text(rows, f"{self.t(label)}: {self.t(tm.LINES['not_run'])}")
-            self._button(buttons, "run_test", name, f"{self.t(tm.ACTIONS['run_test'])}: "
-                         f"{self.t(label)}")  # fmt: skip
+            self._button(buttons, "run_test", name, self.t(label))
         self._button(buttons, "run_test", "all", self.t(tm.LINES["run_all"]), kind="primary")
 
     def _reason(self, mv: MaintenanceView, rows: object, buttons: object) -> None:
