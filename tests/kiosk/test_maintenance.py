@@ -112,7 +112,7 @@ def test_only_a_technician_card_with_its_pin_opens_the_mode(kiosk: Kiosk) -> Non
 
 def test_sync_config_trace_and_a_support_bundle(kiosk: Kiosk, tmp_path: Path) -> None:
     k = kiosk
-    _open(k)
+    tech = _open(k)
     _act(k, Action.FORCE_SYNC)
     view = k.m.screen().maintenance
     assert view is not None and (k.state, view.action, view.ok) == (M.RESULT, "force_sync", True)
@@ -139,4 +139,8 @@ def test_sync_config_trace_and_a_support_bundle(kiosk: Kiosk, tmp_path: Path) ->
     assert view is not None and view.action == "support_bundle" and view.ok, view
     written = sorted(p.name for p in (tmp_path / "stick").iterdir())
     assert len(written) == 2 and written[1].endswith(".json.sig")
+    audited = {e.event: e.fields.get("technician") for e in k.world.audit.entries()
+               if e.event.startswith("maintenance.")}  # fmt: skip
+    for event in ("force_sync", "config_view", "apdu_trace_view", "support_bundle"):
+        assert str(audited[f"maintenance.{event}"]).lower() == str(tech.asn).lower()  # type: ignore[attr-defined]
     assert not core_errors(k.world)
