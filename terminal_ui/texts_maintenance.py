@@ -170,7 +170,7 @@ LINES: Mapping[str, str] = {
     "choose_reason": N_("Why is the kiosk going out of service?"),
     "back": N_("Back"),
     "refresh": N_("Check again"),
-    "exit": N_("Leave maintenance mode"),
+    "exit": N_("Exit"),  # short: it fits the elder mode's half-width button
     "empty": N_("Nothing recorded yet."),
     "next": N_("Next: {step}"),
 }
