@@ -38,6 +38,7 @@ class Refusal(StrEnum):
     UNREADABLE = "unreadable"
     CANCELLED = "cancelled"
     NO_PSAM = "no_psam"
+    OUT_OF_SERVICE = "out_of_service"  # a technician took the kiosk out of service
 
 
 class Notice(StrEnum):
@@ -73,6 +74,8 @@ class Notice(StrEnum):
     OUTBOX_MISSING = "outbox_missing"
     OUTBOX_DAMAGED = "outbox_damaged"
     OUTBOX_BEHIND = "outbox_behind"
+    # a technician took the kiosk out of service (the maintenance journey)
+    TAKEN_OUT_OF_SERVICE = "taken_out_of_service"
 
     @classmethod
     def settled(cls, kind: str, outcome: str) -> Notice:
@@ -192,3 +195,12 @@ class Step(StrEnum):
     CHANGING_PIN = "changing_pin"
     PRINTING = "printing"
     SUBMITTING = "submitting"
+    # the maintenance journey (a technician's card)
+    CHECKING_STATUS = "checking_status"
+    TESTING_READERS = "testing_readers"
+    TESTING_PRINT = "testing_print"
+    TESTING_NETWORK = "testing_network"
+    TESTING_OUTBOX = "testing_outbox"
+    SYNCING = "syncing"
+    SAVING = "saving"
+    WRITING_BUNDLE = "writing_bundle"

@@ -82,6 +82,9 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "languages": ("list", ["zh-Hans", "zh-Hant", "en"]),
         "trusted_ca": ("path", None),
         "production": ("bool", False),
+        # where the maintenance journey writes support bundles (a USB stick's mount
+        # point in the field); unset: <data_dir>/support
+        "support_dir": ("path", None),
     },
     "readers": {
         "card_reader": ("str", ""),
@@ -143,6 +146,7 @@ class KioskConfig:
     max_card_offline_fen: int
     timeouts: Timeouts
     shuffle_pin_pad: bool = False  # the PIN pad's digits in a fresh random layout each time
+    support_dir: Path | None = None  # support bundles go here (else <data_dir>/support)
 
 
 def _coerce(key: str, kind: str, value: Any, *, from_env: bool) -> Any:
@@ -284,4 +288,5 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         max_card_offline_fen=v["offline.max_card_offline_fen"],
         timeouts=timeouts,
         shuffle_pin_pad=v["screen.shuffle_pin_pad"],
+        support_dir=v["kiosk.support_dir"],
     )

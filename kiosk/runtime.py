@@ -371,6 +371,13 @@ def build_kiosk(
     # Recent APDUs (data withheld) and warnings, for the technician and support bundles.
     rt.diagnostics = Diagnostics(parts, audit=audit, trace=ApduTrace().attach(),
                                  log=RecentLog().attach())  # fmt: skip
+    # The maintenance journey reaches them through the ops (and the citizen's device
+    # check reads the technician's out-of-service state there).
+    ops.diagnostics = rt.diagnostics
+    ops.support_dir = config.support_dir
+    if ops.support_dir is None:  # a configured one (a USB stick) must be mounted already
+        ops.support_dir = data / "support"
+        ops.support_dir.mkdir(exist_ok=True)
     if client is not None:
         from backend_sync.terminal.heartbeat import HeartbeatSender
 

@@ -33,6 +33,7 @@ def main(out: Path) -> int:
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver
     from terminal_ui.scripted import Devices, ScriptedCitizen
+    from terminal_ui.scripted_maintenance import Technician
 
     create_demo_wallet(work / "world" / "wallet", seed=7)
     clock = ManualClock()
@@ -119,6 +120,22 @@ def main(out: Path) -> int:
             driver.wait_screen("done")
             c.snap("poll-done" if value == "0" else "poll-already-voted")
             c.finish_and_take_card()
+        # a technician's visit (portrait, zh-Hans): every maintenance page
+        Window.size = (1080, 1920)
+        driver.wait_for(lambda: driver.app.theme.portrait, what="portrait")
+        c.set_elder(False)
+        c.set_language("zh-Hans")
+        c.attract(snap=False)
+        tech = next(card for card in world.wallet.cards() if card.role == "technician")
+        t = Technician(c, lambda: world.insert(tech.asn), str(tech.pin))
+        t.visit(lambda: world.printer_sim.set_faults(paper=PaperState.OUT),
+                world.printer_sim.load_paper)  # fmt: skip
+        world.remove()
+        driver.wait_screen("out_of_service")
+        c.snap("out-of-service-by-technician")
+        t.back_in_service()
+        world.remove()
+        driver.wait_screen("attract")
     finally:
         controller.stop()
         world.close()

@@ -96,6 +96,10 @@ REFUSALS: Mapping[str, Advice] = {
         N_("This kiosk cannot take payments right now."),
         N_("Please take your card and use another kiosk."),
     ),
+    "out_of_service": (
+        N_("This kiosk is out of service for maintenance."),
+        N_("Please take your card and use another kiosk."),
+    ),
 }
 REFUSAL_UNKNOWN: Advice = (
     N_("This card cannot be used here."),
@@ -128,6 +132,7 @@ NOTICES: Mapping[str, str] = {
     "outbox_missing": N_("This kiosk cannot take payments right now."),
     "outbox_damaged": N_("This kiosk cannot take payments right now."),
     "outbox_behind": N_("This kiosk cannot take payments right now."),
+    "taken_out_of_service": N_("This kiosk is out of service for maintenance."),
     "timed_out": N_("No answer for a while, so the session ended."),
     "card_forgotten": N_("Please do not forget your card!"),
     "cancelled": N_("Stopped. Nothing was paid."),
@@ -159,6 +164,9 @@ OUT_OF_SERVICE_REASONS: Mapping[str, str] = {
         "Outbox is behind what was already recorded (an old copy?). "
         "Follow the outbox recovery procedure."
     ),
+    "taken_out_of_service": N_(
+        "Taken out of service by a technician. A technician card puts it back in service."
+    ),
 }
 
 BUSY: Mapping[str, str] = {
@@ -182,6 +190,14 @@ BUSY: Mapping[str, str] = {
     "changing_pin": N_("Changing your PIN… Please do not take out your card."),
     "printing": N_("Printing your receipt…"),
     "submitting": N_("Sending…"),
+    "checking_status": N_("Checking every device…"),
+    "testing_readers": N_("Testing the card reader and the PSAM…"),
+    "testing_print": N_("Printing a test page…"),
+    "testing_network": N_("Testing the link to the central…"),
+    "testing_outbox": N_("Checking the outbox's hash chain…"),
+    "syncing": N_("Synchronising with the central…"),
+    "saving": N_("Saving…"),
+    "writing_bundle": N_("Writing the signed support bundle…"),
 }
 BUSY_UNKNOWN = N_("Please wait…")
 

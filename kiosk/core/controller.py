@@ -141,6 +141,11 @@ class KioskController:
         """The citizen is done: "please take your card"."""
         self.machine.send("finish")
 
+    def maintenance_action(self, action: str, value: str = "") -> None:
+        """The technician's pages: ``action`` (a ``kiosk.journeys.maintenance.Action``)
+        with its ``value`` (the self-test to run, the out-of-service reason)."""
+        self.machine.send("maintenance_action", action, value)
+
     def more_time(self) -> None:
         self.machine.send("more_time")
 

@@ -16,12 +16,14 @@ from enum import StrEnum
 __all__ = [
     "CardView",
     "ConfirmView",
+    "DiagRow",
     "FieldView",
     "FormView",
     "HistoryLine",
     "InfoView",
     "KioskEvent",
     "Language",
+    "MaintenanceView",
     "MenuGroup",
     "MenuItem",
     "PinView",
@@ -156,6 +158,34 @@ class ResultView:
 
 
 @dataclass(frozen=True)
+class DiagRow:
+    """One device or self-test as a technician sees it: codes, the UI has the words."""
+
+    name: str  # a device kind ("printer") or a self-test ("test_print")
+    health: str  # "ok", "warning", "fault"
+    code: str  # what decided it ("paper_out")
+    next_step: str  # what to do ("load_paper")
+    facts: tuple[tuple[str, str], ...] = ()  # (name, value), values already text
+
+
+@dataclass(frozen=True)
+class MaintenanceView:
+    """The maintenance journey's screen: which page, and what it shows."""
+
+    page: str  # "home", "status", "tests", "reason", "result", "lines"
+    technician: str  # the card number, masked
+    health: str | None = None  # the whole kiosk's (status)
+    rows: tuple[DiagRow, ...] = ()  # devices (status) or self-tests (tests)
+    tests: tuple[str, ...] = ()  # the self-tests one can run
+    reasons: tuple[str, ...] = ()  # out-of-service reasons to choose from
+    out_of_service: str | None = None  # the reason, when the kiosk is out of service
+    action: str | None = None  # the action a result or a list of lines belongs to
+    ok: bool | None = None  # the action's result
+    details: tuple[tuple[str, str], ...] = ()  # (label code, value) of a result
+    lines: tuple[str, ...] = ()  # config, APDU trace, problems
+
+
+@dataclass(frozen=True)
 class Screen:
     """Everything the UI needs to draw the current state; sections not used are None."""
 
@@ -178,6 +208,7 @@ class Screen:
     result: ResultView | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     role: str | None = None  # an operator card's role (the maintenance journey)
+    maintenance: MaintenanceView | None = None  # the technician's pages
 
 
 @dataclass(frozen=True)

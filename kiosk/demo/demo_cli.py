@@ -110,7 +110,11 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
             else:
                 sim.set_faults(paper=PaperState.OUT)
 
-        actions = DemoActions(people, world.insert, world.remove, receipts, paper)
+        # The technician's card opens the maintenance mode (status, self-tests...).
+        operators = [(c.asn, f"Technician card · PIN {c.pin}")
+                     for c in world.wallet.cards() if c.role == "technician"]  # fmt: skip
+        actions = DemoActions(people, world.insert, world.remove, receipts, paper,
+                              operators=operators)  # fmt: skip
         print("a kiosk window opens; insert a demo card from the panel on its right.")
         return run_window(controller, actions, shuffle_pin_pad=args.shuffle_pin_pad,
                           portrait=portrait)  # fmt: skip

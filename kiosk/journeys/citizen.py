@@ -76,7 +76,10 @@ class CitizenJourney(ServiceSteps):
     on_recheck = on_start
 
     def on_card_inserted(self, m: TerminalMachine) -> None:
-        if m.state is not S.ATTRACT:
+        # Taken out of service by a technician: a card is still read (a technician's
+        # brings the kiosk back; a citizen's is refused by the card check).
+        technician_off = m.state is S.OUT_OF_SERVICE and Notice.TAKEN_OUT_OF_SERVICE in m.notices
+        if m.state is not S.ATTRACT and not technician_off:
             m.audit("card_ignored", {"state": m.state.value})
             return
         # The only job of ATTRACT is a periodic device check: the citizen comes first
@@ -131,7 +134,8 @@ class CitizenJourney(ServiceSteps):
                 self.refuse(m, ROLE_REFUSALS.get(check.role, Refusal.NOT_CITIZEN_CARD), notices)
                 return
             m.record("card_accepted", role=check.role.value)
-            journey.begin(m, card=check.card, role=check.role, pin_tries=check.pin_tries)
+            journey.begin(m, card=check.card, role=check.role, pin_tries=check.pin_tries,
+                          number=check.operator_number)  # fmt: skip
             return
         self.s.pin = PinEntry(check.pin_tries)
         m.record("card_accepted", card=check.card.card_number_masked if check.card else "")

@@ -65,6 +65,7 @@ TRANSITIONS: dict[tuple[State, State], str] = {
     (S.OUT_OF_SERVICE, S.ATTRACT): "devices and outbox ready again",
     (S.ATTRACT, S.OUT_OF_SERVICE): "PSAM missing or sales stopped",
     (S.ATTRACT, S.CHECKING_CARD): "card inserted",
+    (S.OUT_OF_SERVICE, S.CHECKING_CARD): "a card while a technician has it out of service",
     (S.CHECKING_CARD, S.PIN_ENTRY): "citizen card accepted",
     (S.CHECKING_CARD, S.CARD_REFUSED): "hotlisted, expired, not genuine, unreadable, counter card",
     (S.CHECKING_CARD, S.ATTRACT): "card pulled while being read",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cardlib.certs import Role
 from kiosk.codes import Notice, PrinterProblem, ReceiptState, Refusal
@@ -21,7 +22,16 @@ from kiosk.core.views import CardView, Language, MenuGroup
 from kiosk.core.worker import JobContext
 from kiosk.flows.base import Answer, Outcome, Quote
 
-__all__ = ["CardCheck", "KioskOps", "PinOutcome", "PrinterCheck"]
+if TYPE_CHECKING:
+    from kiosk.diagnostics import (
+        BundleResult,
+        SelfTestName,
+        SelfTestResult,
+        StatusReport,
+        SyncResult,
+    )
+
+__all__ = ["CardCheck", "KioskOps", "PinOutcome", "PrinterCheck", "TechnicianTools"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class CardCheck:
     notices: tuple[Notice, ...] = ()  # torn purchases of this card, settled now
     online: bool = True
     role: Role = Role.CITIZEN  # from the card's certificate: it picks the journey
+    operator_number: str | None = None  # an operator card's number (audits its actions)
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,46 @@ class PrinterCheck:
     problem: PrinterProblem | None = None
 
 
+class TechnicianTools(Protocol):
+    """What the maintenance journey asks of :class:`kiosk.diagnostics.Diagnostics`.
+
+    Every call blocks (chips, printer, central): the journey runs them as worker
+    jobs. ``technician`` (the card number) makes the facade audit the action."""
+
+    def status(self, *, central: bool = True) -> StatusReport: ...
+
+    def run_self_test(self, name: SelfTestName, *, technician: str | None = None,
+                      language: str = "zh-Hans") -> SelfTestResult: ...  # fmt: skip
+
+    def force_sync(self, *, technician: str | None = None) -> SyncResult: ...
+
+    def take_out_of_service(self, reason: str, *, technician: str | None = None) -> None: ...
+
+    def back_in_service(self, *, technician: str | None = None) -> None: ...
+
+    def out_of_service(self) -> dict[str, Any] | None: ...
+
+    def config_view(self, *, technician: str | None = None) -> dict[str, Any]: ...
+
+    def apdu_trace(self, *, technician: str | None = None) -> list[str]: ...
+
+    def support_bundle(
+        self, directory: Path, *, technician: str | None = None, upload: bool = True
+    ) -> BundleResult: ...
+
+
 class KioskOps(Protocol):
     """The kiosk's operations, run on the worker thread one at a time."""
+
+    @property
+    def diagnostics(self) -> TechnicianTools | None:
+        """The technician's tools (None: this kiosk was built without them)."""
+        ...
+
+    @property
+    def support_dir(self) -> Path | None:
+        """Where support bundles are written (None: nowhere to write one)."""
+        ...
 
     def ready(self) -> Notice | None:
         """None when sales can run; else why not (``NO_PSAM``, ``SALES_STOPPED``)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from cryptography import x509
 
@@ -21,6 +22,7 @@ from backend_sync.terminal.downloads import DownloadStore
 from backend_sync.terminal.outbox import IntentId, Outbox
 from backend_sync.terminal.settle import prove_unsettled, settle_unfinished
 from cardlib.apdu import ApduSession, Connection
+from cardlib.certs import Role
 from cardlib.errors import (
     ApplicationLockedError,
     AuthenticationError,
@@ -53,7 +55,7 @@ from kiosk.flows.base import (
     Quote,
     ServiceUnavailable,
 )
-from kiosk.journeys.ports import CardCheck, PinOutcome, PrinterCheck
+from kiosk.journeys.ports import CardCheck, PinOutcome, PrinterCheck, TechnicianTools
 from kiosk.receipts.formatting import mask_card_number, mask_name
 from kiosk.receipts.slips import Slip
 from kiosk.services.printing import ReceiptDesk
@@ -104,6 +106,9 @@ class CardKioskOps:
         self.tx: Transactions | None = None
         self._card: CardSession | None = None
         self._catalog: Catalog | None = None
+        # The technician's tools and where bundles go (build_kiosk sets them).
+        self.diagnostics: TechnicianTools | None = None
+        self.support_dir: Path | None = None
 
     # -- devices ------------------------------------------------------------------
     @property
@@ -113,6 +118,8 @@ class CardKioskOps:
         return self.psam.terminal_id.hex().upper()
 
     def ready(self) -> Notice | None:
+        if self.taken_out():
+            return Notice.TAKEN_OUT_OF_SERVICE
         if self.psam is None:
             try:
                 self.psam = PsamClient(ApduSession(self._open_psam()))
@@ -132,14 +139,22 @@ class CardKioskOps:
                        tx=self.tx, outbox=self.outbox, client=self.client, store=self.store,
                        on_record=self.on_record, ballots=self.ballots)  # fmt: skip
 
+    def taken_out(self) -> bool:
+        """A technician took the kiosk out of service (kept across restarts)."""
+        return self.diagnostics is not None and self.diagnostics.out_of_service() is not None
+
     # -- the card ----------------------------------------------------------------------
     def check_card(self, ctx: JobContext) -> CardCheck:
         if self.psam is None:
             return CardCheck(None, refusal=Refusal.NO_PSAM)
         try:
-            return self._check(ctx)
+            check = self._check(ctx)
         except DeviceError as exc:
             raise CardGone(str(exc)) from exc
+        # Out of service: only an operator's card goes on (a technician brings it back).
+        if check.role is Role.CITIZEN and check.refusal is None and self.taken_out():
+            return CardCheck(None, refusal=Refusal.OUT_OF_SERVICE)
+        return check
 
     def _check(self, ctx: JobContext) -> CardCheck:
         assert self.psam is not None
@@ -213,8 +228,10 @@ class CardKioskOps:
             return CardCheck(view, refusal=Refusal.PIN_BLOCKED, notices=tuple(notices))
         ctx.progress("card_ok", 1.0)
         self._card = CardSession(purse, identity, info, holder)
+        operator = None if cert.role is Role.CITIZEN else holder.card_number
         return CardCheck(view, pin_tries=tries, notices=tuple(notices),
-                         online=self.network.online, role=cert.role)  # fmt: skip
+                         online=self.network.online, role=cert.role,
+                         operator_number=operator)  # fmt: skip
 
     def verify_pin(self, pin: str, ctx: JobContext) -> PinOutcome:
         card = self.env().need_card()

@@ -45,7 +45,19 @@ SCREEN_FOR_STATE: dict[StrEnum, str] = {
     State.TAKE_CARD: "take_card",
     Maintenance.PIN_ENTRY: "pin",
     Maintenance.VERIFYING_PIN: "busy",
-    Maintenance.HOME: "maintenance",
+    Maintenance.WORKING: "busy",
+    **{
+        s: "maintenance"
+        for s in (
+            Maintenance.HOME,
+            Maintenance.STATUS,
+            Maintenance.TESTS,
+            Maintenance.REASON,
+            Maintenance.RESULT,
+            Maintenance.LINES,
+        )
+    },
+    Maintenance.TAKE_CARD: "take_card",
 }
 
 

@@ -1,5 +1,6 @@
-"""The demo's side panel: put a demo citizen's card in, take it out, run the
-printer out of paper, and see the receipts the simulated printer printed.
+"""The demo's side panel: put a demo citizen's card (or the technician's) in, take
+it out, run the printer out of paper, and see the receipts the simulated printer
+printed.
 
 Only the demo shows it. The actions are given by the composition root (it owns
 the simulated readers and printer); the panel only calls them.
@@ -36,6 +37,7 @@ class DemoActions:
     remove: Callable[[], None]
     receipts: Path  # the printer simulator's output folder (job-NNNN.png)
     paper: Callable[[bool], None] | None = None  # True: paper in; False: paper out
+    operators: Sequence[tuple[str, str]] = ()  # (who, label): the technician's card
 
 
 class PanelButton(ButtonBehavior, Label):  # type: ignore[misc]  # Kivy has no type stubs
@@ -63,6 +65,11 @@ class DemoPanel(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
             btn = PersonButton(text=label, who=who, action="demo_insert")
             btn.bind(on_release=lambda b: self.actions.insert(b.who))
             self.ids.people.add_widget(btn)
+        for who, label in actions.operators:
+            btn = PersonButton(text=label, who=who, action="demo_insert_operator",
+                               bg_color="#6A1B9A")  # fmt: skip
+            btn.bind(on_release=lambda b: self.actions.insert(b.who))
+            self.ids.operators.add_widget(btn)
         self._poll = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
 
     def refresh(self) -> None:

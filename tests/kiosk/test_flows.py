@@ -364,7 +364,7 @@ def test_a_technician_card_opens_the_maintenance_journey_and_exits_cleanly(
     assert scr.card is not None and "周" not in scr.card.holder_masked[1:]  # masked
     kiosk.m.finish()
     kiosk.settle()
-    assert (kiosk.m.screen().journey, kiosk.state) == ("citizen", State.TAKE_CARD)
+    assert (kiosk.m.screen().journey, kiosk.state) == ("maintenance", Maintenance.TAKE_CARD)
     kiosk.remove()
     assert kiosk.state is State.ATTRACT
     # the next citizen's session is a citizen's again

@@ -313,6 +313,16 @@ def test_every_transition_in_the_table_is_walked(kiosk: Kiosk) -> None:
     k.world.outbox.reserve_bytes = 0
     m.recheck_devices()
     k.settle()
+    # out of service by a technician: a citizen's card is still read, and refused
+    k.world.kiosk.diagnostics.take_out_of_service("repair", technician="t")
+    m.recheck_devices()
+    k.settle()
+    k.insert(1)
+    assert (k.state, k.m.screen().refusal) == (State.CARD_REFUSED, "out_of_service")
+    k.remove()
+    k.world.kiosk.diagnostics.back_in_service(technician="t")
+    m.recheck_devices()
+    k.settle()
     # refused card: finish, and pulled
     _clerk(k)
     m.finish()

@@ -27,8 +27,10 @@ def main(shots: Path) -> int:
     def paper(on: bool) -> None:
         sim.load_paper() if on else sim.set_faults(paper=PaperState.OUT)
 
+    tech = next(c for c in world.wallet.cards() if c.role == "technician")
     actions = DemoActions([(str(i), f"{c.name} · PIN {c.pin}") for i, c in enumerate(citizens, 1)],
-                          world.insert, world.remove, world.root / "printer", paper)  # fmt: skip
+                          world.insert, world.remove, world.root / "printer", paper,
+                          operators=[(tech.asn, f"Technician · PIN {tech.pin}")])  # fmt: skip
     app = KioskApp(controller, kiosk_mode=False, animate=False, kiosk_aspect=9 / 16,
                    side_panel=lambda: DemoPanel(actions))  # fmt: skip
     d = Driver(app)
@@ -57,6 +59,18 @@ def main(shots: Path) -> int:
         d.screenshot(shots / "demo-window.png")
         d.tap(d.find("demo_paper", root=panel))
         assert sim.faults.paper is PaperState.OUT
+        d.tap(d.find("demo_remove", root=panel))
+        d.wait_screen("attract")
+        # the technician's card from the panel opens the maintenance mode
+        d.tap(d.find("demo_insert_operator", root=panel, who=tech.asn))
+        d.wait_screen("pin")
+        d.type_pin(tech.pin)
+        d.press("pin_submit")
+        d.wait_screen("maintenance")
+        d.pump(3)
+        d.screenshot(shots / "demo-window-maintenance.png")
+        d.press("finish")
+        d.wait_screen("take_card")
         d.tap(d.find("demo_remove", root=panel))
         d.wait_screen("attract")
     finally:

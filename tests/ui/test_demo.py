@@ -53,6 +53,7 @@ def test_demo_window_panel_inserts_cards_shows_receipts_and_runs_out_of_paper() 
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert (shots / "demo-window.png").exists()
+    assert (shots / "demo-window-maintenance.png").exists()  # the technician card, from the panel
 
 
 def test_the_screen_section_of_the_kiosk_config_shuffles_the_pin_pad(tmp_path: Path) -> None:
