@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # fonts-wqy-microhei: CJK glyphs for receipts and the kiosk screen; fonts-noto-cjk: the
 # rare characters (CJK Extension A, e.g. 䶮 in a demo name) WenQuanYi lacks; fontconfig: how the
 # kiosk screen finds it; libgl1-mesa-dri: Mesa's llvmpipe, which draws the kiosk screen
-# offscreen (no display, tests, the demo without one).
+# offscreen (no display, tests, the demo without one); rime-data-luna-pinyin: the pinyin
+# keyboard's dictionary (Rime's Luna Pinyin table with its corpus frequencies, as text).
 APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev swig fonts-wqy-microhei fonts-noto-cjk postgresql
-              libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri)
+              libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri rime-data-luna-pinyin)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
