@@ -36,6 +36,7 @@ silently ignored). The terminal id is not configured: it is the PSAM's.
 
     [screen]
     shuffle_pin_pad = true
+    dpi = 124
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "timeouts": {name: ("float", getattr(Timeouts(), name)) for name in _TIMEOUT_KEYS},
     "screen": {  # the touch screen (terminal_ui, ``civicard screen``)
         "shuffle_pin_pad": ("bool", False),
+        "dpi": ("float", 124.0),  # the demo's 1080x1920 panel; 9 mm touch targets = 44 px
     },
 }
 
@@ -134,6 +136,7 @@ class KioskConfig:
     max_card_offline_fen: int
     timeouts: Timeouts
     shuffle_pin_pad: bool = False  # the PIN pad's digits in a fresh random layout each time
+    dpi: float = 124.0  # the touch screen's pixels per inch: sizes touch targets in mm
 
 
 def _coerce(key: str, kind: str, value: Any, *, from_env: bool) -> Any:
@@ -243,6 +246,8 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         raise ConfigError(missing, "required when central.url is set")
     if v["central.sync_interval"] <= 0:
         raise ConfigError("central.sync_interval", "must be positive")
+    if not 30 <= v["screen.dpi"] <= 1000:
+        raise ConfigError("screen.dpi", "must be a screen's pixels per inch (30 to 1000)")
     timeouts = Timeouts(**{k: v[f"timeouts.{k}"] for k in SCHEMA["timeouts"]})
     try:
         timeouts.validate()
@@ -271,4 +276,5 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         max_card_offline_fen=v["offline.max_card_offline_fen"],
         timeouts=timeouts,
         shuffle_pin_pad=v["screen.shuffle_pin_pad"],
+        dpi=v["screen.dpi"],
     )

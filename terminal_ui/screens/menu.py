@@ -40,7 +40,9 @@ class MenuScreen(KioskScreen):
 
     def update(self, view: Screen) -> None:
         card = view.card
-        self.card_line = self.fx(f"{card.holder_masked}  {card.card_number_masked}") if card else ""
+        # No-break spaces: the card number is one word and never wraps in the middle.
+        number = card.card_number_masked.replace(" ", "\u00a0") if card else ""
+        self.card_line = self.fx(f"{card.holder_masked}  {number}") if card else ""
         self.balance = self.money(card.balance_fen) if card else ""
         self.online = view.online
         key = (view.menu, self.language, view.elder_mode, self.portrait)
@@ -66,9 +68,10 @@ class MenuScreen(KioskScreen):
                 if not item.available:
                     why = texts.lookup(texts.WHY_NOT, item.why_not, texts.WHY_NOT_UNKNOWN)
                     label += f"\n[size={int(self.ids.groups.spacing[1] * 2.2)}]{self.t(why)}[/size]"
+                # A greyed service can still be tapped: the kiosk then says why it is
+                # not available (it needs the network...).
                 btn = ServiceButton(text=label, service_id=item.service_id,
-                                    available=item.available, disabled=not item.available,
-                                    action="choose_service")  # fmt: skip
+                                    available=item.available, action="choose_service")  # fmt: skip
                 btn.bind(on_release=self._choose)
                 grid.add_widget(btn)
             box.add_widget(grid)

@@ -57,6 +57,7 @@ class PinPad(GridLayout):  # type: ignore[misc]  # Kivy has no type stubs
     order = ListProperty(list(_PLAIN))
     delete_text = StringProperty("Delete")
     clear_text = StringProperty("Clear")
+    key_size = NumericProperty(150)  # a key's side (pinpad.kv: the theme's, or less if cramped)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
