@@ -115,6 +115,8 @@ NOTICES: Mapping[str, str] = {
     "unknown_service": N_("That service is not available right now."),
     "needs_network": N_("This service needs the network, which is down. Please try later."),
     "offline_limit": N_("Offline, this kiosk can only take small amounts. Please try later."),
+    "needs_pin": N_("This service needs your PIN first."),
+    "not_enabled": N_("This service is not enabled on this card. A service window can enable it."),
     "service_failed": N_("That service did not answer. Please try again or choose another."),
 }
 NOTICE_UNKNOWN = N_("Please note: something did not work as expected.")

@@ -507,8 +507,10 @@ class SessionMachine:
             self._background("release", lambda: self.ops.release(quote))
         self._background("end_card", self.ops.end_card)
         self._wipe_pins()
-        notice = None if s is State.TAKE_CARD else ("card_pulled_during_payment" if paying
-                                                      else "card_pulled")  # fmt: skip
+        # Taking the card out when asked to (TAKE_CARD, a refused card) is no news.
+        expected = s in (State.TAKE_CARD, State.CARD_REFUSED)
+        notice = None if expected else ("card_pulled_during_payment" if paying
+                                        else "card_pulled")  # fmt: skip
         self._reset_session()
         self._go(State.ATTRACT, notice=notice)
 
@@ -583,7 +585,8 @@ class SessionMachine:
         item = next((i for g in self.ops.menu(self.language) for i in g.items
                      if i.service_id == service_id), None)  # fmt: skip
         if item is None or not item.available:
-            self._notice = "service_unavailable" if item else "unknown_service"
+            # Say why (it needs the network...), not only that it is not available.
+            self._notice = (item.why_not or "service_unavailable") if item else "unknown_service"
             self._show()
             return
         self._record("service", service=service_id)

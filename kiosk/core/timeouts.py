@@ -1,4 +1,8 @@
-"""How long a citizen has in each state, the warning before, and "more time"."""
+"""How long a citizen has in each state, the warning before, and "more time".
+
+WCAG 2.2.1 (timing adjustable): the warning comes at least 20 s before the end,
+"more time" can be asked for again and again (never fewer than ten times: the
+machine sets no limit), and elder mode lengthens every timeout."""
 
 from __future__ import annotations
 
@@ -6,23 +10,25 @@ from dataclasses import dataclass
 
 from kiosk.core.states import State
 
-__all__ = ["Timeouts"]
+__all__ = ["MIN_WARNING_S", "Timeouts"]
+
+MIN_WARNING_S = 20.0  # WCAG 2.2.1: warn at least 20 seconds before time runs out
 
 
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds per timed state; elder mode multiplies them by ``elder_factor``."""
 
-    card_refused: float = 20.0
-    pin_entry: float = 30.0
+    card_refused: float = 45.0
+    pin_entry: float = 45.0
     menu: float = 60.0
     form: float = 90.0
     info: float = 60.0
-    confirm: float = 30.0
-    no_paper: float = 30.0
-    done: float = 30.0
-    take_card: float = 20.0
-    warning: float = 10.0  # the warning shows this long before the end
+    confirm: float = 45.0
+    no_paper: float = 45.0
+    done: float = 45.0
+    take_card: float = 30.0
+    warning: float = 20.0  # the warning shows this long before the end (WCAG: 20 s at least)
     elder_factor: float = 2.0
 
     def for_state(self, state: State, elder: bool) -> float | None:
@@ -39,5 +45,6 @@ class Timeouts:
             value = getattr(self, name)
             if value <= self.warning:
                 raise ValueError(f"{name}: {value} s must exceed warning ({self.warning} s)")
-        if self.warning <= 0 or self.elder_factor < 1:
-            raise ValueError("warning must be positive and elder_factor at least 1")
+        if self.warning < MIN_WARNING_S or self.elder_factor < 1:
+            raise ValueError(f"warning must be at least {MIN_WARNING_S:g} s and elder_factor "
+                             "at least 1")  # fmt: skip
