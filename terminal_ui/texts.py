@@ -15,6 +15,7 @@ from typing import TypeVar
 from terminal_ui.i18n import N_
 
 __all__ = [
+    "AMOUNT_RANGE",
     "BUSY",
     "DETAIL_LABELS",
     "FIELD_ERRORS",
@@ -169,6 +170,8 @@ WHY_NOT: Mapping[str, str] = {
     "not_enabled": N_("Not enabled on this card"),
 }
 WHY_NOT_UNKNOWN = N_("Not available now")
+# An amount outside its field's range, with the range (formatted by the form screen).
+AMOUNT_RANGE = N_("Enter an amount from {low} to {high}.")
 
 PRINTER_PROBLEMS: Mapping[str, str] = {
     "paper_out": N_("The receipt printer has run out of paper."),

@@ -352,6 +352,7 @@ class SessionMachine:
                 required=f.required,
                 choices=tuple((v, pick(labels, lang)) for v, labels in f.choices),
                 error=self._field_errors.get(f.name), focused=f.name == self._focus,
+                min_fen=f.min_value, max_fen=f.max_value,
             ))  # fmt: skip
         return FormView(form.service_id, pick(form.titles, lang), tuple(fields), self._form_error)
 

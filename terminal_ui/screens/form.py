@@ -92,8 +92,16 @@ class FormScreen(KioskScreen):
             row.label = self.fx(f.label) + ("" if f.required else f"  ({self.t('optional')})")
             row.value = self._shown(f)
             row.focused = f.focused
-            error = texts.lookup(texts.FIELD_ERRORS, f.error, texts.FIELD_ERROR_UNKNOWN)
-            row.error = self.t(error) if f.error else ""
+            row.error = self._error_text(f)
+
+    def _error_text(self, f: FieldView) -> str:
+        if not f.error:
+            return ""
+        if f.error == "out_of_range" and f.min_fen is not None and f.max_fen is not None:
+            # Say the range: "not allowed" alone leaves the citizen guessing.
+            return self.t(texts.AMOUNT_RANGE).format(low=self.money(f.min_fen),
+                                                     high=self.money(f.max_fen))  # fmt: skip
+        return self.t(texts.lookup(texts.FIELD_ERRORS, f.error, texts.FIELD_ERROR_UNKNOWN))
 
     def _shown(self, f: FieldView) -> str:
         if f.kind == "pin":

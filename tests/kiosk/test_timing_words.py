@@ -70,3 +70,18 @@ def test_a_greyed_service_says_why(kiosk: Kiosk) -> None:
     k.m.choose_service(greyed[0].service_id)
     k.settle()
     assert k.m.screen().notice == greyed[0].why_not == "needs_network"
+
+
+def test_an_amount_out_of_range_carries_the_range(kiosk: Kiosk) -> None:
+    k = kiosk
+    k.login(1)
+    k.m.choose_service("top_up")
+    k.settle()
+    k.m.set_field("amount", "1")
+    k.m.submit_form()
+    k.settle()
+    form = k.m.screen().form
+    assert form is not None
+    amount = next(f for f in form.fields if f.name == "amount")
+    assert amount.error == "out_of_range"
+    assert (amount.min_fen, amount.max_fen) == (1000, 50000)

@@ -160,3 +160,18 @@ def test_keyboard_script_follows_the_language(ui_world: Any, form: Any) -> None:
     assert kb.candidates_shown()[0] == "你好"
     _type(d, kb, "zhongguo")
     assert "你好中國" in kb.candidates_shown()
+
+
+def test_an_amount_out_of_range_says_the_range(ui_world: Any, form: Any) -> None:
+    from kiosk.core.states import State
+    from kiosk.core.views import FieldView, FormView, Language, Screen
+
+    screen, _controller = form
+    field = FieldView(name="amount", label="金额", kind="amount", value="1", required=True,
+                      error="out_of_range", focused=True, min_fen=1000, max_fen=50000)  # fmt: skip
+    view = Screen(state=State.FORM, language=Language.ZH_HANS, elder_mode=False,
+                  form=FormView(service_id="top_up", title="充值", fields=(field,)))  # fmt: skip
+    screen.show(view)
+    ui_world.driver.pump(2)
+    row = next(r for r in screen.ids.rows.children if r.name == "amount")
+    assert row.error == "请输入 ¥10.00 至 ¥500.00 之间的金额。"
