@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line
 from kivy.properties import (
     BooleanProperty,
@@ -115,8 +116,12 @@ class PinDots(Widget):  # type: ignore[misc]  # Kivy has no type stubs
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Drawn once per frame, after layout: drawing on each change could keep the
+        # geometry of a step in between (dots off to the left on the first
+        # landscape PIN screen).
+        self._redraw = Clock.create_trigger(lambda _dt: self._draw(), -1)
         for name in ("length", "max_length", "color", "wrong", "pos", "size"):
-            self.fbind(name, lambda *_: self._draw())
+            self.fbind(name, self._redraw)
         self._draw()
 
     def _draw(self) -> None:
