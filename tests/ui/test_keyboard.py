@@ -175,3 +175,25 @@ def test_an_amount_out_of_range_says_the_range(ui_world: Any, form: Any) -> None
     ui_world.driver.pump(2)
     row = next(r for r in screen.ids.rows.children if r.name == "amount")
     assert row.error == "请输入 ¥10.00 至 ¥500.00 之间的金额。"
+
+
+def test_menu_search_by_initials(ui: Any) -> None:
+    """On the menu, "Search", then s f: the water and electricity bills (水费, 电费)
+    are what is left; tapping one opens its form."""
+    d = ui.driver
+    ui.insert_and_pin("2")
+    ui.menu()
+    d.press("menu_search")
+    for ch in "sf":
+        d.press("type", char=ch)
+    menu = d.kiosk.screen("menu")
+    d.wait_for(lambda: menu.query == "sf", what="typed sf")
+    found = {b.service_id for b in menu.buttons()}
+    assert "water_bill" in found and "balance" not in found, found
+    ui.snap("menu-search")
+    d.press("choose_service", service_id="water_bill")
+    d.wait_screen("form")
+    d.press("back")
+    d.wait_screen("menu")
+    assert not menu.searching  # a new visit starts without the search
+    ui.finish_and_take_card()

@@ -209,6 +209,7 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
                 service_id="feedback", title=form.form.title, fields=(text,)))))  # fmt: skip
             shots.append(("busy", next(v for v in views.seen if v.state is State.CHECKING_CARD)))
             shots.append(("menu-warning", menu))
+            shots.append(("menu-search", menu))
     finally:
         c.stop()
         world.close()
@@ -233,6 +234,7 @@ def window(ui_world: Any) -> Iterator[Any]:
         yield d
     finally:
         d.kiosk._unwarn()
+        d.kiosk.screen("menu").set_search(None)
         Window.size = before
         if view is not None:
             d.kiosk.show(view)
@@ -278,6 +280,8 @@ def test_every_screen_in_every_language_shape_and_mode(window: Any, screens: Any
                         d.kiosk._warn(25)
                     else:
                         d.kiosk._unwarn()
+                    if label == "menu-search":  # the search open, "sf" typed
+                        d.kiosk.screen("menu").set_search("sf")
                     _settle(d)
                     found = check(d.kiosk, size, dpi=dpi, elder=elder,
                                   background=tuple(d.app.theme.bg))  # fmt: skip
