@@ -12,6 +12,10 @@ kiosk's GPU), at the kiosk's 1080x1920.
   shows the new screen, before its frame: the UI's and the core's own share.
 - memory: resident set size of the process at the attract screen and after the
   transitions (the simulated world's central and printer live in it too).
+- pinyin keyboard: the dictionary's read time and what it adds to the resident set
+  (and PSS), read only when a keyboard first appears; then the candidate latency per
+  keystroke (a letter typed, the first page of candidates computed) over twenty
+  sentences typed by full pinyin and by initials, median and p95.
 
 Usage: .venv/bin/python bench/bench_ui.py [--runs 3] [--rounds 15]
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -38,6 +43,53 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def _pss_mb() -> float:
+    try:
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def keyboard(lexicon_source: Any) -> dict[str, Any]:
+    """Read the dictionary through ``lexicon_source`` (a LazyLexicon), then time each
+    keystroke's candidates over the test sentences, by full pinyin and by initials."""
+    sys.path.insert(0, str(ROOT))
+    from terminal_ui.ime import Composer, Lexicon, find_table
+    from terminal_ui.ime.lexicon import default_cache_dir
+
+    rss0, pss0 = _rss_mb(), _pss_mb()
+    t = time.perf_counter()
+    lexicon_source.get()  # the kiosk's first typist: compiles the table once
+    compile_s = time.perf_counter() - t
+    t = time.perf_counter()
+    lexicon = Lexicon.compiled(find_table(), default_cache_dir())  # every later start
+    read_s = time.perf_counter() - t
+    from tests.ime.test_pinyin import SENTENCES
+
+    per_key: list[float] = []
+    for _words, py in SENTENCES:
+        syl = py.split()
+        for letters in ("".join(syl), "".join(s[0] for s in syl)):
+            c = Composer(lexicon)
+            for ch in letters:
+                t = time.perf_counter()
+                c.type(ch)
+                c.page()
+                per_key.append((time.perf_counter() - t) * 1000)
+    rss1, pss1 = _rss_mb(), _pss_mb()
+    return {
+        "kbd_compile_s": compile_s,
+        "kbd_read_s": read_s,
+        "kbd_rss_added_mb": rss1 - rss0,
+        "kbd_pss_added_mb": pss1 - pss0,
+        "kbd_key_ms": per_key,
+        "rss_with_keyboard_mb": _rss_mb(),
+    }
+
+
 def _drawn(driver: Any, name: str) -> float:
     """Until screen ``name`` is current and one frame of it has been drawn; returns
     when it became current (before that frame)."""
@@ -54,6 +106,7 @@ def child(rounds: int) -> dict[str, Any]:
     from kiosk.demo.world import DemoWorld
 
     work = Path(tempfile.mkdtemp(prefix="civicard-bench-ui-"))
+    os.environ["CIVICARD_PINYIN_CACHE"] = str(work / "pinyin")  # compiled afresh, timed
     world = DemoWorld.build(work, clock=SystemClock())
     controller = world.controller
 
@@ -91,13 +144,18 @@ def child(rounds: int) -> dict[str, Any]:
         _drawn(driver, "menu")
         to_menu.append(time.perf_counter() - t)
         rss.append(_rss_mb())
+    rss_after = _rss_mb()
+    pss_after = _pss_mb()
+    kbd = keyboard(driver.app.ctx.lexicon)
     result = {
+        **kbd,
+        "pss_after_mb": pss_after,
         "cold_start_s": cold,
         "menu_to_form_ms": [x * 1000 for x in to_form],
         "form_to_menu_ms": [x * 1000 for x in to_menu],
         "menu_to_form_switched_ms": [x * 1000 for x in switched],
         "rss_attract_mb": rss_attract,
-        "rss_after_mb": _rss_mb(),
+        "rss_after_mb": rss_after,
         "rss_per_round_mb": rss,
     }
     controller.stop()
@@ -135,7 +193,20 @@ def main() -> int:
     at_attract = med(r["rss_attract_mb"] for r in runs)
     after = med(r["rss_after_mb"] for r in runs)
     print(f"  resident memory at attract     median {at_attract:.0f} MB")
-    print(f"  resident memory after rounds   median {after:.0f} MB")
+    print(f"  resident memory after rounds   median {after:.0f} MB "
+          f"(PSS {med(r['pss_after_mb'] for r in runs):.0f} MB)")  # fmt: skip
+    keys = [v for r in runs for v in r["kbd_key_ms"]]
+    print(
+        f"  pinyin keyboard: dictionary compiled (once per kiosk) median "
+        f"{med(r['kbd_compile_s'] for r in runs):.2f} s, opened "
+        f"{med(r['kbd_read_s'] for r in runs) * 1000:.0f} ms, "
+        f"adds RSS {med(r['kbd_rss_added_mb'] for r in runs):.0f} MB "
+        f"(PSS {med(r['kbd_pss_added_mb'] for r in runs):.0f} MB), only once a keyboard shows"
+    )
+    print(
+        f"  pinyin keyboard: candidates per keystroke  median {med(keys):.1f} ms, "
+        f"p95 {statistics.quantiles(keys, n=20)[-1]:.1f} ms ({len(keys)} keystrokes)"
+    )
     return 0
 
 

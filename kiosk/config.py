@@ -36,6 +36,7 @@ silently ignored). The terminal id is not configured: it is the PSAM's.
 
     [screen]
     shuffle_pin_pad = true
+    dpi = 124
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     },
     "screen": {  # the touch screen (terminal_ui, ``civicard screen``)
         "shuffle_pin_pad": ("bool", False),
+        "dpi": ("float", 124.0),  # the demo's 1080x1920 panel; 9 mm touch targets = 44 px
     },
 }
 
@@ -147,6 +149,7 @@ class KioskConfig:
     timeouts: Timeouts
     shuffle_pin_pad: bool = False  # the PIN pad's digits in a fresh random layout each time
     support_dir: Path | None = None  # support bundles go here (else <data_dir>/support)
+    dpi: float = 124.0  # the touch screen's pixels per inch: sizes touch targets in mm
 
 
 def _coerce(key: str, kind: str, value: Any, *, from_env: bool) -> Any:
@@ -256,6 +259,8 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         raise ConfigError(missing, "required when central.url is set")
     if v["central.sync_interval"] <= 0:
         raise ConfigError("central.sync_interval", "must be positive")
+    if not 30 <= v["screen.dpi"] <= 1000:
+        raise ConfigError("screen.dpi", "must be a screen's pixels per inch (30 to 1000)")
     timeouts = Timeouts(
         seconds={k: v[f"timeouts.{k}"] for k in _TIMED},
         warning=v["timeouts.warning"],
@@ -289,4 +294,5 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         timeouts=timeouts,
         shuffle_pin_pad=v["screen.shuffle_pin_pad"],
         support_dir=v["kiosk.support_dir"],
+        dpi=v["screen.dpi"],
     )

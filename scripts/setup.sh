@@ -10,9 +10,12 @@ cd "$(dirname "$0")/.."
 # rare characters (CJK Extension A, e.g. 䶮 in a demo name) WenQuanYi lacks; fontconfig: how the
 # kiosk screen finds it; libgl1-mesa-dri: Mesa's llvmpipe, which draws the kiosk screen
 # offscreen (no display, tests, the demo without one); chromium: the staff console's browser
-# tests (Playwright drives Debian's chromium; it never downloads a browser).
+# tests (Playwright drives Debian's chromium; it never downloads a browser);
+# rime-data-luna-pinyin: the pinyin keyboard's dictionary (Rime's Luna Pinyin table with its
+# corpus frequencies, as text).
 APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev swig fonts-wqy-microhei fonts-noto-cjk postgresql
-              libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri chromium)
+              libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri chromium
+              rime-data-luna-pinyin)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

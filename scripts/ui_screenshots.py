@@ -2,8 +2,9 @@
 
 Seeded and clocked: a TEST ONLY wallet from a fixed seed, a ManualClock at a fixed
 date, animations off, the phone-layout PIN pad; the same run gives the same
-pictures. Renders offscreen at 1080x1920 (and one 1920x1080 landscape menu) and
-saves them at half size. Run: .venv/bin/python scripts/ui_screenshots.py [OUT_DIR]
+pictures. Renders offscreen the whole tour at 1080x1920, then again at 1920x1080
+(named landscape-*), and saves them at half size.
+Run: .venv/bin/python scripts/ui_screenshots.py [OUT_DIR]
 """
 
 from __future__ import annotations
@@ -44,13 +45,15 @@ def main(out: Path) -> int:
     raw = work / "raw"
     devices = Devices(world.insert, world.remove, lambda who: str(world.citizen(int(who)).pin))
     c = ScriptedCitizen(driver, devices, raw)
-    try:
+
+    def session(bill_who: str, account: str) -> None:
+        """Every screen of the tour (one orientation)."""
         # zh-Hans: the water bill, every screen on the way.
         c.attract()
-        c.insert_and_pin("1")
+        c.insert_and_pin(bill_who)
         c.menu()
         c.balance()
-        c.pay_bill("water_bill", "1000001")
+        c.pay_bill("water_bill", account)
         c.finish_and_take_card()
         # en: wrong PIN first, then the menu, with a fixed-price service confirmed.
         c.set_language("en")
@@ -94,13 +97,13 @@ def main(out: Path) -> int:
         c.snap("menu-more-time")
         driver.press("more_time")
         c.finish_and_take_card()
-        # landscape
+
+    try:
+        session("1", "1000001")  # portrait, 1080x1920
         Window.size = (1920, 1080)
         driver.wait_for(lambda: not driver.app.theme.portrait, what="landscape")
-        c.attract()
-        c.insert_and_pin("2")
-        c.menu()
-        c.finish_and_take_card()
+        c.prefix = "landscape-"
+        session("5", "1000005")
         # portrait again, zh-Hans: a vote in the demo poll, then the same card refused.
         Window.size = (1080, 1920)
         driver.wait_for(lambda: driver.app.theme.portrait, what="portrait")

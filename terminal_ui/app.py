@@ -36,6 +36,7 @@ _HERE = Path(__file__).resolve().parent
 KV_FILES = (
     _HERE / "widgets" / "common.kv",
     _HERE / "widgets" / "pinpad.kv",
+    _HERE / "widgets" / "pinyin_keyboard.kv",
     _HERE / "widgets" / "art.kv",
     _HERE / "widgets" / "demo_panel.kv",
     *sorted((_HERE / "screens").glob("*.kv")),

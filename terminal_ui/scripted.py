@@ -35,12 +35,13 @@ class ScriptedCitizen:
     devices: Devices
     shots: Path | None = None
     taken: list[Path] = field(default_factory=list)
+    prefix: str = ""  # put before each picture's name ("landscape-")
 
     def snap(self, label: str) -> None:
         """Screenshot of the window now, numbered in order."""
         if self.shots is None:
             return
-        name = re.sub(r"[^a-z0-9_-]+", "-", label.lower())
+        name = re.sub(r"[^a-z0-9_-]+", "-", (self.prefix + label).lower())
         path = self.shots / f"{len(self.taken) + 1:02d}-{name}.png"
         self.taken.append(self.driver.screenshot(path))
 

@@ -15,6 +15,7 @@ from typing import TypeVar
 from terminal_ui.i18n import N_
 
 __all__ = [
+    "AMOUNT_RANGE",
     "BUSY",
     "DETAIL_LABELS",
     "FIELD_ERRORS",
@@ -140,6 +141,8 @@ NOTICES: Mapping[str, str] = {
     "unknown_service": N_("That service is not available right now."),
     "needs_network": N_("This service needs the network, which is down. Please try later."),
     "offline_limit": N_("Offline, this kiosk can only take small amounts. Please try later."),
+    "needs_pin": N_("This service needs your PIN first."),
+    "not_enabled": N_("This service is not enabled on this card. A service window can enable it."),
     "service_failed": N_("That service did not answer. Please try again or choose another."),
     "poll_closed": N_("This poll is not taking votes now."),
 }
@@ -222,6 +225,8 @@ WHY_NOT: Mapping[str, str] = {
     "not_enabled": N_("Not enabled on this card"),
 }
 WHY_NOT_UNKNOWN = N_("Not available now")
+# An amount outside its field's range, with the range (formatted by the form screen).
+AMOUNT_RANGE = N_("Enter an amount from {low} to {high}.")
 
 PRINTER_PROBLEMS: Mapping[str, str] = {
     "paper_out": N_("The receipt printer has run out of paper."),

@@ -116,3 +116,9 @@ class Theme(EventDispatcher):  # type: ignore[misc]  # Kivy has no type stubs
         palette = _ELDER if self.elder else _NORMAL
         for name, value in palette.items():
             setattr(self, name, value)
+        # Re-announce every colour, in palette order: a widget whose rules set one
+        # property from two colours (BigButton's ink_primary, then the elder button's
+        # ink_alert) must end on the later rule's, even when that colour is the same
+        # in both palettes and so never changed (it showed white on orange).
+        for name in palette:
+            self.property(name).dispatch(self)

@@ -1,8 +1,11 @@
-"""How long a citizen has in each timed state, the warning before, and "more time".
+"""How long a person has in each timed state, the warning before, and "more time".
 
 Each journey's table gives its timed states their default seconds
 (:meth:`kiosk.core.journey.JourneyTable.timeouts`); :class:`Timeouts` holds the
-config's overrides by state name, the warning and elder mode's factor.
+config's overrides by state name, the warning and elder mode's factor. WCAG 2.2.1
+(timing adjustable): the warning comes at least 20 s before the end, "more time"
+can be asked for again and again (never fewer than ten times: the machine sets no
+limit), and elder mode lengthens every timeout.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Timeouts"]
+__all__ = ["MIN_WARNING_S", "Timeouts"]
+
+MIN_WARNING_S = 20.0  # WCAG 2.2.1: warn at least 20 seconds before time runs out
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,7 @@ class Timeouts:
     elder mode multiplies them by ``elder_factor``."""
 
     seconds: Mapping[str, float] = field(default_factory=dict)
-    warning: float = 10.0  # the warning shows this long before the end
+    warning: float = 20.0  # the warning shows this long before the end (WCAG: 20 s at least)
     elder_factor: float = 2.0
 
     def for_state(self, state: str, default: float | None, elder: bool) -> float | None:
@@ -31,10 +36,11 @@ class Timeouts:
         return seconds * (self.elder_factor if elder else 1.0)
 
     def validate(self, defaults: Mapping[str, float] | None = None) -> None:
-        """Every timeout positive and longer than the warning (``defaults``: the
-        journeys' own, checked with the overrides applied)."""
-        if self.warning <= 0 or self.elder_factor < 1:
-            raise ValueError("warning must be positive and elder_factor at least 1")
+        """Every timeout longer than the warning (``defaults``: the journeys' own,
+        checked with the overrides applied); the warning at least 20 s."""
+        if self.warning < MIN_WARNING_S or self.elder_factor < 1:
+            raise ValueError(f"warning must be at least {MIN_WARNING_S:g} s and elder_factor "
+                             "at least 1")  # fmt: skip
         for name, value in {**(defaults or {}), **self.seconds}.items():
             if value <= self.warning:
                 raise ValueError(f"{name}: {value} s must exceed warning ({self.warning} s)")

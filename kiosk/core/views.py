@@ -98,6 +98,8 @@ class FieldView:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label)
     error: str | None = None  # "required", "too_long", "not_a_number", "out_of_range"...
     focused: bool = False
+    min_fen: int | None = None  # an amount field's allowed range (fen), for its error text
+    max_fen: int | None = None
 
 
 @dataclass(frozen=True)

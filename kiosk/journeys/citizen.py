@@ -158,7 +158,8 @@ class CitizenJourney(ServiceSteps):
         m.background("end_card", self.ops.end_card)
         self.s.wipe_pins()
         notices: tuple[str, ...] = ()
-        if not (home and s is S.TAKE_CARD):
+        # Taking the card out when asked to (TAKE_CARD, a refused card) is no news.
+        if not (home and s in (S.TAKE_CARD, S.CARD_REFUSED)):
             notices = (Notice.CARD_PULLED_DURING_PAYMENT if paying else Notice.CARD_PULLED,)
         self.idle(m, notices)
 

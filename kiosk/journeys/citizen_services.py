@@ -151,7 +151,10 @@ class ServiceSteps:
         item = next((i for g in self.ops.menu(m.language) for i in g.items
                      if i.service_id == service_id), None)  # fmt: skip
         if item is None or not item.available:
-            m.notices = (Notice.SERVICE_UNAVAILABLE if item else Notice.UNKNOWN_SERVICE,)
+            # Say why (it needs the network...), not only that it is not available.
+            m.notices = (
+                (item.why_not or Notice.SERVICE_UNAVAILABLE) if item else Notice.UNKNOWN_SERVICE,
+            )
             m.show()
             return
         m.record("service", service=service_id)
@@ -366,6 +369,7 @@ class ServiceSteps:
                 required=f.required,
                 choices=tuple((v, pick(labels, lang)) for v, labels in f.choices),
                 error=self.s.field_errors.get(f.name), focused=f.name == self.s.focus,
+                min_fen=f.min_value, max_fen=f.max_value,
             ))  # fmt: skip
         return FormView(form.service_id, pick(form.titles, lang), tuple(fields),
                         self.s.form_error)  # fmt: skip

@@ -43,20 +43,20 @@ STATES = {
     S.OUT_OF_SERVICE: idle(),
     S.ATTRACT: idle(),
     S.CHECKING_CARD: busy(cancellable=True),
-    S.CARD_REFUSED: timed(20),
-    S.PIN_ENTRY: timed(30),
+    S.CARD_REFUSED: timed(45),
+    S.PIN_ENTRY: timed(45),
     S.VERIFYING_PIN: busy(),
     S.MENU: timed(60),
     S.FORM: timed(90),
     S.PREPARING: busy(cancellable=True),
     S.INFO: timed(60),
     S.PRINTING: busy(),
-    S.CONFIRM: timed(30),
+    S.CONFIRM: timed(45),
     S.CHECKING_PRINTER: busy(cancellable=True),
-    S.NO_PAPER: timed(30),
+    S.NO_PAPER: timed(45),
     S.PROCESSING: busy(),  # never cancellable: once the intent is written the debit goes on
-    S.DONE: timed(30),
-    S.TAKE_CARD: timed(20),
+    S.DONE: timed(45),
+    S.TAKE_CARD: timed(30),
 }
 
 # (from, to) -> why. Card removal from any state with a card goes to ATTRACT and is

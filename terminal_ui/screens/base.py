@@ -21,6 +21,7 @@ from kiosk.journeys.maintenance import Maintenance
 from kiosk.money import format_fen
 from terminal_ui.fonts import FontSet
 from terminal_ui.i18n import Translator
+from terminal_ui.ime.lexicon import LazyLexicon
 
 __all__ = ["SCREEN_FOR_STATE", "KioskScreen", "UiContext"]
 
@@ -68,6 +69,8 @@ class UiContext:
     translator: Translator
     fonts: FontSet | None = None  # None: no fallback fonts (markup still escaped)
     shuffle_pin_pad: bool = False
+    # The pinyin dictionary, read the first time a keyboard appears (never at start-up).
+    lexicon: LazyLexicon = field(default_factory=LazyLexicon)
     options: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,7 +1,8 @@
 """A service's form: one row per field, and the keys for the field in focus.
 
-Text, digit and amount fields are typed on on-screen keys (no input method on a
-kiosk; Chinese is never typed here); choices are buttons; PIN fields (change
+Digit and amount fields are typed on on-screen keys, text fields on the pinyin
+keyboard (Chinese by pinyin or initials, Latin letters, digits; a field whose
+name says it holds a person's name gets surnames first); choices are buttons; PIN fields (change
 PIN) use the PIN pad and show dots, as on the PIN screen.
 """
 
@@ -19,6 +20,7 @@ from terminal_ui.screens.base import KioskScreen
 from terminal_ui.widgets.common import BigButton
 from terminal_ui.widgets.keys import ALNUM, AMOUNT, DIGITS, CharKeys
 from terminal_ui.widgets.pinpad import PinDots, PinPad
+from terminal_ui.widgets.pinyin_keyboard import PinyinKeyboard
 
 __all__ = ["FieldRow", "FormScreen"]
 
@@ -29,6 +31,7 @@ class FieldRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
     name = StringProperty("")
     label = StringProperty("")
     value = StringProperty("")
+    preedit = StringProperty("")  # being composed on the pinyin keyboard, not yet typed
     error = StringProperty("")
     focused = BooleanProperty(False)
     screen: FormScreen | None = None
@@ -89,8 +92,16 @@ class FormScreen(KioskScreen):
             row.label = self.fx(f.label) + ("" if f.required else f"  ({self.t('optional')})")
             row.value = self._shown(f)
             row.focused = f.focused
-            error = texts.lookup(texts.FIELD_ERRORS, f.error, texts.FIELD_ERROR_UNKNOWN)
-            row.error = self.t(error) if f.error else ""
+            row.error = self._error_text(f)
+
+    def _error_text(self, f: FieldView) -> str:
+        if not f.error:
+            return ""
+        if f.error == "out_of_range" and f.min_fen is not None and f.max_fen is not None:
+            # Say the range: "not allowed" alone leaves the citizen guessing.
+            return self.t(texts.AMOUNT_RANGE).format(low=self.money(f.min_fen),
+                                                     high=self.money(f.max_fen))  # fmt: skip
+        return self.t(texts.lookup(texts.FIELD_ERRORS, f.error, texts.FIELD_ERROR_UNKNOWN))
 
     def _shown(self, f: FieldView) -> str:
         if f.kind == "pin":
@@ -105,6 +116,8 @@ class FormScreen(KioskScreen):
         if key != self._input_for:
             self._input_for = key
             box.clear_widgets()
+            for r in self.ids.rows.children:
+                r.preedit = ""
             if f is None:
                 return
             if f.kind == "pin":
@@ -120,6 +133,16 @@ class FormScreen(KioskScreen):
                     btn = ChoiceButton(text=self.fx(label), value=value, action="choose")
                     btn.bind(on_release=partial(self._chose, f.name))
                     box.add_widget(btn)
+            elif f.kind == "text":
+                row = next(r for r in self.ids.rows.children if r.name == f.name)
+                kb = PinyinKeyboard(
+                    self.ctx.lexicon, partial(self._typed, f.name),
+                    script="hant" if self.language == "zh-Hant" else "hans",
+                    context="name" if "name" in f.name else "", field_empty=not f.value,
+                    delete_text=self.t("Delete"), clear_text=self.t("Clear"),
+                    space_text=self.t("Space"))  # fmt: skip
+                kb.bind(preedit=lambda _kb, text, row=row: setattr(row, "preedit", self.fx(text)))
+                box.add_widget(kb)
             else:
                 chars = {"digits": DIGITS, "amount": AMOUNT}.get(f.kind, ALNUM)
                 keys = CharKeys(chars, partial(self._typed, f.name), delete_text=self.t("Delete"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
@@ -24,6 +25,7 @@ from kivy.properties import (
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
+from kivy.utils import escape_markup
 
 __all__ = ["DemoActions", "DemoPanel", "PanelButton", "PersonButton"]
 
@@ -61,8 +63,12 @@ class DemoPanel(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
 
     def __init__(self, actions: DemoActions, **kwargs: Any) -> None:
         super().__init__(actions=actions, **kwargs)
+        # Names through the kiosk's own font fallback (赵䶮: CJK Extension A), as
+        # markup: the panel's default font would draw a box.
+        fonts = getattr(App.get_running_app(), "fonts", None)
         for who, label in actions.people:
-            btn = PersonButton(text=label, who=who, action="demo_insert")
+            text = fonts.markup(label) if fonts is not None else escape_markup(label)
+            btn = PersonButton(text=text, who=who, action="demo_insert", markup=True)
             btn.bind(on_release=lambda b: self.actions.insert(b.who))
             self.ids.people.add_widget(btn)
         for who, label in actions.operators:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line
 from kivy.properties import (
     BooleanProperty,
@@ -57,6 +58,7 @@ class PinPad(GridLayout):  # type: ignore[misc]  # Kivy has no type stubs
     order = ListProperty(list(_PLAIN))
     delete_text = StringProperty("Delete")
     clear_text = StringProperty("Clear")
+    key_size = NumericProperty(150)  # a key's side (pinpad.kv: the theme's, or less if cramped)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -114,8 +116,12 @@ class PinDots(Widget):  # type: ignore[misc]  # Kivy has no type stubs
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Drawn once per frame, after layout: drawing on each change could keep the
+        # geometry of a step in between (dots off to the left on the first
+        # landscape PIN screen).
+        self._redraw = Clock.create_trigger(lambda _dt: self._draw(), -1)
         for name in ("length", "max_length", "color", "wrong", "pos", "size"):
-            self.fbind(name, lambda *_: self._draw())
+            self.fbind(name, self._redraw)
         self._draw()
 
     def _draw(self) -> None:

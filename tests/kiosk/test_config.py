@@ -53,13 +53,13 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         "CIVICARD_KIOSK_LANGUAGES": "en, zh-Hant",
         "CIVICARD_OFFLINE_MAX_CARD_OFFLINE_FEN": "100",
         "CIVICARD_READERS_ALLOW_VIRTUAL": "yes",
-        "CIVICARD_TIMEOUTS_WARNING": "5.5",
+        "CIVICARD_TIMEOUTS_WARNING": "25.5",
     }
     cfg = load_config(_write(tmp_path, GOOD), env=env)
     assert cfg.printer_url == "serial:///dev/ttyS0"
     assert cfg.languages == (Language.EN, Language.ZH_HANT)
     assert cfg.max_card_offline_fen == 100 and cfg.allow_virtual_readers
-    assert cfg.timeouts.warning == 5.5
+    assert cfg.timeouts.warning == 25.5
 
 
 def test_no_file_is_defaults(tmp_path: Path) -> None:

@@ -117,17 +117,18 @@ def test_timeout_warns_gives_more_time_then_ends(kiosk: Kiosk, state: State) -> 
 
 def test_input_restarts_the_timer_and_elder_mode_doubles_it(kiosk: Kiosk) -> None:
     k = kiosk
+    limit = TABLE.timeouts()[State.PIN_ENTRY.value]
     k.insert(1)
-    k.clock.advance(25)
-    k.m.pin_digit(1)  # activity: the PIN screen's 30 s start over
+    k.clock.advance(limit - 5)
+    k.m.pin_digit(1)  # activity: the PIN screen's time starts over
     k.settle()
-    k.clock.advance(25)
+    k.clock.advance(limit - 5)
     k.settle()
     assert k.state is State.PIN_ENTRY
     k.m.set_elder_mode(True)
     k.settle()
-    assert k.m.screen().timeout_s == 60 and k.m.screen().elder_mode
-    k.clock.advance(55)
+    assert k.m.screen().timeout_s == 2 * limit and k.m.screen().elder_mode
+    k.clock.advance(2 * limit - 5)
     k.settle()
     assert k.state is State.PIN_ENTRY
     k.clock.advance(6)
@@ -145,7 +146,8 @@ def test_card_pulled_in_each_waiting_state(kiosk: Kiosk, state: State) -> None:
     REACH[state](kiosk)
     kiosk.remove()
     assert kiosk.state is State.ATTRACT
-    want = None if state is State.TAKE_CARD else "card_pulled"
+    # taken out as asked (take your card; a refused card): no news for the next citizen
+    want = None if state in (State.TAKE_CARD, State.CARD_REFUSED) else "card_pulled"
     assert kiosk.m.screen().notices == ((want,) if want else ())
     assert kiosk.world.ops._card is None  # the card session is forgotten
 

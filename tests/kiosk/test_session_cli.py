@@ -49,9 +49,9 @@ def test_no_paper_and_timeouts_from_a_script(tmp_path: Path) -> None:
     expect no_paper
     without-receipt
     expect done
-    wait 25
+    wait 30
     more-time
-    wait 35
+    wait 50
     expect take_card
     remove
     """

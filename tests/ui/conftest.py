@@ -25,8 +25,12 @@ SHOTS = ROOT / "out" / "screenshots"
 
 @pytest.fixture(scope="session")
 def kivy_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import os
+
     from terminal_ui.env import prepare
 
+    # The pinyin keyboard's compiled dictionary: this session's own.
+    os.environ["CIVICARD_PINYIN_CACHE"] = str(tmp_path_factory.mktemp("pinyin"))
     # Before the first Kivy import: private KIVY_HOME, no argv parsing, offscreen.
     return prepare(home=tmp_path_factory.mktemp("kivy"), size=(540, 960), offscreen=True)
 

@@ -155,3 +155,19 @@ def test_busy_and_out_of_service_screens_draw_their_views(ui: Any) -> None:
     finally:
         d.kiosk.show(before)
         d.wait_screen("attract")
+
+
+def test_the_demo_panel_draws_rare_names_through_the_font_fallback(
+    ui_world: Any, tmp_path: Path
+) -> None:
+    from terminal_ui.widgets.demo_panel import DemoActions, DemoPanel, PersonButton
+
+    fonts = ui_world.driver.app.fonts
+    label = "赵䶮 202501"
+    panel = DemoPanel(DemoActions(people=[("4", label)], insert=lambda _w: None,
+                                  remove=lambda: None, receipts=tmp_path))  # fmt: skip
+    try:
+        (btn,) = [w for w in panel.walk() if isinstance(w, PersonButton)]
+        assert btn.markup and btn.text == fonts.markup(label)
+    finally:
+        panel._poll.cancel()

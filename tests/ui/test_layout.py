@@ -1,0 +1,299 @@
+"""Every kiosk screen × three languages × portrait 1080×1920 and landscape
+1920×1080 × normal and elder mode, checked by terminal_ui.layout_check: nothing
+overlaps, is clipped or off the window, no touch target under 9 mm at the
+configured DPI, contrast at least 4.5:1 (7:1 elder), no line leaving one
+character alone or splitting a number.
+
+The screens are the core's own views, collected from a session on a world of its
+own (so no other test's bills or balances change): each language runs the water
+bill, balance, history, a wrong PIN, the printer out of paper and a pulled card.
+Views the demo cannot reach (a refused card, out of service, a text field) are
+the same views with that state. All are drawn in the one window, resized.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+OUT = Path(__file__).resolve().parents[2] / "out" / "layout"
+
+
+class Views:
+    """The core's screens as a subscriber sees them."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def __call__(self, event: Any) -> None:
+        from kiosk.core.views import ScreenChanged
+
+        if isinstance(event, ScreenChanged):
+            self.seen.append(event.screen)
+
+    def wait(self, cond: Callable[[Any], bool], what: str, start: int = 0,
+             timeout: float = 30) -> Any:  # fmt: skip
+        """The newest view since ``start`` for which ``cond`` holds (waiting for it)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for v in reversed(self.seen[start:]):
+                if cond(v):
+                    return v
+            time.sleep(0.01)
+        raise AssertionError(
+            f"no {what}; states: {[(v.state.name, v.notices) for v in self.seen[-8:]]}"
+        )
+
+
+class _Marking:
+    """Calls through to ``target``, marking the views first (what comes after answers)."""
+
+    def __init__(self, target: Any, mark: Callable[[], None]) -> None:
+        self._target, self._mark = target, mark
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        fn = getattr(self._target, name)
+
+        def call(*args: Any) -> Any:
+            self._mark()
+            return fn(*args)
+
+        return call
+
+
+def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
+    """(label, view) of every screen, per language, from a real session."""
+    from kiosk.core.clock import ManualClock
+    from kiosk.core.controller import KioskController
+    from kiosk.core.views import FieldView, FormView
+    from kiosk.demo.issuer import create_demo_wallet
+    from kiosk.demo.world import DemoWorld
+    from kiosk.journeys.citizen_states import State
+    from simulators.printer.interpreter import PaperState
+
+    create_demo_wallet(tmp / "wallet", seed=11)
+    world = DemoWorld.build(tmp, clock=ManualClock())
+    c = KioskController(world.machine)
+    views = Views()
+    c.subscribe(views)
+    c.start(tick=0.01)
+    out: dict[str, list[tuple[str, Any]]] = {}
+
+    def at(state: State, what: str = "", pred: Callable[[Any], bool] = lambda v: True) -> Any:
+        return views.wait(lambda v: v.state is state and pred(v), what or state.name,
+                          max(0, marks[-1] - 1))  # fmt: skip
+
+    marks = [0]
+
+    def mark() -> None:
+        """Views from here on answer the next wait (the last one before may too)."""
+        marks.append(len(views.seen))
+
+    k, w = _Marking(c, mark), _Marking(world, mark)
+    try:
+        # Citizens with money enough for a bill and a bike card (1, 3, 5), one per language.
+        for i, lang in zip((1, 3, 5), LANGUAGES, strict=True):
+            shots: list[tuple[str, Any]] = []
+            out[lang] = shots
+            k.set_language(lang)
+            shots.append(
+                ("attract", at(State.ATTRACT, pred=lambda v, lang=lang: v.language == lang))
+            )
+            w.insert(str(i))
+            shots.append(("pin", at(State.PIN_ENTRY)))
+            for _ in range(6):
+                c.pin_digit(0)
+            k.pin_submit()
+            shots.append(
+                (
+                    "pin-wrong",
+                    at(State.PIN_ENTRY, "wrong PIN", lambda v: bool(v.pin and v.pin.wrong)),
+                )
+            )
+            for d in str(world.citizen(i).pin):
+                c.pin_digit(int(d))
+            shots.append(
+                (
+                    "pin-typed",
+                    at(State.PIN_ENTRY, "6 digits", lambda v: bool(v.pin and v.pin.length == 6)),
+                )
+            )
+            k.pin_submit()
+            menu = at(State.MENU)
+            shots.append(("menu", menu))
+            k.choose_service("water_bill")
+            form = at(State.FORM)
+            shots.append(("form", form))
+            k.submit_form()
+            shots.append(
+                (
+                    "form-error",
+                    at(
+                        State.FORM,
+                        "a field error",
+                        lambda v: bool(
+                            v.form and (v.form.error or any(f.error for f in v.form.fields))
+                        ),
+                    ),
+                )
+            )
+            k.set_field("account", str(1_000_000 + i))
+            shots.append(
+                (
+                    "form-typed",
+                    at(State.FORM, "typed", lambda v: bool(v.form and v.form.fields[0].value)),
+                )
+            )
+            k.submit_form()
+            shots.append(("confirm", at(State.CONFIRM)))
+            k.confirm()
+            shots.append(("done", at(State.DONE)))
+            k.back()
+            at(State.MENU)
+            k.choose_service("balance")
+            shots.append(("info-balance", at(State.INFO)))
+            k.back()
+            at(State.MENU)
+            k.choose_service("history")
+            shots.append(("info-history", at(State.INFO)))
+            k.back()
+            at(State.MENU)
+            world.printer_sim.set_faults(paper=PaperState.OUT)
+            k.choose_service("bike_enable")
+            at(State.CONFIRM)
+            k.confirm()
+            shots.append(("no-paper", at(State.NO_PAPER)))
+            k.continue_without_receipt()
+            shots.append(("done-no-receipt", at(State.DONE)))
+            world.printer_sim.load_paper()
+            k.finish()
+            shots.append(("take-card", at(State.TAKE_CARD)))
+            w.remove()
+            at(State.ATTRACT)
+            # a card pulled mid-session: the next citizen is told on the attract screen
+            w.insert(str(i))
+            at(State.PIN_ENTRY)
+            w.remove()
+            shots.append(
+                ("attract-notice", at(State.ATTRACT, "a notice", lambda v: bool(v.notices)))
+            )
+            # What the demo cannot reach: the same views in those states.
+            base = shots[1][1]
+            shots.append(
+                (
+                    "card-refused",
+                    dataclasses.replace(base, state=State.CARD_REFUSED, refusal="expired"),
+                )
+            )
+            shots.append(
+                (
+                    "out-of-service",
+                    dataclasses.replace(
+                        shots[0][1], state=State.OUT_OF_SERVICE, notices=("no_psam",)
+                    ),
+                )
+            )
+            text = FieldView(name="full_name", label=form.form.fields[0].label, kind="text",
+                             value="张伟", required=True, focused=True)  # fmt: skip
+            shots.append(("form-text", dataclasses.replace(form, form=FormView(
+                service_id="feedback", title=form.form.title, fields=(text,)))))  # fmt: skip
+            shots.append(("busy", next(v for v in views.seen if v.state is State.CHECKING_CARD)))
+            shots.append(("menu-warning", menu))
+            shots.append(("menu-search", menu))
+    finally:
+        c.stop()
+        world.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def screens(
+    ui_world: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[tuple[str, Any]]]:
+    return _session(tmp_path_factory.mktemp("layout-world"))
+
+
+@pytest.fixture
+def window(ui_world: Any) -> Iterator[Any]:
+    """The shared window, given back at its size showing what it showed."""
+    from kivy.core.window import Window
+
+    d = ui_world.driver
+    before, view = tuple(Window.size), d.kiosk.view
+    try:
+        yield d
+    finally:
+        d.kiosk._unwarn()
+        d.kiosk.screen("menu").set_search(None)
+        Window.size = before
+        if view is not None:
+            d.kiosk.show(view)
+        d.pump(3)
+
+
+def _settle(d: Any) -> int:
+    """Lay out and render text without drawing frames (software GL is slow)."""
+    from kivy.clock import Clock
+    from kivy.lang import Builder
+
+    from terminal_ui.layout_check import settle
+
+    def turn() -> None:  # EventLoop.idle() without input and without the draw
+        Clock.tick()
+        Builder.sync()  # canvas expressions (colours) are applied here
+        Clock.tick_draw()
+        Builder.sync()
+
+    return settle(d.app.root, turn)
+
+
+def test_every_screen_in_every_language_shape_and_mode(window: Any, screens: Any) -> None:
+    from kivy.core.window import Window
+
+    from kiosk.config import SCHEMA
+    from terminal_ui.layout_check import check
+
+    d = window
+    dpi = float(SCHEMA["screen"]["dpi"][1])  # the demo's value, as the kiosk config has it
+    report: list[str] = []
+    checked = 0
+    for shape, size in SIZES.items():
+        Window.size = size
+        d.pump(2)
+        d.wait_for(lambda size=size: tuple(d.kiosk.size) == size, what=f"{shape} window")
+        for lang, shots in screens.items():
+            for elder in (False, True):
+                for label, view in shots:
+                    v = dataclasses.replace(view, elder_mode=elder)
+                    d.kiosk.show(v)
+                    if label == "menu-warning":
+                        d.kiosk._warn(25)
+                    else:
+                        d.kiosk._unwarn()
+                    if label == "menu-search":  # the search open, "sf" typed
+                        d.kiosk.screen("menu").set_search("sf")
+                    _settle(d)
+                    found = check(d.kiosk, size, dpi=dpi, elder=elder,
+                                  background=tuple(d.app.theme.bg))  # fmt: skip
+                    checked += 1
+                    where = f"{shape} {lang} {'elder' if elder else 'normal'} {label}"
+                    report += [f"{where}: {f}" for f in dict.fromkeys(map(str, found))]
+                    if found and os.environ.get("CIVICARD_LAYOUT_SHOTS"):
+                        # Pictures of what was found (a frame each: only on request).
+                        d.screenshot(OUT / f"{where.replace(' ', '-')}.png")
+    assert checked == len(SIZES) * 2 * sum(len(s) for s in screens.values())
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "findings.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
+    assert not report, (
+        f"{len(report)} layout findings (all in {OUT / 'findings.txt'}):\n" + "\n".join(report[:60])
+    )
