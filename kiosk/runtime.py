@@ -66,6 +66,9 @@ class KioskDevices:
     psam_reader: str = "psam"
     printer: Printer | None = None
     close: Callable[[], None] = lambda: None
+    # The readers and their ATRs as the technician's status sees them (default: PC/SC's
+    # reader list; in-process readers pass their own).
+    readers: Callable[[], dict[str, bytes | None]] | None = None
 
 
 @dataclass
@@ -366,6 +369,7 @@ def build_kiosk(
         config, terminal_id=terminal_id, card_reader=devices.card_reader,
         psam_reader=devices.psam_reader, open_card=devices.open_card,
         open_psam=lambda: devices.psam, printer=printer,  # type: ignore[arg-type]
+        readers=devices.readers,
         client=client, agent=agent, outbox=outbox, store=store, terminal_key=tkey,
     )  # fmt: skip
     # Recent APDUs (data withheld) and warnings, for the technician and support bundles.

@@ -105,6 +105,7 @@ def main(out: Path) -> int:
         c.prefix = "landscape-"
         session("5", "1000005")
         # portrait again, zh-Hans: a vote in the demo poll, then the same card refused.
+        c.prefix = ""
         Window.size = (1080, 1920)
         driver.wait_for(lambda: driver.app.theme.portrait, what="portrait")
         c.set_language("zh-Hans")

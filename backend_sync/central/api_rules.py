@@ -130,13 +130,17 @@ def install(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> No
 
 def document_rules(schema: dict[str, Any]) -> dict[str, Any]:
     """Add to every operation the refusals every route can answer: 422 (as a
-    :class:`Refusal`, which is what is sent), 413, and 400 when it takes a body."""
+    :class:`Refusal`, which is what is sent), 413, 400 when it takes a body, and
+    401 on the admin routes."""
     comps = schema.setdefault("components", {}).setdefault("schemas", {})
     comps["Refusal"] = Refusal.model_json_schema()
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}}}
-    for ops in schema.get("paths", {}).values():
+    for path, ops in schema.get("paths", {}).items():
         for op in ops.values():
             resp = op.setdefault("responses", {})
+            if path.startswith("/v1/admin/"):
+                # Every admin route sits behind the bearer-token check.
+                resp.setdefault("401", {"description": "admin token required", **ref})
             resp["422"] = {"description": "invalid request (see reason)", **ref}
             resp["413"] = {"description": "body over the limit", **ref}
             if "requestBody" in op:

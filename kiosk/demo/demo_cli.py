@@ -38,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="card and PSAM through the real pcscd + vpcd virtual reader (root, no other pcscd)",
     )
     p.add_argument("--landscape", action="store_true", help="a 16:9 kiosk screen (default 9:16)")
+    p.add_argument(
+        "--console", action="store_true",
+        help="after the offscreen session, keep the embedded central and its staff console "
+             "running until Ctrl-C",
+    )  # fmt: skip
     p.add_argument("--shuffle-pin-pad", action="store_true", help="shuffle the PIN pad's keys")
     p.set_defaults(handler=run_demo)
 
@@ -95,6 +100,10 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
             for line in world.summary():
                 print(f"  {line}")
             print(f"done: screenshots in {shots}, receipts in {receipts}")
+            if args.console:
+                _serve_console(world.central_url)
+            else:
+                print("the staff console: run `civicard demo --console` to keep it open")
             return 0
         from simulators.printer.interpreter import PaperState
         from terminal_ui.demo import run_window
@@ -116,7 +125,29 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
         actions = DemoActions(people, world.insert, world.remove, receipts, paper,
                               operators=operators)  # fmt: skip
         print("a kiosk window opens; insert a demo card from the panel on its right.")
+        _print_console(world.central_url)
         return run_window(controller, actions, shuffle_pin_pad=args.shuffle_pin_pad,
                           portrait=portrait)  # fmt: skip
     finally:
         world.close()
+
+
+def _print_console(central_url: str) -> None:
+    from kiosk.demo.staff import DEMO_STAFF, DEMO_STAFF_PASSWORD
+
+    users = ", ".join(u for u, *_ in DEMO_STAFF)
+    print(f"staff console: {central_url.replace('127.0.0.1', 'localhost')}/console")
+    print(f"  TEST ONLY logins: {users}; password {DEMO_STAFF_PASSWORD}")
+
+
+def _serve_console(central_url: str) -> None:
+    """Keep the embedded central serving (the world stays open) until Ctrl-C."""
+    import time
+
+    _print_console(central_url)
+    print("  (Ctrl-C to stop)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print()

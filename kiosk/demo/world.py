@@ -209,6 +209,9 @@ class DemoWorld:
         if catalog is not None or not _published(central):
             documents.publish(central, "catalog", catalog or DEMO_CATALOG)
         _open_demo_poll(central, clock)
+        from kiosk.demo.staff import ensure_demo_staff
+
+        ensure_demo_staff(central)  # TEST ONLY logins for the staff console
         import uvicorn
 
         port = _free_port()
@@ -250,8 +253,14 @@ class DemoWorld:
             trusted_ca=ca_file, central_url=url, central_key=central_pub,
             terminal_key=tkey_file, central_timeout=5.0, timeouts=timeouts or Timeouts(),
         )  # fmt: skip
+        # In-process readers list themselves for the technician's status; behind pcscd
+        # the status reads PC/SC's own reader list.
+        in_process = None if pcsc else (
+            lambda: {"card reader": card_reader.atr, "PSAM slot": psam_reader.atr}
+        )  # fmt: skip
         devices = KioskDevices(open_card, open_psam(), card_reader="card reader",
-                               psam_reader="PSAM slot", printer=prn)  # fmt: skip
+                               psam_reader="PSAM slot", printer=prn,
+                               readers=in_process)  # fmt: skip
         kiosk = build_kiosk(config, devices=devices, clock=clock, flows=flows,
                             sync_backoff=(2, 0.05, 0.2))  # fmt: skip
         kiosk.sync_once()

@@ -182,14 +182,18 @@ def runtime_devices(
     outbox: Any,
     store: Any,
     terminal_key: Any,
+    readers: Callable[[], Any] | None = None,
 ) -> Devices:
-    """The running kiosk's own parts as :class:`Devices` (the runtime's builder)."""
-    from drivers.pcsc import reader_atrs
+    """The running kiosk's own parts as :class:`Devices` (the runtime's builder);
+    ``readers`` lists the readers and ATRs (default: PC/SC's reader list)."""
+    if readers is None:
+        from drivers.pcsc import reader_atrs
 
+        readers = reader_atrs
     return Devices(
         terminal_id=terminal_id,
         data_dir=config.data_dir,
-        readers=reader_atrs,
+        readers=readers,
         card=ReaderSlot("card", card_reader, open_card),
         psam=ReaderSlot("psam", psam_reader, open_psam),
         printer=printer,

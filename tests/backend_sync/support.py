@@ -59,7 +59,7 @@ def terminal_cert(key: ec.EllipticCurvePrivateKey, terminal_id: str) -> str:
     ca_key, ca_cert = terminal_ca()
     cert = issue_terminal_certificate(
         ca_key=ca_key, ca_cert=ca_cert, terminal_id=terminal_id,
-        public_key=key.public_key(), now=_CERTS_FROM, days=365 * 19,
+        public_key=key.public_key(), now=_CERTS_FROM,
     )  # fmt: skip
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 

@@ -129,8 +129,8 @@ def test_the_whole_loop(page: Any, console: Console, tmp_path: Path) -> None:
     page.wait_for_selector(".message.ok")
     page.fill(".answer-form textarea[name=text]", "已检测水质，管道冲洗后恢复正常。")
     page.click(".answer-form button[type=submit]")
-    page.wait_for_selector(".message.ok")
-    assert page.get_attribute("dd.state", "data-state") == "answered"
+    # Not ".message.ok": the last step's message is still on the page until htmx swaps.
+    page.wait_for_selector("dd.state[data-state=answered]")
     shot(page, "11-feedback-case")
     [view] = kiosk_fb.lookup(k.client, tracking=water)
     assert view.state == "answered" and view.answer == "已检测水质，管道冲洗后恢复正常。"

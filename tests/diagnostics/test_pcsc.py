@@ -16,7 +16,6 @@ import pytest
 from backend_sync import chain
 from kiosk.config import load_config
 from kiosk.diagnostics import Code, DeviceKind, SelfTestName
-from kiosk.journeys.citizen_states import State
 from kiosk.runtime import build_runtime
 from simulators.private_pcscd import PrivatePcscd
 from simulators.vpcd import VpcdBridge
@@ -73,9 +72,10 @@ terminal_key = "{w.root / 'terminal-key.pem'}"
         assert report.device(DeviceKind.CARD_READER).code is Code.NO_CARD
         psam = report.device(DeviceKind.PSAM)
         assert psam.code is Code.OK and psam.facts["reader"] == psam_slot and psam.facts["atr"]
-        # The technician's card: the citizen journey refuses it, then the self-test uses it.
+        # The technician's card opens the maintenance journey (its PIN first); the
+        # readers self-test then uses the card in the slot.
         bridge.card.insert(w.wallet.open_card(rig.card("technician").asn))
-        _wait(lambda: rt.controller.state is State.CARD_REFUSED, "the card refused")
+        _wait(lambda: str(rt.controller.state) == "maintenance_pin", "the technician's PIN")
         test = rt.diagnostics.run_self_test(SelfTestName.READERS)
         assert test.code is Code.OK and test.facts["mac_round_trip"] is True, test.to_dict()
         trace = rt.diagnostics.apdu_trace()  # the session's and the self-test's, data withheld

@@ -19,6 +19,7 @@ import pytest
 
 from backend_sync import chain
 from backend_sync.central import registry
+from backend_sync.terminal_certs import load_test_terminal_ca, terminal_cert_pem_for
 from simulators.private_pcscd import PrivatePcscd
 from simulators.sam import Psam, make_psam
 from simulators.vpcd import VpcdBridge
@@ -43,8 +44,9 @@ def test_the_validator_process_on_pcsc(
     central_pub.write_bytes(chain.public_key_pem(w.central.signing_key.public_key()))
     key = chain.generate_key()
     (tmp_path / "bus.key").write_bytes(chain.private_key_pem(key))
-    registry.enroll_terminal(w.central, terminal_id=BUS_TID,
-                             cert_pem=chain.self_signed_cert(key, BUS_TID).decode())  # fmt: skip
+    # Its certificate from the demo world's TEST ONLY terminal CA (the central trusts it).
+    pem = terminal_cert_pem_for(load_test_terminal_ca(w.root), BUS_TID, key)
+    registry.enroll_terminal(w.central, terminal_id=BUS_TID, cert_pem=pem)
     lost = w.citizen(5).asn
     registry.set_card_status(w.central, asn=lost, status="blocked")
     bridge.psam.insert(Psam(make_psam(w.wallet.keys(), bytes.fromhex(BUS_TID),
