@@ -51,7 +51,13 @@ from typing import Any
 from kiosk.core.timeouts import Timeouts
 from kiosk.core.views import Language
 
-__all__ = ["SCHEMA", "ConfigError", "KioskConfig", "load_config"]
+__all__ = [
+    "SCHEMA",
+    "ConfigError",
+    "KioskConfig",
+    "load_config",
+    "read_sections",
+]
 
 ENV_PREFIX = "CIVICARD_"
 PRINTER_SCHEMES = ("tcp://", "serial://", "usb://", "file://")
@@ -194,38 +200,58 @@ def _coerce(key: str, kind: str, value: Any, *, from_env: bool) -> Any:
     raise AssertionError(kind)  # pragma: no cover - SCHEMA is fixed
 
 
-def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = None) -> KioskConfig:
-    """Read ``path`` (optional: defaults and environment alone also work), apply
-    ``CIVICARD_<SECTION>_<KEY>`` overrides from ``env`` (default ``os.environ``)."""
-    env = os.environ if env is None else env
+def read_sections(
+    path: Path | None,
+    schema: Mapping[str, Mapping[str, tuple[str, Any]]],
+    *,
+    env: Mapping[str, str] | None = None,
+    error: type[ConfigError] = ConfigError,
+) -> dict[str, Any]:
+    """Read a TOML file of ``schema``'s sections (section -> key -> (kind, default)):
+    unknown sections and keys refused, each value coerced to its kind, with
+    ``CIVICARD_<SECTION>_<KEY>`` overrides from ``env`` when given. Returns
+    ``{"section.key": value}``; every problem is ``error`` naming the key. The kiosk's
+    and the bus validator's configs are read by it."""
     raw: dict[str, Any] = {}
     if path is not None:
         try:
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(str(path), "no such file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+            raise error(str(path), "no such file") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise error(str(path), f"not valid TOML: {exc}") from None
     for section in raw:
-        if section not in SCHEMA:
-            raise ConfigError(section, f"unknown section (known: {', '.join(SCHEMA)})")
+        if section not in schema:
+            raise error(section, f"unknown section (known: {', '.join(schema)})")
         if not isinstance(raw[section], dict):
-            raise ConfigError(section, "must be a table")
+            raise error(section, "must be a table")
         for key in raw[section]:
-            if key not in SCHEMA[section]:
-                raise ConfigError(f"{section}.{key}", "unknown key")
+            if key not in schema[section]:
+                raise error(f"{section}.{key}", "unknown key")
     values: dict[str, Any] = {}
-    for section, keys in SCHEMA.items():
-        for key, (kind, default) in keys.items():
-            name = f"{section}.{key}"
-            env_name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
-            if env_name in env:
-                values[name] = _coerce(env_name, kind, env[env_name], from_env=True)
-            elif key in raw.get(section, {}):
-                values[name] = _coerce(name, kind, raw[section][key], from_env=False)
-            else:
-                values[name] = default
-    return _validate(values)
+    try:
+        for section, keys in schema.items():
+            for key, (kind, default) in keys.items():
+                name = f"{section}.{key}"
+                env_name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+                if env is not None and env_name in env:
+                    values[name] = _coerce(env_name, kind, env[env_name], from_env=True)
+                elif key in raw.get(section, {}):
+                    values[name] = _coerce(name, kind, raw[section][key], from_env=False)
+                else:
+                    values[name] = default
+    except ConfigError as exc:
+        if isinstance(exc, error):
+            raise
+        raise error(exc.key, exc.problem) from None
+    return values
+
+
+def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = None) -> KioskConfig:
+    """Read ``path`` (optional: defaults and environment alone also work), apply
+    ``CIVICARD_<SECTION>_<KEY>`` overrides from ``env`` (default ``os.environ``)."""
+    env = os.environ if env is None else env
+    return _validate(read_sections(path, SCHEMA, env=env))
 
 
 def _validate(v: dict[str, Any]) -> KioskConfig:

@@ -30,20 +30,17 @@ Unknown sections and keys are errors. The terminal id is the PSAM's, never confi
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.config import ConfigError, read_sections
+
 __all__ = ["ValidatorConfig", "ValidatorConfigError", "load_validator_config"]
 
 
-class ValidatorConfigError(ValueError):
-    """A configuration value is missing, of the wrong type, or out of range."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
+class ValidatorConfigError(ConfigError):
+    """A validator's configuration value is missing, of the wrong type, or out of range."""
 
 
 # section -> key -> (type, default)
@@ -98,50 +95,10 @@ class ValidatorConfig:
     sync_interval: float
 
 
-def _coerce(key: str, kind: str, value: Any) -> Any:
-    if kind == "str":
-        if not isinstance(value, str):
-            raise ValidatorConfigError(key, f"must be a string, got {type(value).__name__}")
-        return value
-    if kind == "path":
-        if not isinstance(value, str) or not value:
-            raise ValidatorConfigError(key, "must be a non-empty path string")
-        return Path(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValidatorConfigError(key, f"must be true or false, got {value!r}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidatorConfigError(key, f"must be a number, got {value!r}")
-    if kind == "int" and not isinstance(value, int):
-        raise ValidatorConfigError(key, f"must be a whole number, got {value!r}")
-    if value < 0:
-        raise ValidatorConfigError(key, f"must not be negative, got {value!r}")
-    return int(value) if kind == "int" else float(value)
-
-
 def load_validator_config(path: Path) -> ValidatorConfig:
     """Read and validate ``path``; raises ValidatorConfigError naming the key."""
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValidatorConfigError(str(path), "no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValidatorConfigError(str(path), f"not valid TOML: {exc}") from None
-    v: dict[str, Any] = {}
-    for section, table in raw.items():
-        if section not in _SCHEMA:
-            raise ValidatorConfigError(section, f"unknown section (known: {', '.join(_SCHEMA)})")
-        if not isinstance(table, dict):
-            raise ValidatorConfigError(section, "must be a table")
-        for key in table:
-            if key not in _SCHEMA[section]:
-                raise ValidatorConfigError(f"{section}.{key}", "unknown key")
-    for section, keys in _SCHEMA.items():
-        for key, (kind, default) in keys.items():
-            given = raw.get(section, {})
-            name = f"{section}.{key}"
-            v[name] = _coerce(name, kind, given[key]) if key in given else default
+    # The kiosk's reader: same TOML rules and coercion (no environment overrides).
+    v = read_sections(path, _SCHEMA, error=ValidatorConfigError)
     if not 1 <= v["validator.fare_fen"] <= 0xFFFFFFFF:
         raise ValidatorConfigError("validator.fare_fen", "a fare is 1 fen or more")
     for key in ("validator.line", "validator.vehicle"):

@@ -56,9 +56,6 @@ class Staff:
     display_name: str
     csrf_token: str
 
-    def may(self, *roles: str) -> bool:
-        return self.role in roles
-
 
 def create_account(
     central: Central,

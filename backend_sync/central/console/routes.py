@@ -34,6 +34,9 @@ __all__ = ["SESSION_COOKIE", "console_router"]
 SESSION_COOKIE = "civicard_console"
 PRELOGIN_COOKIE = "civicard_console_login"
 LANG_COOKIE = "civicard_console_lang"
+# Secure cookies everywhere: browsers accept them over plain http only for localhost,
+# which is where the demo and the tests run.
+SECURE_COOKIES = True
 _VENDOR = Path(__file__).with_name("static") / "vendor"
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 _SECURITY_HEADERS = {
@@ -74,12 +77,6 @@ def _local_ms(value: str) -> int:
     return int(local.timestamp() * 1000)
 
 
-def _secure(request: Request) -> bool:
-    # Secure cookies everywhere; browsers accept them on http only for loopback
-    # hosts, which is where the demo and the tests run.
-    return True
-
-
 def console_router(central: Central) -> APIRouter:
     """The console bound to one central."""
     r = APIRouter(prefix="/console", include_in_schema=False)
@@ -110,7 +107,7 @@ def console_router(central: Central) -> APIRouter:
                 lang,
                 httponly=True,
                 samesite="strict",
-                secure=_secure(request),
+                secure=SECURE_COOKIES,
                 path="/console",
             )
         return resp
@@ -175,7 +172,7 @@ def console_router(central: Central) -> APIRouter:
             token,
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=SECURE_COOKIES,
             path="/console",
         )
         return resp
@@ -204,7 +201,7 @@ def console_router(central: Central) -> APIRouter:
             token,
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=SECURE_COOKIES,
             path="/console",
             max_age=accounts.SESSION_S,
         )
