@@ -79,6 +79,7 @@ class Payment(_Model):
     payee: str = Field(default="", pattern=r"^[A-Za-z0-9_.:\-]*$", max_length=64)
     amount_fen: int | None = Field(default=None, ge=1)  # fixed price
     utility: str | None = None  # receipts: water / electricity / gas
+    biller: str | None = Field(default=None, max_length=40)  # its name on receipts
     funding: str = "bank"  # top-up source at the central
     offline: bool = False  # may be sold offline (within the offline limits)
 

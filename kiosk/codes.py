@@ -66,6 +66,8 @@ class Notice(StrEnum):
     UNKNOWN_SERVICE = "unknown_service"
     NEEDS_CARD = "needs_card"
     POLL_CLOSED = "poll_closed"  # the poll takes no votes now (closed, or not yet open)
+    # The central answered, the department behind it did not: try later, nothing changed.
+    DEPARTMENT_UNAVAILABLE = "department_unavailable"
     # OUT_OF_SERVICE: why (for the staff line of that screen)
     NO_PSAM = "no_psam"
     SALES_STOPPED = "sales_stopped"
@@ -105,6 +107,7 @@ class FieldError(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     PINS_DIFFER = "pins_differ"
     BILL_NOT_FOUND = "bill_not_found"
+    APPLICATION_NOT_FOUND = "application_not_found"  # not among the card holder's own
 
 
 class OutcomeCode(StrEnum):
@@ -187,6 +190,7 @@ class Step(StrEnum):
     PREPARING = "preparing"
     READING_HISTORY = "reading_history"
     FETCHING_BILL = "fetching_bill"
+    ASKING_DEPARTMENT = "asking_department"  # a city service's query, through the central
     CHECKING_PRINTER = "checking_printer"
     PROCESSING = "processing"
     HOLDING_ORDER = "holding_order"

@@ -403,3 +403,49 @@ def lookup(table: Mapping[str, T], code: str | None, default: T) -> T:
     if code is None:
         return default
     return table.get(code, default)
+
+
+# -- City services from the departments (issue 18: statements, bills, fines, progress) --
+# Label codes of their answers' rows (kiosk/flows/city.py), value codes "v.<code>", and
+# what they add to the tables above.
+DETAIL_LABELS = {
+    **DETAIL_LABELS,
+    "medical_balance": N_("Medical insurance account"),
+    "pension_total": N_("Pension paid, last 12 months"),
+    "contributions": N_("Month"),
+    "fund_balance": N_("Housing fund balance"),
+    "loan_status": N_("Fund loan"),
+    "deposits": N_("Month · deposited (yuan)"),
+    "application": N_("Application no."),
+    "matter": N_("Matter"),
+    "department": N_("Department"),
+    "steps_done": N_("Steps done"),
+    "current_step": N_("Now at"),
+    "expected_date": N_("Expected by"),
+    "applications": N_("Applications"),
+    "day": N_("Date"),
+    "place": N_("Place"),
+    "violation": N_("Violation"),
+    "points": N_("Penalty points"),
+    "fines": N_("Unpaid fines"),
+    "fines_total": N_("All unpaid fines"),
+    "bills": N_("Unpaid bills"),
+}
+DETAIL_VALUES: Mapping[str, str] = {
+    "v.pension_medical_unemployment": N_("Pension / medical / unemployment (yuan)"),
+    "v.loan_none": N_("No loan"),
+    "v.loan_repaying": N_("Repaying"),
+    "v.loan_applied": N_("Applied, under review"),
+    "v.none": N_("None"),
+}
+NOTICES = {
+    **NOTICES,
+    "department_unavailable": N_(
+        "The department's system is not answering. Nothing was changed. Please try later."
+    ),
+}
+BUSY = {**BUSY, "asking_department": N_("Asking the department…")}
+FIELD_ERRORS = {
+    **FIELD_ERRORS,
+    "application_not_found": N_("None of your applications has this number. Please check it."),
+}

@@ -33,11 +33,27 @@ from backend_sync.wire import (
     record_dict,
 )
 
-__all__ = ["CentralClient", "CentralRefused", "CentralUnavailable", "TimeSample"]
+__all__ = [
+    "CentralClient",
+    "CentralRefused",
+    "CentralUnavailable",
+    "DepartmentDown",
+    "TimeSample",
+]
 
 
 class CentralUnavailable(Exception):
     """Network error, timeout or a 5xx: worth retrying later."""
+
+
+class DepartmentDown(CentralUnavailable):
+    """The central answered, but the department behind it did not (503
+    ``department_unavailable``) or answered wrongly (502 ``department_*``): try later.
+    The central itself is up, so a kiosk must not go offline for it."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class CentralRefused(Exception):
@@ -48,6 +64,15 @@ class CentralRefused(Exception):
         self.status = status
         self.reason = reason
         self.detail = detail
+
+
+def _reason(resp: httpx.Response) -> str:
+    """The ``reason`` of a refusal body, or "" (a proxy's HTML page has none)."""
+    try:
+        doc = resp.json()
+    except ValueError:
+        return ""
+    return str(doc.get("reason", "")) if isinstance(doc, dict) else ""
 
 
 class TimeSample:
@@ -88,6 +113,9 @@ class CentralClient(CityServicesClient):
         except httpx.HTTPError as exc:
             raise CentralUnavailable(f"{method} {url}: {exc!r}") from exc
         if resp.status_code >= 500:
+            why = _reason(resp)
+            if why.startswith("department_"):
+                raise DepartmentDown(f"{method} {url}: HTTP {resp.status_code} {why}", why)
             raise CentralUnavailable(f"{method} {url}: HTTP {resp.status_code}")
         try:
             doc = resp.json()

@@ -1,4 +1,5 @@
-"""The demo world's data: its published service catalog and its citizens' bills.
+"""The demo world's data: its published service catalog and its poll (the citizens'
+bills, fines and statements are the department simulator's).
 
 TEST ONLY. Each service sits in the one group a citizen would look in.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEMO_CATALOG", "DEMO_POLL_ID", "demo_bills", "demo_poll"]
+__all__ = ["DEMO_CATALOG", "DEMO_POLL_ID", "demo_poll"]
 
 
 def _n(hans: str, hant: str, en: str) -> dict[str, str]:
@@ -15,6 +16,10 @@ def _n(hans: str, hant: str, en: str) -> dict[str, str]:
 
 
 _PIN = {"kind": "pin", "max_length": 6}
+# Empty: the card holder's own household; or any account typed, as at a counter.
+_ACCOUNT = {"name": "account", "kind": "digits", "max_length": 12, "required": False,
+            "labels": _n("户号（不填则查本人）", "戶號（不填則查本人）",
+                         "Account no. (empty: your own)")}  # fmt: skip
 
 DEMO_POLL_ID = "NIGHTBUS"
 _POLL_QUESTION = _n(
@@ -30,6 +35,11 @@ DEMO_CATALOG: dict[str, Any] = {
         {"id": "card", "kind": "topic", "order": 2, "names": _n("卡片服务", "卡片服務", "My card")},
         {"id": "transport", "kind": "topic", "order": 3, "names": _n("交通出行", "交通出行",
                                                                       "Transport")},
+        {"id": "government", "kind": "topic", "order": 5,
+         "names": _n("政务办事", "政務辦事", "Government affairs")},
+        # Life stages, as the cities' platforms group their services.
+        {"id": "children_education", "kind": "stage", "order": 9,
+         "names": _n("子女与教育", "子女與教育", "Children and education")},
         {"id": "work", "kind": "stage", "order": 10, "names": _n("就业", "就業", "Work")},
         {"id": "elderly_health", "kind": "stage", "order": 11,
          "names": _n("养老与健康", "養老與健康", "Elderly care and health")},
@@ -50,16 +60,34 @@ DEMO_CATALOG: dict[str, Any] = {
              {"name": "new_pin_again", "labels": _n("再次输入新密码", "再次輸入新密碼",
                                                     "New PIN again"), **_PIN},
          ]},
-        {"id": "water_bill", "flow": "bill", "groups": ["payments"], "order": 10,
+        {"id": "water_bill", "flow": "utility", "groups": ["payments"], "order": 10,
          "names": _n("水费", "水費", "Water bill"), "needs": {"network": True},
-         "fields": [{"name": "account", "kind": "digits", "max_length": 12,
-                     "labels": _n("户号", "戶號", "Account number")}],
-         "payment": {"payee": "water", "utility": "water"}},
-        {"id": "electricity_bill", "flow": "bill", "groups": ["payments"], "order": 11,
+         "fields": [_ACCOUNT], "payment": {"payee": "water", "utility": "water",
+                     "biller": "张家港水务"}},
+        {"id": "electricity_bill", "flow": "utility", "groups": ["payments"], "order": 11,
          "names": _n("电费", "電費", "Electricity bill"), "needs": {"network": True},
-         "fields": [{"name": "account", "kind": "digits", "max_length": 12,
-                     "labels": _n("户号", "戶號", "Account number")}],
-         "payment": {"payee": "electricity", "utility": "electricity"}},
+         "fields": [_ACCOUNT], "payment": {"payee": "electricity", "utility": "electricity",
+                     "biller": "国网张家港供电"}},
+        {"id": "gas_bill", "flow": "utility", "groups": ["payments"], "order": 13,
+         "names": _n("燃气费", "燃氣費", "Gas bill"), "needs": {"network": True},
+         "fields": [_ACCOUNT], "payment": {"payee": "gas", "utility": "gas",
+                     "biller": "华润燃气"}},
+        # City services from the departments' systems (through the central).
+        {"id": "social_security", "flow": "social_security", "order": 40,
+         "groups": ["elderly_health", "work"],
+         "names": _n("社保查询", "社保查詢", "Social security"), "needs": {"network": True}},
+        {"id": "housing_fund", "flow": "housing_fund", "groups": ["work"], "order": 41,
+         "names": _n("公积金查询", "公積金查詢", "Housing fund"), "needs": {"network": True}},
+        {"id": "traffic_fines", "flow": "traffic", "groups": ["transport"], "order": 21,
+         "names": _n("交通违法缴款", "交通違法繳款", "Traffic fines"), "needs": {"network": True},
+         "payment": {"payee": "traffic"}},
+        {"id": "application_progress", "flow": "application_progress", "order": 50,
+         "groups": ["government"],
+         "names": _n("办件进度查询", "辦件進度查詢", "Application progress"),
+         "needs": {"network": True},
+         "fields": [{"name": "number", "kind": "text", "required": False, "max_length": 16,
+                     "labels": _n("申请编号（不填则查全部）", "申請編號（不填則查全部）",
+                                  "Application no. (empty: all of yours)")}]},
         {"id": "top_up", "flow": "top_up", "groups": ["card"], "order": 12,
          "names": _n("银行卡充值", "銀行卡充值", "Top up from bank"), "needs": {"network": True},
          "fields": [{"name": "amount", "kind": "amount", "min_fen": 1000, "max_fen": 50000,
@@ -89,17 +117,3 @@ def demo_poll(now_ms: int) -> dict[str, Any]:
         "release_times_ms": [now_ms + k * day for k in range(1, 7)], "min_batch": 1,
         "min_age": 16, "question": _POLL_QUESTION, "options": _POLL_OPTIONS,
     }  # fmt: skip
-
-
-def demo_bills(asns: list[str]) -> list[Any]:
-    """One water and one electricity bill per demo citizen, accounts 1000001..."""
-    from backend_sync.central.providers import BillInfo
-
-    bills = []
-    for n, _asn in enumerate(asns, start=1):
-        account = f"{1_000_000 + n}"
-        bills.append(BillInfo("water", account, f"W2026-10-{account}", "2026-10", 4_230 + 100 * n,
-                              "张家港水务"))  # fmt: skip
-        bills.append(BillInfo("electricity", account, f"E2026-10-{account}", "2026-10",
-                              8_815 + 10 * n, "国网张家港供电"))  # fmt: skip
-    return bills

@@ -79,8 +79,11 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
     from kiosk.core.clock import SystemClock
     from kiosk.demo.world import DemoWorld
 
-    print("civicard demo: building the TEST ONLY world (wallet, central, printer) in", data)
-    world = DemoWorld.build(data, clock=SystemClock(), pcsc=args.pcsc)
+    print(
+        "civicard demo: building the TEST ONLY world (wallet, central, departments, printer) in",
+        data,
+    )
+    world = DemoWorld.build(data, clock=SystemClock(), pcsc=args.pcsc, departments_process=True)
     controller = world.controller
     receipts = data / "printer"
     try:

@@ -95,7 +95,7 @@ def run_script(
         data = Path(tmp.name)
     print(f"civicard session: simulators and an embedded central in {data}", file=out)
     clock = ManualClock()
-    world = DemoWorld.build(data, clock=clock, pcsc=pcsc)
+    world = DemoWorld.build(data, clock=clock, pcsc=pcsc, departments_process=True)
     if pcsc:
         print("  card and PSAM behind pcscd + vpcd, reached through pyscard", file=out)
     try:

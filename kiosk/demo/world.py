@@ -2,8 +2,9 @@
 
 TEST ONLY. It builds, in one data folder: the TEST ONLY wallet (issuer, PSAM,
 demo citizens' cards), an embedded central on a real uvicorn server on loopback
-(SQLite, a simulated biller with bills for the demo citizens and a simulated bank
-with their linked accounts, the demo catalog published), the ESC/POS printer
+(SQLite, the department systems of ``civicard sim departments`` behind it — seeded
+with the demo citizens, their bills, fines, statements and applications — and a
+simulated bank with their linked accounts, the demo catalog published), the ESC/POS printer
 simulator on a loopback TCP port, and the kiosk itself, built by the product's own
 builder (:func:`kiosk.runtime.build_kiosk`) from a config in ``root`` with the
 simulators passed in as its devices: card and PSAM slots (in-process readers, or
@@ -28,10 +29,10 @@ from kiosk.core.clock import Clock, ManualClock
 from kiosk.core.controller import KioskController
 from kiosk.core.machine import TerminalMachine
 from kiosk.core.timeouts import Timeouts
-from kiosk.demo.catalog import DEMO_CATALOG, demo_bills
+from kiosk.demo.catalog import DEMO_CATALOG
 from kiosk.runtime import KioskRuntime
 
-__all__ = ["ADMIN_TOKEN", "DEMO_CATALOG", "DemoWorld", "demo_bills"]
+__all__ = ["ADMIN_TOKEN", "DEMO_CATALOG", "DemoWorld"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class DemoWorld:
     server: Any
     server_thread: threading.Thread
     central_url: str
-    biller: Any
+    departments: Any  # kiosk.demo.departments.DemoDepartments
     bank: Any
     printer_sim: Any
     card_reader: Any
@@ -113,11 +114,13 @@ class DemoWorld:
         catalog: dict[str, Any] | None = None,
         pcsc: bool = False,
         flows: Any = None,
+        departments_process: bool = False,
     ) -> DemoWorld:
         """Everything in ``root``. With ``pcsc`` the card and PSAM sit behind the real
         PC/SC stack (a private pcscd with a vpcd reader, the vpcd bridge, pyscard) instead
         of in-process readers; pcscd's socket is machine-wide, so that needs root and no
-        other pcscd running."""
+        other pcscd running. With ``departments_process`` the department simulator is
+        a process of its own (else a uvicorn thread here: the same HTTP service)."""
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
 
@@ -126,7 +129,8 @@ class DemoWorld:
         from backend_sync.central.app import create_app
         from backend_sync.central.cardcrypto import CardCrypto
         from backend_sync.central.db import make_engine, upgrade
-        from backend_sync.central.providers import SimulatedBank, SimulatedBiller
+        from backend_sync.central.departments import Departments
+        from backend_sync.central.providers import SimulatedBank
         from backend_sync.central.service import Central
         from backend_sync.terminal_certs import (
             load_test_terminal_ca,
@@ -139,6 +143,7 @@ class DemoWorld:
         from drivers.printer.profiles import get_profile
         from kiosk.config import load_config
         from kiosk.demo.issuer import Issuer, create_demo_wallet
+        from kiosk.demo.world_parts import departments, open_demo_poll, pcsc_slots, published
         from kiosk.runtime import KioskDevices, build_kiosk
         from simulators.printer.server import PrinterSimulator
         from simulators.transport import SimReader
@@ -151,7 +156,7 @@ class DemoWorld:
             create_demo_wallet(wallet.root, now=clock.now())
         extra: dict[str, Any] = {}
         if pcsc:
-            card_reader, psam_reader, open_card, open_psam = _pcsc_slots(root, wallet, extra)
+            card_reader, psam_reader, open_card, open_psam = pcsc_slots(root, wallet, extra)
         else:
             psam_reader, card_reader = SimReader("PSAM slot"), SimReader("card reader")
             psam_reader.insert(wallet.open_psam())
@@ -168,7 +173,9 @@ class DemoWorld:
             signing = chain.generate_key()
             key_file.write_bytes(chain.private_key_pem(signing))
         citizens = [c for c in wallet.cards() if c.role == "citizen"]
-        biller = SimulatedBiller(demo_bills([c.asn for c in citizens]))
+        depts = departments(root, citizens, clock, departments_process)
+        # Short tries: a department that does not answer is "try later" within ~2 s.
+        gateway = Departments(depts.url, timeout=1.0, attempts=2, budget_s=2.0, backoff=0.05)
         bank = SimulatedBank({c.asn: 500_000 for c in citizens})
         # The TEST ONLY terminal CA the demo's central trusts (issue 12 item 14).
         if (root / "terminal-ca.key").exists():
@@ -181,7 +188,8 @@ class DemoWorld:
             crypto=CardCrypto.of(wallet.keys().subset(KeyRole.LOAD, KeyRole.TAC)),
             signing_key=signing,
             admin_token=ADMIN_TOKEN,
-            bills=biller,
+            bills=gateway,
+            departments=gateway,
             funding=bank,
             terminal_cas=[terminal_ca[1]],
             # Polls: card certificates chain to the wallet's issuer CA.
@@ -206,9 +214,9 @@ class DemoWorld:
             tcert_file.write_text(pem)
             tcert = x509.load_pem_x509_certificate(pem.encode())
             registry.enroll_terminal(central, terminal_id=terminal_id, cert_pem=pem)
-        if catalog is not None or not _published(central):
+        if catalog is not None or not published(central):
             documents.publish(central, "catalog", catalog or DEMO_CATALOG)
-        _open_demo_poll(central, clock)
+        open_demo_poll(central, clock)
         from kiosk.demo.staff import ensure_demo_staff
 
         ensure_demo_staff(central)  # TEST ONLY logins for the staff console
@@ -265,7 +273,7 @@ class DemoWorld:
                             sync_backoff=(2, 0.05, 0.2))  # fmt: skip
         kiosk.sync_once()
         return cls(root=root, clock=clock, wallet=wallet, central=central, server=server,
-                   server_thread=thread, central_url=url, biller=biller, bank=bank,
+                   server_thread=thread, central_url=url, departments=depts, bank=bank,
                    printer_sim=sim, card_reader=card_reader, psam_reader=psam_reader,
                    kiosk=kiosk, terminal_key=tkey, terminal_cert=tcert,
                    extra=extra)  # fmt: skip
@@ -319,6 +327,12 @@ class DemoWorld:
             found = conn.execute(q).scalar()
             return None if found is None else str(found)
 
+    def unpaid_bills(self, utility: str = "water", account: str = "1000001") -> list[Any]:
+        """The department's own unpaid bills of ``account``, oldest first (dicts with
+        ``reference`` and ``amount`` in fen): what a test compares the kiosk with."""
+        path = f"/utilities/{utility}/accounts/{account}/bills"
+        return list(self.departments.get(path)["bills"])
+
     def card_balance(self, who: str) -> int:
         """The card's own balance, read through a fresh reader (from its EEPROM file)."""
         from cardlib.apdu import ApduSession
@@ -358,6 +372,9 @@ class DemoWorld:
         if self.printer_sim is not None:
             self.printer_sim.stop()
         self.central.engine.dispose()
+        if self.central.departments is not None:
+            self.central.departments.close()
+        self.departments.stop()
         # The --pcsc world: PC/SC handles, then the chips, then pcscd itself.
         for conn in (self.extra.get("card_conn", {}).get("conn"), self.extra.get("psam_conn")):
             if conn is not None:
@@ -372,57 +389,3 @@ class DemoWorld:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _pcsc_slots(root: Path, wallet: Any, extra: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
-    """A private pcscd with one vpcd reader; the bridge serves the card slot (port P)
-    and the PSAM slot (P+1); the kiosk talks to both through pyscard."""
-    from drivers.pcsc import PcscConnection
-    from simulators.private_pcscd import PrivatePcscd
-    from simulators.vpcd import VpcdBridge
-
-    pcscd = PrivatePcscd(root / "pcscd")
-    pcscd.start()
-    extra["pcscd"] = pcscd
-    bridge = VpcdBridge("127.0.0.1", pcscd.port)
-    extra["bridge"] = bridge
-    card_slot, psam_slot = pcscd.slot_names()
-    bridge.psam.insert(wallet.open_psam())
-    psam_conn = PcscConnection.wait_for_card(psam_slot, timeout=10.0)
-    extra["psam_conn"] = psam_conn
-    holder: dict[str, Any] = {}
-    extra["card_conn"] = holder
-
-    def open_card() -> Any:
-        # A fresh connection per insertion, once pcscd has seen the card (it polls).
-        old = holder.pop("conn", None)
-        if old is not None:
-            old.close()
-        holder["conn"] = PcscConnection.wait_for_card(card_slot, timeout=5.0)
-        return holder["conn"]
-
-    return bridge.card, bridge.psam, open_card, (lambda: psam_conn)
-
-
-def _open_demo_poll(central: Any, clock: Clock) -> None:
-    from backend_sync.central.polls import create_poll
-    from backend_sync.central.service import Refused
-    from kiosk.demo.catalog import demo_poll
-
-    try:
-        # 2048 bits, as in production: a smaller key would be refused by kiosks.
-        create_poll(central, demo_poll(int(clock.now().timestamp() * 1000)))
-    except Refused as exc:
-        if exc.reason != "poll_exists":  # a world rebuilt in its folder keeps its poll
-            raise
-
-
-def _published(central: Any) -> bool:
-    from backend_sync.central import documents
-    from backend_sync.central.service import Refused
-
-    try:
-        documents.signed_document(central, "catalog")
-    except Refused:
-        return False
-    return True

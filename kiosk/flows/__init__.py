@@ -45,13 +45,24 @@ class FlowRegistry:
 
 def builtin_flows() -> FlowRegistry:
     """The flows this kiosk release knows."""
+    from kiosk.flows.applications import ApplicationProgressFlow
     from kiosk.flows.balance import BalanceFlow
     from kiosk.flows.bill import BillFlow
     from kiosk.flows.change_pin import ChangePinFlow
     from kiosk.flows.fixed_price import FixedPriceFlow
     from kiosk.flows.history import HistoryFlow
+    from kiosk.flows.housing_fund import HousingFundFlow
     from kiosk.flows.poll import PollFlow
+    from kiosk.flows.social_security import SocialSecurityFlow
     from kiosk.flows.top_up import TopUpFlow
+    from kiosk.flows.traffic import TrafficFlow
+    from kiosk.flows.utility import UtilityFlow
 
     return FlowRegistry([BalanceFlow(), HistoryFlow(), BillFlow(), TopUpFlow(),
-                         ChangePinFlow(), FixedPriceFlow(), PollFlow()])  # fmt: skip
+                         ChangePinFlow(), FixedPriceFlow(), PollFlow(),
+                         SocialSecurityFlow(),
+                         HousingFundFlow(),
+                         UtilityFlow(),
+                         TrafficFlow(),
+                         ApplicationProgressFlow(),
+                         ])  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from backend_sync.terminal.client import CentralRefused, CentralUnavailable
 from cardlib.purse import DebitOutcomeUnknown
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 class BillFlow(BaseFlow):
     name = "bill"
-    fields = ("account",)
+    fields: ClassVar[tuple[str, ...]] = ("account",)
     payee = PayeeSource.PAYMENT_ORDER
     always_online = True
 

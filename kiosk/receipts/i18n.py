@@ -88,3 +88,45 @@ def label(key: str, language: str) -> str:
     except ValueError:
         raise ValueError(f"unsupported receipt language {language!r}; use {LANGUAGES}") from None
     return _LABELS[key][index]
+
+
+# City-service answers on a slip (kiosk/flows/city.py): detail labels "q.<code>" and
+# value codes "v.<code>".
+_DETAILS: dict[str, tuple[str, str, str]] = {
+    "q.medical_balance": ("医保个人账户：", "醫保個人賬戶：", "Medical account:"),
+    "q.contributions": ("月份 缴费（元）", "月份 繳費（元）", "Month, paid (yuan)"),
+    "q.pension_total": ("养老保险合计：", "養老保險合計：", "Pension, total:"),
+    "q.fund_balance": ("公积金余额：", "公積金餘額：", "Fund balance:"),
+    "q.loan_status": ("贷款状态：", "貸款狀態：", "Loan:"),
+    "q.deposits": ("月份 缴存（元）", "月份 繳存（元）", "Month, deposited (yuan)"),
+    "q.application": ("申请编号：", "申請編號：", "Application no.:"),
+    "q.matter": ("事项：", "事項：", "Matter:"),
+    "q.department": ("办理部门：", "辦理部門：", "Department:"),
+    "q.steps_done": ("已完成：", "已完成：", "Done:"),
+    "q.current_step": ("当前环节：", "當前環節：", "Now at:"),
+    "q.expected_date": ("预计办结：", "預計辦結：", "Expected by:"),
+    "q.applications": ("办件：", "辦件：", "Applications:"),
+    "q.plate": ("车牌号：", "車牌號：", "Plate:"),
+    "q.fines": ("未处理违法：", "未處理違法：", "Unpaid fines:"),
+    "q.account": ("户号：", "戶號：", "Account no.:"),
+    "q.bills": ("未缴账单：", "未繳賬單：", "Unpaid bills:"),
+    "v.pension_medical_unemployment": (
+        "养老 / 医疗 / 失业",
+        "養老 / 醫療 / 失業",
+        "pension / medical / unemployment",
+    ),
+    "v.loan_none": ("无贷款", "無貸款", "No loan"),
+    "v.loan_repaying": ("还款中", "還款中", "Repaying"),
+    "v.loan_applied": ("已申请，审批中", "已申請，審批中", "Applied, under review"),
+    "v.none": ("无", "無", "None"),
+}
+
+
+def detail_text(code: str, language: str) -> str:
+    """A city-service answer's label or value code in ``language``; anything else
+    (a month, a name, money already formatted) as it is."""
+    key = code if code.startswith("v.") else f"q.{code}"
+    words = _DETAILS.get(key)
+    if words is None:
+        return code
+    return words[LANGUAGES.index(language)]

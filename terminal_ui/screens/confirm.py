@@ -11,7 +11,7 @@ from kiosk.core.views import ConfirmView, Screen
 from terminal_ui import texts
 from terminal_ui.screens.base import KioskScreen
 
-__all__ = ["ConfirmScreen", "LineRow"]
+__all__ = ["ConfirmScreen", "LineRow", "detail_value"]
 
 
 _CODE = re.compile(r"[a-z0-9_]+")
@@ -28,6 +28,13 @@ class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
         self.compact = len(value) > 16
 
 
+def detail_value(screen: KioskScreen, value: str) -> str:
+    """A detail's value in words: a value code (``v.loan_repaying``) translated, any
+    other text (a name, a date, money already formatted) as it is."""
+    words = texts.DETAIL_VALUES.get(value)
+    return screen.t(words) if words else screen.fx(value)
+
+
 def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, str]]:
     """The confirm view as (label, value) lines in words."""
     t = screen.t
@@ -37,7 +44,7 @@ def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, s
     lines = [(t("Payee"), screen.fx(confirm.payee))] if named else []
     for code, value in confirm.details:
         label = texts.DETAIL_LABELS.get(code)
-        lines.append((t(label) if label else screen.fx(code), screen.fx(value)))
+        lines.append((t(label) if label else screen.fx(code), detail_value(screen, value)))
     if confirm.balance_fen is not None:
         lines.append((t("Balance now"), screen.money(confirm.balance_fen)))
     if confirm.balance_after_fen is not None:

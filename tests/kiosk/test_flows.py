@@ -10,7 +10,6 @@ from collections.abc import Callable
 from cryptography import x509
 
 from backend_sync.central import documents, registry
-from backend_sync.central.providers import BillInfo
 from cardlib.apdu import ApduSession
 from cardlib.identity import Identity
 from cardlib.purse import Purse
@@ -56,13 +55,14 @@ def test_pay_a_bill_card_outbox_ledger_receipt_agree(kiosk: Kiosk) -> None:
     k = kiosk
     c = k.world.citizen(1)
     before = k.world.card_balance(c.asn)
+    (bill,) = k.world.unpaid_bills("water", "1000001")  # the department's own
     k.login(1)
     k.to_confirm_bill("1000001")
     conf = k.m.screen().confirm
     assert conf is not None and conf.kind == "debit" and conf.payee == "water"
     amount = conf.amount_fen
-    assert amount == 4_330 and conf.balance_fen == before
-    assert dict(conf.details)["period"] == "2026-10"
+    assert amount == bill["amount"] and conf.balance_fen == before
+    assert dict(conf.details)["period"] == bill["period"]
     k.m.confirm()
     k.settle()
     assert k.state is State.DONE
@@ -75,7 +75,7 @@ def test_pay_a_bill_card_outbox_ledger_receipt_agree(kiosk: Kiosk) -> None:
     rec = bodies[0]
     assert rec["amount"] == amount and rec["asn"] == c.asn and rec["payee"] == "water"
     assert rec["balance_after"] == before - amount and rec["order_id"]
-    assert k.world.order_status("W2026-10-1000001") == "held"
+    assert k.world.order_status(bill["reference"]) == "held"
     # the receipt: QR signed by the terminal, same transaction, amount and balance
     (payload,) = _receipt_refs(k)
     ref = verify_reference(payload, _terminal_cert(k))
@@ -88,7 +88,7 @@ def test_pay_a_bill_card_outbox_ledger_receipt_agree(kiosk: Kiosk) -> None:
     # the card's account holds its opening balance (loaded through the central) less
     # the payment: the ledger says what the card says
     assert ledger[f"card:{c.asn}"] == before - amount and ledger["payee:water"] == amount
-    assert k.world.order_status("W2026-10-1000001") == "paid"
+    assert k.world.order_status(bill["reference"]) == "paid"
     k.m.finish()
     k.settle()
     assert k.state is State.TAKE_CARD
@@ -103,15 +103,14 @@ def test_a_paid_bill_cannot_be_paid_twice(kiosk: Kiosk) -> None:
     k.to_confirm_bill()
     k.m.confirm()
     k.settle()
-    k.world.agent.run_once()
+    # Not uploaded yet: the department still lists the bill, the central (which holds
+    # the order) never offers it again.
+    assert k.world.unpaid_bills("water", "1000001")
     k.m.back()
     k.settle()
-    k.world.biller.add(BillInfo("water", "1000009", "W2026-10-1000001", "2026-10", 500, "水务"))
-    # The biller lists it again under the same reference: the central, which holds the
-    # paid order, never offers it again.
     k.m.choose_service("water_bill")
     k.settle()
-    k.m.set_field("account", "1000009")
+    k.m.set_field("account", "1000001")
     k.m.submit_form()
     k.settle()
     assert k.state is State.FORM and k.m.screen().form.error == "bill_not_found"
@@ -196,6 +195,7 @@ def test_top_up_amount_is_validated_in_the_form(kiosk: Kiosk) -> None:
 def test_balance_and_history_read_the_card(kiosk: Kiosk) -> None:
     k = kiosk
     c = k.world.citizen(1)
+    paid = k.world.unpaid_bills()[0]["amount"]
     k.login(1)
     k.to_confirm_bill()
     k.m.confirm()
@@ -205,14 +205,14 @@ def test_balance_and_history_read_the_card(kiosk: Kiosk) -> None:
     k.settle()
     info = k.m.screen().info
     assert k.state is State.INFO and info is not None
-    assert info.balance_fen == 12_850 - 4_330
+    assert info.balance_fen == 12_850 - paid
     k.m.back()
     k.m.choose_service("history")
     k.settle()
     info = k.m.screen().info
     assert info is not None
     kinds = [(h.kind, h.amount_fen) for h in info.history]
-    assert kinds == [("purchase", 4_330), ("load", 12_850)]  # newest first; issuer's load
+    assert kinds == [("purchase", paid), ("load", 12_850)]  # newest first; issuer's load
     assert info.history[0].terminal_id == k.world.ops.terminal_id
     del c
 
@@ -261,35 +261,35 @@ def test_a_service_added_at_the_central_appears_after_sync(kiosk: Kiosk) -> None
     central = k.world.central
     k.login(1)
     ids = {i.service_id for g in k.m.screen().menu for i in g.items}
-    assert "gas_bill" not in ids
+    assert "gas_other" not in ids
     catalog = json.loads(json.dumps(documents.signed_document(central, "catalog").payload["body"]))
-    names = {"zh-Hans": "燃气费", "zh-Hant": "燃氣費", "en": "Gas bill"}
+    names = {"zh-Hans": "代缴燃气费", "zh-Hant": "代繳燃氣費", "en": "Gas bill, any account"}
     catalog["services"].append({
-        "id": "gas_bill", "flow": "bill", "groups": ["payments"], "names": names,
+        "id": "gas_other", "flow": "bill", "groups": ["payments"], "names": names,
         "needs": {"network": True},
         "fields": [{"name": "account", "kind": "digits",
                     "labels": {"zh-Hans": "户号", "zh-Hant": "戶號", "en": "Account"}}],
         "payment": {"payee": "gas", "utility": "gas"},
     })  # fmt: skip
     documents.publish(central, "catalog", catalog)
-    k.world.biller.add(BillInfo("gas", "77", "G-77", "2026-10", 2_150, "华润燃气"))
-    assert "gas_bill" not in {i.service_id for g in k.world.ops.menu(k.m.screen().language)
-                              for i in g.items}  # fmt: skip
+    (bill,) = k.world.unpaid_bills("gas", "1000002")  # another household's, as at a counter
+    assert "gas_other" not in {i.service_id for g in k.world.ops.menu(k.m.screen().language)
+                               for i in g.items}  # fmt: skip
     assert k.world.agent.run_once().documents["catalog"] == 2
     k.m.set_language("en")
     k.settle()
     items = {i.service_id: i for g in k.m.screen().menu for i in g.items}
-    assert items["gas_bill"].title == "Gas bill" and items["gas_bill"].available
-    k.m.choose_service("gas_bill")
-    k.m.set_field("account", "77")
+    assert items["gas_other"].title == "Gas bill, any account" and items["gas_other"].available
+    k.m.choose_service("gas_other")
+    k.m.set_field("account", "1000002")
     k.m.submit_form()
     k.settle()
     k.m.confirm()
     k.settle()
     res = k.m.screen().result
-    assert res is not None and res.ok and res.amount_fen == 2_150
+    assert res is not None and res.ok and res.amount_fen == bill["amount"]
     k.world.agent.run_once()
-    assert k.world.ledger_balances()["payee:gas"] == 2_150
+    assert k.world.ledger_balances()["payee:gas"] == bill["amount"]
 
 
 def test_no_paper_asks_to_go_on_without_a_receipt(kiosk: Kiosk) -> None:
@@ -476,11 +476,14 @@ def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -
     assert all(g.items for g in menu)
     groups = {g.group_id: [i.service_id for i in g.items] for g in menu}
     assert groups == {
-        "payments": ["water_bill", "electricity_bill"],
+        "payments": ["water_bill", "electricity_bill", "gas_bill"],
         "card": ["balance", "history", "change_pin", "top_up"],
-        "transport": ["bike_enable"],
+        "transport": ["bike_enable", "traffic_fines"],
         "participation": ["poll_night_bus"],
-    }  # the life-stage groups hold no demo service, so they are not shown
+        "government": ["application_progress"],
+        "work": ["housing_fund"],
+        "elderly_health": ["social_security"],
+    }  # "children_education" holds no demo service, so it is not shown
 
 
 def test_the_card_history_is_printed_on_a_signed_slip(kiosk: Kiosk) -> None:
@@ -519,7 +522,7 @@ def test_card_pulled_before_the_intent_releases_the_held_bill(kiosk: Kiosk) -> N
     k.settle()
     assert k.state is State.ATTRACT
     assert k.world.outbox.status().head_seq == 0  # no intent was written
-    assert k.world.order_status("W2026-10-1000001") == "released"
+    assert k.world.order_status(k.world.unpaid_bills()[0]["reference"]) == "released"
     k.login(1)  # the same citizen, back at once: the bill is free to pay
     k.to_confirm_bill("1000001")
     k.m.confirm()

@@ -33,8 +33,9 @@ def _wait(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
 def test_a_configured_kiosk_on_pcsc_pays_a_bill(
     make_kiosk: Callable[..., Kiosk], pcscd: PrivatePcscd, bridge: VpcdBridge, tmp_path: Path
 ) -> None:
-    demo = make_kiosk()  # the wallet, the central (biller, bank) and the printer simulator
+    demo = make_kiosk()  # the wallet, the central (departments, bank), the printer simulator
     w = demo.world
+    (bill,) = w.unpaid_bills("water", "1000001")  # the department's own
     root = w.root
     (root / "central.pub").write_bytes(chain.public_key_pem(w.central.signing_key.public_key()))
     assert w.ops.receipts is not None
@@ -88,11 +89,11 @@ sync_interval = 60
         _wait(lambda: rt.controller.state is State.ATTRACT, "attract again")
         # uploaded at once (the record wakes the sync thread), not a minute later
         _wait(lambda: rt.outbox.status().acked_seq == 1, "the record acknowledged", timeout=10)
-        assert w.ledger_balances()["payee:water"] == 4_330
-        assert w.order_status("W2026-10-1000001") == "paid"
+        assert w.ledger_balances()["payee:water"] == bill["amount"]
+        assert w.order_status(bill["reference"]) == "paid"
     finally:
         rt.stop()
-    assert w.card_balance(c.asn) == 12_850 - 4_330
+    assert w.card_balance(c.asn) == 12_850 - bill["amount"]
 
 
 def test_a_kiosk_whose_outbox_was_lost_goes_out_of_service(

@@ -16,13 +16,25 @@ def test_default_script_pays_a_bill_and_prints_the_receipt(tmp_path: Path) -> No
     assert run_script(_default(), data=tmp_path / "s", out=out) == 0
     text = out.getvalue()
     assert "→ pin_entry" in text and "→ menu" in text and "→ confirm" in text
-    assert "OK: paid ¥43.30" in text and "receipt printed" in text
+    assert "receipt printed" in text
     assert "张家港水务" in text  # the receipt, as the printer simulator decoded it
-    assert "ledger payee:water: +4330 fen" in text
+    # The department simulator's bill, paid and posted at the central.
+    assert f"ledger payee:water: +{_paid_fen(text)} fen" in text
     # The demo citizens' opening balances came from the demo's own funding account.
     assert "ledger funding:demo:civicard-demo: -91950 fen" in text
     assert "reconcile: 0 mismatches, ledger balanced" in text
     assert "outbox: head 1, acknowledged 1, open intents 0" in text
+
+
+def _paid_fen(text: str) -> int:
+    """The amount of the session's "OK: paid ¥12.34" line, in fen."""
+    import re
+
+    from kiosk.money import parse_yuan
+
+    found = re.search(r"OK: paid ¥([0-9,.]+)", text)
+    assert found, text
+    return parse_yuan(found.group(1))
 
 
 def _default() -> str:
@@ -70,4 +82,4 @@ def test_civicard_demo_text_runs_as_a_command_without_a_display(tmp_path: Path) 
         text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "OK: paid ¥43.30" in proc.stdout
+    assert _paid_fen(proc.stdout) > 0
