@@ -2,8 +2,8 @@
 
 The billers are the departments' systems behind
 :class:`backend_sync.central.departments.Departments` (``civicard sim departments``
-stands in for them); :class:`SimulatedBiller` is an in-memory directory kept for
-unit tests of the kiosk flows. :class:`SimulatedBank` keeps a bank sandbox in memory.
+stands in for them, the demo world included). :class:`SimulatedBank` keeps a bank
+sandbox in memory.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ __all__ = [
     "FundingProvider",
     "FundingRefused",
     "SimulatedBank",
-    "SimulatedBiller",
 ]
 
 
@@ -56,29 +55,6 @@ class FundingProvider(Protocol):
     def refund(self, *, source: str, asn: str, amount: int, ref: str) -> None:
         """Give back a charge whose load was voided."""
         ...
-
-
-class SimulatedBiller:
-    """Bills kept in memory; a bill stays listed until marked paid by the test/demo."""
-
-    def __init__(self, bills: list[BillInfo] | None = None) -> None:
-        self._lock = threading.Lock()
-        self._bills = list(bills or [])
-
-    def add(self, bill: BillInfo) -> None:
-        with self._lock:
-            self._bills.append(bill)
-
-    def lookup(self, payee: str, account: str) -> BillInfo | None:
-        return next(iter(self.unpaid(payee, account)), None)
-
-    def unpaid(self, payee: str, account: str) -> list[BillInfo]:
-        with self._lock:
-            return [b for b in self._bills if (b.payee, b.account) == (payee, account)]
-
-    def settle(self, reference: str) -> None:
-        with self._lock:
-            self._bills = [b for b in self._bills if b.reference != reference]
 
 
 class SimulatedBank:
