@@ -134,6 +134,7 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
             k.choose_service("water_bill")
             form = at(State.FORM)
             shots.append(("form", form))
+            k.set_field("account", "999")  # no such account: the field's error
             k.submit_form()
             shots.append(
                 (
@@ -151,7 +152,13 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
             shots.append(
                 (
                     "form-typed",
-                    at(State.FORM, "typed", lambda v: bool(v.form and v.form.fields[0].value)),
+                    at(
+                        State.FORM,
+                        "typed",
+                        lambda v, i=i: bool(
+                            v.form and v.form.fields[0].value == str(1_000_000 + i)
+                        ),
+                    ),
                 )
             )
             k.submit_form()
@@ -168,6 +175,26 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
             shots.append(("info-history", at(State.INFO)))
             k.back()
             at(State.MENU)
+            # The city services (through the central, from the department simulator).
+            for sid in ("social_security", "housing_fund", "application_progress"):
+                k.choose_service(sid)
+                if sid == "application_progress":
+                    at(State.FORM)
+                    k.submit_form()  # the number left empty: all of the holder's
+                shots.append((f"info-{sid}", at(State.INFO)))
+                k.back()
+                at(State.MENU)
+            # A fine to pay, the vehicles and none, or not money enough (the menu, told).
+            k.choose_service("traffic_fines")
+            traffic = views.wait(lambda v: v.state in (State.CONFIRM, State.INFO) or (
+                v.state is State.MENU and bool(v.notices)), "traffic",
+                max(0, marks[-1] - 1))  # fmt: skip
+            shots.append(("traffic", traffic))
+            if traffic.state is not State.MENU:
+                k.back()
+            menu_down = at(State.MENU)
+            shots.append(("menu-department-down", dataclasses.replace(
+                menu_down, notices=("department_unavailable",))))  # fmt: skip
             world.printer_sim.set_faults(paper=PaperState.OUT)
             k.choose_service("bike_enable")
             at(State.CONFIRM)
@@ -210,6 +237,7 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
             shots.append(("busy", next(v for v in views.seen if v.state is State.CHECKING_CARD)))
             shots.append(("menu-warning", menu))
             shots.append(("menu-search", menu))
+            shots.append(("menu-search-sb", menu))
     finally:
         c.stop()
         world.close()
@@ -282,6 +310,8 @@ def test_every_screen_in_every_language_shape_and_mode(window: Any, screens: Any
                         d.kiosk._unwarn()
                     if label == "menu-search":  # the search open, "sf" typed
                         d.kiosk.screen("menu").set_search("sf")
+                    if label == "menu-search-sb":  # "sb" finds 社保 (social security)
+                        d.kiosk.screen("menu").set_search("sb")
                     _settle(d)
                     found = check(d.kiosk, size, dpi=dpi, elder=elder,
                                   background=tuple(d.app.theme.bg))  # fmt: skip
