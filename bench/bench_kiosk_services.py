@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kiosk.core.worker import JobContext
 
-SERVICES = (
+SERVICES: tuple[tuple[str, dict[str, str]], ...] = (
     ("social_security", {}),
     ("housing_fund", {}),
     ("application_progress", {"number": ""}),

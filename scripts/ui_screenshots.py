@@ -124,26 +124,6 @@ def main(out: Path) -> int:
             driver.wait_screen("done")
             c.snap("poll-done" if value == "0" else "poll-already-voted")
             c.finish_and_take_card()
-        # City services from the department simulator (portrait, zh-Hans), card 1.
-        c.insert_and_pin("1")
-        driver.wait_screen("menu")
-        driver.kiosk.screen("menu").set_search("sb")  # "sb" finds 社保查询
-        driver.pump(3)
-        c.snap("menu-search-sb")
-        driver.kiosk.screen("menu").set_search(None)
-        for sid, screen in (("social_security", "info"), ("housing_fund", "info"),
-                            ("application_progress", "info"), ("traffic_fines", "confirm"),
-                            ("gas_bill", "confirm")):  # fmt: skip
-            c.choose(sid)
-            if sid in ("application_progress", "gas_bill"):
-                driver.wait_screen("form")
-                c.snap(f"city-{sid}-form")
-                driver.press("submit_form")  # left empty: the holder's own
-            driver.wait_screen(screen)
-            c.snap(f"city-{sid}")
-            driver.press("back")
-            driver.wait_screen("menu")
-        c.finish_and_take_card()
         # a technician's visit (portrait, zh-Hans): every maintenance page
         Window.size = (1080, 1920)
         driver.wait_for(lambda: driver.app.theme.portrait, what="portrait")
@@ -160,6 +140,31 @@ def main(out: Path) -> int:
         t.back_in_service()
         world.remove()
         driver.wait_screen("attract")
+        # City services from the department simulator (portrait, zh-Hans), card 1.
+        c.insert_and_pin("1")
+        driver.wait_screen("menu")
+        driver.kiosk.screen("menu").set_search("sb")  # "sb" finds 社保查询
+        driver.pump(3)
+        c.snap("menu-search-sb")
+        driver.kiosk.screen("menu").set_search(None)
+        for sid, screen in (("social_security", "info"), ("housing_fund", "info"),
+                            ("application_progress", "info"), ("traffic_fines", "confirm"),
+                            ("gas_bill", "confirm")):  # fmt: skip
+            c.choose(sid)
+            if sid in ("application_progress", "gas_bill"):
+                driver.wait_screen("form")
+                c.snap(f"city-{sid}-form")
+                driver.press("submit_form")  # left empty: the holder's own
+            if sid == "traffic_fines":  # a fine to pay, none, or not money enough (told)
+                driver.wait_for(lambda: driver.kiosk.view.state.value in ("confirm", "info")
+                                or bool(driver.kiosk.view.notices), what="traffic")  # fmt: skip
+            else:
+                driver.wait_screen(screen)
+            c.snap(f"city-{sid}")
+            if driver.kiosk.view.state.value != "menu":
+                driver.press("back")
+            driver.wait_screen("menu")
+        c.finish_and_take_card()
     finally:
         controller.stop()
         world.close()

@@ -430,12 +430,15 @@ DETAIL_LABELS = {
     "fines": N_("Unpaid fines"),
     "fines_total": N_("All unpaid fines"),
     "bills": N_("Unpaid bills"),
+    "fine": N_("Fine"),
+    "payable": N_("Pay here"),
 }
 DETAIL_VALUES: Mapping[str, str] = {
     "v.pension_medical_unemployment": N_("Pension / medical / unemployment (yuan)"),
     "v.loan_none": N_("No loan"),
     "v.loan_repaying": N_("Repaying"),
     "v.loan_applied": N_("Applied, under review"),
+    "v.balance_short": N_("Not enough on the card: top up first"),
     "v.none": N_("None"),
 }
 NOTICES = {

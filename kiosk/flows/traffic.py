@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from kiosk.codes import Notice
 from kiosk.core.views import Language
 from kiosk.core.worker import JobContext
 from kiosk.flows.base import (
@@ -26,7 +25,6 @@ from kiosk.flows.base import (
     PayeeSource,
     Quote,
     QuoteKind,
-    ServiceUnavailable,
 )
 from kiosk.flows.bill import BillFlow
 from kiosk.flows.city import CityQueryFlow, ask, money
@@ -57,13 +55,15 @@ class TrafficFlow(BillFlow):
             rows = (*(("plate", v.plate) for v in got.vehicles), ("fines", "v.none"))
             return Answer(entry.id, entry.names, details=rows, printable=bool(got.vehicles))
         plate, fine = fines[0]
-        if balance < fine.amount:
-            raise ServiceUnavailable(Notice.INSUFFICIENT_BALANCE)
         total = sum(f.amount for _, f in fines)
         details = (("plate", plate), ("day", fine.day), ("place", fine.place),
                    ("violation", fine.offence), ("points", str(fine.points)),
                    ("reference", fine.reference), ("fines", str(len(fines))),
                    ("fines_total", money(total)))  # fmt: skip
+        if balance < fine.amount:
+            # Not enough to pay here: the citizen still sees the violations.
+            return Answer(entry.id, entry.names, details=(*details, ("fine", money(fine.amount)),
+                          ("payable", "v.balance_short")), printable=True)  # fmt: skip
         ref = PayeeRef(PayeeSource.PAYMENT_ORDER, entry.id, env.catalog_version, fine.reference)
         return Quote(entry.id, entry.names, self.name, QuoteKind.DEBIT, fine.amount,
                      entry.payment.payee, details, balance, payee_ref=ref,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from kiosk.codes import FieldError, Notice
+from kiosk.codes import FieldError
 from kiosk.core.views import Language, pick
 from kiosk.core.worker import JobContext
 from kiosk.flows.base import (
@@ -25,10 +25,9 @@ from kiosk.flows.base import (
     PayeeSource,
     Quote,
     QuoteKind,
-    ServiceUnavailable,
 )
 from kiosk.flows.bill import BillFlow
-from kiosk.flows.city import ask
+from kiosk.flows.city import ask, money
 from kiosk.money import ascii_digits
 
 if TYPE_CHECKING:
@@ -69,12 +68,14 @@ class UtilityFlow(BillFlow):
             return Answer(entry.id, entry.names, details=(("account", got.account),
                                                           ("bills", "v.none")))  # fmt: skip
         bill, rest = got.bills[0], got.bills[1:]
-        if balance < bill.amount:
-            raise ServiceUnavailable(Notice.INSUFFICIENT_BALANCE)
         biller = entry.payment.biller or pick(entry.names, Language.ZH_HANS)
         # The oldest first; how many there are in all, so none comes as a surprise.
         details = (("account", bill.account), ("period", bill.period),
                    ("bills", str(1 + len(rest))))  # fmt: skip
+        if balance < bill.amount:
+            # Not enough to pay here: the citizen still sees what is due.
+            return Answer(entry.id, entry.names, details=(*details, ("bill", money(bill.amount)),
+                          ("payable", "v.balance_short")))  # fmt: skip
         ref = PayeeRef(PayeeSource.PAYMENT_ORDER, entry.id, env.catalog_version, bill.reference)
         return Quote(entry.id, entry.names, self.name, QuoteKind.DEBIT, bill.amount, payee,
                      details, balance, payee_ref=ref,

@@ -118,6 +118,13 @@ _DETAILS: dict[str, tuple[str, str, str]] = {
     "v.loan_none": ("无贷款", "無貸款", "No loan"),
     "v.loan_repaying": ("还款中", "還款中", "Repaying"),
     "v.loan_applied": ("已申请，审批中", "已申請，審批中", "Applied, under review"),
+    "q.fine": ("罚款金额：", "罰款金額：", "Fine:"),
+    "q.payable": ("本机缴纳：", "本機繳納：", "Pay here:"),
+    "v.balance_short": (
+        "卡内余额不足，请先充值",
+        "卡內餘額不足，請先儲值",
+        "Not enough on the card: top up first",
+    ),
     "v.none": ("无", "無", "None"),
 }
 
