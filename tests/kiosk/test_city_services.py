@@ -234,3 +234,22 @@ def test_a_new_query_service_at_the_central_appears_after_sync(kiosk: Kiosk) -> 
     info = k.m.screen().info
     assert k.state is State.INFO and info is not None and info.title == "醫保賬戶查詢"
     assert _audit(k)[-1]["service"] == "social_security"
+
+
+def test_a_bill_the_purse_cannot_cover_is_still_shown(kiosk: Kiosk) -> None:
+    k = kiosk
+    balance = k.world.card_balance(k.world.citizen(1).asn)
+    # A household whose electricity bill is more than the card holds (any account may
+    # be asked, as at a counter).
+    account, bill = next(
+        (a, b[0])
+        for a in (str(1_000_001 + n) for n in range(60))
+        if (b := k.world.unpaid_bills("electricity", a)) and b[0]["amount"] > balance
+    )
+    k.login(1)
+    _choose(k, "electricity_bill", account=account)
+    info = k.m.screen().info
+    assert k.state is State.INFO and info is not None
+    rows = dict(info.details)
+    assert rows["bill"] == f"¥{bill['amount'] / 100:,.2f}" and rows["payable"] == "v.balance_short"
+    assert k.world.order_status(bill["reference"]) is None  # nothing held
