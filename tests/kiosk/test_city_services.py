@@ -159,9 +159,10 @@ def test_a_paid_gas_bill_reaches_the_department_and_is_never_offered_again(kiosk
     k = kiosk
     (bill,) = k.world.unpaid_bills("gas", "1000001")  # the first citizen's household
     k.login(1)
+    k.m.set_language("en")
     _choose(k, "gas_bill")  # account left empty: the holder's own
     conf = k.m.screen().confirm
-    assert k.state is State.CONFIRM and conf is not None
+    assert k.state is State.CONFIRM and conf is not None and conf.title == "Gas bill"
     assert (conf.amount_fen, dict(conf.details)["account"]) == (bill["amount"], "1000001")
     k.m.confirm()
     k.settle()
@@ -190,9 +191,11 @@ def test_a_traffic_fine_is_held_and_paid_from_the_purse(kiosk: Kiosk) -> None:
     oldest = min(fines, key=lambda f: (f["day"], f["reference"]))
     before = k.world.card_balance(c.asn)
     k.login(1)
+    k.m.set_language("zh-Hant")
     _choose(k, "traffic_fines")
     conf = k.m.screen().confirm
     assert k.state is State.CONFIRM and conf is not None and conf.amount_fen == oldest["amount"]
+    assert conf.title == NAMES["traffic_fines"]["zh-Hant"]
     rows = dict(conf.details)
     assert rows["reference"] == oldest["reference"] and rows["fines"] == str(len(fines))
     k.m.confirm()
