@@ -93,7 +93,7 @@ def test_a_service_on_a_new_flow_runs_end_to_end(make_kiosk: Callable[..., Kiosk
     k.start()
     k.login(1)
     menu = {g.group_id: [i.service_id for i in g.items] for g in k.m.screen().menu}
-    assert menu["government"] == ["ask_housing"]
+    assert "ask_housing" in menu["government"]  # beside the demo's application progress
     k.m.choose_service("ask_housing")
     k.settle()
     k.m.set_field("topic", "公积金贷款")
