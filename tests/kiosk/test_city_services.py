@@ -103,6 +103,10 @@ def test_statements_and_progress_in_three_languages(kiosk: Kiosk) -> None:
     }
     assert set(audit[0]) == {"id", "at_ms", "terminal_id", "asn", "service", "outcome"}
     assert ss["name"] not in json.dumps(audit, ensure_ascii=False)
+    # Nor does the kiosk's own audit log keep what was shown.
+    kiosk_log = json.dumps([e.fields for e in k.world.audit.entries()], ensure_ascii=False)
+    assert ss["name"] not in kiosk_log and app["title"] not in kiosk_log
+    assert f"{ss['medical_balance'] / 100:,.2f}" not in kiosk_log
 
 
 @pytest.mark.parametrize("mode", ["status", "delay"])
