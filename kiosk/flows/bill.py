@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from backend_sync.terminal.client import CentralRefused, CentralUnavailable
+from backend_sync.terminal.client import CentralRefused, CentralUnavailable, DepartmentDown
 from cardlib.purse import DebitOutcomeUnknown
 from kiosk.codes import FieldError, Notice, OutcomeCode
 from kiosk.core.views import Language
@@ -64,6 +64,8 @@ class BillFlow(BaseFlow):
             if exc.reason == "bill_not_found":
                 raise FormError(FieldError.BILL_NOT_FOUND, "account") from exc
             raise ServiceUnavailable(Notice.SERVICE_UNAVAILABLE) from exc
+        except DepartmentDown as exc:  # the central answered: only the biller did not
+            raise ServiceUnavailable(Notice.DEPARTMENT_UNAVAILABLE) from exc
         except CentralUnavailable as exc:
             env.central_down()
             raise ServiceUnavailable(Notice.NEEDS_NETWORK) from exc

@@ -19,6 +19,14 @@ from kiosk.journeys.citizen_states import State
 from tests.kiosk.conftest import Kiosk
 
 NAMES = {s["id"]: s["names"] for s in DEMO_CATALOG["services"]}
+BILL_BY_ACCOUNT = {
+    "id": "gas_by_account", "flow": "bill", "groups": ["payments"],
+    "names": {"zh-Hans": "燃气费（户号）", "zh-Hant": "燃氣費（戶號）", "en": "Gas by account"},
+    "needs": {"network": True},
+    "fields": [{"name": "account", "kind": "digits",
+                "labels": {"zh-Hans": "户号", "zh-Hant": "戶號", "en": "Account"}}],
+    "payment": {"payee": "gas", "utility": "gas"},
+}  # fmt: skip
 
 
 def _audit(k: Kiosk) -> list[dict[str, Any]]:
@@ -114,6 +122,12 @@ def test_a_department_down_or_slow_is_try_later_and_changes_nothing(
     kiosk: Kiosk, mode: str
 ) -> None:
     k, dept = kiosk, kiosk.world.departments
+    # The older bill flow too (a bill looked up by account through /v1/bills/lookup).
+    body = json.loads(json.dumps(documents.signed_document(k.world.central, "catalog")
+                                 .payload["body"]))  # fmt: skip
+    body["services"].append({**BILL_BY_ACCOUNT})
+    documents.publish(k.world.central, "catalog", body)
+    k.world.agent.run_once()
     k.login(1)
     # 503 every time, or slower than the central's timeout on both of its tries.
     value = 503 if mode == "status" else 1.5
@@ -125,12 +139,15 @@ def test_a_department_down_or_slow_is_try_later_and_changes_nothing(
     assert scr.online  # the central answered: the kiosk is not offline
     _choose(k, "social_security")
     assert k.state is State.MENU and "department_unavailable" in k.m.screen().notices
+    _choose(k, "gas_by_account", account="1000001")
+    scr = k.m.screen()
+    assert k.state is State.MENU and "department_unavailable" in scr.notices and scr.online
     # Nothing was held or recorded, and the department changed nothing.
     dept.clear_faults()
     assert k.world.outbox.status().head_seq == 0
     (bill,) = k.world.unpaid_bills("gas", "1000001")
     assert k.world.order_status(bill["reference"]) is None
-    outcomes = [a["outcome"] for a in _audit(k)]
+    outcomes = [a["outcome"] for a in _audit(k)]  # bill lookups are not city-service calls
     assert outcomes == ["department_unavailable", "department_unavailable"]
     # Back up: the same services answer at once.
     _choose(k, "social_security")
