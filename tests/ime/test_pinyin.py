@@ -286,3 +286,31 @@ def test_compiled_file_is_rebuilt_when_torn_corrupt_or_stale(tmp_path: Path) -> 
     changed = Lexicon.compiled(table, cache)
     assert changed.characters() == {"你", "嗎", "吗"}
     assert not list(cache.glob("*.tmp"))  # no temporary file left behind
+
+
+# The demo catalog's city services by the initials a citizen would type ("sb" → 社保).
+@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])
+@pytest.mark.parametrize(
+    ("typed", "service"),
+    [
+        ("sb", "social_security"),
+        ("shebao", "social_security"),
+        ("gjj", "housing_fund"),
+        ("rqf", "gas_bill"),
+        ("jtwf", "traffic_fines"),
+        ("bjjd", "application_progress"),
+    ],
+)
+def test_city_services_by_initials(
+    lexicon: Lexicon,
+    lang: str,
+    typed: str,
+    service: str,
+) -> None:
+    from kiosk.demo.catalog import DEMO_CATALOG
+
+    entries = [Entry(s["id"], s["names"][lang]) for s in DEMO_CATALOG["services"]]
+    found = [e.id for e in search(lexicon, typed, entries)]
+    # Among the first two: a polyphone may match another name as well (费 is also
+    # read bì, so "sb" finds 水费 too), and polyphones never hide a service.
+    assert service in found[:2], found
