@@ -11,6 +11,7 @@ test world. A folder copied with its ``departments.db`` keeps that state.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import socket
@@ -87,6 +88,8 @@ class DemoDepartments:
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         self._proc = subprocess.Popen(args, env=dict(os.environ, PYTHONPATH=path),  # noqa: S603
                                       stdout=subprocess.DEVNULL)  # fmt: skip
+        # A world whose build fails later, or a demo stopped by Ctrl-C, leaves no process.
+        atexit.register(self.stop)
 
     def _start_thread(self) -> None:
         import uvicorn
