@@ -66,6 +66,7 @@ class Notice(StrEnum):
     UNKNOWN_SERVICE = "unknown_service"
     NEEDS_CARD = "needs_card"
     POLL_CLOSED = "poll_closed"  # the poll takes no votes now (closed, or not yet open)
+    NO_LINKED_ACCOUNT = "no_linked_account"  # a top-up: the card has no bank account linked
     # OUT_OF_SERVICE: why (for the staff line of that screen)
     NO_PSAM = "no_psam"
     SALES_STOPPED = "sales_stopped"

@@ -169,7 +169,10 @@ class DemoWorld:
             key_file.write_bytes(chain.private_key_pem(signing))
         citizens = [c for c in wallet.cards() if c.role == "citizen"]
         biller = SimulatedBiller(demo_bills([c.asn for c in citizens]))
-        bank = SimulatedBank({c.asn: 500_000 for c in citizens})
+        bank = SimulatedBank()
+        for c in citizens:  # each citizen's linked account: a bank, a TEST ONLY number
+            digits = "".join(ch for ch in c.asn if ch.isdigit())[-10:]
+            bank.link(c.asn, 500_000, provider="中国工商银行", number=f"622202{digits}")
         # The TEST ONLY terminal CA the demo's central trusts (issue 12 item 14).
         if (root / "terminal-ca.key").exists():
             terminal_ca = load_test_terminal_ca(root)
