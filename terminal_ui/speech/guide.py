@@ -61,7 +61,8 @@ class AudioGuide:
         self.slow = False
         self.screen: Screen | None = None
         self._said: list[str] = []  # the sentences of the screen now shown
-        self.last = ""  # the last thing said (what "repeat" says again)
+        self.last = ""  # the last thing said
+        self._step: str | None = None  # the busy step last said
 
     # -- the headset keys ---------------------------------------------------------------
     def toggle(self) -> None:
@@ -107,9 +108,12 @@ class AudioGuide:
             elif not self.on or self.screen is None:
                 return
             elif isinstance(event, Progress):
+                # A step said once: progress repeats its step as the fraction grows.
                 words = texts.BUSY.get(event.step)
-                if words:
-                    self._say(self._speech(self.screen).finish(self._speech(self.screen).t(words)))
+                if words and event.step not in (self._step, self.screen.busy):
+                    self._step = event.step
+                    speech = self._speech(self.screen)
+                    self._say(speech.finish(speech.t(words)))
             elif isinstance(event, TimeoutWarning):
                 s = self._speech(self.screen)
                 self._say(s.finish(f"{s.t('Do you need more time?')} {s.t('Yes, more time')}"))
@@ -118,6 +122,7 @@ class AudioGuide:
 
     def _screen(self, screen: Screen) -> None:
         before, self.screen = self.screen, screen
+        self._step = screen.busy
         if not screen.audio_mode:
             if self.on:
                 self.on = False

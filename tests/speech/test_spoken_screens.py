@@ -210,3 +210,27 @@ def test_audio_mode_lengthens_every_timeout() -> None:
     assert t.for_state("menu", None, True, True) is None
     with pytest.raises(ValueError, match="audio_factor"):
         Timeouts(audio_factor=0.5).validate()
+
+
+def test_progress_says_each_step_once(espeak: EspeakNg) -> None:
+    import dataclasses
+
+    from kiosk.core.views import Language, Progress, Screen, ScreenChanged
+    from kiosk.journeys.citizen_states import State
+    from terminal_ui.speech.guide import AudioGuide
+
+    headset = PhonemeHeadset(espeak)
+    guide = AudioGuide(headset, Translator())
+    busy = Screen(state=State.PROCESSING, language=Language.ZH_HANT, elder_mode=False,
+                  audio_mode=True, busy="processing")  # fmt: skip
+    guide.on_event(ScreenChanged(busy))
+    for fraction in (0.1, 0.5, 0.9):
+        guide.on_event(Progress("debiting", fraction))
+    guide.on_event(Progress("printing", None))
+    said = [t for t, _v, _s in headset.said]
+    assert len(said) == 3 and said[1].startswith("正在从卡内扣款") and "收据" in said[2], said
+    # Traditional on screen, Mandarin by default: said in Simplified
+    assert all(heard_wrong(t, espeak.phonemes(t, Voice.MANDARIN), Voice.MANDARIN) is None
+               for t in said)  # fmt: skip
+    guide.on_event(ScreenChanged(dataclasses.replace(busy, audio_mode=False)))
+    assert headset.said[-1][0] == "语音引导已关闭。" and not guide.on
