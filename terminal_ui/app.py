@@ -109,7 +109,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         self.guide = (
             AudioGuide(speech, self.ctx.translator,
                        set_language=lambda lang: self.controller.set_language(lang),
-                       set_audio_mode=lambda on: self.controller.set_audio_mode(on))
+                       set_audio_mode=lambda on: self.controller.set_audio_mode(on),
+                       more_time=lambda: self.controller.more_time())
             if speech is not None else None
         )  # fmt: skip
         # Subscribe now, before anyone starts the controller: its first screens

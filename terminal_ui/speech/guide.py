@@ -50,11 +50,14 @@ class AudioGuide:
         *,
         set_language: Callable[[str], None] | None = None,
         set_audio_mode: Callable[[bool], None] | None = None,
+        more_time: Callable[[], None] | None = None,
     ) -> None:
         self.output = output
         self.translator = translator
         self._set_language = set_language
         self._set_audio_mode = set_audio_mode
+        self._more_time = more_time
+        self._warned = False  # "more time?" is up: Repeat asks for it
         self._lock = threading.Lock()
         self.on = False
         self.voice: Voice | None = None  # None: the screen language's default voice
@@ -71,7 +74,12 @@ class AudioGuide:
             self._set_audio_mode(not self.on)
 
     def repeat(self, prefix: str = "") -> None:
-        """Say the whole screen again (after ``prefix``, a msgid, when given)."""
+        """Say the whole screen again (after ``prefix``, a msgid, when given). While
+        the timeout warning is up, Repeat is the citizen's "yes, more time"."""
+        if self._warned and self._more_time is not None:
+            self._warned = False
+            self._more_time()
+            return
         with self._lock:
             if self.on and self.screen is not None:
                 first = self._words(self.screen, prefix) if prefix else ""
@@ -115,10 +123,12 @@ class AudioGuide:
                     speech = self._speech(self.screen)
                     self._say(speech.finish(speech.t(words)))
             elif isinstance(event, TimeoutWarning):
+                self._warned = True
                 s = self._speech(self.screen)
-                self._say(s.finish(f"{s.t('Do you need more time?')} {s.t('Yes, more time')}"))
+                ask = s.t(N_("Press Repeat for more time."))
+                self._say(s.finish(f"{s.t('Do you need more time?')} {ask}"))
             elif isinstance(event, TimeoutCleared):
-                pass
+                self._warned = False
 
     def _screen(self, screen: Screen) -> None:
         before, self.screen = self.screen, screen

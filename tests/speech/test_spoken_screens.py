@@ -135,7 +135,7 @@ def session(tmp_path: Path, espeak: EspeakNg) -> Iterator[tuple[Any, Any, Any, P
     c = KioskController(world.machine)
     headset = PhonemeHeadset(espeak)
     guide = AudioGuide(headset, Translator(), set_language=c.set_language,
-                       set_audio_mode=c.set_audio_mode)  # fmt: skip
+                       set_audio_mode=c.set_audio_mode, more_time=c.more_time)  # fmt: skip
     screens: list[Any] = []
     c.subscribe(guide.on_event)
     c.subscribe(lambda e: screens.append(e.screen) if hasattr(e, "screen") else None)
@@ -194,6 +194,16 @@ def test_the_guide_on_a_session(session: Any, espeak: EspeakNg) -> None:
     text, voice, _ = headset.wait(n + 11)
     assert voice is Voice.ENGLISH and "PIN" in text
     assert heard_wrong(text, espeak.phonemes(text, voice), voice) is None
+
+    # the timeout warning, said; Repeat is "yes, more time" then
+    clock, n = world.clock, len(headset.said)
+    clock.advance(world.machine.seconds_for(State.PIN_ENTRY) - 10)
+    text, voice, _ = headset.wait(n + 1)
+    assert "Repeat" in text and voice is Voice.ENGLISH, text
+    guide.repeat()
+    _until(lambda: not guide._warned and world.machine._deadline is not None
+           and world.machine._deadline - clock.monotonic() > 60)  # fmt: skip
+    assert guide.screen.state is State.PIN_ENTRY
 
     world.remove()  # the session ends: audio mode, voice and pace go back
     _until(lambda: guide.screen.state is State.ATTRACT and not guide.on)
