@@ -10,14 +10,21 @@ kiosk's GPU), at the kiosk's 1080x1920.
   glFinish), for menu -> form (no device work) and form -> menu (back); the core
   runs on its own thread as in a kiosk. "switched" stops when the screen manager
   shows the new screen, before its frame: the UI's and the core's own share.
-- memory: resident set size of the process at the attract screen and after the
-  transitions (the simulated world's central and printer live in it too).
+- memory: resident set size (and PSS) of the process at the attract screen and
+  after the transitions. With ``--alone`` (the figure the kiosk is held to) the
+  process is the kiosk alone: the demo world's central and printer simulator run in
+  another process (bench/ui_world.py), only the card and PSAM stay in in-process
+  readers; without it the whole demo world lives in the measured process.
+  ``--modules`` lists the largest packages the kiosk process imported.
+- a first-time citizen paying a bill, in modelled human time (2 s per tap, key or
+  card move, 0.25 s per character of each screen's text read once:
+  ``terminal_ui.scripted.HumanTime``), in each language, after the rounds.
 - pinyin keyboard: the dictionary's read time and what it adds to the resident set
   (and PSS), read only when a keyboard first appears; then the candidate latency per
   keystroke (a letter typed, the first page of candidates computed) over twenty
   sentences typed by full pinyin and by initials, median and p95.
 
-Usage: .venv/bin/python bench/bench_ui.py [--runs 3] [--rounds 15]
+Usage: .venv/bin/python bench/bench_ui.py [--runs 3] [--rounds 15] [--alone] [--modules]
 """
 
 from __future__ import annotations
@@ -100,15 +107,86 @@ def _drawn(driver: Any, name: str) -> float:
     return switched
 
 
-def child(rounds: int) -> dict[str, Any]:
-    """One process: build the world, then time the UI's cold start and transitions."""
-    from kiosk.core.clock import SystemClock
-    from kiosk.demo.world import DemoWorld
+def _world(work: Path, alone: bool) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """(controller, insert, remove, pin_of, stop, server) on a demo world in ``work``:
+    in this process, or (``alone``) served by another one."""
+    if not alone:
+        from kiosk.core.clock import SystemClock
+        from kiosk.demo.world import DemoWorld
 
+        world = DemoWorld.build(work, clock=SystemClock())
+
+        def stop() -> None:
+            world.controller.stop()
+            world.close()
+
+        pin_of = lambda who: str(world.citizen(int(who)).pin)  # noqa: E731
+        return world.controller, world.insert, world.remove, pin_of, stop, None
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "ui_world.py"), str(work)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert server.stdout is not None
+    info = json.loads(server.stdout.readline())
+    sys.path.insert(0, str(ROOT))
+    from bench.ui_world import kiosk_alone
+
+    kiosk, insert, remove, pin_of = kiosk_alone(work, info)
+    kiosk.sync_once()
+
+    def stop_alone() -> None:
+        kiosk.controller.stop()
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(30)
+
+    return kiosk.controller, insert, remove, pin_of, stop_alone, server
+
+
+def _top_modules(n: int = 25) -> list[tuple[str, int]]:
+    """Top-level packages imported, by the size of their loaded source/extension files."""
+    sizes: dict[str, int] = {}
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if not path:
+            continue
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            continue
+        top = name.split(".")[0]
+        sizes[top] = sizes.get(top, 0) + size
+    return sorted(sizes.items(), key=lambda kv: -kv[1])[:n]
+
+
+FIRST_TIME = (("zh-Hans", "3", "water_bill", "1000003"),
+              ("zh-Hant", "3", "electricity_bill", "1000003"),
+              ("en", "5", "water_bill", "1000005"))  # fmt: skip
+
+
+def first_time_citizens(driver: Any, insert: Any, remove: Any, pin_of: Any) -> dict[str, Any]:
+    """A first-time citizen pays a bill in each language; their modelled times."""
+    from terminal_ui.scripted import Devices, ScriptedCitizen
+
+    out: dict[str, Any] = {}
+    for language, who, bill, account in FIRST_TIME:
+        citizen = ScriptedCitizen(driver, Devices(insert, remove, pin_of))
+        citizen.attract(snap=False)
+        citizen.set_language(language)
+        h = citizen.first_time_bill(who, bill, account)
+        out[language] = {"seconds": h.seconds, "taps": h.taps, "chars": h.chars,
+                         "screens": h.screens}  # fmt: skip
+    return out
+
+
+def child(rounds: int, alone: bool = False) -> dict[str, Any]:
+    """One process: build the world (or reach it, ``alone``), then time the UI's cold
+    start and transitions."""
     work = Path(tempfile.mkdtemp(prefix="civicard-bench-ui-"))
     os.environ["CIVICARD_PINYIN_CACHE"] = str(work / "pinyin")  # compiled afresh, timed
-    world = DemoWorld.build(work, clock=SystemClock())
-    controller = world.controller
+    rss_world = _rss_mb()
+    controller, insert, remove, pin_of, stop, _server = _world(work, alone)
+    rss_world = _rss_mb() - rss_world
 
     t0 = time.perf_counter()
     from terminal_ui.env import prepare
@@ -123,9 +201,9 @@ def child(rounds: int) -> dict[str, Any]:
     cold = time.perf_counter() - t0
     rss_attract = _rss_mb()
 
-    world.insert("1")
+    insert("1")
     driver.wait_screen("pin", timeout=30)
-    driver.type_pin(str(world.citizen(1).pin))
+    driver.type_pin(pin_of("1"))
     driver.press("pin_submit")
     driver.wait_screen("menu", timeout=30)
     to_form: list[float] = []
@@ -146,6 +224,11 @@ def child(rounds: int) -> dict[str, Any]:
         rss.append(_rss_mb())
     rss_after = _rss_mb()
     pss_after = _pss_mb()
+    modules = _top_modules()
+    n_modules = len(sys.modules)
+    remove()  # the rounds' card out; then the first-time citizens (after the memory figure)
+    driver.wait_screen("attract", timeout=30)
+    human = first_time_citizens(driver, insert, remove, pin_of)
     kbd = keyboard(driver.app.ctx.lexicon)
     result = {
         **kbd,
@@ -157,9 +240,12 @@ def child(rounds: int) -> dict[str, Any]:
         "rss_attract_mb": rss_attract,
         "rss_after_mb": rss_after,
         "rss_per_round_mb": rss,
+        "rss_world_mb": rss_world,
+        "first_time": human,
+        "modules": modules,
+        "n_modules": n_modules,
     }
-    controller.stop()
-    world.close()
+    stop()
     return result
 
 
@@ -167,20 +253,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="cold starts (processes)")
     parser.add_argument("--rounds", type=int, default=15, help="transitions per process")
+    parser.add_argument("--alone", action="store_true",
+                        help="the kiosk process alone: central and printer in another")  # fmt: skip
+    parser.add_argument("--modules", action="store_true", help="list the largest imports")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.rounds)))
+        print(json.dumps(child(args.rounds, args.alone)))
         return 0
     runs = []
     for _ in range(args.runs):
         out = subprocess.run(
-            [sys.executable, __file__, "--child", "--rounds", str(args.rounds)],
+            [sys.executable, __file__, "--child", "--rounds", str(args.rounds),
+             *(["--alone"] if args.alone else [])],
             capture_output=True, text=True, check=True, cwd=ROOT,
         ).stdout  # fmt: skip
         runs.append(json.loads(out.strip().splitlines()[-1]))
     med = statistics.median
-    print(f"kiosk screen, offscreen 1080x1920, {args.runs} processes x {args.rounds} rounds")
+    what = "the kiosk process alone" if args.alone else "kiosk and demo world in one process"
+    print(f"kiosk screen, offscreen 1080x1920, {args.runs} processes x {args.rounds} rounds"
+          f" ({what})")  # fmt: skip
     print(f"  cold start to attract screen   median {med(r['cold_start_s'] for r in runs):.2f} s")
     for key, label in (
         ("menu_to_form_switched_ms", "menu -> form (switched, not yet drawn)"),
@@ -194,7 +286,17 @@ def main() -> int:
     after = med(r["rss_after_mb"] for r in runs)
     print(f"  resident memory at attract     median {at_attract:.0f} MB")
     print(f"  resident memory after rounds   median {after:.0f} MB "
-          f"(PSS {med(r['pss_after_mb'] for r in runs):.0f} MB)")  # fmt: skip
+          f"(PSS {med(r['pss_after_mb'] for r in runs):.0f} MB); the world's part "
+          f"before Kivy {med(r['rss_world_mb'] for r in runs):.0f} MB")  # fmt: skip
+    if args.modules:
+        print(f"  modules imported: {runs[0]['n_modules']}; largest packages (file size):")
+        for name, size in runs[0]["modules"]:
+            print(f"    {name:24s} {size / 1024:8.0f} KiB")
+    for language, *_ in FIRST_TIME:
+        h = runs[0]["first_time"][language]
+        read = ", ".join(f"{name} {n}" for name, n in h["screens"])
+        print(f"  first-time citizen pays a bill ({language}): {h['seconds']:.1f} s modelled = "
+              f"{h['taps']} taps x 2 s + {h['chars']} characters x 0.25 s ({read})")  # fmt: skip
     keys = [v for r in runs for v in r["kbd_key_ms"]]
     print(
         f"  pinyin keyboard: dictionary compiled (once per kiosk) median "

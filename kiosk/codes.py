@@ -68,6 +68,7 @@ class Notice(StrEnum):
     POLL_CLOSED = "poll_closed"  # the poll takes no votes now (closed, or not yet open)
     # The central answered, the department behind it did not: try later, nothing changed.
     DEPARTMENT_UNAVAILABLE = "department_unavailable"
+    NO_LINKED_ACCOUNT = "no_linked_account"  # a top-up: the card has no bank account linked
     # OUT_OF_SERVICE: why (for the staff line of that screen)
     NO_PSAM = "no_psam"
     SALES_STOPPED = "sales_stopped"

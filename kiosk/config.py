@@ -120,6 +120,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         **{name: ("float", seconds) for name, seconds in _TIMED.items()},
         "warning": ("float", Timeouts().warning),
         "elder_factor": ("float", Timeouts().elder_factor),
+        "audio_factor": ("float", Timeouts().audio_factor),
     },
     "screen": {  # the touch screen (terminal_ui, ``civicard screen``)
         "shuffle_pin_pad": ("bool", False),
@@ -291,6 +292,7 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         seconds={k: v[f"timeouts.{k}"] for k in _TIMED},
         warning=v["timeouts.warning"],
         elder_factor=v["timeouts.elder_factor"],
+        audio_factor=v["timeouts.audio_factor"],
     )
     try:
         timeouts.validate()

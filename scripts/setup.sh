@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # corpus frequencies, as text).
 APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev swig fonts-wqy-microhei fonts-noto-cjk postgresql
               libgl1 libegl1 libgles2 libmtdev1 xclip fontconfig libgl1-mesa-dri chromium
-              rime-data-luna-pinyin)
+              rime-data-luna-pinyin espeak-ng)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

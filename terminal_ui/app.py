@@ -2,8 +2,11 @@
 root and wires the controller's events onto the Kivy clock.
 
 Everything the kiosk decides is in ``kiosk.core``; everything drawn is in the
-screens. In kiosk mode Escape, F1 (Kivy's settings) and closing the window do
-nothing: a citizen must not be able to leave the kiosk program.
+screens. With a headset (``speech``), the audio guide reads every screen aloud
+while audio mode is on; the kiosk's tactile keys (F5 headset on/off, F6 repeat, F7
+slower, F8 next speech language) reach it as keys. In kiosk mode Escape, F1 (Kivy's
+settings) and closing the window do nothing: a citizen must not be able to leave
+the kiosk program.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from kivy.lang import Builder
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from drivers.speech import SpeechOutput, Voice
 from kiosk.core.controller import KioskController
 from kiosk.core.views import KioskEvent
 from terminal_ui import fonts
 from terminal_ui.i18n import Translator
 from terminal_ui.screens.base import UiContext
+from terminal_ui.speech.guide import AudioGuide
 from terminal_ui.theme import Theme
 
 __all__ = ["KV_FILES", "KioskApp", "load_kv"]
@@ -43,6 +48,8 @@ KV_FILES = (
     _HERE / "root.kv",
 )
 KEY_ESCAPE, KEY_F1 = 27, 282
+# The tactile audio keys beside the headset socket (a kiosk keypad sends them as keys).
+KEY_HEADSET, KEY_REPEAT, KEY_SLOWER, KEY_VOICE = 286, 287, 288, 289  # F5..F8
 _loaded = False
 
 
@@ -78,6 +85,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         side_panel: Callable[[], Widget] | None = None,
         font_set: fonts.FontSet | None = None,
         kiosk_aspect: float | None = None,
+        speech: SpeechOutput | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -97,6 +105,14 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         self._aspect = kiosk_aspect  # width/height of the kiosk area beside a panel
         self.kiosk: Any = None  # the KioskRoot
         self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe_guide: Callable[[], None] | None = None
+        self.guide = (
+            AudioGuide(speech, self.ctx.translator,
+                       set_language=lambda lang: self.controller.set_language(lang),
+                       set_audio_mode=lambda on: self.controller.set_audio_mode(on),
+                       more_time=lambda: self.controller.more_time())
+            if speech is not None else None
+        )  # fmt: skip
         # Subscribe now, before anyone starts the controller: its first screens
         # (ATTRACT, or OUT_OF_SERVICE) wait on the Kivy clock until the root exists.
         self.attach(controller)
@@ -123,6 +139,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         return box
 
     def on_start(self) -> None:
+        if self.guide is not None:
+            Window.bind(on_keyboard=self._audio_keys)
         if self.kiosk_mode:
             # Bound after App's own F1 handler, so this one is asked first.
             Window.bind(on_keyboard=self._swallow_keys, on_request_close=self._refuse_close)
@@ -142,11 +160,17 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
             Clock.schedule_once(lambda _dt: fn())
 
         self._unsubscribe = controller.subscribe(self._on_event, deliver=deliver)
+        if self.guide is not None:
+            # On the core thread: speech needs no window and never waits for a frame.
+            self._unsubscribe_guide = controller.subscribe(self.guide.on_event)
 
     def detach(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unsubscribe_guide is not None:
+            self._unsubscribe_guide()
+            self._unsubscribe_guide = None
 
     def _on_event(self, event: KioskEvent) -> None:
         self.kiosk.handle(event)
@@ -155,6 +179,21 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         if self.kiosk_mode:
             return False  # no Kivy settings panel on a kiosk
         return bool(super().open_settings(*_args))
+
+    def _audio_keys(self, _window: Any, key: int, *_args: Any) -> bool:
+        guide = self.guide
+        if guide is None or key not in (KEY_HEADSET, KEY_REPEAT, KEY_SLOWER, KEY_VOICE):
+            return False
+        if key == KEY_HEADSET:
+            guide.toggle()
+        elif key == KEY_REPEAT:
+            guide.repeat()
+        elif key == KEY_SLOWER:
+            guide.slower()
+        else:
+            voices = list(Voice)
+            guide.set_voice(voices[(voices.index(guide.current_voice()) + 1) % len(voices)])
+        return True
 
     def _swallow_keys(self, _window: Any, key: int, *_args: Any) -> bool:
         return key in (KEY_ESCAPE, KEY_F1)

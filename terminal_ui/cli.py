@@ -44,13 +44,20 @@ def _run(args: argparse.Namespace) -> int:
     from terminal_ui.env import prepare
 
     prepare(home=cfg.data_dir / "kivy", size=(width, height), fullscreen=not args.windowed)
+    from drivers.speech import EspeakNg, SpeechError
     from terminal_ui.app import KioskApp
 
+    try:
+        headset = EspeakNg()  # spoken guidance when the citizen presses the headset key
+    except SpeechError as exc:
+        print(f"no spoken guidance: {exc}", file=sys.stderr)
+        headset = None
     app = KioskApp(
         rt.controller,
         languages=tuple(lang.value for lang in cfg.languages),
         shuffle_pin_pad=args.shuffle_pin_pad or cfg.shuffle_pin_pad,
         kiosk_mode=not args.windowed,
+        speech=headset,
     )
     rt.start()
     try:

@@ -23,6 +23,7 @@ def run_window(
     *,
     shuffle_pin_pad: bool = False,
     portrait: bool = True,
+    speech: Any = None,  # drivers.speech.SpeechOutput: the headset, for the audio mode
 ) -> int:
     """The kiosk in a window beside the demo panel, until the window is closed
     (not in kiosk mode: a demo may be closed)."""
@@ -37,8 +38,13 @@ def run_window(
         shuffle_pin_pad=shuffle_pin_pad,
         side_panel=lambda: DemoPanel(actions),
         kiosk_aspect=(9 / 16) if portrait else (16 / 9),
+        speech=speech,
     )
     Window.clearcolor = (0.13, 0.14, 0.16, 1)
+    # Fit the display found at run time (a 1080-wide portrait screen too).
+    from terminal_ui.display import place_demo_window
+
+    place_demo_window(Window, (9 / 16) if portrait else (16 / 9))
     controller.start()
     try:
         app.run()

@@ -54,6 +54,11 @@ def prepare(
         os.environ["KCFG_GRAPHICS_HEIGHT"] = str(size[1])
     os.environ["KCFG_GRAPHICS_FULLSCREEN"] = "auto" if fullscreen else "0"
     os.environ["KCFG_GRAPHICS_RESIZABLE"] = "1"
+    # No multisample anti-aliasing: Kivy's default (2) keeps multisampled colour and
+    # depth buffers of the whole window beside the normal ones; with software GL they
+    # are process memory (about 60 MB at 1080x1920, measured: docs/ui.md, "Memory"),
+    # for slightly smoother rounded corners on a screen of flat shapes and text.
+    os.environ.setdefault("KCFG_GRAPHICS_MULTISAMPLES", "0")
     os.environ["KCFG_KIVY_EXIT_ON_ESCAPE"] = "0"  # a kiosk never quits on Escape
     os.environ["KCFG_INPUT_MOUSE"] = "mouse,disable_multitouch"  # no red multitouch dots
     os.environ[_PREPARED] = "1"

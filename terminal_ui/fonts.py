@@ -8,6 +8,11 @@ The first becomes Kivy's default font; the others are fallbacks for rare
 characters in names (䶮 is in CJK Extension A, which WenQuanYi lacks):
 :meth:`FontSet.markup` switches font for just those characters. A character no
 installed font has is drawn as the font's visible "missing" box, never dropped.
+
+Fallbacks are opened only when a character the primary font lacks turns up: each
+font checked is read by FreeType (memory-mapped, the pages it touches count in the
+process's resident set), and a Noto CJK collection is 20 MB; checking them all at
+start-up cost the kiosk about 20 MB for fonts most sessions never draw.
 """
 
 from __future__ import annotations
@@ -92,10 +97,14 @@ class FontSet:
     fallbacks: tuple[str, ...] = field(default=())
 
     def font_for(self, char: str) -> str | None:
-        """The first font with a glyph for ``char`` (None: no installed font has it)."""
+        """The first font with a glyph for ``char`` (None: no installed font has it).
+        A fallback is opened here, the first time the primary lacks a character."""
         for path in (self.primary, *self.fallbacks):
-            if covers(path, char):
-                return path
+            try:
+                if covers(path, char):
+                    return path
+            except OSError:  # unreadable, or not a font Pillow knows
+                continue
         return None
 
     def missing(self, text: str) -> set[str]:
@@ -127,20 +136,19 @@ def _escape(ch: str) -> str:
 
 
 def find_fonts(samples: str = SAMPLES, candidates: Iterable[str] | None = None) -> FontSet:
-    """The installed fonts that draw every character of ``samples``, best first.
+    """The best installed font that draws every character of ``samples``, the other
+    candidates after it as fallbacks (checked when first needed, see the module doc).
     Raises :class:`NoCjkFont` when there is none (scripts/setup.sh installs one)."""
-    good: list[str] = []
-    for path in candidates if candidates is not None else _candidates():
+    paths = list(candidates if candidates is not None else _candidates())
+    for i, path in enumerate(paths):
         try:
             if all(covers(path, ch) for ch in samples):
-                good.append(path)
+                return FontSet(path, tuple(paths[i + 1 :]))
         except OSError:  # unreadable or not a font Pillow knows
             continue
-    if not good:
-        raise NoCjkFont(
-            "no installed font covers Chinese; install fonts-wqy-microhei (scripts/setup.sh)"
-        )
-    return FontSet(good[0], tuple(good[1:]))
+    raise NoCjkFont(
+        "no installed font covers Chinese; install fonts-wqy-microhei (scripts/setup.sh)"
+    )
 
 
 def register(fonts: FontSet, names: Sequence[str] = ("Roboto",)) -> None:

@@ -58,6 +58,7 @@ class Driver:
 
     def __init__(self, app: KioskApp) -> None:
         self.app = app
+        self.taps = 0  # touches so far (the modelled citizen's time counts them)
         EventLoop.ensure_window()
         app._run_prepare()  # build, add the root to the window, on_start; no loop
         self.window = EventLoop.window
@@ -112,6 +113,7 @@ class Driver:
         if not (0 <= x < self.window.width and 0 <= y < self.window.height):
             raise UiTimeout(f"{widget!r} is off screen at {x:.0f},{y:.0f}")
         touch = _Touch(x, y)
+        self.taps += 1
         EventLoop.post_dispatch_input("begin", touch)
         EventLoop.post_dispatch_input("end", touch)
         self.pump()

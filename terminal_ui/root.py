@@ -88,8 +88,9 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         self._expired: tuple[str, ...] = ()
         sm: ScreenManager = self.ids.screens
         sm.transition = NoTransition()  # instant: a kiosk has no time for slides
-        for name, cls in SCREENS.items():
-            sm.add_widget(cls(name=name, ctx=self.ctx, controller=self.controller))
+        # Screens are built when first shown: one a session never reaches (the
+        # technician's pages, a refused card) costs no widgets and no text textures.
+        self.screen("attract")
         sm.current = "attract"
         self.fbind("controller", self._rebind)
 
@@ -99,9 +100,12 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
         return self.ids.screens
 
     def screen(self, name: str | None = None) -> KioskScreen:
-        """The screen called ``name`` (default: the one showing)."""
+        """The screen called ``name`` (default: the one showing), built the first time."""
         sm: ScreenManager = self.ids.screens
-        screen: KioskScreen = sm.get_screen(name or sm.current)
+        name = name or sm.current
+        if not sm.has_screen(name):
+            sm.add_widget(SCREENS[name](name=name, ctx=self.ctx, controller=self.controller))
+        screen: KioskScreen = sm.get_screen(name)
         return screen
 
     def t(self, msgid: str, *_bind: Any) -> str:

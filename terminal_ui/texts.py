@@ -145,6 +145,9 @@ NOTICES: Mapping[str, str] = {
     "not_enabled": N_("This service is not enabled on this card. A service window can enable it."),
     "service_failed": N_("That service did not answer. Please try again or choose another."),
     "poll_closed": N_("This poll is not taking votes now."),
+    "no_linked_account": N_(
+        "This card has no bank account linked to top up from. A service window can link one."
+    ),
 }
 NOTICE_UNKNOWN = N_("Please note: something did not work as expected.")
 
@@ -363,6 +366,7 @@ DETAIL_LABELS: Mapping[str, str] = {
     "usage": N_("Usage"),
     "question": N_("Question"),
     "choice": N_("Your choice"),
+    "funding_account": N_("Paid from"),  # a top-up: the linked bank account, masked
 }
 
 HISTORY_KINDS: Mapping[str, str] = {

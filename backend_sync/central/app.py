@@ -21,6 +21,7 @@ from backend_sync.central.console.routes import console_router
 from backend_sync.central.feedback.api import feedback_router
 from backend_sync.central.feedback.open311 import open311_router
 from backend_sync.central.fleet_api import router as fleet_router
+from backend_sync.central.funding_api import funding_router
 from backend_sync.central.ledger_api import ledger_router
 from backend_sync.central.polls_api import poll_router
 from backend_sync.central.service import Central, Refused
@@ -91,6 +92,7 @@ def create_app(central: Central, *, max_body_bytes: int | None = None) -> FastAP
     app.include_router(feedback_router(central))
     app.include_router(open311_router(central))
     app.include_router(services_router(central))  # city services (docs/services.md)
+    app.include_router(funding_router(central))  # the account a top-up is paid from
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

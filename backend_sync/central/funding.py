@@ -24,7 +24,14 @@ import enum
 import re
 from dataclasses import dataclass
 
-__all__ = ["DEMO_FUNDING", "DEMO_HOLDER", "FundingAccount", "FundingKind", "UnknownFunding"]
+__all__ = [
+    "DEMO_FUNDING",
+    "DEMO_HOLDER",
+    "FundingAccount",
+    "FundingKind",
+    "UnknownFunding",
+    "mask_account",
+]
 
 _HOLDER = re.compile(r"^[A-Za-z0-9_.\-]{1,48}$")
 DEMO_HOLDER = "civicard-demo"
@@ -81,3 +88,10 @@ class FundingAccount:
 
 
 DEMO_FUNDING = FundingAccount(FundingKind.DEMO, DEMO_HOLDER)
+
+
+def mask_account(number: str) -> str:
+    """A bank account number as a citizen may see it: its last four digits only
+    (``6222021234564521`` → ``**** 4521``); nothing when there is no number."""
+    digits = "".join(ch for ch in number if ch.isascii() and ch.isalnum())
+    return f"**** {digits[-4:]}" if len(digits) >= 4 else ("****" if digits else "")

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = [
     "BillDirectory",
     "BillInfo",
     "FundingProvider",
     "FundingRefused",
+    "LinkedAccount",
+    "LinkedAccounts",
     "SimulatedBank",
 ]
 
@@ -57,17 +59,43 @@ class FundingProvider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LinkedAccount:
+    """The bank account a card is linked to: the bank's name and the account number
+    (the central masks the number before it leaves: ``funding.mask_account``)."""
+
+    provider: str
+    number: str
+
+
+@runtime_checkable
+class LinkedAccounts(Protocol):
+    """A funding provider that can say which account of a card it would charge (so the
+    kiosk names it before the citizen confirms a top-up)."""
+
+    def linked(self, *, source: str, asn: str) -> LinkedAccount | None: ...
+
+
 class SimulatedBank:
     """Linked bank accounts by card ASN, balances in fen; every charge is kept."""
 
     def __init__(self, accounts: dict[str, int] | None = None) -> None:
         self._lock = threading.Lock()
         self.accounts = {k.upper(): v for k, v in (accounts or {}).items()}
+        self.details: dict[str, LinkedAccount] = {}  # the bank and number, by ASN
         self.charges: dict[str, int] = {}
 
-    def link(self, asn: str, balance: int) -> None:
+    def link(self, asn: str, balance: int, *, provider: str = "", number: str = "") -> None:
         with self._lock:
             self.accounts[asn.upper()] = balance
+            if provider or number:
+                self.details[asn.upper()] = LinkedAccount(provider, number)
+
+    def linked(self, *, source: str, asn: str) -> LinkedAccount | None:
+        with self._lock:
+            if asn.upper() not in self.accounts:
+                return None
+            return self.details.get(asn.upper(), LinkedAccount("", ""))
 
     def charge(self, *, source: str, asn: str, amount: int, ref: str) -> None:
         with self._lock:

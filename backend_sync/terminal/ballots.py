@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from backend_sync import blindrsa
 from backend_sync.engine import make_engine
 from backend_sync.poll_wire import (
     Ballot,
@@ -129,6 +128,8 @@ def cast_vote(
     """
     if not 0 <= choice < len(poll.document["options"]):
         raise PollError("no such option")
+    from backend_sync import blindrsa  # here: gmpy2 loads only when someone votes
+
     prepared = blindrsa.prepare(secrets.token_bytes(32))
     blinded = blindrsa.blind(poll.key, prepared)
     ts = client._now_ms()

@@ -15,6 +15,8 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
+from backend_sync.funding_wire import LINKED_FUNDING, LinkedFunding
+from backend_sync.services_wire import ServiceCall, ServiceCallRequest
 from backend_sync.terminal.services_client import CityServicesClient
 from backend_sync.wire import (
     Ack,
@@ -255,6 +257,21 @@ class CentralClient(CityServicesClient):
         )
         return LoadAuthorization.model_validate(
             self._signed_post("/v1/loads/authorize", body, AuthorizeLoadRequest)
+        )
+
+    def linked_funding(self, *, asn: str, funding: str = "bank") -> LinkedFunding:
+        """The account a top-up of card ``asn`` would be paid from, masked
+        (CentralRefused ``no_linked_account`` when the card has none)."""
+        body = ServiceCall(
+            terminal_id=self.terminal_id,
+            request_id=uuid.uuid4().hex,
+            service=LINKED_FUNDING,
+            asn=asn.upper(),
+            params={"funding": funding},
+            ts=self._now_ms(),
+        )
+        return LinkedFunding.model_validate(
+            self._signed_post("/v1/funding/linked", body, ServiceCallRequest)
         )
 
     # -- downloads ----------------------------------------------------------------------

@@ -155,3 +155,8 @@ class KioskController:
     def set_elder_mode(self, on: bool) -> None:
         """Larger text and longer timeouts (the UI draws; the core stretches time)."""
         self.machine.send("set_elder_mode", on)
+
+    def set_audio_mode(self, on: bool) -> None:
+        """Spoken guidance on or off (the headset key): the UI speaks every screen, the
+        core lengthens every timeout (``Timeouts.audio_factor``)."""
+        self.machine.send("set_audio_mode", on)

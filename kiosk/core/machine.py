@@ -87,6 +87,7 @@ class TerminalMachine:
         self.session_id: int | None = None
         self.language = languages[0]
         self.elder_mode = False
+        self.audio_mode = False  # spoken guidance (the headset key): longer timeouts
         self.notices: tuple[str, ...] = ()
         self.busy_step: str | None = None
         self._deadline: float | None = None
@@ -108,6 +109,7 @@ class TerminalMachine:
             "more_time": self._on_more_time,
             "set_language": self._on_language,
             "set_elder_mode": self._on_elder,
+            "set_audio_mode": self._on_audio,
         }
         if name in own:
             own[name](*args)
@@ -183,10 +185,12 @@ class TerminalMachine:
         return self.session_id
 
     def end_session(self) -> None:
-        """The session is over: the next one starts in the first language, elder off."""
+        """The session is over: the next one starts in the first language, elder and
+        audio mode off."""
         self.session_id = None
         self.language = self.languages[0]
         self.elder_mode = False
+        self.audio_mode = False
 
     # ------------------------------------------------------------------ transitions
     def go(self, to: StrEnum, *, notices: tuple[str, ...] = ()) -> None:
@@ -216,7 +220,8 @@ class TerminalMachine:
 
     def seconds_for(self, state: StrEnum) -> float | None:
         spec = self.journey.table.states.get(state)
-        return self.timeouts.for_state(state, spec.seconds if spec else None, self.elder_mode)
+        default = spec.seconds if spec else None
+        return self.timeouts.for_state(state, default, self.elder_mode, self.audio_mode)
 
     def record(self, event: str, **fields: object) -> None:
         """Audit ``event`` with the session number and the current state."""
@@ -265,6 +270,11 @@ class TerminalMachine:
 
     def _on_elder(self, on: bool) -> None:
         self.elder_mode = on
+        self.touch()
+        self.show()
+
+    def _on_audio(self, on: bool) -> None:
+        self.audio_mode = bool(on)
         self.touch()
         self.show()
 
@@ -333,6 +343,7 @@ class TerminalMachine:
             state=s,
             language=self.language,
             elder_mode=self.elder_mode,
+            audio_mode=self.audio_mode,
             journey=self.journey.name,
             timeout_s=self.seconds_for(s),
             notices=self.notices,

@@ -211,6 +211,7 @@ class Screen:
     extra: Mapping[str, str] = field(default_factory=dict)
     role: str | None = None  # an operator card's role (the maintenance journey)
     maintenance: MaintenanceView | None = None  # the technician's pages
+    audio_mode: bool = False  # spoken guidance is on (the headset key): timeouts are longer
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,20 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
         print("a kiosk window opens; insert a demo card from the panel on its right.")
         _print_console(world.central_url)
         return run_window(controller, actions, shuffle_pin_pad=args.shuffle_pin_pad,
-                          portrait=portrait)  # fmt: skip
+                          portrait=portrait, speech=_headset())  # fmt: skip
     finally:
         world.close()
+
+
+def _headset() -> object | None:
+    """espeak-ng as the demo kiosk's headset (the audio mode), when it is installed."""
+    from drivers.speech import EspeakNg, SpeechError
+
+    try:
+        return EspeakNg()
+    except SpeechError as exc:
+        print(f"no headset: {exc}")
+        return None
 
 
 def _print_console(central_url: str) -> None:

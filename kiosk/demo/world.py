@@ -176,7 +176,10 @@ class DemoWorld:
         depts = departments(root, citizens, clock, departments_process)
         # Short tries: a department that does not answer is "try later" within ~2 s.
         gateway = Departments(depts.url, timeout=1.0, attempts=2, budget_s=2.0, backoff=0.05)
-        bank = SimulatedBank({c.asn: 500_000 for c in citizens})
+        bank = SimulatedBank()
+        for c in citizens:  # each citizen's linked account: a bank, a TEST ONLY number
+            digits = "".join(ch for ch in c.asn if ch.isdigit())[-10:]
+            bank.link(c.asn, 500_000, provider="中国工商银行", number=f"622202{digits}")
         # The TEST ONLY terminal CA the demo's central trusts (issue 12 item 14).
         if (root / "terminal-ca.key").exists():
             terminal_ca = load_test_terminal_ca(root)

@@ -1,5 +1,9 @@
 """``top_up``: money onto the purse from the citizen's linked funding account.
 
+Before the citizen confirms, the central names the account that pays (its bank
+and the account's last four digits, ``POST /v1/funding/linked``): the confirm
+screen and the receipt show it.
+
 INITIALIZE FOR LOAD → the central checks MAC1, charges the funding account and
 answers MAC2 → the load intent → CREDIT FOR LOAD
 (:meth:`kiosk.services.transactions.Transactions.load`).
@@ -13,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from backend_sync.terminal.client import CentralRefused, CentralUnavailable
 from backend_sync.terminal.outbox import SalesStopped
-from kiosk.codes import OutcomeCode
+from kiosk.codes import Notice, OutcomeCode
 from kiosk.core.views import Language
 from kiosk.core.worker import JobContext
 from kiosk.flows.base import (
@@ -26,6 +30,7 @@ from kiosk.flows.base import (
     PayeeSource,
     Quote,
     QuoteKind,
+    ServiceUnavailable,
 )
 from kiosk.receipts.layouts import Receipt, TopUp
 
@@ -47,10 +52,24 @@ class TopUpFlow(BaseFlow):
     ) -> Quote | Answer:
         card = env.need_card()
         funding = entry.payment.funding if entry.payment else "bank"
+        balance = card.purse.balance()
+        if env.client is None:
+            raise ServiceUnavailable(Notice.NEEDS_NETWORK)
+        try:
+            linked = env.client.linked_funding(asn=card.asn_hex, funding=funding)
+        except CentralRefused as exc:
+            if exc.reason == "no_linked_account":
+                raise ServiceUnavailable(Notice.NO_LINKED_ACCOUNT) from exc
+            raise ServiceUnavailable(Notice.SERVICE_UNAVAILABLE) from exc
+        except CentralUnavailable as exc:
+            env.central_down()
+            raise ServiceUnavailable(Notice.NEEDS_NETWORK) from exc
+        source = " ".join(p for p in (linked.provider, linked.account_masked) if p)
+        details = (("funding_account", source),) if source else ()
         return Quote(entry.id, entry.names, self.name, QuoteKind.LOAD, int(values["amount"]),
-                     "bank", balance_fen=card.purse.balance(),
+                     "bank", details, balance,
                      payee_ref=PayeeRef(PayeeSource.FUNDING, entry.id, env.catalog_version),
-                     data={"funding": funding})  # fmt: skip
+                     data={"funding": funding, "funding_account": source})  # fmt: skip
 
     def execute(
         self, quote: Quote, env: FlowEnv, ctx: JobContext, pins: Mapping[str, str]
@@ -81,4 +100,5 @@ class TopUpFlow(BaseFlow):
     ) -> Receipt | Slip | None:
         after = outcome.balance_after_fen or 0
         before = quote.balance_fen if quote.balance_fen is not None else after - quote.amount_fen
-        return TopUp(quote.amount_fen, before, after, outcome.transaction_id or "-", at)
+        return TopUp(quote.amount_fen, before, after, outcome.transaction_id or "-", at,
+                     funding_account=str(quote.data.get("funding_account", "")))  # fmt: skip

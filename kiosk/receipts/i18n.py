@@ -44,6 +44,7 @@ _LABELS: dict[str, tuple[str, str, str]] = {
     "amount_paid": ("实付金额：", "實付金額：", "Amount paid:"),
     "top_up_amount": ("充值金额：", "儲值金額：", "Top-up amount:"),
     "balance_before": ("充值前余额：", "儲值前餘額：", "Balance before:"),
+    "funding_account": ("付款账户：", "付款帳戶：", "Paid from:"),
     "balance_after": ("交易后余额：", "交易後餘額：", "Balance after:"),
     "biller": ("收费单位：", "收費單位：", "Biller:"),
     "account": ("户号：", "戶號：", "Account no.:"),

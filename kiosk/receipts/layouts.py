@@ -87,6 +87,7 @@ class TopUp:
     balance_after_fen: int
     transaction_id: str
     at: dt.datetime
+    funding_account: str = ""  # who paid: the linked bank and its account, masked
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,8 @@ def build_receipt(
             Field(label("balance_before", lang), format_fen(receipt.balance_before_fen)),
             Field(label("top_up_amount", lang), format_fen(receipt.amount_fen), bold=True),
         ]
+        if receipt.funding_account:
+            blocks.append(Field(label("funding_account", lang), receipt.funding_account))
     elif isinstance(receipt, BillPayment):
         blocks += [
             Field(label("item", lang), label(receipt.utility.value, lang)),

@@ -78,7 +78,14 @@ def sample_documents(
     bill = rng.randrange(1_000, 30_000)
     fine, late = 20_000, rng.choice((0, 1_000))
     receipts: dict[ReceiptKind, Receipt] = {
-        ReceiptKind.TOP_UP: TopUp(top_up, balance, balance + top_up, txn(1), at(0)),
+        ReceiptKind.TOP_UP: TopUp(
+            top_up,
+            balance,
+            balance + top_up,
+            txn(1),
+            at(0),
+            funding_account="中国工商银行 **** 4521",
+        ),
         ReceiptKind.PURCHASE: Purchase(
             rng.choice(_MERCHANTS),
             rng.choice(_ITEMS),

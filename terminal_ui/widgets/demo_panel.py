@@ -1,6 +1,6 @@
 """The demo's side panel: put a demo citizen's card (or the technician's) in, take
-it out, run the printer out of paper, and see the receipts the simulated printer
-printed.
+it out, run the printer out of paper, press the headset's keys (audio mode, repeat,
+slower, the speech language), and see the receipts the simulated printer printed.
 
 Only the demo shows it. The actions are given by the composition root (it owns
 the simulated readers and printer); the panel only calls them.
@@ -60,12 +60,16 @@ class DemoPanel(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
     count = NumericProperty(0)
     paper_in = BooleanProperty(True)
     actions = ObjectProperty(None)  # DemoActions, given at construction
+    guide = ObjectProperty(None, allownone=True)  # the app's AudioGuide, with a headset
+    audio_on = BooleanProperty(False)
 
     def __init__(self, actions: DemoActions, **kwargs: Any) -> None:
         super().__init__(actions=actions, **kwargs)
         # Names through the kiosk's own font fallback (赵䶮: CJK Extension A), as
         # markup: the panel's default font would draw a box.
-        fonts = getattr(App.get_running_app(), "fonts", None)
+        app = App.get_running_app()
+        self.guide = getattr(app, "guide", None)
+        fonts = getattr(app, "fonts", None)
         for who, label in actions.people:
             text = fonts.markup(label) if fonts is not None else escape_markup(label)
             btn = PersonButton(text=text, who=who, action="demo_insert", markup=True)
@@ -76,10 +80,24 @@ class DemoPanel(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
                                bg_color="#6A1B9A")  # fmt: skip
             btn.bind(on_release=lambda b: self.actions.insert(b.who))
             self.ids.operators.add_widget(btn)
-        self._poll = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
+        self._poll = Clock.schedule_interval(lambda _dt: self.refresh(), 0.5)
+
+    def headset(self, key: str, voice: str = "") -> None:
+        """A headset key, as the kiosk's tactile keys (F5-F8) would press it."""
+        if self.guide is None:
+            return
+        if key == "toggle":
+            self.guide.toggle()
+        elif key == "repeat":
+            self.guide.repeat()
+        elif key == "slower":
+            self.guide.slower()
+        elif key == "voice":
+            self.guide.set_voice(voice)
 
     def refresh(self) -> None:
-        """Show the newest receipt the printer simulator saved."""
+        """Show the newest receipt the printer simulator saved, and the audio mode."""
+        self.audio_on = bool(self.guide is not None and self.guide.on)
         jobs = sorted(self.actions.receipts.glob("job-*.png"))
         if len(jobs) != self.count:
             self.count = len(jobs)

@@ -142,6 +142,9 @@ def test_top_up_from_the_bank(kiosk: Kiosk) -> None:
     conf = k.m.screen().confirm
     assert conf is not None and conf.kind == "load" and conf.amount_fen == 5_000
     assert conf.balance_after_fen == before + 5_000
+    # the linked account that pays, named by the central, masked
+    last4 = "".join(ch for ch in c.asn if ch.isdigit())[-4:]
+    assert conf.details == (("funding_account", f"中国工商银行 **** {last4}"),)
     k.m.confirm()
     k.settle()
     res = k.m.screen().result
@@ -158,6 +161,19 @@ def test_top_up_from_the_bank(kiosk: Kiosk) -> None:
     assert ledger["funding:bank:linked"] == -5_000
     k.remove()
     assert k.world.card_balance(c.asn) == before + 5_000
+
+
+def test_top_up_without_a_linked_account_says_so_before_confirming(kiosk: Kiosk) -> None:
+    k = kiosk
+    c = k.world.citizen(2)
+    del k.world.bank.accounts[c.asn]
+    k.login(2)
+    k.m.choose_service("top_up")
+    k.m.set_field("amount", "20")
+    k.m.submit_form()
+    k.settle()
+    scr = k.m.screen()
+    assert scr.confirm is None and "no_linked_account" in scr.notices, (scr.state, scr.notices)
 
 
 def test_top_up_refused_by_the_bank_leaves_the_card_alone(kiosk: Kiosk) -> None:

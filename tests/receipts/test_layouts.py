@@ -44,6 +44,8 @@ def test_every_receipt_carries_the_required_fields(identity, language: str) -> N
         if kind is not ReceiptKind.TEST_PAGE:
             assert fields[label("card", language)] == mask_card_number(ctx.card.card_number)
             assert fields[label("balance_after", language)].startswith("¥")
+        if kind is ReceiptKind.TOP_UP:  # which linked account paid, masked
+            assert fields[label("funding_account", language)] == "中国工商银行 **** 4521"
         [qr] = [b for b in doc.blocks if isinstance(b, QRCode)]
         ref = verify_reference(qr.payload, identity.certificate)
         assert ref.transaction_id == doc.reference and ref.kind == kind.value

@@ -69,3 +69,21 @@ def test_the_screen_section_of_the_kiosk_config_shuffles_the_pin_pad(tmp_path: P
     cfg.write_text('[screen]\nshuffle_pin_pad = "sometimes"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"screen\.shuffle_pin_pad"):
         load_config(cfg, env={})
+
+
+def test_the_demo_window_fits_the_display_it_finds() -> None:
+    from terminal_ui.display import PANEL_MIN_W, Rect, fit_demo
+
+    for display, aspect in (
+        (Rect(0, 0, 1080, 1920), 9 / 16),  # a portrait screen, 1080 wide
+        (Rect(1920, 0, 1080, 1920), 9 / 16),  # the same, right of a landscape one
+        (Rect(0, 0, 1920, 1080), 9 / 16),
+        (Rect(0, 27, 1920, 1053), 16 / 9),  # a task bar on top
+        (Rect(0, 0, 1024, 768), 9 / 16),
+    ):
+        r = fit_demo(display, aspect)
+        assert display.x <= r.x and r.x + r.w <= display.x + display.w, (display, r)
+        assert display.y <= r.y and r.y + r.h <= display.y + display.h, (display, r)
+        kiosk_w = r.h * aspect
+        assert r.w - kiosk_w >= PANEL_MIN_W - 1, (display, r)  # the panel has its room
+        assert r.h >= display.h * 0.5 or kiosk_w + PANEL_MIN_W >= display.w * 0.9
