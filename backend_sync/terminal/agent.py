@@ -97,7 +97,7 @@ class SyncAgent:
                 prev, [r.seq for r in recs], [r.body for r in recs], recs[-1].hash
             )
             ack = self._retry(lambda body=body: self.client.upload(body))  # type: ignore[misc]
-            before = self.outbox.status().acked_seq
+            before = self.outbox.acked_seq()
             self.outbox.acknowledge(ack.acked)
             report.acked_seq = max(before, ack.acked)
             report.uploaded += max(0, ack.acked - before)

@@ -587,6 +587,13 @@ class Outbox:
         return meta["acked_hash"], [PendingRecord(r.seq, r.body, r.hash) for r in rows]
 
     @_guarded
+    def acked_seq(self) -> int:
+        """The highest seq the central acknowledged (one row read; :meth:`status`
+        counts the records too, which costs a scan of the outbox)."""
+        with self.engine.connect() as conn:
+            return int(self._meta(conn)["acked_seq"])
+
+    @_guarded
     def acknowledge(self, acked_seq: int) -> None:
         """The central holds every record up to ``acked_seq``. An ack beyond our
         head means records were written that this outbox no longer holds: sales
