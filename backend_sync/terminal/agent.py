@@ -23,14 +23,18 @@ from tenacity import (
 
 from backend_sync.terminal.client import CentralClient, CentralRefused, CentralUnavailable
 from backend_sync.terminal.downloads import DownloadStore
-from backend_sync.terminal.outbox import Outbox, OutboxError
+from backend_sync.terminal.outbox import CentralBehind, Outbox, OutboxError
 
-__all__ = ["SyncAgent", "SyncReport"]
+__all__ = ["RETAIN_ACKED_S", "SyncAgent", "SyncReport"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DOCUMENTS = ("catalog", "fees", "config")
+# How long a terminal keeps records the central acknowledged (its runtimes pass
+# it): a day covers a failover to a standby restored or lagging behind its last
+# acknowledgements, and costs a day of records on disk (docs/scale.md).
+RETAIN_ACKED_S = 24 * 3600.0
 
 
 @dataclass
@@ -40,6 +44,7 @@ class SyncReport:
     uploaded: int = 0
     acked_seq: int = 0
     pruned: int = 0
+    resent: int = 0  # records made pending again: the central's head went back
     hotlist_version: int = 0
     documents: dict[str, int] = field(default_factory=dict)
     skew_ms: int | None = None
@@ -65,8 +70,13 @@ class SyncAgent:
         backoff_initial: float = 0.5,
         backoff_max: float = 60.0,
         max_skew_ms: int = 120_000,
+        retain_s: float = 0.0,
     ) -> None:
+        """``retain_s``: acknowledged records are kept that long before they are
+        pruned, to be sent again should the central's head go back (a failover
+        to a database without its last commits, a restore; docs/scale.md)."""
         self.outbox = outbox
+        self.retain_ms = int(retain_s * 1000)
         self.client = client
         self.store = store
         self.batch_size = batch_size
@@ -89,6 +99,7 @@ class SyncAgent:
         """Upload every closed record after the last ack, batch by batch, resuming
         from what the central answers; prune what it acknowledged."""
         report = report or SyncReport()
+        rewinds = 0
         while True:
             prev, recs = self.outbox.pending(self.batch_size)
             if not recs:
@@ -98,6 +109,12 @@ class SyncAgent:
             )
             ack = self._retry(lambda body=body: self.client.upload(body))  # type: ignore[misc]
             before = self.outbox.acked_seq()
+            if ack.acked < before and rewinds < 3:
+                # The central holds less than it acknowledged before: send it again
+                # from its head, out of the records the retention window kept.
+                rewinds += 1
+                report.resent += self.outbox.rewind(ack.acked)
+                continue
             self.outbox.acknowledge(ack.acked)
             report.acked_seq = max(before, ack.acked)
             report.uploaded += max(0, ack.acked - before)
@@ -107,7 +124,7 @@ class SyncAgent:
             if ack.acked < recs[-1].seq:
                 report.problems.append(f"central acknowledged {ack.acked} of {recs[-1].seq}")
                 break
-        report.pruned += self.outbox.prune()
+        report.pruned += self.outbox.prune(self.retain_ms)
         return report
 
     # -- downloads --------------------------------------------------------------------
@@ -164,14 +181,19 @@ class SyncAgent:
             # retries are enough.
             acked, head = self.client.terminal_head()
             self.outbox.check_central_head(acked, head)
+            report.resent += self.outbox.rewind(acked, head)
         except (CentralUnavailable, CentralRefused) as exc:
             report.problems.append(f"head: {exc}")
+        except CentralBehind as exc:
+            report.problems.append(f"central lost records: {exc}")
         except OutboxError as exc:
             report.problems.append(f"outbox and central disagree: {exc}")
         try:
             self.upload_pending(report)
         except (CentralUnavailable, CentralRefused) as exc:
             report.problems.append(f"upload: {exc}")
+        except CentralBehind as exc:
+            report.problems.append(f"central lost records: {exc}")
         except OutboxError as exc:
             # The central holds more than this outbox ever wrote (a restored disk?):
             # for a technician, never papered over.
