@@ -594,6 +594,26 @@ class Outbox:
         return meta["acked_hash"], [PendingRecord(r.seq, r.body, r.hash) for r in rows]
 
     @_guarded
+    def closed_after(self, after: int, limit: int = 500) -> list[PendingRecord]:
+        """Closed records after seq ``after``, in order: the agent's next batch when
+        it sends one ahead of the acknowledgement (:meth:`pending` starts at the ack)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbox_records.c.seq, outbox_records.c.body, outbox_records.c.hash)
+                .where(outbox_records.c.seq > after, outbox_records.c.state == "closed")
+                .order_by(outbox_records.c.seq)
+                .limit(limit)
+            ).all()
+        return [PendingRecord(r.seq, r.body, r.hash) for r in rows]
+
+    @_guarded
+    def acked_head(self) -> tuple[int, str]:
+        """(acknowledged seq, its hash): where the next upload starts."""
+        with self.engine.connect() as conn:
+            meta = self._meta(conn)
+        return int(meta["acked_seq"]), meta["acked_hash"]
+
+    @_guarded
     def acked_seq(self) -> int:
         """The highest seq the central acknowledged (one row read; :meth:`status`
         counts the records too, which costs a scan of the outbox)."""
