@@ -529,6 +529,7 @@ def main() -> None:
     ap.add_argument("--queued", type=int, default=200, help="records each kiosk queued (--storm)")
     ap.add_argument("--drain-s", type=float, default=300)
     ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--workers", type=int, default=1, help="central API processes")
     args = ap.parse_args()
     if args.storm:
         args.validators = 0.0
@@ -547,7 +548,8 @@ def main() -> None:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "kiosk.cli", "central", "serve", "--db", url,
                  "--issuer-keys", str(keys), "--signing-key", str(signing),
-                 "--terminal-ca", str(ca_file), "--port", str(port), "--no-migrate"],
+                 "--terminal-ca", str(ca_file), "--port", str(port), "--no-migrate",
+                 "--workers", str(args.workers)],
                 stdout=subprocess.DEVNULL,
             )  # fmt: skip
             base = f"http://127.0.0.1:{port}"
@@ -594,7 +596,8 @@ def main() -> None:
         acked = sum(r.acked for r in results)
         span = max(r.last_ack for r in results) if args.storm else args.seconds
         backlog = [sum(xs) for xs in zip(*(r.backlog for r in results), strict=False)]
-        mode = (f"catch-up storm: {args.terminals} kiosks x {args.queued} queued" if args.storm
+        mode = (f"catch-up storm: {args.terminals} kiosks x {args.queued} queued, "
+                f"{args.workers} central worker(s)" if args.storm
                 else f"{args.terminals} terminals ({args.validators:.0%} validators) at {args.at}"
                      f" x{args.scale:g} for {args.seconds:g} s")  # fmt: skip
         print(mode)
@@ -646,9 +649,18 @@ def pg_free_port() -> int:
 
 
 def _central_cpu(pid: int) -> float:
-    """User + system CPU seconds of the central's process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of the central's process and its workers (/proc)."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d.name) == pid or int(f[1]) == pid:
+            total += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 if __name__ == "__main__":
