@@ -16,13 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backend_sync.central.models import accounts, ledger_entries, ledger_txns
+from backend_sync.central.models import account_balances, accounts, ledger_entries, ledger_txns
 
 __all__ = [
     "DISPUTED",
     "FUNDING",
     "ID_BLOCK",
     "SETTLEMENT",
+    "STRIPES",
     "SUSPENSE",
     "LedgerError",
     "Posting",
@@ -36,6 +37,7 @@ __all__ = [
     "payee_account",
     "post",
     "post_legs",
+    "shadow_balance",
     "unbalanced_transactions",
 ]
 
@@ -174,6 +176,45 @@ def bulk_insert(
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))  # noqa: S608
 
 
+STRIPES = 16  # rows per account in account_balances (see models.account_balances)
+
+
+def _add_to_balances(conn: sa.Connection, deltas: dict[int, list[int]], stripe: int) -> None:
+    """Add this transaction's entries to the shadow balances, one statement. Rows in
+    account order, so two transactions never wait on each other's rows in a cycle."""
+    if not deltas:
+        return
+    accs = sorted(deltas)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "INSERT INTO account_balances (account_id, stripe, balance, entries)"
+            " SELECT a, %s, b, n"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(a, b, n)"
+            " ON CONFLICT (account_id, stripe) DO UPDATE SET"
+            " balance = account_balances.balance + EXCLUDED.balance,"
+            " entries = account_balances.entries + EXCLUDED.entries",
+            (stripe, accs, [deltas[a][0] for a in accs], [deltas[a][1] for a in accs]),
+        )
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO account_balances (account_id, stripe, balance, entries) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (account_id, stripe) DO UPDATE SET"
+        " balance = balance + excluded.balance, entries = entries + excluded.entries",
+        [(a, stripe, deltas[a][0], deltas[a][1]) for a in accs],
+    )
+
+
+def shadow_balance(conn: sa.Connection, account_id: int) -> tuple[int, int]:
+    """(balance, entries) of one account from the shadow balances: at most
+    :data:`STRIPES` rows read, whatever the size of the ledger."""
+    q = sa.select(
+        sa.func.coalesce(sa.func.sum(account_balances.c.balance), 0),
+        sa.func.coalesce(sa.func.sum(account_balances.c.entries), 0),
+    ).where(account_balances.c.account_id == account_id)
+    b, n = conn.execute(q).one()
+    return int(b), int(n)
+
+
 def post(conn: sa.Connection, postings: Sequence[Posting], now_ms: int) -> list[int]:
     """Append postings, set-based (one executemany per table); returns their ids."""
     return post_legs(conn, [(p.kind, p.ref, p.legs) for p in postings], now_ms)
@@ -191,14 +232,23 @@ def post_legs(
     ids = allocate_txn_ids(conn, len(postings))
     txns: list[tuple[int, str, str, int]] = []
     entries: list[tuple[int, int, int]] = []
+    deltas: dict[int, list[int]] = {}
     for i, (kind, ref, legs) in zip(ids, postings, strict=True):
         total = 0
         for acc, amt in legs:
             entries.append((i, acc, amt))
             total += amt
+            d = deltas.get(acc)
+            if d is None:
+                deltas[acc] = [amt, 1]
+            else:
+                d[0] += amt
+                d[1] += 1
         if total:
             raise LedgerError(f"{kind} {ref}: entries sum to {total}, not 0")
         txns.append((i, kind, ref, now_ms))
+    # Concurrent transactions take different id blocks, hence (mostly) other stripes.
+    _add_to_balances(conn, deltas, (ids[0] // ID_BLOCK) % STRIPES)
     bulk_insert(conn, ledger_txns, ("id", "kind", "ref", "created_ms"), txns)
     if conn.dialect.name == "postgresql":
         # Entry ids in blocks too: COPY would otherwise call nextval once per row.

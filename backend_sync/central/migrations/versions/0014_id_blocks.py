@@ -1,6 +1,11 @@
-"""Ledger ids in blocks: the id sequences of ledger_txns and ledger_entries advance
-by ledger.ID_BLOCK, so one nextval reserves a block of ids (PostgreSQL only;
-SQLite numbers rows under its write lock).
+"""Ledger ids in blocks, and shadow balances kept as postings are written.
+
+- The id sequences of ledger_txns and ledger_entries advance by ledger.ID_BLOCK,
+  so one nextval reserves a block of ids (PostgreSQL only; SQLite numbers rows
+  under its write lock).
+- account_balances: each account's balance and entry count, striped over a few
+  rows per account, maintained by ledger.post_legs in the posting's own
+  transaction; filled here from the entries already written.
 
 Revision ID: 0014
 Revises: 0010
@@ -8,6 +13,7 @@ Revises: 0010
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
@@ -32,7 +38,20 @@ def _set_increment(by: int) -> None:
 
 def upgrade() -> None:
     _set_increment(BLOCK)
+    op.create_table(
+        "account_balances",
+        sa.Column("account_id", sa.BigInteger(), nullable=False),
+        sa.Column("stripe", sa.SmallInteger(), nullable=False),
+        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("entries", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "stripe"),
+    )
+    op.execute(
+        "INSERT INTO account_balances (account_id, stripe, balance, entries)"
+        " SELECT account_id, 0, SUM(amount), COUNT(*) FROM ledger_entries GROUP BY account_id"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("account_balances")
     _set_increment(1)
