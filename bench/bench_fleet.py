@@ -361,8 +361,9 @@ class Fleet:
 
         async def agent() -> None:
             every = self.cfg["sync_s"]
-            # Terminals do not start in step: each one's timer begins at a random phase.
-            await asyncio.sleep(rng.uniform(0, every))
+            # Terminals do not start in step: each one's timer begins at a random phase
+            # (within the window: the drain after it must not wait for a late timer).
+            await asyncio.sleep(min(rng.uniform(0, every), max(0.0, end - time.monotonic())))
             while time.monotonic() < end:
                 await self.upload(http, t)
                 await asyncio.sleep(min(every * rng.uniform(0.8, 1.2),
@@ -370,7 +371,7 @@ class Fleet:
 
         async def heartbeats() -> None:
             every = self.cfg["heartbeat_s"]
-            await asyncio.sleep(rng.uniform(0, every))
+            await asyncio.sleep(min(rng.uniform(0, every), max(0.0, end - time.monotonic())))
             while time.monotonic() < end:
                 await self.heartbeat(http, t)
                 await asyncio.sleep(min(every, max(0.0, end - time.monotonic())))
