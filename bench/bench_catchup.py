@@ -7,12 +7,14 @@ as Outbox.complete chains them. Timed: SyncAgent.upload_pending from the first
 request to the last acknowledgement (and the pruning).
 
     .venv/bin/python bench/bench_catchup.py [--records 100000] [--batch 2000] [--rounds 3]
+        [--pipeline 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import signal
 import socket
 import statistics
@@ -116,7 +118,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def one_round(keys: IssuerKeys, recs: list[dict[str, object]], batch: int) -> float:
+def one_round(
+    keys: IssuerKeys, recs: list[dict[str, object]], batch: int, pipeline: int = 1
+) -> float:
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         url = f"sqlite:///{tmp / 'central.db'}"
@@ -157,7 +161,7 @@ def one_round(keys: IssuerKeys, recs: list[dict[str, object]], batch: int) -> fl
             client = CentralClient(base, terminal_id=TID, key=key,
                                    central_key=signing.public_key(), timeout=60)  # fmt: skip
             agent = SyncAgent(outbox, client, DownloadStore(tmp / "dl", signing.public_key()),
-                              batch_size=batch)  # fmt: skip
+                              batch_size=batch, pipeline=pipeline)  # fmt: skip
             t0 = time.perf_counter()
             report = agent.upload_pending()
             elapsed = time.perf_counter() - t0
@@ -185,18 +189,20 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pipeline", type=int, default=1, help="batches in flight (SyncAgent)")
     args = ap.parse_args()
     keys = IssuerKeys.generate(Algorithm.TDES)
     t0 = time.perf_counter()
     recs = records(keys, args.records)
     print(f"generated {args.records} purchases on {CARDS} cards ({time.perf_counter() - t0:.1f} s)")
-    times = [one_round(keys, recs, args.batch) for _ in range(args.rounds)]
+    times = [one_round(keys, recs, args.batch, args.pipeline) for _ in range(args.rounds)]
     med = statistics.median(times)
-    verdict = "meets" if med < 20 else "MISSES"
+    verdict = "meets" if med <= 5 else f"MISSES by {med - 5:.1f} s"
     print(
         f"catch-up of {args.records} queued transactions: median {med:.1f} s "
         f"({args.records / med:.0f}/s; rounds {', '.join(f'{t:.1f}' for t in times)}; "
-        f"batch {args.batch}; target < 20 s: {verdict})"
+        f"batch {args.batch}; target <= 5 s: {verdict}; load average "
+        f"{os.getloadavg()[0]:.1f})"
     )
 
 

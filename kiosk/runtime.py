@@ -261,7 +261,7 @@ def build_kiosk(
     from cryptography import x509
 
     from backend_sync import chain
-    from backend_sync.terminal.agent import SyncAgent
+    from backend_sync.terminal.agent import RETAIN_ACKED_S, SyncAgent
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
     from backend_sync.terminal.outbox_guard import OutboxGuard
@@ -319,7 +319,7 @@ def build_kiosk(
             retry = {"attempts": attempts, "backoff_initial": first, "backoff_max": longest}
         if outbox is not None:
             guard.check_central(client)
-            agent = SyncAgent(outbox, client, store, **retry)  # type: ignore[arg-type]
+            agent = SyncAgent(outbox, client, store, retain_s=RETAIN_ACKED_S, **retry)  # type: ignore[arg-type]
     desk = queue = None
     printer = devices.printer
     if printer is None and config.printer_url:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -119,6 +120,14 @@ def install(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> No
         ]
         return JSONResponse({"reason": "invalid_request", "detail": errors}, status_code=422)
 
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _db_down(_req: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        # The database went away (a primary failing over to its standby). A commit
+        # cut off may or may not have happened; the terminal's retry is answered
+        # from what the database holds (idempotent by terminal and seq).
+        return JSONResponse({"reason": "database_unavailable", "detail": "retry later"},
+                            status_code=503, headers={"retry-after": "1"})  # fmt: skip
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         reason = _REASONS.get(exc.status_code, "refused")
@@ -143,6 +152,7 @@ def document_rules(schema: dict[str, Any]) -> dict[str, Any]:
                 resp.setdefault("401", {"description": "admin token required", **ref})
             resp["422"] = {"description": "invalid request (see reason)", **ref}
             resp["413"] = {"description": "body over the limit", **ref}
+            resp.setdefault("503", {"description": "database unavailable: retry", **ref})
             if "requestBody" in op:
                 resp["400"] = {"description": "body cannot be parsed", **ref}
     comps.pop("HTTPValidationError", None)

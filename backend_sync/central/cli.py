@@ -111,19 +111,45 @@ def _migrate(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from backend_sync.central.app import create_app
     from backend_sync.central.db import upgrade
 
     central = _central(args)
+    if not args.no_migrate:
+        upgrade(central.engine)
+    if args.workers > 1:
+        # Several processes over one database, each a stateless central: a
+        # terminal's batches are serialized by the database (its row locked for
+        # the batch's transaction), so exactly-once does not depend on which
+        # process takes a batch (docs/scale.md). Each worker builds its own
+        # central from the same arguments (uvicorn starts them from an import string).
+        central.engine.dispose()
+        os.environ[_SERVE_ARGS] = json.dumps(vars(args), default=str)
+        uvicorn.run("backend_sync.central.cli:app_from_environment", factory=True,
+                    host=args.host, port=args.port, workers=args.workers,
+                    log_level="warning")  # fmt: skip
+        return 0
+    uvicorn.run(_app(central, args), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+_SERVE_ARGS = "CIVICARD_CENTRAL_SERVE_ARGS"
+
+
+def _app(central: Any, args: argparse.Namespace) -> Any:
+    from backend_sync.central.app import create_app
+
     if args.departments:
         from backend_sync.central.departments import Departments
 
         # The departments' gateway answers the city services and is the biller.
         central.departments = central.bills = Departments(args.departments)
-    if not args.no_migrate:
-        upgrade(central.engine)
-    uvicorn.run(create_app(central), host=args.host, port=args.port, log_level="warning")
-    return 0
+    return create_app(central)
+
+
+def app_from_environment() -> Any:
+    """The app of one ``serve --workers N`` worker, from the serving command's arguments."""
+    args = argparse.Namespace(**json.loads(os.environ[_SERVE_ARGS]))
+    return _app(_central(args), args)
 
 
 def _admin(args: argparse.Namespace) -> int:
@@ -224,6 +250,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sv.add_argument(
         "--departments", metavar="URL", help="departments' systems (civicard sim departments)"
     )
+    sv.add_argument(
+        "--workers", type=int, default=1,
+        help="API processes over the one database (stateless; default 1)",
+    )  # fmt: skip
     sv.set_defaults(handler=_serve)
     en = with_db(sub.add_parser("enroll", help="enroll a terminal's certificate"))
     en.add_argument("--terminal-id", required=True)

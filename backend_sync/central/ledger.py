@@ -16,16 +16,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backend_sync.central.models import accounts, ledger_entries, ledger_txns
+from backend_sync.central.models import account_balances, accounts, ledger_entries, ledger_txns
 
 __all__ = [
     "DISPUTED",
     "FUNDING",
+    "ID_BLOCK",
     "SETTLEMENT",
+    "STRIPES",
     "SUSPENSE",
     "LedgerError",
     "Posting",
     "account_ids",
+    "allocate_ids",
     "allocate_txn_ids",
     "balance",
     "bulk_insert",
@@ -34,6 +37,7 @@ __all__ = [
     "payee_account",
     "post",
     "post_legs",
+    "shadow_balance",
     "unbalanced_transactions",
 ]
 
@@ -104,18 +108,40 @@ def posting(kind: str, ref: str, *legs: tuple[int, int]) -> Posting:
     return Posting(kind, ref, tuple(legs))
 
 
+# Ids are taken from PostgreSQL's sequences in blocks (migration 0014 sets their
+# increment to ID_BLOCK): one nextval reserves ID_BLOCK ids for this transaction,
+# instead of one nextval per row. Safe across replicas: each block is one nextval.
+ID_BLOCK = 1024
+
+
+def allocate_ids(conn: sa.Connection, table: sa.Table, n: int) -> list[int]:
+    """``n`` fresh ids for ``table``'s ``id`` column (PostgreSQL: whole blocks of its
+    sequence's increment; with increment 1, before migration 0014, one per id)."""
+    if n == 0:
+        return []
+    seq = f"pg_get_serial_sequence('{table.name}', 'id')"
+    # Read each time, not cached: a migration (or its downgrade) may change it, and
+    # a stale, larger increment would hand out ids another session also gets.
+    inc = int(conn.exec_driver_sql(
+        f"SELECT seqincrement FROM pg_sequence WHERE seqrelid = {seq}::regclass"  # noqa: S608
+    ).scalar_one())  # fmt: skip
+    blocks = -(-n // inc)
+    # The table name comes from the metadata, never from input.
+    q = f"SELECT nextval({seq}) FROM generate_series(1, %s)"  # noqa: S608
+    starts = conn.exec_driver_sql(q, (blocks,)).scalars()
+    ids = [i for v in starts for i in range(int(v), int(v) + inc)]
+    del ids[n:]
+    return ids
+
+
 def allocate_txn_ids(conn: sa.Connection, n: int) -> list[int]:
     """``n`` fresh ledger transaction ids, so entries can cite them in the same
-    executemany. PostgreSQL: from the id sequence (safe across replicas).
+    executemany. PostgreSQL: blocks of the id sequence (:func:`allocate_ids`).
     SQLite: after the current maximum, under the write lock BEGIN IMMEDIATE took."""
     if n == 0:
         return []
     if conn.dialect.name == "postgresql":
-        q = (
-            "SELECT nextval(pg_get_serial_sequence('ledger_txns', 'id'))"
-            " FROM generate_series(1, %s)"
-        )
-        return [int(r[0]) for r in conn.exec_driver_sql(q, (n,))]
+        return allocate_ids(conn, ledger_txns, n)
     top = conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM ledger_txns").scalar_one()
     return list(range(int(top) + 1, int(top) + 1 + n))
 
@@ -150,6 +176,45 @@ def bulk_insert(
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))  # noqa: S608
 
 
+STRIPES = 16  # rows per account in account_balances (see models.account_balances)
+
+
+def _add_to_balances(conn: sa.Connection, deltas: dict[int, list[int]], stripe: int) -> None:
+    """Add this transaction's entries to the shadow balances, one statement. Rows in
+    account order, so two transactions never wait on each other's rows in a cycle."""
+    if not deltas:
+        return
+    accs = sorted(deltas)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "INSERT INTO account_balances (account_id, stripe, balance, entries)"
+            " SELECT a, %s, b, n"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(a, b, n)"
+            " ON CONFLICT (account_id, stripe) DO UPDATE SET"
+            " balance = account_balances.balance + EXCLUDED.balance,"
+            " entries = account_balances.entries + EXCLUDED.entries",
+            (stripe, accs, [deltas[a][0] for a in accs], [deltas[a][1] for a in accs]),
+        )
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO account_balances (account_id, stripe, balance, entries) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (account_id, stripe) DO UPDATE SET"
+        " balance = balance + excluded.balance, entries = entries + excluded.entries",
+        [(a, stripe, deltas[a][0], deltas[a][1]) for a in accs],
+    )
+
+
+def shadow_balance(conn: sa.Connection, account_id: int) -> tuple[int, int]:
+    """(balance, entries) of one account from the shadow balances: at most
+    :data:`STRIPES` rows read, whatever the size of the ledger."""
+    q = sa.select(
+        sa.func.coalesce(sa.func.sum(account_balances.c.balance), 0),
+        sa.func.coalesce(sa.func.sum(account_balances.c.entries), 0),
+    ).where(account_balances.c.account_id == account_id)
+    b, n = conn.execute(q).one()
+    return int(b), int(n)
+
+
 def post(conn: sa.Connection, postings: Sequence[Posting], now_ms: int) -> list[int]:
     """Append postings, set-based (one executemany per table); returns their ids."""
     return post_legs(conn, [(p.kind, p.ref, p.legs) for p in postings], now_ms)
@@ -167,16 +232,31 @@ def post_legs(
     ids = allocate_txn_ids(conn, len(postings))
     txns: list[tuple[int, str, str, int]] = []
     entries: list[tuple[int, int, int]] = []
+    deltas: dict[int, list[int]] = {}
     for i, (kind, ref, legs) in zip(ids, postings, strict=True):
         total = 0
         for acc, amt in legs:
             entries.append((i, acc, amt))
             total += amt
+            d = deltas.get(acc)
+            if d is None:
+                deltas[acc] = [amt, 1]
+            else:
+                d[0] += amt
+                d[1] += 1
         if total:
             raise LedgerError(f"{kind} {ref}: entries sum to {total}, not 0")
         txns.append((i, kind, ref, now_ms))
+    # Concurrent transactions take different id blocks, hence (mostly) other stripes.
+    _add_to_balances(conn, deltas, (ids[0] // ID_BLOCK) % STRIPES)
     bulk_insert(conn, ledger_txns, ("id", "kind", "ref", "created_ms"), txns)
-    bulk_insert(conn, ledger_entries, ("txn_id", "account_id", "amount"), entries)
+    if conn.dialect.name == "postgresql":
+        # Entry ids in blocks too: COPY would otherwise call nextval once per row.
+        entry_ids = allocate_ids(conn, ledger_entries, len(entries))
+        rows = [(e, *x) for e, x in zip(entry_ids, entries, strict=True)]
+        bulk_insert(conn, ledger_entries, ("id", "txn_id", "account_id", "amount"), rows)
+    else:
+        bulk_insert(conn, ledger_entries, ("txn_id", "account_id", "amount"), entries)
     return ids
 
 

@@ -72,6 +72,19 @@ ledger_txns = sa.Table(
     sa.Column("created_ms", sa.BigInteger, nullable=False),
 )
 
+# Shadow balances kept as postings are written (ledger.post_legs, same
+# transaction): an account's balance is the sum of its rows. Striped: a busy
+# account (a payee, suspense) has several rows, so concurrent batches do not
+# queue on one row lock (migration 0014).
+account_balances = sa.Table(
+    "account_balances",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True),
+    sa.Column("stripe", sa.SmallInteger, primary_key=True),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.Column("entries", sa.BigInteger, nullable=False),
+)
+
 ledger_entries = sa.Table(
     "ledger_entries",
     metadata,

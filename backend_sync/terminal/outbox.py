@@ -57,6 +57,7 @@ from backend_sync.wire import (
 
 __all__ = [
     "DEFAULT_RESERVE_BYTES",
+    "CentralBehind",
     "Intent",
     "IntentId",
     "Outbox",
@@ -85,6 +86,12 @@ class SalesStopped(OutboxError):
     def __init__(self, message: str, reason: str = "sales_stopped") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class CentralBehind(OutboxError):
+    """The central's acknowledged head went back past records this outbox no
+    longer holds (pruned after their retention window): they cannot be sent again.
+    Sales may go on (the outbox is intact); the central's operators restore them."""
 
 
 def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
@@ -587,6 +594,33 @@ class Outbox:
         return meta["acked_hash"], [PendingRecord(r.seq, r.body, r.hash) for r in rows]
 
     @_guarded
+    def closed_after(self, after: int, limit: int = 500) -> list[PendingRecord]:
+        """Closed records after seq ``after``, in order: the agent's next batch when
+        it sends one ahead of the acknowledgement (:meth:`pending` starts at the ack)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbox_records.c.seq, outbox_records.c.body, outbox_records.c.hash)
+                .where(outbox_records.c.seq > after, outbox_records.c.state == "closed")
+                .order_by(outbox_records.c.seq)
+                .limit(limit)
+            ).all()
+        return [PendingRecord(r.seq, r.body, r.hash) for r in rows]
+
+    @_guarded
+    def acked_head(self) -> tuple[int, str]:
+        """(acknowledged seq, its hash): where the next upload starts."""
+        with self.engine.connect() as conn:
+            meta = self._meta(conn)
+        return int(meta["acked_seq"]), meta["acked_hash"]
+
+    @_guarded
+    def acked_seq(self) -> int:
+        """The highest seq the central acknowledged (one row read; :meth:`status`
+        counts the records too, which costs a scan of the outbox)."""
+        with self.engine.connect() as conn:
+            return int(self._meta(conn)["acked_seq"])
+
+    @_guarded
     def acknowledge(self, acked_seq: int) -> None:
         """The central holds every record up to ``acked_seq``. An ack beyond our
         head means records were written that this outbox no longer holds: sales
@@ -641,14 +675,56 @@ class Outbox:
             conn.execute(outbox_meta.insert().values(key="stopped", value=problem))
 
     @_guarded
-    def prune(self) -> int:
+    def rewind(self, acked_seq: int, head_hash: str | None = None) -> int:
+        """The central's acknowledged head for this terminal went back to
+        ``acked_seq`` (a failover to a database that lacked its last commits, a
+        restore from backup): the records after it, kept for the retention window,
+        become pending again and the agent re-sends them. Returns how many.
+
+        ``head_hash``, when the central said it, must be our record's at that seq
+        (another record there is :meth:`check_central_head`'s business). Raises
+        :class:`CentralBehind` when a record to re-send is no longer held."""
+        with self.engine.begin() as conn:
+            meta = self._meta(conn)
+            mine = int(meta["acked_seq"])
+            if acked_seq >= mine:
+                return 0
+            rec = outbox_records.c
+            if acked_seq == 0:
+                h: str | None = chain.genesis_hash(bytes.fromhex(self.terminal_id)).hex().upper()
+            else:
+                h = conn.execute(
+                    sa.select(rec.hash).where(rec.seq == acked_seq, rec.state == "closed")
+                ).scalar()
+            held = conn.execute(
+                sa.select(sa.func.count()).where(
+                    rec.seq > acked_seq, rec.seq <= mine, rec.state == "closed"
+                )
+            ).scalar_one()
+            if h is None or held != mine - acked_seq:
+                raise CentralBehind(
+                    f"the central holds up to {acked_seq}, this outbox was acknowledged up to "
+                    f"{mine} and no longer holds all the records between (retention window)"
+                )
+            if head_hash is not None and head_hash.upper() != h:
+                raise CentralBehind(f"the central's record {acked_seq} is not this outbox's")
+            self._set(conn, acked_seq=acked_seq, acked_hash=h)
+        log.warning("central acknowledged head went back %d -> %d: re-sending", mine, acked_seq)
+        return mine - acked_seq
+
+    @_guarded
+    def prune(self, keep_ms: int = 0) -> int:
         """Delete acknowledged records (only those, and never an unsettled record
-        still waiting for its card's proof); returns how many."""
+        still waiting for its card's proof); returns how many. Records closed in
+        the last ``keep_ms`` are kept although acknowledged (the retention window),
+        so they can be sent again if the central's head goes back (:meth:`rewind`)."""
         with self.engine.begin() as conn:
             acked = int(self._meta(conn)["acked_seq"])
+            kept = [outbox_records.c.closed_ms < _now_ms() - keep_ms] if keep_ms > 0 else []
             res = conn.execute(
                 outbox_records.delete().where(
                     outbox_records.c.seq <= acked,
+                    *kept,
                     outbox_records.c.state == "closed",
                     sa.or_(
                         outbox_records.c.kind != "unsettled",

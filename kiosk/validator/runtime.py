@@ -114,7 +114,7 @@ class ValidatorRuntime:
 def build_validator(config: ValidatorConfig, *, psam_wait: float = 5.0) -> ValidatorRuntime:
     """Everything the validator needs; raises ValidatorConfigError naming the culprit."""
     from backend_sync import chain
-    from backend_sync.terminal.agent import SyncAgent
+    from backend_sync.terminal.agent import RETAIN_ACKED_S, SyncAgent
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
     from backend_sync.terminal.outbox import Outbox
@@ -156,7 +156,7 @@ def build_validator(config: ValidatorConfig, *, psam_wait: float = 5.0) -> Valid
     client = CentralClient(config.central_url, terminal_id=terminal_id, key=tkey,
                            central_key=central_key, timeout=config.central_timeout)  # fmt: skip
     store = DownloadStore(data / "downloads", central_key)
-    agent = SyncAgent(outbox, client, store, attempts=2)
+    agent = SyncAgent(outbox, client, store, attempts=2, retain_s=RETAIN_ACKED_S)
     fare = Fare(config.fare_fen, config.payee, config.line, config.vehicle)
     validator = BusValidator(psam, outbox, store.hotlist, fare,
                              max_hotlist_age_s=config.max_hotlist_age_s,

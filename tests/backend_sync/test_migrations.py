@@ -43,9 +43,15 @@ def test_populated_database_upgrades_and_keeps_its_data(db_url: str) -> None:
     upgrade(engine, "0001")
     with engine.begin() as conn:
         ids = ledger.account_ids(conn, ["card:32150000000000000001", "payee:water"])
-        p = ledger.posting("purchase", "T:1", (ids["card:32150000000000000001"], -500),
-                           (ids["payee:water"], 500))  # fmt: skip
-        ledger.post(conn, [p], 1)
+        # Written as revision 0001's code wrote them (today's post_legs also keeps
+        # the shadow balances of 0014, which this schema does not have yet).
+        conn.execute(sa.text("INSERT INTO ledger_txns (id, kind, ref, created_ms)"
+                             " VALUES (1, 'purchase', 'T:1', 1)"))  # fmt: skip
+        conn.execute(
+            sa.text("INSERT INTO ledger_entries (txn_id, account_id, amount) VALUES (1, :a, :x)"),
+            [{"a": ids["card:32150000000000000001"], "x": -500},
+             {"a": ids["payee:water"], "x": 500}],
+        )  # fmt: skip
         conn.execute(
             sa.text(
                 "INSERT INTO terminals (terminal_id, cert_pem, status, acked_seq, head_hash,"
@@ -57,6 +63,7 @@ def test_populated_database_upgrades_and_keeps_its_data(db_url: str) -> None:
     assert current_revision(engine) == _head()
     with engine.begin() as conn:
         assert ledger.balance(conn, "payee:water") == 500
+        assert ledger.shadow_balance(conn, ids["payee:water"]) == (500, 1)  # filled by 0014
         assert conn.execute(sa.text("SELECT acked_seq FROM terminals")).scalar() == 7
         conn.execute(
             sa.text(

@@ -1,0 +1,178 @@
+"""Exactly once under concurrency: one terminal's batches sent from several
+connections at once, and many terminals at once, on both engines and over two API
+processes. The central serializes each terminal's writes (its row locked for the
+batch's transaction); whatever the interleaving, every record is held once and
+posted once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from backend_sync import chain
+from backend_sync.central.service import Central
+from backend_sync.pgserver import PrivatePostgres
+from cardlib.keys import IssuerKeys
+from tests.backend_sync.support import (
+    Terminal,
+    ThreadServer,
+    cards,
+    free_port,
+    make_central,
+    sell,
+    terminal,
+    terminal_ca,
+)
+
+TERMINALS = 4
+RECORDS = 30  # per terminal
+BATCH = 10
+SENDERS = 3  # connections sending the same terminal's batches at once
+
+
+def _bodies(t: Terminal, n_batches: int) -> list[tuple[int, bytes]]:
+    """(last seq, signed body) of each batch, built as the agent builds them."""
+    out = []
+    prev, recs = t.outbox.pending(RECORDS)
+    for b in range(n_batches):
+        part = recs[b * BATCH : (b + 1) * BATCH]
+        body = t.client.build_batch(
+            prev, [r.seq for r in part], [r.body for r in part], part[-1].hash
+        )
+        out.append((part[-1].seq, body))
+        prev = part[-1].hash
+    return out
+
+
+def _prepare(
+    central: Central, url: str, tmp: Path, keys: IssuerKeys
+) -> dict[str, list[tuple[int, bytes]]]:
+    """TERMINALS kiosks, RECORDS sales each, cut into signed batches."""
+    card_list = list(cards(central, keys, TERMINALS * 2))
+    plans = {}
+    for i in range(TERMINALS):
+        t = terminal(central, url, tmp, f"3205000030{i:02d}")
+        for ttc in range(1, RECORDS + 1):
+            sell(t, card_list[2 * i + ttc % 2], 100 + ttc % 3, ttc)
+        plans[t.terminal_id] = _bodies(t, RECORDS // BATCH)
+        t.client.close()
+        t.outbox.close()
+    return plans
+
+
+def _race(url: str, plans: dict[str, list[tuple[int, bytes]]]) -> dict[str, int]:
+    """SENDERS connections per terminal, each sending all its batches in order until
+    the central holds them; returns the answers by kind."""
+    answers: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def sender(tid: str) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            for last, body in plans[tid]:
+                for _ in range(300):  # until the central holds this batch
+                    resp = http.post("/v1/batches", content=body,
+                                     headers={"content-type": "application/json"})  # fmt: skip
+                    doc = resp.json()
+                    with lock:
+                        key = f"{resp.status_code} {doc.get('status', doc.get('reason'))}"
+                        answers[key] = answers.get(key, 0) + 1
+                    assert resp.status_code in (200, 503), doc
+                    if resp.status_code == 200:
+                        assert doc["status"] in ("ok", "gap"), doc
+                        if doc["acked"] >= last:
+                            break
+                else:
+                    raise AssertionError(f"{tid}: batch to {last} never acknowledged")
+
+    threads = [threading.Thread(target=sender, args=(tid,))
+               for tid in plans for _ in range(SENDERS)]  # fmt: skip
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not any(th.is_alive() for th in threads)
+    assert sum(answers.values()) >= TERMINALS * SENDERS * (RECORDS // BATCH)
+    return answers
+
+
+def _check_once(central: Central, plans: dict[str, list[tuple[int, bytes]]]) -> None:
+    with central.engine.connect() as conn:
+        held = {r[0]: tuple(r[1:]) for r in conn.exec_driver_sql(
+            "SELECT terminal_id, COUNT(*), COUNT(DISTINCT seq), MAX(seq),"
+            " SUM(CASE WHEN status = 'posted' THEN 1 ELSE 0 END) FROM terminal_records"
+            " GROUP BY terminal_id")}  # fmt: skip
+        doubled = conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM (SELECT ref FROM ledger_txns GROUP BY ref HAVING COUNT(*) > 1) d"
+        ).scalar_one()
+        acked: dict[str, int] = dict(
+            conn.exec_driver_sql("SELECT terminal_id, acked_seq FROM terminals").all()
+        )
+        card_total = conn.exec_driver_sql(
+            "SELECT SUM(e.amount) FROM ledger_entries e JOIN accounts a ON a.id = e.account_id"
+            " WHERE a.kind = 'card'"
+        ).scalar_one()
+    for tid in plans:
+        assert held[tid] == (RECORDS,) * 4, (tid, held[tid])
+        assert acked[tid] == RECORDS
+    assert doubled == 0
+    assert card_total == -TERMINALS * sum(100 + ttc % 3 for ttc in range(1, RECORDS + 1))
+
+
+def test_same_terminal_from_several_connections_and_many_terminals(
+    central: Central, tmp_path: Path, issuer_keys: IssuerKeys
+) -> None:
+    with ThreadServer(central) as srv:
+        plans = _prepare(central, srv.url, tmp_path, issuer_keys)
+        _race(srv.url, plans)
+    _check_once(central, plans)
+
+
+@pytest.mark.postgres
+def test_two_worker_processes_over_one_database(
+    postgres: PrivatePostgres,
+    tmp_path: Path,
+    issuer_keys: IssuerKeys,
+    central_signing_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """`civicard central serve --workers 2`: two stateless processes, one PostgreSQL."""
+    url = postgres.create_database("workers")
+    central = make_central(url, issuer_keys, central_signing_key)
+    keys_file, signing, ca_file = tmp_path / "keys.json", tmp_path / "s.pem", tmp_path / "ca.crt"
+    issuer_keys.save(keys_file)
+    signing.write_bytes(chain.private_key_pem(central_signing_key))
+    ca_file.write_bytes(terminal_ca()[1].public_bytes(serialization.Encoding.PEM))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    plans = _prepare(central, base, tmp_path, issuer_keys)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "central", "serve", "--db", url,
+         "--issuer-keys", str(keys_file), "--signing-key", str(signing),
+         "--terminal-ca", str(ca_file), "--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/healthz", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    proc.stderr.read() if proc.stderr else b""
+                )
+                time.sleep(0.1)
+        _race(base, plans)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    _check_once(central, plans)
+    central.engine.dispose()
