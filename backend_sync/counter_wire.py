@@ -1,0 +1,242 @@
+"""Wire schemas of the counter station's requests to the central (docs/sync.md,
+"Counter operations"), shared by ``backend_sync.terminal.counter_client`` and
+``backend_sync.central.counter_api``.
+
+Every counter request carries two signatures over one body:
+
+- the counter terminal's (its enrolled terminal key, over ``canonical(body)``, as
+  every signed online request), and
+- the operator card's: the card signs ``OPERATOR_SIGN_TAG ‖ digest`` with
+  ``digest = SHA-256(nonce ‖ canonical(body))`` (INTERNAL AUTHENTICATE P1 01, only
+  after the card's own PIN was verified in this session); the nonce is the
+  central's, single use, so one signature authorizes exactly one request.
+
+A two-person operation adds a ``supervisor`` proof over the same body with a nonce
+of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from backend_sync import chain
+from backend_sync.wire import (
+    Asn,
+    Balance,
+    BcdDate,
+    BcdTime,
+    Byte,
+    CardRandom,
+    Counter16,
+    Fen,
+    Mac,
+    TerminalId,
+    _Inbound,
+    _Model,
+    record_dict,
+)
+
+__all__ = [
+    "BlockCard",
+    "BlockCardRequest",
+    "CardLookup",
+    "CardLookupRequest",
+    "CardProof",
+    "CardReport",
+    "CounterOp",
+    "CounterTopUp",
+    "CounterTopUpRequest",
+    "Nonce",
+    "NonceRequest",
+    "OpBegin",
+    "OpBeginRequest",
+    "OpFinish",
+    "OpFinishRequest",
+    "OperatorProof",
+    "ShiftClose",
+    "ShiftCloseRequest",
+    "ShiftOpen",
+    "ShiftOpenRequest",
+    "ShiftReport",
+    "operator_digest",
+]
+
+NonceHex = Annotated[str, Field(pattern=r"^[0-9A-F]{32}$", description="the central's nonce")]
+DrawerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,48}$", description="cash drawer")]
+OpId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="operation id (uuid4 hex)")]
+
+
+def operator_digest(nonce: str, body: BaseModel) -> bytes:
+    """SHA-256(nonce ‖ canonical(body)): what an operator card signs (after the tag)."""
+    return hashlib.sha256(bytes.fromhex(nonce) + chain.canonical(record_dict(body))).digest()
+
+
+class OperatorProof(_Inbound):
+    """An operator card's signature of one request body."""
+
+    asn: Asn
+    certificate: Annotated[str, Field(pattern=r"^[0-9A-F]+$", max_length=8192)]
+    nonce: NonceHex
+    signature: Annotated[str, Field(pattern=r"^[0-9A-F]+$", max_length=200)]
+
+
+class CardProof(_Inbound):
+    """The citizen's card was in the counter's reader for this request: its
+    INTERNAL AUTHENTICATE (P1 00) signature of the same digest the operator signed."""
+
+    certificate: Annotated[str, Field(pattern=r"^[0-9A-F]+$", max_length=8192)]
+    signature: Annotated[str, Field(pattern=r"^[0-9A-F]+$", max_length=200)]
+
+
+class _Body(_Inbound):
+    terminal_id: TerminalId
+    ts: int = Field(description="terminal clock, Unix ms")
+
+
+class _Signed(_Inbound):
+    signature: Annotated[str, Field(pattern=r"^[0-9A-F]+$", max_length=400)]
+    operator: OperatorProof
+    supervisor: OperatorProof | None = None
+    card: CardProof | None = None
+
+
+class NonceRequest(_Inbound):
+    terminal_id: TerminalId
+
+
+class Nonce(_Model):
+    nonce: str
+    expires_ms: int
+
+
+class ShiftOpen(_Body):
+    drawer: DrawerId
+    float_fen: Fen = Field(description="cash in the drawer at the start")
+
+
+class ShiftOpenRequest(_Signed):
+    body: ShiftOpen
+
+
+class ShiftClose(_Body):
+    """Close the drawer's open shift (a restarted counter need not know its id)."""
+
+    drawer: DrawerId
+    counted_fen: Fen = Field(description="cash the clerk counted in the drawer")
+
+
+class ShiftCloseRequest(_Signed):
+    body: ShiftClose
+
+
+class ShiftReport(_Model):
+    """A shift's drawer against the ledger: ``expected_fen`` = float + cash in - cash
+    out as the ledger's drawer account moved; ``mismatch_fen`` = counted - expected
+    (shown, never hidden; 0 when they agree)."""
+
+    shift_id: str
+    drawer: str
+    status: Literal["open", "closed"]
+    float_fen: int
+    cash_in_fen: int
+    cash_out_fen: int
+    expected_fen: int
+    counted_fen: int | None = None
+    mismatch_fen: int | None = None
+
+
+OpKind = Literal["topup"]
+
+
+class OpBegin(_Body):
+    """Record an operation before anything irreversible (cash taken, card written)."""
+
+    op_id: OpId
+    kind: OpKind
+    asn: Asn
+    amount: Fen
+    drawer: DrawerId
+
+
+class OpBeginRequest(_Signed):
+    body: OpBegin
+
+
+class OpFinish(_Body):
+    op_id: OpId
+    outcome: Literal["done", "reversed"]
+
+
+class OpFinishRequest(_Signed):
+    body: OpFinish
+
+
+class CounterOp(_Model):
+    """The central's record of one counter operation (what a resumed counter reads)."""
+
+    op_id: str
+    kind: str
+    state: Literal["begun", "authorized", "done", "reversed"]
+    asn: str
+    amount: int
+    drawer: str
+    operator: str = Field(description="operator card number")
+    load_id: str | None = None
+    loaded: bool = Field(default=False, description="a load of it confirmed by the card's TAC")
+    in_suspense: bool = Field(default=False, description="a load of it authorized, unconfirmed")
+
+
+class CounterTopUp(_Body):
+    """A cash top-up's load step: the card's INITIALIZE FOR LOAD answer."""
+
+    op_id: OpId
+    asn: Asn
+    amount: Fen
+    balance_before: Balance
+    atc: Counter16
+    card_random: CardRandom
+    key_version: Byte
+    algorithm: Byte
+    mac1: Mac
+    date: BcdDate
+    time: BcdTime
+
+
+class CounterTopUpRequest(_Signed):
+    body: CounterTopUp
+
+
+class BlockCard(_Body):
+    """Report loss, block or unblock a card (unblock: the card was present)."""
+
+    asn: Asn
+    action: Literal["report_loss", "block", "unblock"]
+    reason: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+
+
+class BlockCardRequest(_Signed):
+    body: BlockCard
+
+
+class CardLookup(_Body):
+    asn: Asn
+
+
+class CardLookupRequest(_Signed):
+    body: CardLookup
+
+
+class CardReport(_Model):
+    """What the clerk sees of a card: registry status, ledger balance and history,
+    loads in suspense, voided loads that can be re-credited, hotlist version."""
+
+    asn: str
+    status: str
+    balance_fen: int
+    hotlist_version: int
+    history: list[dict[str, int | str]]
+    loads_in_suspense: list[dict[str, int | str]]
+    voided_loads: list[dict[str, int | str]]
