@@ -49,6 +49,13 @@ __all__ = [
     "CounterOp",
     "CounterTopUp",
     "CounterTopUpRequest",
+    "IssueCertify",
+    "IssueCertifyRequest",
+    "IssueOpen",
+    "IssueOpenRequest",
+    "IssueScript",
+    "IssueWrite",
+    "IssueWriteRequest",
     "Nonce",
     "NonceRequest",
     "OpBegin",
@@ -56,6 +63,7 @@ __all__ = [
     "OpFinish",
     "OpFinishRequest",
     "OperatorProof",
+    "PersoCommand",
     "ShiftClose",
     "ShiftCloseRequest",
     "ShiftOpen",
@@ -148,7 +156,7 @@ class ShiftReport(_Model):
     mismatch_fen: int | None = None
 
 
-OpKind = Literal["topup"]
+OpKind = Literal["topup", "issue"]
 
 
 class OpBegin(_Body):
@@ -179,7 +187,7 @@ class CounterOp(_Model):
 
     op_id: str
     kind: str
-    state: Literal["begun", "authorized", "done", "reversed"]
+    state: Literal["begun", "personalized", "authorized", "done", "reversed"]
     asn: str
     amount: int
     drawer: str
@@ -240,3 +248,63 @@ class CardReport(_Model):
     history: list[dict[str, int | str]]
     loads_in_suspense: list[dict[str, int | str]]
     voided_loads: list[dict[str, int | str]]
+
+
+Hex16 = Annotated[str, Field(pattern=r"^[0-9A-F]{16}$")]
+
+
+class IssueOpen(_Body):
+    """Issue a card for an application the clerk approved (this signed request): the
+    blank card's chip serial and challenge; the central assigns the card number."""
+
+    op_id: OpId
+    drawer: DrawerId
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    id_masked: Annotated[str, Field(pattern=r"^[0-9X*]{18}$")]
+    birth: BcdDate
+    opening_fen: Fen = Field(description="opening balance paid in cash, loaded after")
+    chip_serial: Hex16
+    challenge: Hex16
+
+
+class IssueOpenRequest(_Signed):
+    body: IssueOpen
+
+
+class IssueWrite(_Body):
+    op_id: OpId
+    card_cryptogram: Hex16
+    pin: Annotated[str, Field(pattern=r"^[0-9]{6}$", description="typed by the citizen")]
+
+
+class IssueWriteRequest(_Signed):
+    body: IssueWrite
+
+
+class IssueCertify(_Body):
+    op_id: OpId
+    key_answer: Annotated[str, Field(pattern=r"^[0-9A-F]{138}$", description="point ‖ MAC")]
+
+
+class IssueCertifyRequest(_Signed):
+    body: IssueCertify
+
+
+class PersoCommand(_Model):
+    cla: int
+    ins: int
+    p1: int
+    p2: int
+    data: str
+    le: int | None = None
+
+
+class IssueScript(_Model):
+    """Commands for the counter to relay to the card, in order, as they are."""
+
+    op_id: str
+    asn: str
+    card_number: str
+    commands: list[PersoCommand]
+    deposit_fen: int = 0
+    fee_fen: int = 0

@@ -70,6 +70,7 @@ __all__ = [
     "get_op",
     "lookup_card",
     "open_shift",
+    "open_shift_row",
     "topup_load",
 ]
 
@@ -102,7 +103,7 @@ def _report(conn: sa.Connection, row: Any) -> ShiftReport:
 def open_shift(central: Central, op: Operator, b: ShiftOpen) -> ShiftReport:
     """Open a shift on ``b.drawer`` with its float (409 ``shift_open`` if one is)."""
     with central.engine.begin() as conn:
-        if _open_shift(conn, b.drawer) is not None:
+        if open_shift_row(conn, b.drawer) is not None:
             raise Refused(409, "shift_open", b.drawer)
         mark = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ledger_entries.c.id), 0)))
         conn.execute(
@@ -112,11 +113,12 @@ def open_shift(central: Central, op: Operator, b: ShiftOpen) -> ShiftReport:
                 ledger_mark=int(mark.scalar_one()), opened_ms=central.now_ms(),
             )
         )  # fmt: skip
-        row = _open_shift(conn, b.drawer)
+        row = open_shift_row(conn, b.drawer)
         return _report(conn, row)
 
 
-def _open_shift(conn: sa.Connection, drawer: str) -> Any:
+def open_shift_row(conn: sa.Connection, drawer: str) -> Any:
+    """The drawer's open shift, or None."""
     return conn.execute(
         sa.select(counter_shifts).where(
             counter_shifts.c.drawer == drawer, counter_shifts.c.status == "open"
@@ -128,7 +130,7 @@ def close_shift(central: Central, op: Operator, b: ShiftClose) -> ShiftReport:
     """Close the drawer's open shift with the clerk's count (409 ``no_open_shift``);
     the report shows any mismatch."""
     with central.engine.begin() as conn:
-        row = _open_shift(conn, b.drawer)
+        row = open_shift_row(conn, b.drawer)
         if row is None:
             raise Refused(409, "no_open_shift", b.drawer)
         conn.execute(
@@ -190,7 +192,7 @@ def begin_op(central: Central, op: Operator, b: OpBegin) -> CounterOp:
             ):  # fmt: skip
                 raise Refused(409, "op_id_reused", b.op_id)
             return _op(conn, row)
-        if _open_shift(conn, b.drawer) is None:
+        if open_shift_row(conn, b.drawer) is None:
             raise Refused(409, "no_open_shift", b.drawer)
         status = conn.execute(sa.select(cards.c.status).where(cards.c.asn == b.asn)).scalar()
         if status is None:
@@ -219,9 +221,11 @@ def topup_load(central: Central, op: Operator, b: CounterTopUp) -> LoadAuthoriza
         row = _op_row(conn, b.op_id)
         if row is None:
             raise Refused(404, "unknown_op", b.op_id)
-        if row.kind != "topup" or (row.asn, int(row.amount)) != (b.asn, b.amount):
+        if row.kind not in ("topup", "issue") or (row.asn, int(row.amount)) != (b.asn, b.amount):
             raise Refused(409, "op_mismatch", "not this operation's card or amount")
-        if row.state not in ("begun", "authorized"):
+        if row.kind == "issue" and row.state == "begun":
+            raise Refused(409, "not_personalized", "the card is not issued yet")
+        if row.state not in ("begun", "personalized", "authorized"):
             raise Refused(409, "op_finished", row.state)
         load = AuthorizeLoad(
             terminal_id=op.terminal_id, request_id=f"{b.op_id}-{b.card_random}", asn=b.asn,
@@ -252,7 +256,15 @@ def finish_op(central: Central, op: Operator, b: OpFinish) -> CounterOp:
                 raise Refused(409, "op_finished", row.state)
             return _op(conn, row)
         statuses = _load_statuses(conn, row)
-        if b.outcome == "done" and not statuses & {"authorized", "confirmed"}:
+        if row.kind == "issue" and (row.state == "begun") is (b.outcome == "done"):
+            # Done once personalized; reversed only before (no card was issued).
+            raise Refused(409, "card_issued" if b.outcome == "reversed" else "not_personalized")
+        nothing_to_load = row.kind == "issue" and int(row.amount) == 0
+        if (
+            b.outcome == "done"
+            and not nothing_to_load
+            and not statuses & {"authorized", "confirmed"}
+        ):
             raise Refused(409, "op_not_loaded", b.op_id)
         if b.outcome == "reversed":
             if "authorized" in statuses:

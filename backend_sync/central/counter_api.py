@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter
 
-from backend_sync.central import counter, operators
+from backend_sync.central import counter, issuance, operators
 from backend_sync.central.api_rules import refusals
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
@@ -23,6 +23,10 @@ from backend_sync.counter_wire import (
     CardReport,
     CounterOp,
     CounterTopUpRequest,
+    IssueCertifyRequest,
+    IssueOpenRequest,
+    IssueScript,
+    IssueWriteRequest,
     Nonce,
     NonceRequest,
     OpBeginRequest,
@@ -94,6 +98,27 @@ def counter_router(central: Central) -> APIRouter:
         """Close an operation done, or reversed (cash handed back)."""
         b = req.body
         return run(req, f"op_{b.outcome}", lambda op: counter.finish_op(central, op, b),
+                   op_id=b.op_id)  # fmt: skip
+
+    @r.post("/issue/open", response_model=IssueScript, responses=refusals(*_SIGNED, 422))
+    def issue_open(req: IssueOpenRequest) -> IssueScript:
+        """Issue a card for an approved application: the number, MUTUAL AUTHENTICATE."""
+        b = req.body
+        return run(req, "issue_open", lambda op: issuance.issue_open(central, op, b),
+                   op_id=b.op_id)  # fmt: skip
+
+    @r.post("/issue/write", response_model=IssueScript, responses=refusals(*_SIGNED))
+    def issue_write(req: IssueWriteRequest) -> IssueScript:
+        """The card's data, keys, PIN and PUK (encrypted), GENERATE KEY PAIR."""
+        b = req.body
+        return run(req, "issue_write", lambda op: issuance.issue_write(central, op, b),
+                   op_id=b.op_id)  # fmt: skip
+
+    @r.post("/issue/certify", response_model=IssueScript, responses=refusals(*_SIGNED))
+    def issue_certify(req: IssueCertifyRequest) -> IssueScript:
+        """The certificate for the card's key, ACTIVATE; deposit and fee posted."""
+        b = req.body
+        return run(req, "issue_certify", lambda op: issuance.issue_certify(central, op, b),
                    op_id=b.op_id)  # fmt: skip
 
     @r.post("/cards/status", responses=refusals(*_SIGNED))

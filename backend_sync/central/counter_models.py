@@ -7,7 +7,14 @@ import sqlalchemy as sa
 
 from backend_sync.central.models import BigId, metadata
 
-__all__ = ["counter_audit", "counter_ops", "counter_shifts", "operator_nonces"]
+__all__ = [
+    "counter_audit",
+    "counter_ops",
+    "counter_shifts",
+    "issued_cards",
+    "operator_nonces",
+    "puk_mailers",
+]
 
 # One use each: a nonce is spent by the first request that presents it.
 operator_nonces = sa.Table(
@@ -69,4 +76,31 @@ counter_audit = sa.Table(
     sa.Column("asn", sa.String(20)),
     sa.Column("op_id", sa.String(32)),
     sa.Column("outcome", sa.String(64), nullable=False),
+)
+
+# A card issued for an application (one per operation id): its assigned ASN, the
+# personalization session between the relayed steps (the issuer's secret state, never
+# sent), and whether its deposit and fee were posted.
+issued_cards = sa.Table(
+    "issued_cards",
+    metadata,
+    sa.Column("op_id", sa.String(32), primary_key=True),
+    sa.Column("asn", sa.String(20), nullable=False, unique=True),
+    sa.Column("holder", sa.Text, nullable=False),
+    sa.Column("chip_serial", sa.String(16)),
+    sa.Column("channel", sa.Text),
+    sa.Column("step", sa.String(12), nullable=False),
+    sa.Column("posted", sa.Boolean, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+)
+
+# PUKs generated at the central, for the sealed-mailer printer (never to a counter).
+puk_mailers = sa.Table(
+    "puk_mailers",
+    metadata,
+    sa.Column("asn", sa.String(20), primary_key=True),
+    sa.Column("puk", sa.String(8), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("printed_ms", sa.BigInteger),
 )

@@ -85,6 +85,9 @@ class Central:
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     departments: Departments | None = None  # departments' systems (city services)
     card_cas: tuple[x509.Certificate, ...] = ()  # issuer CAs that card certificates chain to
+    # The card issuer (issuance.CentralIssuer: personalization and card keys, the CA key),
+    # where an HSM would sit; None: this central issues no cards at counters.
+    issuer: Any = None
     clock: Callable[[], float] = time.time
     # Where composite (type 09, transit) fares go: the payee of a TAC-proven type (payees.py).
     transit_payee: str = "transit"

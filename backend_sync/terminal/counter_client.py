@@ -26,6 +26,13 @@ from backend_sync.counter_wire import (
     CounterOp,
     CounterTopUp,
     CounterTopUpRequest,
+    IssueCertify,
+    IssueCertifyRequest,
+    IssueOpen,
+    IssueOpenRequest,
+    IssueScript,
+    IssueWrite,
+    IssueWriteRequest,
     Nonce,
     OpBegin,
     OpBeginRequest,
@@ -147,6 +154,30 @@ class CounterClient:
         body = OpFinish(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id,
                         outcome=outcome)  # type: ignore[arg-type]  # fmt: skip
         return self._post("/v1/counter/ops/finish", body, OpFinishRequest, CounterOp)
+
+    # -- issuing a card -------------------------------------------------------------------
+    def issue_open(
+        self, op_id: str, *, drawer: str, name: str, id_masked: str, birth: str,
+        opening_fen: int, chip_serial: bytes, challenge: bytes,
+    ) -> IssueScript:  # fmt: skip
+        """Step 1 of issuing: the application and the blank chip; MUTUAL AUTHENTICATE."""
+        body = IssueOpen(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id, drawer=drawer,
+                         name=name, id_masked=id_masked, birth=birth, opening_fen=opening_fen,
+                         chip_serial=chip_serial.hex().upper(),
+                         challenge=challenge.hex().upper())  # fmt: skip
+        return self._post("/v1/counter/issue/open", body, IssueOpenRequest, IssueScript)
+
+    def issue_write(self, op_id: str, card_cryptogram: bytes, pin: str) -> IssueScript:
+        """Step 2: the card's cryptogram and the citizen's PIN; the data commands."""
+        body = IssueWrite(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id,
+                          card_cryptogram=card_cryptogram.hex().upper(), pin=pin)  # fmt: skip
+        return self._post("/v1/counter/issue/write", body, IssueWriteRequest, IssueScript)
+
+    def issue_certify(self, op_id: str, key_answer: bytes) -> IssueScript:
+        """Step 3: the card's public key; the certificate commands and ACTIVATE."""
+        body = IssueCertify(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id,
+                            key_answer=key_answer.hex().upper())  # fmt: skip
+        return self._post("/v1/counter/issue/certify", body, IssueCertifyRequest, IssueScript)
 
     # -- cards ----------------------------------------------------------------------------
     def card_status(

@@ -59,6 +59,7 @@ number and a QR payload signed with the counter terminal's key, like the kiosk's
 
 from __future__ import annotations
 
+from kiosk.counter.issue import Application
 from kiosk.counter.journal import JournalEntry, OpJournal
 from kiosk.counter.receipts import CounterReceipt
 from kiosk.counter.session import CounterSession
@@ -71,6 +72,7 @@ from kiosk.counter.station import (
 )
 
 __all__ = [
+    "Application",
     "CitizenCard",
     "CounterDevices",
     "CounterError",

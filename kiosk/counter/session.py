@@ -20,6 +20,7 @@ from cardlib import purse as cp
 from cardlib.bcd import card_now
 from cardlib.errors import ApduError, CardError, DeviceError, InvalidPinError, PinBlockedError
 from cardlib.identity import Identity
+from kiosk.counter.issue import Application, issue_card
 from kiosk.counter.journal import JournalEntry
 from kiosk.counter.receipts import CounterReceipt, make_receipt
 from kiosk.counter.station import CitizenCard, CounterError, OperatorCard, central_call
@@ -144,6 +145,18 @@ class CounterSession:
             self._credit(purse, entry)
         return self._finish_top_up(purse, entry)
 
+    def load_opening(self, purse: cp.Purse, entry: JournalEntry, pin: str) -> None:
+        """Credit an issued card's opening balance (once: the card's word decides)."""
+        settle_unfinished(self.station.outbox, [purse])
+        if not self._loaded(entry):
+            self._verify_citizen_pin(purse, pin)
+            self._credit(purse, entry)
+            self.station.upload()
+
+    def issue_card(self, application: Application, opening_fen: int, pin: str) -> CounterReceipt:
+        """Issue the blank card in the citizen reader (``kiosk.counter.issue``)."""
+        return issue_card(self, application, opening_fen, pin)
+
     def top_up(self, amount: int, pin: str) -> CounterReceipt:
         """:meth:`begin_top_up` then :meth:`complete_top_up` (cash taken in between)."""
         return self.complete_top_up(self.begin_top_up(amount), pin)
@@ -200,9 +213,15 @@ class CounterSession:
         balance = purse.balance()
         return self._receipt("counter_topup", entry.op_id, entry.asn, entry.amount, balance)
 
-    def resume(self, entry: JournalEntry, pin: str | None = None) -> CounterReceipt | None:
+    def resume(
+        self, entry: JournalEntry, pin: str | None = None, application: Application | None = None
+    ) -> CounterReceipt | None:
         """Resume an operation left unfinished (a crash): see the package docstring."""
         self.check_active()
+        if entry.kind == "issue":
+            if application is None or pin is None:
+                raise CounterError("application_needed", "resume an issue with its data")
+            return issue_card(self, application, entry.amount, pin, entry=entry)
         op = self._call(lambda: self.client.begin_op(entry.op_id, entry.kind, entry.asn,
                                                      entry.amount, entry.drawer))  # fmt: skip
         if op.state in ("done", "reversed"):

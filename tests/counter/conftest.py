@@ -68,6 +68,9 @@ class Counter:
         r.insert(self.wallet.open_card(asn))
         return Purse(ApduSession(r)).balance()
 
+    def chip_balance_in_reader(self) -> int:
+        return Purse(ApduSession(self.citizen_reader)).balance()
+
     def ledger(self, code: str) -> int:
         with self.central.engine.connect() as conn:
             return ledger.balance(conn, code)

@@ -72,9 +72,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_counter_audit_operator", "counter_audit", ["operator_asn"])
+    op.create_table(
+        "issued_cards",
+        sa.Column("op_id", sa.String(length=32), nullable=False),
+        sa.Column("asn", sa.String(length=20), nullable=False),
+        sa.Column("holder", sa.Text(), nullable=False),
+        sa.Column("chip_serial", sa.String(length=16), nullable=True),
+        sa.Column("channel", sa.Text(), nullable=True),
+        sa.Column("step", sa.String(length=12), nullable=False),
+        sa.Column("posted", sa.Boolean(), nullable=False),
+        sa.Column("created_ms", sa.BigInteger(), nullable=False),
+        sa.Column("updated_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("op_id"),
+        sa.UniqueConstraint("asn"),
+    )
+    op.create_table(
+        "puk_mailers",
+        sa.Column("asn", sa.String(length=20), nullable=False),
+        sa.Column("puk", sa.String(length=8), nullable=False),
+        sa.Column("created_ms", sa.BigInteger(), nullable=False),
+        sa.Column("printed_ms", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("asn"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("puk_mailers")
+    op.drop_table("issued_cards")
     op.drop_index("ix_counter_audit_operator", table_name="counter_audit")
     op.drop_table("counter_audit")
     op.drop_table("counter_shifts")
