@@ -40,6 +40,7 @@ from backend_sync.wire import (
 )
 
 __all__ = [
+    "REFUND_PAYEE",
     "BlockCard",
     "BlockCardRequest",
     "CardLookup",
@@ -64,6 +65,11 @@ __all__ = [
     "OpFinishRequest",
     "OperatorProof",
     "PersoCommand",
+    "RefundBegin",
+    "RefundBeginRequest",
+    "RefundFinish",
+    "RefundFinishRequest",
+    "RefundState",
     "ShiftClose",
     "ShiftCloseRequest",
     "ShiftOpen",
@@ -75,6 +81,9 @@ __all__ = [
 NonceHex = Annotated[str, Field(pattern=r"^[0-9A-F]{32}$", description="the central's nonce")]
 DrawerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,48}$", description="cash drawer")]
 OpId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="operation id (uuid4 hex)")]
+
+
+REFUND_PAYEE = "counter_refunds"  # the payee of the purchase that empties a refunded card
 
 
 def operator_digest(nonce: str, body: BaseModel) -> bytes:
@@ -156,7 +165,7 @@ class ShiftReport(_Model):
     mismatch_fen: int | None = None
 
 
-OpKind = Literal["topup", "issue"]
+OpKind = Literal["topup", "issue", "refund"]
 
 
 class OpBegin(_Body):
@@ -308,3 +317,38 @@ class IssueScript(_Model):
     commands: list[PersoCommand]
     deposit_fen: int = 0
     fee_fen: int = 0
+
+
+class RefundBegin(_Body):
+    """Refund and close the card present: its balance (GET BALANCE, to be emptied by
+    a counter purchase whose TAC the central verifies) and its deposit, in cash."""
+
+    op_id: OpId
+    drawer: DrawerId
+    asn: Asn
+    balance_fen: Fen
+
+
+class RefundBeginRequest(_Signed):
+    body: RefundBegin
+
+
+class RefundFinish(_Body):
+    op_id: OpId
+
+
+class RefundFinishRequest(_Signed):
+    body: RefundFinish
+
+
+class RefundState(_Model):
+    """A refund: the order the emptying purchase cites, what is paid out in cash."""
+
+    op_id: str
+    asn: str
+    state: str
+    balance_fen: int
+    deposit_fen: int
+    order_id: str | None = None
+    payee: str | None = None
+    hotlist_version: int | None = None

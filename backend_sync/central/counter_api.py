@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter
 
-from backend_sync.central import counter, issuance, operators
+from backend_sync.central import counter, counter_close, issuance, operators
 from backend_sync.central.api_rules import refusals
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
@@ -31,6 +31,9 @@ from backend_sync.counter_wire import (
     NonceRequest,
     OpBeginRequest,
     OpFinishRequest,
+    RefundBeginRequest,
+    RefundFinishRequest,
+    RefundState,
     ShiftCloseRequest,
     ShiftOpenRequest,
     ShiftReport,
@@ -48,16 +51,17 @@ def counter_router(central: Central) -> APIRouter:
     r = APIRouter(prefix="/v1/counter", tags=["counter"])
 
     def run(req: Any, action: str, fn: Callable[[Operator], T], *, asn: str | None = None,
-            op_id: str | None = None) -> T:  # fmt: skip
+            op_id: str | None = None,
+            supervised: Callable[[Operator, Operator | None], T] | None = None) -> T:  # fmt: skip
         try:
-            op, _sup = operators.check_request(
+            op, sup = operators.check_request(
                 central, req.body, req.signature, req.operator, supervisor=req.supervisor
             )
         except Refused as exc:
             central.count_refusal(exc.reason, req.body.terminal_id, exc.detail)
             raise
         try:
-            out = fn(op)
+            out = supervised(op, sup) if supervised is not None else fn(op)
         except Refused as exc:
             operators.audit(central, op, action, exc.reason, asn=asn, op_id=op_id)
             raise
@@ -119,6 +123,23 @@ def counter_router(central: Central) -> APIRouter:
         """The certificate for the card's key, ACTIVATE; deposit and fee posted."""
         b = req.body
         return run(req, "issue_certify", lambda op: issuance.issue_certify(central, op, b),
+                   op_id=b.op_id)  # fmt: skip
+
+    @r.post("/refund/begin", response_model=RefundState, responses=refusals(*_SIGNED))
+    def refund_begin(req: RefundBeginRequest) -> RefundState:
+        """Refund and close: the order the emptying purchase cites (supervisor above
+        the configured amount)."""
+        b = req.body
+        return run(req, "refund_begin", lambda _op: None,  # type: ignore[return-value]
+                   supervised=lambda op, sup: counter_close.refund_begin(central, op, sup, b),
+                   asn=b.asn, op_id=b.op_id)  # fmt: skip
+
+    @r.post("/refund/finish", response_model=RefundState, responses=refusals(*_SIGNED))
+    def refund_finish(req: RefundFinishRequest) -> RefundState:
+        """The balance (as the card's purchase proved it) and the deposit paid out of
+        the drawer; the card terminated."""
+        b = req.body
+        return run(req, "refund_finish", lambda op: counter_close.refund_finish(central, op, b),
                    op_id=b.op_id)  # fmt: skip
 
     @r.post("/cards/status", responses=refusals(*_SIGNED))

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync.central import ledger, registry
 from backend_sync.central.counter import drawer_account, open_shift_row
+from backend_sync.central.counter_close import deposit_account
 from backend_sync.central.counter_models import counter_ops, issued_cards, puk_mailers
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
@@ -234,7 +235,7 @@ def _post_deposit_and_fee(
     """Cash taken at the drawer: the card's deposit (held for it) and the fee."""
     opr = conn.execute(sa.select(counter_ops).where(counter_ops.c.op_id == row.op_id)).first()
     assert opr is not None
-    drawer, deposit, fee = drawer_account(opr.drawer), f"deposit:card:{row.asn}", "fee:issuance"
+    drawer, deposit, fee = drawer_account(opr.drawer), deposit_account(row.asn), "fee:issuance"
     ids = ledger.account_ids(conn, [drawer, deposit, fee])
     postings = []
     if issuer.deposit_fen:

@@ -88,6 +88,7 @@ class Central:
     # The card issuer (issuance.CentralIssuer: personalization and card keys, the CA key),
     # where an HSM would sit; None: this central issues no cards at counters.
     issuer: Any = None
+    refund_supervisor_above_fen: int = 20_000  # a refund (balance + deposit) above: two people
     clock: Callable[[], float] = time.time
     # Where composite (type 09, transit) fares go: the payee of a TAC-proven type (payees.py).
     transit_payee: str = "transit"

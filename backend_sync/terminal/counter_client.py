@@ -39,6 +39,11 @@ from backend_sync.counter_wire import (
     OperatorProof,
     OpFinish,
     OpFinishRequest,
+    RefundBegin,
+    RefundBeginRequest,
+    RefundFinish,
+    RefundFinishRequest,
+    RefundState,
     ShiftClose,
     ShiftCloseRequest,
     ShiftOpen,
@@ -178,6 +183,22 @@ class CounterClient:
         body = IssueCertify(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id,
                             key_answer=key_answer.hex().upper())  # fmt: skip
         return self._post("/v1/counter/issue/certify", body, IssueCertifyRequest, IssueScript)
+
+    # -- refund and close -----------------------------------------------------------------
+    def refund_begin(
+        self, op_id: str, *, drawer: str, asn: str, balance_fen: int,
+        supervisor: OperatorSigner | None = None,
+    ) -> RefundState:  # fmt: skip
+        """Record the refund; the order the emptying purchase cites."""
+        body = RefundBegin(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id,
+                           drawer=drawer, asn=asn.upper(), balance_fen=balance_fen)  # fmt: skip
+        return self._post("/v1/counter/refund/begin", body, RefundBeginRequest, RefundState,
+                          supervisor=supervisor)  # fmt: skip
+
+    def refund_finish(self, op_id: str) -> RefundState:
+        """Pay out and terminate (after the emptying purchase was uploaded)."""
+        body = RefundFinish(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id)
+        return self._post("/v1/counter/refund/finish", body, RefundFinishRequest, RefundState)
 
     # -- cards ----------------------------------------------------------------------------
     def card_status(

@@ -23,6 +23,7 @@ from cardlib.identity import Identity
 from kiosk.counter.issue import Application, issue_card
 from kiosk.counter.journal import JournalEntry
 from kiosk.counter.receipts import CounterReceipt, make_receipt
+from kiosk.counter.refund import refund_and_close
 from kiosk.counter.station import CitizenCard, CounterError, OperatorCard, central_call
 
 if TYPE_CHECKING:
@@ -157,6 +158,11 @@ class CounterSession:
         """Issue the blank card in the citizen reader (``kiosk.counter.issue``)."""
         return issue_card(self, application, opening_fen, pin)
 
+    def refund_and_close(self, supervisor: OperatorCard | None = None) -> CounterReceipt:
+        """Refund the card present (balance and deposit in cash) and close it for good
+        (``kiosk.counter.refund``); above the central's limit with a supervisor's card."""
+        return refund_and_close(self, supervisor)
+
     def top_up(self, amount: int, pin: str) -> CounterReceipt:
         """:meth:`begin_top_up` then :meth:`complete_top_up` (cash taken in between)."""
         return self.complete_top_up(self.begin_top_up(amount), pin)
@@ -218,6 +224,8 @@ class CounterSession:
     ) -> CounterReceipt | None:
         """Resume an operation left unfinished (a crash): see the package docstring."""
         self.check_active()
+        if entry.kind == "refund":
+            return refund_and_close(self, entry=entry)
         if entry.kind == "issue":
             if application is None or pin is None:
                 raise CounterError("application_needed", "resume an issue with its data")

@@ -22,6 +22,7 @@ from cardlib.apdu import ApduSession, Connection
 from cardlib.certs import Role
 from cardlib.errors import (
     AccessDeniedError,
+    ApplicationLockedError,
     AuthenticationError,
     CardError,
     DeviceError,
@@ -61,6 +62,9 @@ class CounterDevices:
     open_citizen_card: Callable[[], Connection]
     psam: Connection
     clerk_present: Callable[[], bool] = lambda: True
+    # A second operator slot for a supervisor's card (two-person steps need both cards
+    # in at once); None: the supervisor uses the clerk's reader.
+    open_supervisor_card: Callable[[], Connection] | None = None
 
 
 class OperatorCard:
@@ -153,9 +157,11 @@ class CounterStation:
             self._psam = PsamClient(ApduSession(self.devices.psam))
         return self._psam
 
-    def _operator(self, pin: str, roles: tuple[Role, ...]) -> OperatorCard:
+    def _operator(
+        self, pin: str, roles: tuple[Role, ...], reader: Callable[[], Connection] | None = None
+    ) -> OperatorCard:
         try:
-            purse = Purse(ApduSession(self.devices.open_clerk_card()))
+            purse = Purse(ApduSession((reader or self.devices.open_clerk_card)()))
             identity = Identity.of(purse)
             cert = identity.authenticate(trusted=self.trusted, now=self.now(), role=None)
             if not cert.role.is_operator:
@@ -187,8 +193,8 @@ class CounterStation:
         return CounterSession(self, self._operator(pin, OPERATOR_ROLES))
 
     def supervisor(self, pin: str) -> OperatorCard:
-        """A supervisor's card (in the clerk reader) for a two-person step."""
-        return self._operator(pin, (Role.SUPERVISOR,))
+        """A supervisor's card (in the supervisor slot) for a two-person step."""
+        return self._operator(pin, (Role.SUPERVISOR,), self.devices.open_supervisor_card)
 
     def unfinished_ops(self) -> list[JournalEntry]:
         """Operations this counter began and did not finish (resume or reverse them)."""
@@ -200,3 +206,7 @@ class CounterStation:
             return Purse(ApduSession(self.devices.open_citizen_card()))
         except DeviceError as exc:
             raise CounterError("no_citizen_card", str(exc)) from exc
+        except ApplicationLockedError as exc:  # 9303: blocked for good (closed, replaced)
+            raise CounterError("card_terminated", "the card is closed for good") from exc
+        except CardError as exc:
+            raise CounterError("citizen_card_error", str(exc)) from exc

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -45,6 +45,7 @@ class Counter:
     citizen_reader: SimReader
     station: CounterStation
     tmp: Path
+    supervisor_reader: SimReader = field(default_factory=lambda: SimReader("supervisor"))
 
     def card(self, role: str, n: int = 0) -> WalletCard:
         return [c for c in self.wallet.cards() if c.role == role][n]
@@ -100,6 +101,7 @@ def make_station(k: Counter, **kw: object) -> CounterStation:
         open_citizen_card=lambda: k.citizen_reader,
         psam=psam,
         clerk_present=lambda: k.clerk_reader.present,
+        open_supervisor_card=lambda: k.supervisor_reader,
     )
     args: dict[str, object] = {
         "central": k.terminal.client, "outbox": k.terminal.outbox,
