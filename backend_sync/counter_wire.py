@@ -40,6 +40,7 @@ from backend_sync.wire import (
 )
 
 __all__ = [
+    "CARRY_PAYEE",
     "REFUND_PAYEE",
     "BlockCard",
     "BlockCardRequest",
@@ -70,6 +71,11 @@ __all__ = [
     "RefundFinish",
     "RefundFinishRequest",
     "RefundState",
+    "ReplaceBegin",
+    "ReplaceBeginRequest",
+    "ReplaceState",
+    "ReplaceTransfer",
+    "ReplaceTransferRequest",
     "ShiftClose",
     "ShiftCloseRequest",
     "ShiftOpen",
@@ -165,7 +171,7 @@ class ShiftReport(_Model):
     mismatch_fen: int | None = None
 
 
-OpKind = Literal["topup", "issue", "refund"]
+OpKind = Literal["topup", "issue", "refund", "replace"]
 
 
 class OpBegin(_Body):
@@ -274,6 +280,9 @@ class IssueOpen(_Body):
     opening_fen: Fen = Field(description="opening balance paid in cash, loaded after")
     chip_serial: Hex16
     challenge: Hex16
+    replaces: OpId | None = Field(
+        default=None, description="a transferred replacement: its carry is the opening load"
+    )
 
 
 class IssueOpenRequest(_Signed):
@@ -352,3 +361,48 @@ class RefundState(_Model):
     order_id: str | None = None
     payee: str | None = None
     hotlist_version: int | None = None
+
+
+CARRY_PAYEE = "counter_carry"  # the payee of the purchase that empties a replaced card
+
+
+class ReplaceBegin(_Body):
+    """Replace a card: ``present`` (its balance emptied by a counter purchase) or lost
+    (its ledger balance frozen and carried after the quarantine)."""
+
+    op_id: OpId
+    drawer: DrawerId
+    asn: Asn
+    present: bool
+    balance_fen: Fen = Field(default=0, description="GET BALANCE of the card present")
+
+
+class ReplaceBeginRequest(_Signed):
+    body: ReplaceBegin
+
+
+class ReplaceTransfer(_Body):
+    op_id: OpId
+
+
+class ReplaceTransferRequest(_Signed):
+    body: ReplaceTransfer
+
+
+class ReplaceState(_Model):
+    """A replacement and its calculation (the receipt shows it): the shadow balance
+    at the transfer, the late debits that arrived after the card was hotlisted
+    (already in it), the amount carried to the new card, any part above the new
+    card's maximum paid out in cash, and the deposit carried."""
+
+    op_id: str
+    asn: str
+    state: str
+    present: bool
+    order_id: str | None = None
+    shadow_fen: int = 0
+    late_debits_fen: int = 0
+    carried_fen: int = 0
+    cash_out_fen: int = 0
+    deposit_fen: int = 0
+    quarantine_until_ms: int | None = None

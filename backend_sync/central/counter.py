@@ -231,7 +231,8 @@ def topup_load(central: Central, op: Operator, b: CounterTopUp) -> LoadAuthoriza
             terminal_id=op.terminal_id, request_id=f"{b.op_id}-{b.card_random}", asn=b.asn,
             amount=b.amount, balance_before=b.balance_before, atc=b.atc,
             card_random=b.card_random, key_version=b.key_version, algorithm=b.algorithm,
-            mac1=b.mac1, date=b.date, time=b.time, funding=f"cash:{row.drawer}", ts=b.ts,
+            mac1=b.mac1, date=b.date, time=b.time, funding=row.funding or f"cash:{row.drawer}",
+            ts=b.ts,
         )  # fmt: skip
         auth = loads.authorize_checked(central, conn, load)
         conn.execute(
@@ -276,6 +277,12 @@ def finish_op(central: Central, op: Operator, b: OpFinish) -> CounterOp:
             .where(counter_ops.c.op_id == b.op_id)
             .values(state=b.outcome, updated_ms=central.now_ms())
         )
+        if row.ref_op is not None and b.outcome == "done":  # the replacement is complete
+            conn.execute(
+                counter_ops.update()
+                .where(counter_ops.c.op_id == row.ref_op)
+                .values(state="done", updated_ms=central.now_ms())
+            )
         return _op(conn, _op_row(conn, b.op_id))
 
 

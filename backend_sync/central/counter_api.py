@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter
 
-from backend_sync.central import counter, counter_close, issuance, operators
+from backend_sync.central import counter, counter_close, counter_replace, issuance, operators
 from backend_sync.central.api_rules import refusals
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
@@ -34,6 +34,9 @@ from backend_sync.counter_wire import (
     RefundBeginRequest,
     RefundFinishRequest,
     RefundState,
+    ReplaceBeginRequest,
+    ReplaceState,
+    ReplaceTransferRequest,
     ShiftCloseRequest,
     ShiftOpenRequest,
     ShiftReport,
@@ -140,6 +143,22 @@ def counter_router(central: Central) -> APIRouter:
         the drawer; the card terminated."""
         b = req.body
         return run(req, "refund_finish", lambda op: counter_close.refund_finish(central, op, b),
+                   op_id=b.op_id)  # fmt: skip
+
+    @r.post("/replace/begin", response_model=ReplaceState, responses=refusals(*_SIGNED))
+    def replace_begin(req: ReplaceBeginRequest) -> ReplaceState:
+        """Replace a card: present (emptied by a counter purchase) or lost (after the
+        quarantine); its balance carried to the new card."""
+        b = req.body
+        return run(req, "replace_begin", lambda op: counter_replace.replace_begin(central, op, b),
+                   asn=b.asn, op_id=b.op_id)  # fmt: skip
+
+    @r.post("/replace/transfer", response_model=ReplaceState, responses=refusals(*_SIGNED))
+    def replace_transfer(req: ReplaceTransferRequest) -> ReplaceState:
+        """Freeze the old card's balance into the carry; the old card terminated."""
+        b = req.body
+        return run(req, "replace_transfer",
+                   lambda op: counter_replace.replace_transfer(central, op, b),
                    op_id=b.op_id)  # fmt: skip
 
     @r.post("/cards/status", responses=refusals(*_SIGNED))

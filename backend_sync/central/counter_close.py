@@ -68,6 +68,8 @@ def refund_begin(
             raise Refused(404, "unknown_card", b.asn)
         if status == "terminated":
             raise Refused(409, "card_terminated", b.asn)
+        if status != "active":  # its emptying purchase would be suspended, never paid
+            raise Refused(409, "card_blocked", "unblock it (card present) first")
         deposit = ledger.balance(conn, deposit_account(b.asn))
         if b.balance_fen + deposit > central.refund_supervisor_above_fen and sup is None:
             raise Refused(403, "supervisor_required",

@@ -41,6 +41,10 @@ counter_ops = sa.Table(
     sa.Column("drawer", sa.String(48), nullable=False),
     sa.Column("state", sa.String(12), nullable=False),
     sa.Column("load_id", sa.String(32)),
+    # Where this operation's loads take their money (None: the drawer, cash); a new
+    # card's carried balance comes from its replacement's carry account.
+    sa.Column("funding", sa.String(64)),
+    sa.Column("ref_op", sa.String(32)),  # the replacement a new card carries from
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("updated_ms", sa.BigInteger, nullable=False),
 )

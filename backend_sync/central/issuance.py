@@ -111,6 +111,16 @@ def issue_open(central: Central, op: Operator, b: IssueOpen) -> IssueScript:
             # A certificate went to that chip: only it may finish (a tear at ACTIVATE),
             # never a second card with the same number.
             raise Refused(409, "card_issued", row.asn)
+        funding = None
+        if b.replaces is not None:
+            rep = conn.execute(
+                sa.select(counter_ops).where(counter_ops.c.op_id == b.replaces)
+            ).first()
+            if rep is None or rep.kind != "replace" or rep.state not in ("authorized", "done"):
+                raise Refused(409, "no_carry", "transfer the old card's balance first")
+            if int(rep.amount) != b.opening_fen:
+                raise Refused(409, "carry_mismatch", f"the carry is {rep.amount} fen")
+            funding = f"deposit:carry-{b.replaces}"
         if opr is None:
             if open_shift_row(conn, b.drawer) is None:
                 raise Refused(409, "no_open_shift", b.drawer)
@@ -140,7 +150,8 @@ def issue_open(central: Central, op: Operator, b: IssueOpen) -> IssueScript:
             conn.execute(counter_ops.insert().values(
                 op_id=b.op_id, kind="issue", terminal_id=op.terminal_id, operator_asn=op.asn,
                 operator_number=op.number, asn=asn, amount=b.opening_fen, drawer=b.drawer,
-                state="begun", created_ms=now, updated_ms=now,
+                state="begun", funding=funding, ref_op=b.replaces, created_ms=now,
+                updated_ms=now,
             ))  # fmt: skip
     return IssueScript(op_id=b.op_id, asn=asn, card_number=asn, commands=_cmds([cmd]),
                        deposit_fen=issuer.deposit_fen, fee_fen=issuer.fee_fen)  # fmt: skip
@@ -238,7 +249,17 @@ def _post_deposit_and_fee(
     drawer, deposit, fee = drawer_account(opr.drawer), deposit_account(row.asn), "fee:issuance"
     ids = ledger.account_ids(conn, [drawer, deposit, fee])
     postings = []
-    if issuer.deposit_fen:
+    old = None
+    if opr.ref_op is not None:  # a replacement: the old card's deposit comes with it
+        old = conn.execute(
+            sa.select(counter_ops.c.asn).where(counter_ops.c.op_id == opr.ref_op)
+        ).scalar()
+    held = ledger.balance(conn, deposit_account(old)) if old else 0
+    if held:
+        old_id = ledger.account_ids(conn, [deposit_account(str(old))])[deposit_account(str(old))]
+        postings.append(ledger.posting("deposit_carried", row.op_id, (old_id, -held),
+                                       (ids[deposit], held)))  # fmt: skip
+    elif issuer.deposit_fen:
         postings.append(ledger.posting("card_deposit", row.op_id,
                                        (ids[drawer], -issuer.deposit_fen),
                                        (ids[deposit], issuer.deposit_fen)))  # fmt: skip

@@ -44,6 +44,11 @@ from backend_sync.counter_wire import (
     RefundFinish,
     RefundFinishRequest,
     RefundState,
+    ReplaceBegin,
+    ReplaceBeginRequest,
+    ReplaceState,
+    ReplaceTransfer,
+    ReplaceTransferRequest,
     ShiftClose,
     ShiftCloseRequest,
     ShiftOpen,
@@ -163,13 +168,13 @@ class CounterClient:
     # -- issuing a card -------------------------------------------------------------------
     def issue_open(
         self, op_id: str, *, drawer: str, name: str, id_masked: str, birth: str,
-        opening_fen: int, chip_serial: bytes, challenge: bytes,
+        opening_fen: int, chip_serial: bytes, challenge: bytes, replaces: str | None = None,
     ) -> IssueScript:  # fmt: skip
         """Step 1 of issuing: the application and the blank chip; MUTUAL AUTHENTICATE."""
         body = IssueOpen(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id, drawer=drawer,
                          name=name, id_masked=id_masked, birth=birth, opening_fen=opening_fen,
                          chip_serial=chip_serial.hex().upper(),
-                         challenge=challenge.hex().upper())  # fmt: skip
+                         challenge=challenge.hex().upper(), replaces=replaces)  # fmt: skip
         return self._post("/v1/counter/issue/open", body, IssueOpenRequest, IssueScript)
 
     def issue_write(self, op_id: str, card_cryptogram: bytes, pin: str) -> IssueScript:
@@ -199,6 +204,21 @@ class CounterClient:
         """Pay out and terminate (after the emptying purchase was uploaded)."""
         body = RefundFinish(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id)
         return self._post("/v1/counter/refund/finish", body, RefundFinishRequest, RefundState)
+
+    # -- replacement ----------------------------------------------------------------------
+    def replace_begin(
+        self, op_id: str, *, drawer: str, asn: str, present: bool, balance_fen: int = 0
+    ) -> ReplaceState:
+        body = ReplaceBegin(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id,
+                            drawer=drawer, asn=asn.upper(), present=present,
+                            balance_fen=balance_fen)  # fmt: skip
+        return self._post("/v1/counter/replace/begin", body, ReplaceBeginRequest, ReplaceState)
+
+    def replace_transfer(self, op_id: str) -> ReplaceState:
+        body = ReplaceTransfer(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id)
+        return self._post(
+            "/v1/counter/replace/transfer", body, ReplaceTransferRequest, ReplaceState
+        )
 
     # -- cards ----------------------------------------------------------------------------
     def card_status(

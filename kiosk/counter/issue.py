@@ -61,14 +61,19 @@ def issue_card(
     pin: str,
     *,
     entry: JournalEntry | None = None,
+    replaces: str | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> CounterReceipt:
-    """Issue the blank card in the citizen reader (or resume ``entry``)."""
+    """Issue the blank card in the citizen reader (or resume ``entry``); ``replaces``:
+    the transferred replacement whose carry is the opening balance."""
     s.check_active()
     st = s.station
     if entry is None:
-        entry = JournalEntry(new_op_id(), "issue", "", opening_fen, st.drawer)
+        entry = JournalEntry(new_op_id(), "issue", "", opening_fen, st.drawer,
+                             ref=replaces or "")  # fmt: skip
         st.journal.add(entry)  # before the central hears of it
     op_id, drawer = entry.op_id, entry.drawer
+    replaces = replaces or entry.ref or None
     try:
         apdu = ApduSession(st.devices.open_citizen_card())
         apdu.send_apdu(0x00, Ins.SELECT, 0x04, 0x00, CARD_AID, le=256)
@@ -87,6 +92,7 @@ def issue_card(
                 op_id, drawer=drawer, name=application.name,
                 id_masked=application.id_masked, birth=application.birth.strftime("%Y%m%d"),
                 opening_fen=opening_fen, chip_serial=serial, challenge=challenge,
+                replaces=replaces,
             ))  # fmt: skip
             if entry.asn != opened.asn:
                 entry = replace(entry, asn=opened.asn)
@@ -109,6 +115,8 @@ def issue_card(
         s.load_opening(purse, entry, pin)
     s._call(lambda: s.client.finish_op(entry.op_id, "done"))
     st.journal.finish(entry.op_id)
-    lines = (("card_number", entry.asn), *charges, ("opening_fen", str(opening_fen)))
+    if replaces is not None:
+        st.journal.finish(replaces)  # the carry is on the new card
+    lines = (("card_number", entry.asn), *charges, *extra, ("opening_fen", str(opening_fen)))
     return s._receipt("counter_issue", entry.op_id, entry.asn, opening_fen, purse.balance(),
                       lines)  # fmt: skip

@@ -32,6 +32,7 @@ class JournalEntry:
     amount: int  # fen
     drawer: str
     finished: bool = False
+    ref: str = ""  # an issue's replacement (whose carry it loads)
 
 
 class OpJournal:

@@ -24,6 +24,7 @@ from kiosk.counter.issue import Application, issue_card
 from kiosk.counter.journal import JournalEntry
 from kiosk.counter.receipts import CounterReceipt, make_receipt
 from kiosk.counter.refund import refund_and_close
+from kiosk.counter.replace import Replacement, begin_replacement, complete_replacement
 from kiosk.counter.station import CitizenCard, CounterError, OperatorCard, central_call
 
 if TYPE_CHECKING:
@@ -163,6 +164,17 @@ class CounterSession:
         (``kiosk.counter.refund``); above the central's limit with a supervisor's card."""
         return refund_and_close(self, supervisor)
 
+    def begin_replacement(self, lost_asn: str | None = None) -> Replacement:
+        """Replace the card in the reader (or the lost ``lost_asn``): its balance
+        transferred, the old card terminated (``kiosk.counter.replace``)."""
+        return begin_replacement(self, lost_asn=lost_asn)
+
+    def complete_replacement(
+        self, replacement: Replacement, application: Application, pin: str
+    ) -> CounterReceipt:
+        """The new card issued from the blank one now in the reader, the carry loaded."""
+        return complete_replacement(self, replacement, application, pin)
+
     def top_up(self, amount: int, pin: str) -> CounterReceipt:
         """:meth:`begin_top_up` then :meth:`complete_top_up` (cash taken in between)."""
         return self.complete_top_up(self.begin_top_up(amount), pin)
@@ -226,9 +238,12 @@ class CounterSession:
         self.check_active()
         if entry.kind == "refund":
             return refund_and_close(self, entry=entry)
-        if entry.kind == "issue":
+        if entry.kind in ("issue", "replace"):
             if application is None or pin is None:
                 raise CounterError("application_needed", "resume an issue with its data")
+            if entry.kind == "replace":  # transferred (again: idempotent), then the new card
+                return complete_replacement(self, begin_replacement(self, entry=entry),
+                                            application, pin)  # fmt: skip
             return issue_card(self, application, entry.amount, pin, entry=entry)
         op = self._call(lambda: self.client.begin_op(entry.op_id, entry.kind, entry.asn,
                                                      entry.amount, entry.drawer))  # fmt: skip

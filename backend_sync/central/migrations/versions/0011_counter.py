@@ -38,6 +38,8 @@ def upgrade() -> None:
         sa.Column("drawer", sa.String(length=48), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("load_id", sa.String(length=32), nullable=True),
+        sa.Column("funding", sa.String(length=64), nullable=True),
+        sa.Column("ref_op", sa.String(length=32), nullable=True),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("op_id"),
