@@ -1,4 +1,4 @@
-"""Replacing a card with its balance carried over (docs/sync.md, "Replacement").
+"""Replacing a card with its balance carried over (docs/sync.md, "Replacement and the quarantine").
 
 **Old card present**: begin holds an order of exactly the card's balance to the payee
 ``counter_carry``; the counter empties the card with a purchase citing it (its TAC

@@ -91,7 +91,8 @@ class Central:
     refund_supervisor_above_fen: int = 20_000  # a refund (balance + deposit) above: two people
     # A lost card's balance is carried this long after it was hotlisted, at the
     # earliest: at least the terminals' hotlist max age + max unsent-record age
-    # (48 h + 48 h with the defaults, docs/sync.md "Replacement"); a week, with margin.
+    # (48 h + 48 h with the defaults, docs/sync.md "Replacement and the quarantine");
+    # a week, with margin.
     card_quarantine_s: int = 7 * 86400
     clock: Callable[[], float] = time.time
     # Where composite (type 09, transit) fares go: the payee of a TAC-proven type (payees.py).

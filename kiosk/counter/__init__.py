@@ -13,9 +13,10 @@ Build and log in::
     session = station.login(pin)          # the clerk's card in its reader, PIN on the card
 
 :class:`CounterDevices` — ``open_clerk_card() -> Connection``,
-``open_citizen_card() -> Connection``, ``psam: Connection``, ``clerk_present() -> bool``
-(the reader abstraction the kiosk uses: ``simulators.transport.SimReader`` in-process,
-``drivers.pcsc.PcscConnection`` behind pcscd).
+``open_citizen_card() -> Connection``, ``psam: Connection``, ``clerk_present() -> bool``,
+``open_supervisor_card`` (optional) — the reader abstraction the kiosk uses:
+``simulators.transport.SimReader`` in-process, ``drivers.pcsc.PcscConnection`` behind
+pcscd.
 
 :class:`CounterStation`:
 
@@ -23,8 +24,9 @@ Build and log in::
   CA and carries an operator role (clerk or supervisor; a citizen's or technician's
   card: ``not_an_operator``), the card proves its key, the PIN is verified on the
   card (``wrong_pin`` with ``tries_left``, ``pin_blocked``).
-- ``supervisor(pin) -> OperatorCard``: a supervisor's card put in the clerk reader
-  for a two-person step (its PIN verified on it).
+- ``supervisor(pin) -> OperatorCard``: a supervisor's card in the supervisor slot
+  (``CounterDevices.open_supervisor_card``; both cards must be in at once) for a
+  two-person step, its PIN verified on it.
 - ``unfinished_ops() -> list[JournalEntry]``: operations begun and not finished
   (after a crash: resume or reverse each, see below).
 
@@ -39,11 +41,26 @@ Build and log in::
   central) BEFORE the clerk takes the cash; ``complete_top_up(entry, pin) -> CounterReceipt``
   loads the citizen's card through the central (the citizen's PIN on the card first);
   ``top_up(amount, pin)`` does both.
-- ``resume(entry, pin=None) -> CounterReceipt | None``: after a crash: a torn load is
-  settled with the card (never credited twice), a load not yet made is made; with
-  ``pin=None`` and nothing authorized the operation is reversed (cash handed back,
-  ``None``).
+- ``resume(entry, pin=None, application=None) -> CounterReceipt | None``: after a crash
+  (``station.unfinished_ops()``): a torn load is settled with the card (never credited
+  twice), a load not yet made is made; a top-up with ``pin=None`` and nothing
+  authorized is reversed (cash handed back, ``None``); an issue or replacement goes on
+  with its ``application`` and the citizen's ``pin``; a refund goes on.
 - ``reverse(entry)``: hand the cash back (only while none of it is in suspense).
+- ``issue_card(application, opening_fen, pin) -> CounterReceipt``: the blank card in the
+  citizen reader personalized by the central through this counter's relay (no issuer
+  key here), deposit and fee from the drawer, the opening balance paid in cash loaded;
+  ``Application(name, id_masked, birth)`` is holder data the UI validated.
+- ``refund_and_close(supervisor=None) -> CounterReceipt``: the card present emptied by
+  a counter purchase (its TAC verified by the central), balance and deposit paid out
+  from the drawer, the card terminated and blocked for good on the chip; above the
+  central's limit ``supervisor`` is ``station.supervisor(pin)`` (the supervisor slot),
+  else ``CounterError("supervisor_required")``.
+- ``begin_replacement(lost_asn=None) -> Replacement``: the old card in the reader (or
+  the lost ``lost_asn``, after the quarantine: ``in_quarantine``) transferred and
+  terminated; ``Replacement.state`` is the calculation (shadow, late debits, carried,
+  cash out, deposit). The clerk then puts a blank card in:
+  ``complete_replacement(replacement, application, pin) -> CounterReceipt``.
 - ``report_loss(asn) -> CounterReceipt``: hotlisted at the central at once, no card.
 - ``block() -> CounterReceipt``: the citizen's card present: hotlisted, then blocked on
   the chip (the PSAM's maintenance MAC).
@@ -62,6 +79,7 @@ from __future__ import annotations
 from kiosk.counter.issue import Application
 from kiosk.counter.journal import JournalEntry, OpJournal
 from kiosk.counter.receipts import CounterReceipt
+from kiosk.counter.replace import Replacement
 from kiosk.counter.session import CounterSession
 from kiosk.counter.station import (
     CitizenCard,
@@ -82,4 +100,5 @@ __all__ = [
     "JournalEntry",
     "OpJournal",
     "OperatorCard",
+    "Replacement",
 ]
