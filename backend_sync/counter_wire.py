@@ -66,6 +66,9 @@ __all__ = [
     "OpFinishRequest",
     "OperatorProof",
     "PersoCommand",
+    "PinReset",
+    "PinResetAnswer",
+    "PinResetRequest",
     "RefundBegin",
     "RefundBeginRequest",
     "RefundFinish",
@@ -406,3 +409,22 @@ class ReplaceState(_Model):
     cash_out_fen: int = 0
     deposit_fen: int = 0
     quarantine_until_ms: int | None = None
+
+
+class PinReset(_Body):
+    """Reset the PIN of the card present: ``puk`` (the citizen's PUK at the card, told
+    here for the audit) or ``reload`` (identity verified by the clerk: the central
+    authorizes PBOC's RELOAD PIN for the PIN the citizen typed)."""
+
+    asn: Asn
+    mode: Literal["puk", "reload"]
+    new_pin: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
+
+
+class PinResetRequest(_Signed):
+    body: PinReset
+
+
+class PinResetAnswer(_Model):
+    asn: str
+    reload_data: str | None = Field(default=None, description="RELOAD PIN data, new PIN ‖ MAC")

@@ -31,6 +31,8 @@ from backend_sync.counter_wire import (
     NonceRequest,
     OpBeginRequest,
     OpFinishRequest,
+    PinResetAnswer,
+    PinResetRequest,
     RefundBeginRequest,
     RefundFinishRequest,
     RefundState,
@@ -160,6 +162,13 @@ def counter_router(central: Central) -> APIRouter:
         return run(req, "replace_transfer",
                    lambda op: counter_replace.replace_transfer(central, op, b),
                    op_id=b.op_id)  # fmt: skip
+
+    @r.post("/cards/pin", response_model=PinResetAnswer, responses=refusals(*_SIGNED, 422))
+    def pin_reset(req: PinResetRequest) -> PinResetAnswer:
+        """Reset a PIN: with the PUK at the card (audited), or RELOAD PIN authorized."""
+        b = req.body
+        return run(req, f"pin_{b.mode}", lambda op: issuance.reset_pin(central, op, b),
+                   asn=b.asn)  # fmt: skip
 
     @r.post("/cards/status", responses=refusals(*_SIGNED))
     def card_status(req: BlockCardRequest) -> dict[str, int]:

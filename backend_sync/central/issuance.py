@@ -40,6 +40,7 @@ from backend_sync.central import ledger, registry
 from backend_sync.central.counter import drawer_account, open_shift_row
 from backend_sync.central.counter_close import deposit_account
 from backend_sync.central.counter_models import counter_ops, issued_cards, puk_mailers
+from backend_sync.central.models import cards
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
 from backend_sync.counter_wire import (
@@ -48,13 +49,16 @@ from backend_sync.counter_wire import (
     IssueScript,
     IssueWrite,
     PersoCommand,
+    PinReset,
+    PinResetAnswer,
 )
+from cardlib import crypto
 from cardlib.certs import Role, issue_card_certificate
 from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder, PublicInfo
 from cardlib.perso_script import Command, PersoScript, PersoScriptError, card_dates
 
-__all__ = ["CentralIssuer", "issue_certify", "issue_open", "issue_write"]
+__all__ = ["CentralIssuer", "issue_certify", "issue_open", "issue_write", "reset_pin"]
 
 ASN_PREFIX = "32159"  # cards issued at counters: 3215 9 and a 15-digit serial
 
@@ -267,3 +271,26 @@ def _post_deposit_and_fee(
         postings.append(ledger.posting("issue_fee", row.op_id, (ids[drawer], -issuer.fee_fen),
                                        (ids[fee], issuer.fee_fen)))  # fmt: skip
     ledger.post(conn, postings, central.now_ms())
+
+
+def reset_pin(central: Central, op: Operator, b: PinReset) -> PinResetAnswer:
+    """A PIN reset: ``puk`` is only audited (the card checked the PUK itself);
+    ``reload`` answers RELOAD PIN data made with the card's PIN-reload key (new PIN in
+    BCD ‖ MAC), for an active card whose holder the clerk identified (this request)."""
+    with central.engine.connect() as conn:
+        card = conn.execute(sa.select(cards).where(cards.c.asn == b.asn)).first()
+    if card is None:
+        raise Refused(404, "unknown_card", b.asn)
+    if card.status != "active":
+        raise Refused(409, "card_not_active", b.asn)
+    if b.mode == "puk":
+        return PinResetAnswer(asn=b.asn)
+    if b.new_pin is None:
+        raise Refused(422, "new_pin_required")
+    issuer = _issuer(central)
+    if (int(issuer.keys.algorithm), issuer.key_version) != (card.algorithm, card.key_version):
+        raise Refused(409, "wrong_key", "not a card of this issuer's keys")
+    drpk = issuer.keys.card_key(KeyRole.PIN_RELOAD, card.key_version, bytes.fromhex(b.asn))
+    bcd = bytes.fromhex(b.new_pin)
+    data = bcd + crypto.mac(crypto.tac_key(drpk, issuer.keys.algorithm), bcd, issuer.keys.algorithm)
+    return PinResetAnswer(asn=b.asn, reload_data=data.hex().upper())

@@ -39,6 +39,9 @@ from backend_sync.counter_wire import (
     OperatorProof,
     OpFinish,
     OpFinishRequest,
+    PinReset,
+    PinResetAnswer,
+    PinResetRequest,
     RefundBegin,
     RefundBeginRequest,
     RefundFinish,
@@ -174,7 +177,8 @@ class CounterClient:
         body = IssueOpen(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id, drawer=drawer,
                          name=name, id_masked=id_masked, birth=birth, opening_fen=opening_fen,
                          chip_serial=chip_serial.hex().upper(),
-                         challenge=challenge.hex().upper(), replaces=replaces)  # fmt: skip
+                         challenge=challenge.hex().upper(),
+                         **({"replaces": replaces} if replaces else {}))  # fmt: skip
         return self._post("/v1/counter/issue/open", body, IssueOpenRequest, IssueScript)
 
     def issue_write(self, op_id: str, card_cryptogram: bytes, pin: str) -> IssueScript:
@@ -230,6 +234,12 @@ class CounterClient:
                          action=action, reason=reason)  # type: ignore[arg-type]  # fmt: skip
         doc = self._post("/v1/counter/cards/status", body, BlockCardRequest, _Version, card=card)
         return doc.hotlist_version
+
+    def reset_pin(self, asn: str, mode: str, new_pin: str | None = None) -> PinResetAnswer:
+        """Audit a PUK reset (``puk``) or get RELOAD PIN data (``reload``)."""
+        body = PinReset(terminal_id=self.terminal_id, ts=self._ts(), asn=asn.upper(),
+                        mode=mode, **({"new_pin": new_pin} if new_pin else {}))  # type: ignore[arg-type]  # fmt: skip
+        return self._post("/v1/counter/cards/pin", body, PinResetRequest, PinResetAnswer)
 
     def lookup(self, asn: str) -> CardReport:
         body = CardLookup(terminal_id=self.terminal_id, ts=self._ts(), asn=asn.upper())

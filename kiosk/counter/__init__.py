@@ -66,6 +66,9 @@ pcscd.
   the chip (the PSAM's maintenance MAC).
 - ``unblock() -> CounterReceipt``: the card present (it signs the request), then
   unblocked on the chip; refused for a terminated (replaced/refunded) card.
+- ``reset_pin(new_pin, puk=None) -> CounterReceipt``: the card present; with the
+  citizen's PUK at the card, or (identity verified by the clerk) RELOAD PIN authorized
+  by the central (``wrong_puk`` with ``tries_left``).
 - ``lookup(asn) -> CardReport``: status, ledger history, loads in suspense, voided loads.
 - ``read_citizen_card() -> CitizenCard``: ASN, holder, balance, status of the card present.
 

@@ -310,6 +310,30 @@ class CounterSession:
         return self._receipt("counter_unblock", new_op_id(), asn, 0, purse.balance(),
                              (("hotlist_version", str(version)),))  # fmt: skip
 
+    def reset_pin(self, new_pin: str, *, puk: str | None = None) -> CounterReceipt:
+        """Reset the PIN of the card present to ``new_pin`` (the citizen types both):
+        with the citizen's ``puk`` at the card, or — the clerk having verified the
+        holder's identity — with RELOAD PIN authorized by the central."""
+        self.check_active()
+        purse = self._citizen()
+        asn = purse.asn.hex().upper()
+        identity = Identity.of(purse)
+        try:
+            if puk is not None:
+                identity.unblock_pin(puk, new_pin)
+                self._call(lambda: self.client.reset_pin(asn, "puk"))
+            else:
+                answer = self._call(lambda: self.client.reset_pin(asn, "reload", new_pin))
+                identity.reload_pin(bytes.fromhex(answer.reload_data))
+        except InvalidPinError as exc:
+            raise CounterError("wrong_puk", tries_left=exc.tries_left) from exc
+        except PinBlockedError as exc:
+            raise CounterError("puk_blocked") from exc
+        except CardError as exc:
+            raise CounterError("citizen_card_error", str(exc)) from exc
+        return self._receipt(f"counter_pin_{'puk' if puk else 'reload'}", new_op_id(), asn, 0,
+                             purse.balance())  # fmt: skip
+
     def lookup(self, asn: str) -> CardReport:
         """The central's picture of a card (no card needed)."""
         self.check_active()
