@@ -142,3 +142,7 @@ def counter(
         t.client.close()
         t.outbox.close()
     central.engine.dispose()
+
+
+# pcscd + vpcd, as tests/pcsc uses them (marker "pcsc").
+from tests.pcsc.conftest import bridge, pcscd  # noqa: E402, F401
