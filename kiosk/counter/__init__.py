@@ -61,6 +61,9 @@ pcscd.
   terminated; ``Replacement.state`` is the calculation (shadow, late debits, carried,
   cash out, deposit). The clerk then puts a blank card in:
   ``complete_replacement(replacement, application, pin) -> CounterReceipt``.
+- ``begin_renewal() -> (Replacement, Application)``: the card present, expiring within
+  90 days or its transaction counter at 65000 or more (else ``not_due``), replaced with
+  the same carry; the holder data read from it for ``complete_replacement``.
 - ``report_loss(asn) -> CounterReceipt``: hotlisted at the central at once, no card.
 - ``block() -> CounterReceipt``: the citizen's card present: hotlisted, then blocked on
   the chip (the PSAM's maintenance MAC).

@@ -34,7 +34,11 @@ from kiosk.counter.station import CounterError
 if TYPE_CHECKING:
     from kiosk.counter.session import CounterSession
 
-__all__ = ["Replacement", "begin_replacement", "complete_replacement"]
+__all__ = ["RENEW_ATC_FROM", "RENEW_WITHIN_DAYS", "Replacement", "begin_renewal",
+           "begin_replacement", "complete_replacement"]  # fmt: skip
+
+RENEW_WITHIN_DAYS = 90  # a card expiring this soon may be renewed
+RENEW_ATC_FROM = 65_000  # a transaction counter this high: renew before 65535 stops it
 
 
 @dataclass(frozen=True)
@@ -131,3 +135,24 @@ def complete_replacement(
     """Step 2: the new card from the blank one now in the reader, the carry loaded."""
     return issue_card(s, application, replacement.state.carried_fen, pin,
                       replaces=replacement.entry.op_id, extra=replacement.lines)  # fmt: skip
+
+
+def begin_renewal(
+    s: CounterSession, today: dt.date | None = None
+) -> tuple[Replacement, Application]:
+    """Renew the card present — it expires within :data:`RENEW_WITHIN_DAYS` or its
+    transaction counter reached :data:`RENEW_ATC_FROM` (else ``not_due``) — as a
+    present-card replacement with the same carry; answers the holder data for the new
+    card (:func:`complete_replacement` with the blank card in the reader)."""
+    s.check_active()
+    purse = s._citizen()
+    try:
+        info, holder = purse.public_info(), purse.holder()
+        atc = max((r.atc for r in purse.log()), default=0)
+    except CardError as exc:
+        raise CounterError("citizen_card_error", str(exc)) from exc
+    today = today or dt.datetime.now(dt.UTC).date()
+    if (info.expiry - today).days > RENEW_WITHIN_DAYS and atc < RENEW_ATC_FROM:
+        raise CounterError("not_due", f"expires {info.expiry}, counter at {atc}")
+    application = Application(holder.name, holder.id_masked, holder.birth)
+    return begin_replacement(s), application

@@ -24,7 +24,12 @@ from kiosk.counter.issue import Application, issue_card
 from kiosk.counter.journal import JournalEntry
 from kiosk.counter.receipts import CounterReceipt, make_receipt
 from kiosk.counter.refund import refund_and_close
-from kiosk.counter.replace import Replacement, begin_replacement, complete_replacement
+from kiosk.counter.replace import (
+    Replacement,
+    begin_renewal,
+    begin_replacement,
+    complete_replacement,
+)
 from kiosk.counter.station import CitizenCard, CounterError, OperatorCard, central_call
 
 if TYPE_CHECKING:
@@ -168,6 +173,11 @@ class CounterSession:
         """Replace the card in the reader (or the lost ``lost_asn``): its balance
         transferred, the old card terminated (``kiosk.counter.replace``)."""
         return begin_replacement(self, lost_asn=lost_asn)
+
+    def begin_renewal(self) -> tuple[Replacement, Application]:
+        """Renew the card present (expiring, or its counter near 65535): a replacement
+        with the same carry; then :meth:`complete_replacement` with the holder data."""
+        return begin_renewal(self)
 
     def complete_replacement(
         self, replacement: Replacement, application: Application, pin: str

@@ -17,6 +17,7 @@ from cardlib.apdu import ApduSession
 from cardlib.errors import ApduError
 from cardlib.purse import Purse
 from kiosk.counter import CounterError
+from simulators.card import CitizenCard
 from tests.backend_sync.support import CardModel, sell, terminal
 from tests.counter.conftest import DRAWER, Counter
 from tests.counter.test_issue import APP, PIN, _blank, _issuer
@@ -98,3 +99,25 @@ def test_the_quarantine_default_covers_the_terminals_ages() -> None:
         kiosk["max_unsent_age_s"][1], validator["max_unsent_age_s"][1]
     )
     assert Central.__dataclass_fields__["card_quarantine_s"].default >= worst
+
+
+def test_renew_a_card_whose_counter_nears_its_end(counter: Counter) -> None:
+    k = counter
+    issuer = _issuer(k)
+    session = k.login()
+    session.open_shift(0)
+    old = k.insert_citizen()
+    with pytest.raises(CounterError) as early:
+        session.begin_renewal()  # ten years left, a fresh counter
+    assert early.value.reason == "not_due"
+    session.top_up(900, old.pin)
+    dev = k.citizen_reader.device
+    assert isinstance(dev, CitizenCard)
+    with dev.eeprom.atomic("test: a well-used card") as w:  # its last record at ATC 65001
+        w["log"] = [f"{65_001:04X}" + r[4:] for r in dev.eeprom["log"]]
+    repl, application = session.begin_renewal()
+    assert application.name == old.name
+    _blank(k, issuer)
+    receipt = session.complete_replacement(repl, application, PIN)
+    assert k.chip_balance_in_reader() == 900 and dict(receipt.lines)["replaces"] == old.asn
+    k.assert_reconciled()
