@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,7 +59,14 @@ from cardlib.keys import IssuerKeys, KeyRole
 from cardlib.layout import Holder, PublicInfo
 from cardlib.perso_script import Command, PersoScript, PersoScriptError, card_dates
 
-__all__ = ["CentralIssuer", "issue_certify", "issue_open", "issue_write", "reset_pin"]
+__all__ = [
+    "CentralIssuer",
+    "issue_certify",
+    "issue_open",
+    "issue_write",
+    "load_issuer",
+    "reset_pin",
+]
 
 ASN_PREFIX = "32159"  # cards issued at counters: 3215 9 and a 15-digit serial
 
@@ -77,6 +85,20 @@ class CentralIssuer:
     overdraft_limit: int = 0
     deposit_fen: int = 2_000  # the card's deposit, refunded when it is closed
     fee_fen: int = 0  # the issuing fee, the city's revenue (``fee:issuance``)
+
+
+def load_issuer(
+    root: Path, *, production: bool = False, deposit_fen: int = 2_000, fee_fen: int = 0
+) -> CentralIssuer:
+    """The issuer from a folder: ``issuer-keys.json`` (``production`` refuses TEST ONLY
+    keys), ``issuer-ca.crt`` and ``issuer-ca.key`` (PEM)."""
+    keys = IssuerKeys.load(root / "issuer-keys.json", production=production)
+    cert = x509.load_pem_x509_certificate((root / "issuer-ca.crt").read_bytes())
+    key = serialization.load_pem_private_key((root / "issuer-ca.key").read_bytes(), None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("the issuer CA key is not an EC key")
+    return CentralIssuer(keys, key, cert, issuer_id=keys.issuer_id or CentralIssuer.issuer_id,
+                         deposit_fen=deposit_fen, fee_fen=fee_fen)  # fmt: skip
 
 
 def _issuer(central: Central) -> CentralIssuer:

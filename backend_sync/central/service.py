@@ -52,6 +52,13 @@ class Settings:
     terminal_ca_files: tuple[Path, ...] = ()  # the terminal CAs trusted (none: no terminal)
     production: bool = False
     issuer_ca_files: tuple[Path, ...] = ()  # card certificates chain to these (polls, operators)
+    # The card issuer for counters (issuance.py): a folder with issuer-keys.json and the
+    # issuer CA (issuer-ca.crt, issuer-ca.key) — where an HSM would sit; None: no issuing.
+    card_issuer_dir: Path | None = None
+    card_deposit_fen: int = 2_000  # the city's card deposit (held, refunded at close)
+    card_fee_fen: int = 0  # the city's issuing fee
+    refund_supervisor_above_fen: int = 20_000
+    card_quarantine_s: int = 7 * 86400
 
 
 class Refused(Exception):
@@ -112,7 +119,18 @@ class Central:
         from cardlib.keys import KeyRole
 
         central_keys = [k.subset(KeyRole.LOAD, KeyRole.TAC) for k in keys]
+        issuer = None
+        if s.card_issuer_dir is not None:
+            from backend_sync.central.issuance import load_issuer
+
+            issuer = load_issuer(
+                s.card_issuer_dir, production=s.production,
+                deposit_fen=s.card_deposit_fen, fee_fen=s.card_fee_fen,
+            )  # fmt: skip
         return cls(
+            issuer=issuer,
+            refund_supervisor_above_fen=s.refund_supervisor_above_fen,
+            card_quarantine_s=s.card_quarantine_s,
             engine=make_engine(s.db_url),
             crypto=CardCrypto.of(*central_keys),
             signing_key=chain.load_private_key(s.signing_key_file.read_bytes()),

@@ -141,3 +141,14 @@ def test_a_tear_at_activate_and_during_the_opening_load(counter: Counter) -> Non
     k.assert_reconciled()
     assert k.ledger(f"card:{receipt.card_asn}") == 800
     assert k.ledger(drawer_account(DRAWER)) == -3_300
+
+
+def test_the_central_takes_its_card_issuer_from_its_settings(counter: Counter) -> None:
+    from backend_sync.central.issuance import load_issuer
+    from cardlib.keys import TestKeyRefused
+
+    issuer = load_issuer(k_root := counter.wallet.root, fee_fen=300)
+    assert (issuer.fee_fen, issuer.deposit_fen) == (300, 2_000)
+    assert KeyRole.PERSONALIZATION in issuer.keys.masters[1]
+    with pytest.raises(TestKeyRefused):
+        load_issuer(k_root, production=True)  # TEST ONLY keys are refused in production
