@@ -15,12 +15,13 @@ from backend_sync.central.models import anomalies, hotlist_events
 from backend_sync.central.service import Central
 from cardlib.apdu import ApduSession
 from cardlib.errors import ApduError
+from cardlib.layout import Ins
 from cardlib.purse import Purse
 from kiosk.counter import CounterError
 from simulators.card import CitizenCard
 from tests.backend_sync.support import CardModel, sell, terminal
 from tests.counter.conftest import DRAWER, Counter
-from tests.counter.test_issue import APP, PIN, _blank, _issuer
+from tests.counter.test_issue import APP, PIN, _blank, _issuer, _reinsert
 
 
 def test_replace_a_card_present_carrying_exactly_what_it_gave(counter: Counter) -> None:
@@ -121,3 +122,26 @@ def test_renew_a_card_whose_counter_nears_its_end(counter: Counter) -> None:
     receipt = session.complete_replacement(repl, application, PIN)
     assert k.chip_balance_in_reader() == 900 and dict(receipt.lines)["replaces"] == old.asn
     k.assert_reconciled()
+
+
+def test_a_tear_during_the_transfer_load_is_recovered_once(counter: Counter) -> None:
+    k = counter
+    issuer = _issuer(k)
+    session = k.login()
+    session.open_shift(0)
+    old = k.insert_citizen()
+    session.top_up(2_500, old.pin)
+    repl = session.begin_replacement()
+    _blank(k, issuer)
+    k.citizen_reader.arm_pull(Ins.CREDIT_FOR_LOAD, after=True)  # credited, the answer lost
+    with pytest.raises(CounterError):
+        session.complete_replacement(repl, APP, PIN)
+    [issue] = [e for e in k.station.unfinished_ops() if e.kind == "issue"]
+    assert issue.ref == repl.entry.op_id
+    _reinsert(k, 1)
+    receipt = session.resume(issue, PIN, APP)
+    assert receipt is not None and k.chip_balance_in_reader() == 2_500  # credited once
+    assert k.station.unfinished_ops() == []
+    k.assert_reconciled()
+    assert k.ledger(f"card:{receipt.card_asn}") == 2_500
+    assert k.ledger(carry_account(repl.entry.op_id)) == 0 and k.ledger("suspense") == 0
