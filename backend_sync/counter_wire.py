@@ -174,7 +174,7 @@ class ShiftReport(_Model):
     mismatch_fen: int | None = None
 
 
-OpKind = Literal["topup", "issue", "refund", "replace"]
+OpKind = Literal["topup", "issue", "refund", "replace", "recredit"]
 
 
 class OpBegin(_Body):
@@ -185,6 +185,10 @@ class OpBegin(_Body):
     asn: Asn
     amount: Fen
     drawer: DrawerId
+    ref: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = Field(
+        default=None,
+        description="a re-credit's voided load; a replacement card's replaced operation",
+    )
 
 
 class OpBeginRequest(_Signed):

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 
 from backend_sync.central import ledger, loads, registry
 from backend_sync.central.counter_models import counter_ops, counter_shifts
+from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import (
     accounts,
     cards,
@@ -187,8 +188,8 @@ def begin_op(central: Central, op: Operator, b: OpBegin) -> CounterOp:
     with central.engine.begin() as conn:
         row = _op_row(conn, b.op_id)
         if row is not None:
-            if (row.kind, row.asn, int(row.amount), row.drawer) != (
-                b.kind, b.asn, b.amount, b.drawer,
+            if (row.kind, row.asn, int(row.amount), row.drawer, row.ref_op) != (
+                b.kind, b.asn, b.amount, b.drawer, b.ref,
             ):  # fmt: skip
                 raise Refused(409, "op_id_reused", b.op_id)
             return _op(conn, row)
@@ -201,15 +202,52 @@ def begin_op(central: Central, op: Operator, b: OpBegin) -> CounterOp:
             raise Refused(403, "card_not_active", b.asn)
         if b.amount <= 0 or b.amount > central.max_purse_balance:
             raise Refused(422, "amount_out_of_range")
+        funding = _recredit_source(conn, b) if b.kind == "recredit" else None
+        if b.kind not in ("topup", "recredit"):
+            raise Refused(409, "wrong_kind", f"{b.kind} operations have their own steps")
         now = central.now_ms()
         conn.execute(
             counter_ops.insert().values(
                 op_id=b.op_id, kind=b.kind, terminal_id=op.terminal_id, operator_asn=op.asn,
                 operator_number=op.number, asn=b.asn, amount=b.amount, drawer=b.drawer,
-                state="begun", created_ms=now, updated_ms=now,
+                state="begun", funding=funding, ref_op=b.ref, created_ms=now,
+                updated_ms=now,
             )
         )  # fmt: skip
         return _op(conn, _op_row(conn, b.op_id))
+
+
+def _recredit_source(conn: sa.Connection, b: OpBegin) -> str:
+    """A voided load of this card and amount, not re-credited before: its funding
+    source (where the void put the money back) pays the new load."""
+    if b.ref is None:
+        raise Refused(422, "voided_load_required", "ref names the voided load")
+    auth = conn.execute(sa.select(load_auths).where(load_auths.c.id == b.ref)).first()
+    if auth is None or auth.asn != b.asn or int(auth.amount) != b.amount:
+        raise Refused(404, "unknown_voided_load", "not a load of this card and amount")
+    if auth.status != "voided":
+        raise Refused(409, "load_not_voided", f"the load is {auth.status}")
+    owner = conn.execute(
+        sa.select(counter_ops.c.op_id, counter_ops.c.state).where(
+            counter_ops.c.op_id == auth.request_id.split("-")[0],
+            counter_ops.c.terminal_id == auth.terminal_id,
+        )
+    ).first()
+    if owner is not None and owner.state not in ("done", "reversed"):
+        raise Refused(409, "resume_the_operation", owner.op_id)  # its own resume decides
+    again = conn.execute(
+        sa.select(counter_ops.c.op_id).where(
+            counter_ops.c.kind == "recredit", counter_ops.c.ref_op == b.ref,
+            counter_ops.c.state != "reversed",
+        )
+    ).first()  # fmt: skip
+    if again is not None:
+        raise Refused(409, "recredited_already", again.op_id)
+    try:  # named in full: a bare "cash" was the drawer of the terminal that loaded
+        fa = FundingAccount.parse(auth.funding, terminal_id=auth.terminal_id)
+    except UnknownFunding as exc:
+        raise Refused(409, "unknown_funding", str(exc)) from exc
+    return f"{fa.kind.value}:{fa.holder}"
 
 
 def topup_load(central: Central, op: Operator, b: CounterTopUp) -> LoadAuthorization:
@@ -221,7 +259,10 @@ def topup_load(central: Central, op: Operator, b: CounterTopUp) -> LoadAuthoriza
         row = _op_row(conn, b.op_id)
         if row is None:
             raise Refused(404, "unknown_op", b.op_id)
-        if row.kind not in ("topup", "issue") or (row.asn, int(row.amount)) != (b.asn, b.amount):
+        if row.kind not in ("topup", "issue", "recredit") or (row.asn, int(row.amount)) != (
+            b.asn,
+            b.amount,
+        ):
             raise Refused(409, "op_mismatch", "not this operation's card or amount")
         if row.kind == "issue" and row.state == "begun":
             raise Refused(409, "not_personalized", "the card is not issued yet")

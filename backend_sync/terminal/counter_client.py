@@ -152,10 +152,14 @@ class CounterClient:
         return self._post("/v1/counter/shifts/close", body, ShiftCloseRequest, ShiftReport)
 
     # -- operations -----------------------------------------------------------------------
-    def begin_op(self, op_id: str, kind: str, asn: str, amount: int, drawer: str) -> CounterOp:
-        """Record (or read back: idempotent) an operation before anything irreversible."""
+    def begin_op(
+        self, op_id: str, kind: str, asn: str, amount: int, drawer: str, ref: str = ""
+    ) -> CounterOp:
+        """Record (or read back: idempotent) an operation before anything irreversible
+        (``ref``: a re-credit's voided load, a replacement card's replaced operation)."""
+        extra = {"ref": ref} if ref else {}
         body = OpBegin(terminal_id=self.terminal_id, ts=self._ts(), op_id=op_id, kind=kind,  # type: ignore[arg-type]
-                       asn=asn.upper(), amount=amount, drawer=drawer)  # fmt: skip
+                       asn=asn.upper(), amount=amount, drawer=drawer, **extra)  # fmt: skip
         return self._post("/v1/counter/ops/begin", body, OpBeginRequest, CounterOp)
 
     def topup_load(self, op_id: str, load: dict[str, Any]) -> LoadAuthorization:

@@ -72,6 +72,8 @@ pcscd.
 - ``reset_pin(new_pin, puk=None) -> CounterReceipt``: the card present; with the
   citizen's PUK at the card, or (identity verified by the clerk) RELOAD PIN authorized
   by the central (``wrong_puk`` with ``tries_left``).
+- ``recredit(voided_load, amount, pin) -> CounterReceipt``: the card present credited
+  again with a voided load's money (from ``lookup(asn).voided_loads``), once.
 - ``lookup(asn) -> CardReport``: status, ledger history, loads in suspense, voided loads.
 - ``read_citizen_card() -> CitizenCard``: ASN, holder, balance, status of the card present.
 

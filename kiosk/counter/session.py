@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from backend_sync.counter_wire import CardReport, ShiftReport
+from backend_sync.counter_wire import CardReport, CounterOp, ShiftReport
 from backend_sync.terminal.counter_client import CounterClient, new_op_id
 from backend_sync.terminal.outbox import IntentId
 from backend_sync.terminal.settle import settle_unfinished
@@ -131,6 +131,13 @@ class CounterSession:
                             lines=lines, at=st.now())  # fmt: skip
 
     # -- cash top-up ----------------------------------------------------------------------
+    def _begin(self, e: JournalEntry) -> CounterOp:
+        """Record the journal's operation at the central, or read its state back."""
+        op: CounterOp = self._call(
+            lambda: self.client.begin_op(e.op_id, e.kind, e.asn, e.amount, e.drawer, e.ref)
+        )
+        return op
+
     def begin_top_up(self, amount: int) -> JournalEntry:
         """Record a top-up of the card present before the cash is taken."""
         self.check_active()
@@ -138,8 +145,7 @@ class CounterSession:
         entry = JournalEntry(new_op_id(), "topup", purse.asn.hex().upper(), amount,
                              self.station.drawer)  # fmt: skip
         self.station.journal.add(entry)
-        self._call(lambda: self.client.begin_op(entry.op_id, entry.kind, entry.asn,
-                                                entry.amount, entry.drawer))  # fmt: skip
+        self._begin(entry)
         return entry
 
     def complete_top_up(self, entry: JournalEntry, pin: str) -> CounterReceipt:
@@ -185,6 +191,17 @@ class CounterSession:
         """The new card issued from the blank one now in the reader, the carry loaded."""
         return complete_replacement(self, replacement, application, pin)
 
+    def recredit(self, voided_load: str, amount: int, pin: str) -> CounterReceipt:
+        """Credit the card present again with a voided load's money (``lookup`` lists
+        them): a load from the account the void returned it to; once per voided load."""
+        self.check_active()
+        purse = self._citizen()
+        entry = JournalEntry(new_op_id(), "recredit", purse.asn.hex().upper(), amount,
+                             self.station.drawer, ref=voided_load)  # fmt: skip
+        self.station.journal.add(entry)
+        self._begin(entry)
+        return self.complete_top_up(entry, pin)
+
     def top_up(self, amount: int, pin: str) -> CounterReceipt:
         """:meth:`begin_top_up` then :meth:`complete_top_up` (cash taken in between)."""
         return self.complete_top_up(self.begin_top_up(amount), pin)
@@ -202,8 +219,7 @@ class CounterSession:
         counter's outbox (a torn load just settled with the card, which answers GET
         TRANSACTION PROVE) is uploaded first, so the card's word has reached it."""
         self.station.upload()
-        op = self._call(lambda: self.client.begin_op(entry.op_id, entry.kind, entry.asn,
-                                                     entry.amount, entry.drawer))  # fmt: skip
+        op = self._begin(entry)
         return bool(op.loaded)
 
     def _credit(self, purse: cp.Purse, entry: JournalEntry) -> None:
@@ -239,7 +255,8 @@ class CounterSession:
         self._call(lambda: self.client.finish_op(entry.op_id, "done"))
         self.station.journal.finish(entry.op_id)
         balance = purse.balance()
-        return self._receipt("counter_topup", entry.op_id, entry.asn, entry.amount, balance)
+        return self._receipt(f"counter_{entry.kind}", entry.op_id, entry.asn, entry.amount,
+                             balance)  # fmt: skip
 
     def resume(
         self, entry: JournalEntry, pin: str | None = None, application: Application | None = None
@@ -255,8 +272,7 @@ class CounterSession:
                 return complete_replacement(self, begin_replacement(self, entry=entry),
                                             application, pin)  # fmt: skip
             return issue_card(self, application, entry.amount, pin, entry=entry)
-        op = self._call(lambda: self.client.begin_op(entry.op_id, entry.kind, entry.asn,
-                                                     entry.amount, entry.drawer))  # fmt: skip
+        op = self._begin(entry)
         if op.state in ("done", "reversed"):
             self.station.journal.finish(entry.op_id)
             return None

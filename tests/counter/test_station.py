@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from backend_sync.central import registry
+from backend_sync.central import loads, registry
 from backend_sync.central.counter import drawer_account
 from backend_sync.central.counter_models import counter_audit
 from backend_sync.terminal.client import CentralRefused
+from cardlib import crypto
+from cardlib.crypto import TransactionType
 from cardlib.layout import Ins
 from kiosk.counter import CounterError, CounterStation
 from kiosk.receipts.signing import verify_reference
+from tests.backend_sync.support import CardModel, terminal
 from tests.counter.conftest import DRAWER, Counter
 
 
@@ -165,3 +168,33 @@ def test_the_session_locks_on_card_removal_and_inactivity(counter: Counter) -> N
     with pytest.raises(CounterError) as card_says_no:
         session.lookup(citizen.asn)
     assert card_says_no.value.reason == "session_locked"
+
+
+def test_a_voided_load_is_credited_again_once(counter: Counter) -> None:
+    k = counter
+    session = k.login()
+    session.open_shift(0)
+    citizen = k.insert_citizen()
+    # A kiosk's cash top-up authorized, the card gone before CREDIT FOR LOAD, never
+    # back: voided after the window, the money back on the kiosk's cash account.
+    kiosk = terminal(k.central, k.server.url, k.tmp, "320500000001")
+    card, rnd = CardModel(k.wallet.keys(), citizen.asn, 0), bytes(4)
+    tid = bytes.fromhex(kiosk.terminal_id)
+    sk = crypto.load_session_key(card.dlk, rnd, 0, card.alg)
+    mac1 = crypto.load_mac1(sk, 0, 800, TransactionType.LOAD, tid, card.alg)
+    kiosk.client.authorize_load(asn=citizen.asn, amount=800, balance_before=0, atc=0,
+                                card_random=rnd.hex(), key_version=1, algorithm=0,
+                                mac1=mac1.hex(), date="20261201", time="101500")  # fmt: skip
+    k.central.load_void_after_s = 0
+    loads.void_expired(k.central)
+    [voided] = session.lookup(citizen.asn).voided_loads
+    assert voided["amount"] == 800
+    receipt = session.recredit(str(voided["load_id"]), 800, citizen.pin)
+    assert receipt.kind == "counter_recredit" and k.chip_balance(citizen.asn) == 800
+    with pytest.raises(CounterError) as twice:
+        session.recredit(str(voided["load_id"]), 800, citizen.pin)
+    assert twice.value.reason == "recredited_already"
+    k.assert_reconciled()
+    assert k.ledger(f"card:{citizen.asn}") == 800
+    assert k.ledger("funding:cash:320500000001") == -800  # taken from where the void put it
+    assert k.ledger(drawer_account(DRAWER)) == 0
