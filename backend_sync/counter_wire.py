@@ -172,6 +172,12 @@ class ShiftReport(_Model):
     expected_fen: int
     counted_fen: int | None = None
     mismatch_fen: int | None = None
+    by_kind: dict[str, int] = Field(
+        default_factory=dict,
+        description="net cash by what moved it: load_authorized (top-ups, opening and "
+        "carried loads), load_voided, card_deposit, issue_fee, refund_balance, "
+        "refund_deposit, replace_cash; + in, - out",
+    )
 
 
 OpKind = Literal["topup", "issue", "refund", "replace", "recredit"]

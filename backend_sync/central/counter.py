@@ -86,18 +86,26 @@ def drawer_account(drawer: str) -> str:
 
 def _report(conn: sa.Connection, row: Any) -> ShiftReport:
     q = (
-        sa.select(ledger_entries.c.amount)
-        .select_from(ledger_entries.join(accounts, accounts.c.id == ledger_entries.c.account_id))
+        sa.select(ledger_txns.c.kind, ledger_entries.c.amount)
+        .select_from(
+            ledger_entries.join(accounts, accounts.c.id == ledger_entries.c.account_id).join(
+                ledger_txns, ledger_txns.c.id == ledger_entries.c.txn_id
+            )
+        )
         .where(accounts.c.code == drawer_account(row.drawer), ledger_entries.c.id > row.ledger_mark)
     )
-    legs = [int(a) for a in conn.execute(q).scalars()]
+    rows = [(str(k), int(a)) for k, a in conn.execute(q)]
+    legs = [a for _k, a in rows]
+    by_kind: dict[str, int] = {}
+    for kind, a in rows:  # cash in (+) and out (-) by what moved it
+        by_kind[kind] = by_kind.get(kind, 0) - a
     cash_in, cash_out = -sum(a for a in legs if a < 0), sum(a for a in legs if a > 0)
     expected = int(row.float_fen) + cash_in - cash_out
     counted = None if row.counted_fen is None else int(row.counted_fen)
     return ShiftReport(
         shift_id=row.shift_id, drawer=row.drawer, status=row.status, float_fen=int(row.float_fen),
         cash_in_fen=cash_in, cash_out_fen=cash_out, expected_fen=expected, counted_fen=counted,
-        mismatch_fen=None if counted is None else counted - expected,
+        mismatch_fen=None if counted is None else counted - expected, by_kind=by_kind,
     )  # fmt: skip
 
 

@@ -67,7 +67,10 @@ def test_a_refund_above_the_limit_needs_a_supervisor_and_returns_the_deposit(
     k.assert_reconciled()
     assert k.ledger(deposit_account(issued.card_asn)) == 0
     assert k.ledger(drawer_account(DRAWER)) == -500  # only the fee stays
-    assert session.close_shift(500).mismatch_fen == 0
+    report = session.close_shift(500)
+    assert report.mismatch_fen == 0
+    assert report.by_kind == {"card_deposit": 2_000, "issue_fee": 500, "load_authorized": 3_000,
+                              "refund_balance": -3_000, "refund_deposit": -2_000}  # fmt: skip
 
 
 def test_a_card_pulled_during_the_emptying_purchase_is_refunded_once(counter: Counter) -> None:
