@@ -1,0 +1,71 @@
+"""The counter demo's app on a :class:`kiosk.demo.counter_world.CounterWorld`: the
+station on the demo ports, and the TEST ONLY device buttons beside the citizen's pad."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from terminal_ui.counter.app import CounterApp
+from terminal_ui.counter.screens import DemoDevices
+from terminal_ui.counter.station import Station
+
+__all__ = ["make_counter_app"]
+
+
+def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> CounterApp:
+    """The app for ``cw`` with ``ports`` (the composition root passes both)."""
+    from simulators.idcard import DEMO_DOCUMENTS
+
+    station = Station(ports)
+    citizens = [(c.asn, c.name) for c in cw.wallet.cards() if c.role == "citizen"]
+    documents = [(d.number, d.name or d.english_name) for d in DEMO_DOCUMENTS]
+    names = dict(citizens)
+    docs = dict(documents)
+
+    def slots() -> str:
+        clerk = "clerk" if cw.clerk_reader.present else "—"
+        card = cw.citizen_reader.present
+        citizen = cw.extra.get("citizen_shown", "—") if card else "—"
+        doc = cw.id_sim.document
+        held = (doc.name or doc.english_name) if doc is not None else "—"
+        return f"[b]clerk[/b] {clerk} · [b]card[/b] {citizen} · [b]ID[/b] {held}"
+
+    def clerk() -> str:
+        cw.insert_clerk()
+        return slots()
+
+    def clerk_out() -> str:
+        cw.clerk_reader.remove()
+        station.sign_out()  # the session locks when the clerk card leaves
+        return slots()
+
+    def blank() -> str:
+        cw.insert_blank()
+        cw.extra["citizen_shown"] = "blank"
+        return slots()
+
+    def citizen(asn: str) -> str:
+        cw.insert_citizen(asn)
+        cw.extra["citizen_shown"] = names.get(asn, asn)
+        return slots()
+
+    def document(number: str) -> str:
+        cw.place_id(number)
+        return slots()
+
+    def take() -> str:
+        if cw.citizen_reader.present:
+            cw.citizen_reader.remove()
+        cw.id_sim.take()
+        return slots()
+
+    actions = {"clerk": clerk, "clerk_out": clerk_out, "blank": blank, "citizen": citizen,
+               "document": document, "take": take}  # fmt: skip
+
+    def panel() -> DemoDevices:
+        d = DemoDevices(actions=actions, citizens=citizens, documents=documents)
+        d.slots = slots()
+        return d
+
+    del docs
+    return CounterApp(station, demo=panel, language=language)
