@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from kivy.app import App
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -32,21 +33,59 @@ __all__ = ["CounterRoot", "DemoDevices"]
 ID_CHARS = (*tuple("1234567890X"), *tuple("ABCDEFGHIJKLMNOPQRSTUVWYZ"))
 
 
-class OpButton(BigButton):
+class RoleButton(BigButton):
+    """A button whose text is the theme's ``font_role`` size (small, body, bar...).
+
+    BigButton's rule binds its font size to the theme too, and a second rule on the same
+    property loses to it whenever the theme changes (whichever binding runs last wins).
+    So the size is set again whenever anything else sets it: the role always holds."""
+
+    font_role = StringProperty("")
+
+    def on_kv_post(self, *_args: Any) -> None:
+        if self.font_role:
+            theme = App.get_running_app().theme
+            theme.fbind(self.font_role, self._fit_font)
+            self.fbind("font_size", self._fit_font)
+            self._fit_font()
+
+    def _fit_font(self, *_args: Any) -> None:
+        size = float(getattr(App.get_running_app().theme, self.font_role))
+        if float(getattr(self, "font_size", 0)) != size:  # equal: no event, so no loop
+            self.font_size = size
+
+
+class OpButton(RoleButton):
     op = StringProperty("")
 
 
-class FieldBox(BigButton):
-    """A field's value; tapping it gives it the keyboard."""
+class FieldBox(RoleButton):
+    """A field: its name (or its error) above its value; tapping it gives it the keyboard."""
 
     name = StringProperty("")
     label = StringProperty("")
     error = StringProperty("")
+    value = StringProperty("")  # markup, escaped
     focused = BooleanProperty(False)
-    preedit = StringProperty("")
+    preedit = StringProperty("")  # markup: the pinyin composition, not yet typed
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("label", "error", "value", "preedit", "font_size"):
+            self.fbind(name, self._compose)
+
+    def _compose(self, *_args: Any) -> None:
+        theme = App.get_running_app().theme
+        colour = theme.danger if self.error else theme.muted
+        head = self.label + ("  —  " + self.error if self.error else "")
+        hexa = "".join(f"{int(c * 255):02x}" for c in colour[:3])
+        small = int(theme.small)
+        tail = f"[u][color=0b5cad]{self.preedit}[/color][/u]" if self.preedit else ""
+        head = head.replace("&", "&amp;").replace("[", "&bl;").replace("]", "&br;")
+        self.text = f"[size={small}][color={hexa}]{head}[/color][/size]\n{self.value}{tail}"
 
 
-class DocChoice(BigButton):
+class DocChoice(RoleButton):
     value = StringProperty("")
     chosen = BooleanProperty(False)
 
@@ -151,7 +190,7 @@ class CounterFormScreen(CounterScreen):
             value = view.fields.get(spec.name, "")
             if spec.kind == "document":
                 value = self.t(texts.DOCUMENT_NAMES.get(value, ""))
-            box.text = self.fx(value)
+            box.value = self.fx(value)
             box.focused = box.name == self.focus
             code = view.field_errors.get(spec.name, "")
             box.error = self.t(texts.message(code)) if code else ""
@@ -368,7 +407,7 @@ class CounterRoot(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
             # The demo's buttons make room for the pad while the citizen types.
             # (Taken out, not hidden: a disabled widget still swallows the touches over it.)
             column = self.ids.citizen_column
-            if side.asking and self.demo.parent is column:
+            if side.asking and self.demo.parent is not None:  # (ids are weak proxies)
                 column.remove_widget(self.demo)
             elif not side.asking and self.demo.parent is None:
                 column.add_widget(self.demo)

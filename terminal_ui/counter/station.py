@@ -20,7 +20,13 @@ from typing import Protocol
 
 from cardlib.idcard import DocumentType, IdentityDocument
 from kiosk.core.pinpad import PinBuffer
-from kiosk.counter.holder import HolderData, HolderError, check_holder, holder_from_document
+from kiosk.counter.holder import (
+    HolderData,
+    HolderError,
+    check_holder,
+    check_number,
+    holder_from_document,
+)
 from kiosk.money import parse_yuan
 
 __all__ = [
@@ -92,7 +98,7 @@ OP_FIELDS: Mapping[Op, tuple[FieldSpec, ...]] = {
     Op.REPLACE: (FieldSpec("card_number", "digits"), FieldSpec("number", "id_number")),
     Op.RESET_PIN: (FieldSpec("puk", "digits", optional=True), FieldSpec("number", "id_number")),
     Op.REFUND: (FieldSpec("number", "id_number"),),
-    Op.LOOKUP: (FieldSpec("query", "text"),),
+    Op.LOOKUP: (FieldSpec("query", "id_number"),),
     Op.RENEW: (FieldSpec("number", "id_number"),),
     Op.SHIFT_OPEN: (FieldSpec("float", "amount"),),
     Op.SHIFT_CLOSE: (FieldSpec("counted", "amount"),),
@@ -326,6 +332,8 @@ class Station:
         self._execute(op, "")
 
     def _check(self, op: Op) -> dict[str, str]:
+        import datetime as dt
+
         errors: dict[str, str] = {}
         values = self.view.fields
         for spec in OP_FIELDS[op]:
@@ -344,6 +352,17 @@ class Station:
                     errors[spec.name] = "amount_format"
             elif spec.kind == "digits" and not (value.isascii() and value.isdigit()):
                 errors[spec.name] = "digits_only"
+        if op is Op.ISSUE and self._holder is None and not {"number", "birth"} & set(errors):
+            # The number is checked as soon as it and the birth date are there, so a
+            # typing mistake shows before the other fields are filled.
+            try:
+                kind = DocumentType(values.get("document", DocumentType.RESIDENT.value))
+                birth = dt.datetime.strptime(values["birth"].strip(), "%Y%m%d").date()
+                check_number(kind, values["number"], birth=birth, today=self._today())  # type: ignore[arg-type]
+            except HolderError as exc:
+                errors["number"] = exc.code.value
+            except ValueError:
+                errors["birth"] = "date_format"
         if op is Op.ISSUE and not errors and self._holder is None:
             try:
                 self._holder = self._typed_holder(values)

@@ -34,7 +34,7 @@ FIELD_LABELS: Mapping[str, str] = {
     "amount": N_("Cash amount (yuan)"),
     "card_number": N_("Card number"),
     "puk": N_("PUK (if the citizen has it)"),
-    "query": N_("Card number, name or ID number"),
+    "query": N_("Card number or ID number"),
     "float": N_("Drawer float (yuan)"),
     "counted": N_("Cash counted (yuan)"),
 }
