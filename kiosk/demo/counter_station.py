@@ -32,9 +32,10 @@ from cardlib.purse import LoadAuthorization, LoadRequest, Purse
 from drivers.idcard import IdReaderError, NoIdCardError
 from drivers.printer.document import Document, Field, Rule, Text
 from kiosk.counter.holder import HolderData, mask
+from kiosk.counter.station_ports import Clerk, CounterRefused, Op, Outcome
 from kiosk.money import format_fen
-from terminal_ui.counter.station import Clerk, CounterRefused, Op, Outcome
 from terminal_ui.counter.texts import OP_TITLES as OP_TITLE
+from terminal_ui.counter.texts import VALUE_WORDS
 
 __all__ = ["DemoCounterPorts"]
 
@@ -72,7 +73,9 @@ class DemoCounterPorts:
         clerk = self._clerk
         blocks: list[Any] = [Text("张家港市民卡 · 服务窗口", bold=True),
                              Text(words.gettext(OP_TITLE[op])), Rule()]  # fmt: skip
-        blocks += [Field(words.gettext(label), value) for label, value in rows]
+        for label, value in rows:
+            shown = words.gettext(value) if value in VALUE_WORDS else value  # a word, not data
+            blocks.append(Field(words.gettext(label), shown))
         blocks += [Rule(), Field("操作员", clerk.name if clerk else ""),
                    Field("时间", dt.datetime.now(CARD_TZ).strftime("%Y-%m-%d %H:%M")),
                    Field("业务编号", reference)]  # fmt: skip

@@ -22,45 +22,46 @@ def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> Count
     names = dict(citizens)
     docs = dict(documents)
 
-    def slots() -> str:
-        clerk = "clerk" if cw.clerk_reader.present else "—"
+    def slots() -> list[tuple[str, str]]:
+        clerk = cw.clerk_card().name.split(" ")[-1] if cw.clerk_reader.present else "none"
         card = cw.citizen_reader.present
-        citizen = cw.extra.get("citizen_shown", "—") if card else "—"
+        citizen = cw.extra.get("citizen_shown", "none") if card else "none"
         doc = cw.id_sim.document
-        held = (doc.name or doc.english_name) if doc is not None else "—"
-        return f"[b]clerk[/b] {clerk} · [b]card[/b] {citizen} · [b]ID[/b] {held}"
+        held = (doc.name or doc.english_name) if doc is not None else "none"
+        return [("Clerk card", clerk), ("Citizen card", citizen), ("ID document", held)]
 
-    def clerk() -> str:
+    def clerk() -> list[tuple[str, str]]:
         cw.insert_clerk()
         return slots()
 
-    def clerk_out() -> str:
+    def clerk_out() -> list[tuple[str, str]]:
         cw.clerk_reader.remove()
         station.sign_out()  # the session locks when the clerk card leaves
         return slots()
 
-    def blank() -> str:
+    def blank() -> list[tuple[str, str]]:
         cw.insert_blank()
         cw.extra["citizen_shown"] = "blank"
         return slots()
 
-    def citizen(asn: str) -> str:
+    def citizen(asn: str) -> list[tuple[str, str]]:
         cw.insert_citizen(asn)
         cw.extra["citizen_shown"] = names.get(asn, asn)
         return slots()
 
-    def document(number: str) -> str:
+    def document(number: str) -> list[tuple[str, str]]:
         cw.place_id(number)
         return slots()
 
-    def take() -> str:
+    def take() -> list[tuple[str, str]]:
         if cw.citizen_reader.present:
             cw.citizen_reader.remove()
         cw.id_sim.take()
         return slots()
 
     actions = {"clerk": clerk, "clerk_out": clerk_out, "blank": blank, "citizen": citizen,
-               "document": document, "take": take}  # fmt: skip
+               "document": document, "take": take,
+               "slots": slots}  # fmt: skip
 
     def panel() -> DemoDevices:
         d = DemoDevices(actions=actions, citizens=citizens, documents=documents)

@@ -5,6 +5,7 @@ field has the keyboard (what is typed goes to the station at once)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -24,7 +25,7 @@ from kivy.uix.screenmanager import Screen as KivyScreen
 from cardlib.idcard import DocumentType
 from terminal_ui.counter import texts
 from terminal_ui.counter.station import OP_FIELDS, FieldSpec, Op, Page, Station, StationView
-from terminal_ui.widgets.common import BigButton
+from terminal_ui.widgets.common import BigButton, fit_font
 from terminal_ui.widgets.keys import AMOUNT, DIGITS, CharKeys
 from terminal_ui.widgets.pinyin_keyboard import PinyinKeyboard
 
@@ -71,18 +72,25 @@ class FieldBox(RoleButton):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for name in ("label", "error", "value", "preedit", "font_size"):
+        for name in ("label", "error", "value", "preedit", "font_size", "width"):
             self.fbind(name, self._compose)
 
     def _compose(self, *_args: Any) -> None:
         theme = App.get_running_app().theme
+        # A field in error has its name in red; the words are in the form's message line
+        # (a sentence in here would not fit the box).
         colour = theme.danger if self.error else theme.muted
-        head = self.label + ("  —  " + self.error if self.error else "")
+        head = self.label
         hexa = "".join(f"{int(c * 255):02x}" for c in colour[:3])
         small = int(theme.small)
         tail = f"[u][color=0b5cad]{self.preedit}[/color][/u]" if self.preedit else ""
         head = head.replace("&", "&amp;").replace("[", "&bl;").replace("]", "&br;")
-        self.text = f"[size={small}][color={hexa}]{head}[/color][/size]\n{self.value}{tail}"
+        # A long number (a 20-digit card number) gets smaller rather than broken in two.
+        plain = re.sub(r"\[[^\]]*\]", "", self.value + self.preedit)
+        room = self.width - theme.pad * 1.2
+        size = int(fit_font(plain, room, float(self.font_size))) if plain else int(self.font_size)
+        value = f"[size={size}]{self.value}{tail}[/size]"
+        self.text = f"[size={small}][color={hexa}]{head}[/color][/size]\n{value}"
 
 
 class DocChoice(RoleButton):
@@ -97,6 +105,8 @@ class ResultRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
 
 
 class CounterScreen(KivyScreen):  # type: ignore[misc]  # Kivy has no type stubs
+    """Base of the station's pages."""
+
     station = ObjectProperty(None)
     view = ObjectProperty(None, allownone=True)
     language = StringProperty("zh-Hans")
@@ -115,6 +125,9 @@ class CounterScreen(KivyScreen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def update(self, view: StationView) -> None:
         """Subclasses fill their widgets from ``view``."""
+
+    def fresh(self) -> None:
+        """The page is opened anew (the form forgets which field had the keyboard)."""
 
 
 class CounterSignInScreen(CounterScreen):
@@ -195,6 +208,9 @@ class CounterFormScreen(CounterScreen):
             code = view.field_errors.get(spec.name, "")
             box.error = self.t(texts.message(code)) if code else ""
         self._draw_input(next((s for s in specs if s.name == self.focus), None))
+
+    def fresh(self) -> None:
+        self._built_for = None
 
     def on_focus(self, *_args: Any) -> None:
         if self.view is not None:
@@ -296,6 +312,7 @@ class CounterResultScreen(CounterScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         for label, value in out.rows:
+            value = self.t(value) if value in texts.VALUE_WORDS else value
             strong = label in ("Difference", "Balance") or (label == "Card number")
             rows.add_widget(ResultRow(label=self.t(label), value=self.fx(value), strong=strong))
 
@@ -313,7 +330,7 @@ class CitizenSide(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
 class DemoDevices(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
     """TEST ONLY hands for the demo: cards in and out of the readers, ID documents."""
 
-    slots = StringProperty("")
+    slots = ListProperty([])  # (message id of the slot, what is in it)
     language = StringProperty("zh-Hans")
     citizens = ListProperty([])  # (key, label)
     documents = ListProperty([])  # (key, label)
@@ -322,8 +339,13 @@ class DemoDevices(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
     document_index = NumericProperty(-1)
 
     def do(self, name: str, *args: Any) -> None:
-        fn: Callable[..., str] = self.actions[name]
+        fn: Callable[..., list[tuple[str, str]]] = self.actions[name]
         self.slots = fn(*args)
+
+    def slot_text(self, slots: list[tuple[str, str]], language: str) -> str:
+        app = App.get_running_app()
+        return "  ·  ".join(f"{app.t(what, language)}: {app.t(held, language) or held}"
+                            for what, held in slots)  # fmt: skip
 
     def next_citizen(self) -> None:
         self.citizen_index = (self.citizen_index + 1) % len(self.citizens)
@@ -398,12 +420,15 @@ class CounterRoot(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
         self.signed_in = view.clerk is not None
         self.shift_open = view.shift_open
         screen = self.pages.get_screen(view.page.value)
+        if view.page is Page.FORM and self.pages.current != Page.FORM.value:
+            screen.fresh()  # a form opened anew: its first field gets the keyboard
         screen.language = self.language
         screen.show(view)
         self.pages.current = view.page.value
         side = self.ids.citizen
         side.asking = view.page is Page.CITIZEN_PIN
         if self.demo is not None:
+            self.demo.slots = self.demo.actions["slots"]()  # cards moved by a script too
             # The demo's buttons make room for the pad while the citizen types.
             # (Taken out, not hidden: a disabled widget still swallows the touches over it.)
             column = self.ids.citizen_column

@@ -43,8 +43,8 @@ class Shift:
     checked: int = 0
 
     # -- checks and pictures -------------------------------------------------------------
-    def look(self, name: str) -> None:
-        """Check the page now shown in every language; picture it (zh-Hans) if asked."""
+    def look(self, name: str, languages: tuple[str, ...] | None = None) -> None:
+        """Check the page now shown in each language; picture it (zh-Hans) if asked."""
         from kivy.clock import Clock
         from kivy.lang import Builder
 
@@ -66,7 +66,7 @@ class Shift:
         gc.collect()
         Window.size = self.check_size  # no frame drawn: layout only
         size = self.check_size
-        for lang in self.languages:
+        for lang in languages or self.languages:
             root.choose_language(lang)
             settle(self.d.app.root, turn)
             found = check(root, size, dpi=self.dpi, elder=False,
@@ -168,15 +168,20 @@ class Shift:
         self._type(opening)
         self.look("counter-07-issue-from-id-card")
         if self.pinyin:
-            # The name typed again by pinyin initials, its surname first among candidates.
+            # The name on the pinyin keyboard: surnames first for its first character.
             self._press("focus_field", name="name")
-            d.press("ime_clear")
             for ch in "sunhaoran":
                 d.press("type", char=ch)
             d.wait_for(lambda: form.keyboard.preedit, what="pinyin composition")
-            d.pump(5)
-            self.look("counter-08-issue-name-by-pinyin")
-            d.press("candidate", word="孙浩然")
+            d.wait_for(lambda: d.find("candidate"), what="candidates")
+            # (one language: another would draw a new keyboard, the composition gone)
+            self.look("counter-08-issue-name-by-pinyin", ("zh-Hans",))
+            d.press("candidate", index=0)
+            d.pump(2)
+            if self.station.view.fields.get("name") != "孙浩然":
+                # The likeliest reading was another: the clerk keeps the card's name.
+                self.station.set_field("name", "孙浩然")
+            self._press("focus_field", name="opening")
         self._press("submit")
         self._citizen_pin(NEW_PIN)
         self.look("counter-09-citizen-pin")

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 from cardlib.idcard import DocumentType, IdentityDocument
 from kiosk.core.pinpad import PinBuffer
@@ -27,6 +26,7 @@ from kiosk.counter.holder import (
     check_number,
     holder_from_document,
 )
+from kiosk.counter.station_ports import Clerk, CounterPorts, CounterRefused, Op, Outcome
 from kiosk.money import parse_yuan
 
 __all__ = [
@@ -53,23 +53,6 @@ class Page(StrEnum):
     CITIZEN_PIN = "citizen_pin"  # the pad facing the citizen is asking
     BUSY = "busy"
     RESULT = "result"
-
-
-class Op(StrEnum):
-    """The clerk's operations (issue 17's list), in the home screen's order."""
-
-    ISSUE = "issue"
-    TOP_UP = "top_up"
-    REPORT_LOSS = "report_loss"
-    BLOCK = "block"
-    UNBLOCK = "unblock"
-    REPLACE = "replace"
-    RESET_PIN = "reset_pin"
-    REFUND = "refund"
-    LOOKUP = "lookup"
-    RENEW = "renew"
-    SHIFT_OPEN = "shift_open"
-    SHIFT_CLOSE = "shift_close"
 
 
 @dataclass(frozen=True)
@@ -112,57 +95,6 @@ _PIN_FOR: Mapping[Op, str] = {
     Op.RESET_PIN: "new_pin",
     Op.REPLACE: "new_pin",
 }
-
-
-@dataclass(frozen=True)
-class Clerk:
-    """The signed-in operator, as the clerk card says."""
-
-    name: str
-    card_number: str
-    role: str  # "clerk" or "supervisor"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What an operation did: rows of (label message id, value text) for the screen and
-    the receipt (a calculation shown line by line), and whether the receipt printed."""
-
-    op: Op
-    rows: tuple[tuple[str, str], ...]
-    receipt_printed: bool
-    reference: str = ""
-    warning: str = ""  # a code shown, never hidden (a drawer mismatch)
-
-
-class CounterRefused(Exception):
-    """An operation refused before or while running; ``code`` picks the words."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
-
-
-class CounterPorts(Protocol):
-    """What the station asks of its core: one method per operation. PINs are passed
-    once and never kept; amounts are integer fen."""
-
-    def sign_in(self, pin: str) -> Clerk: ...
-    def sign_out(self) -> None: ...
-    def read_id_card(self) -> IdentityDocument: ...
-    def issue_card(self, holder: HolderData, pin: str, opening_fen: int) -> Outcome: ...
-    def top_up(self, amount_fen: int, pin: str) -> Outcome: ...
-    def report_loss(self, card_number: str, id_number: str) -> Outcome: ...
-    def block(self, card_number: str) -> Outcome: ...
-    def unblock(self, id_number: str) -> Outcome: ...
-    def replace(self, card_number: str, id_number: str, pin: str) -> Outcome: ...
-    def reset_pin(self, puk: str, id_number: str, pin: str) -> Outcome: ...
-    def refund(self, id_number: str) -> Outcome: ...
-    def lookup(self, query: str) -> Outcome: ...
-    def renew(self, id_number: str) -> Outcome: ...
-    def open_shift(self, float_fen: int) -> Outcome: ...
-    def close_shift(self, counted_fen: int) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -253,7 +185,6 @@ class Station:
 
     def _signed_in(self, clerk: object) -> None:
         assert isinstance(clerk, Clerk)
-        self._worker = None
         self._show(page=Page.HOME, clerk=clerk, pin_for="", message="")
 
     def sign_out(self) -> None:
@@ -304,7 +235,6 @@ class Station:
 
     def _document_read(self, doc: object) -> None:
         assert isinstance(doc, IdentityDocument)
-        self._worker = None
         fields = {**self.view.fields, "document": doc.document_type.value,
                   "number": doc.number, "name": doc.name or doc.english_name,
                   "birth": doc.birth}  # fmt: skip
@@ -322,7 +252,8 @@ class Station:
             return
         errors = self._check(op)
         if errors:
-            first = next(iter(errors.values()))
+            # A field's own mistake says more than "fill in every field".
+            first = next((c for c in errors.values() if c != "field_missing"), "field_missing")
             self._show(field_errors=errors, message=first)
             return
         if op in _PIN_FOR:
@@ -416,7 +347,6 @@ class Station:
 
     def _done(self, outcome: object) -> None:
         assert isinstance(outcome, Outcome)
-        self._worker = None
         shift = self.view.shift_open
         if outcome.op is Op.SHIFT_OPEN:
             shift = True
@@ -453,12 +383,12 @@ class Station:
         self._worker.start()
 
     def _refused(self, back: Page, code: str, detail: str) -> None:
-        self._worker = None
         self._show(page=back, message=code, detail=detail, pin_length=0,
                    pin_for="clerk" if back is Page.SIGN_IN else "")  # fmt: skip
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Tests: wait for the worker to finish (its result still goes via deliver)."""
+        """Tests: wait for the worker to finish (with the app's deliver, its result is then
+        still on the Kivy clock)."""
         w = self._worker
         if w is not None:
             w.join(timeout)

@@ -8,7 +8,16 @@ from collections.abc import Mapping
 from terminal_ui.counter.station import Op
 from terminal_ui.i18n import N_
 
-__all__ = ["FIELD_LABELS", "MESSAGES", "OP_TITLES", "PIN_PROMPTS", "ROW_LABELS", "message"]
+__all__ = [
+    "FIELD_LABELS",
+    "MESSAGES",
+    "OP_TITLES",
+    "PIN_PROMPTS",
+    "ROW_LABELS",
+    "SLOT_WORDS",
+    "VALUE_WORDS",
+    "message",
+]
 
 OP_TITLES: Mapping[Op, str] = {
     Op.ISSUE: N_("Issue a new card"),
@@ -30,10 +39,10 @@ FIELD_LABELS: Mapping[str, str] = {
     "number": N_("ID number"),
     "name": N_("Name"),
     "birth": N_("Birth date (YYYYMMDD)"),
-    "opening": N_("Opening balance (yuan)"),
+    "opening": N_("Opening cash (yuan)"),
     "amount": N_("Cash amount (yuan)"),
     "card_number": N_("Card number"),
-    "puk": N_("PUK (if the citizen has it)"),
+    "puk": N_("PUK, if any"),
     "query": N_("Card number or ID number"),
     "float": N_("Drawer float (yuan)"),
     "counted": N_("Cash counted (yuan)"),
@@ -53,6 +62,14 @@ ROW_LABELS: tuple[str, ...] = (
     N_("PIN"), N_("Float"), N_("Cash in"), N_("Cash out"), N_("Expected in drawer"),
     N_("Counted"), N_("Ledger: drawer this shift"), N_("Difference"),
 )  # fmt: skip
+
+# Values of outcome rows that are words, not data (a card's status at the central).
+VALUE_WORDS: frozenset[str] = frozenset(
+    {N_("active"), N_("blocked"), N_("terminated"), N_("reset with the PUK")}
+)
+# The demo's device slots (TEST ONLY panel).
+SLOT_WORDS = (N_("Clerk card"), N_("Citizen card"), N_("ID document"), N_("none"),
+              N_("blank"))  # fmt: skip
 
 PIN_PROMPTS: Mapping[str, str] = {
     "clerk": N_("Type your clerk PIN"),
