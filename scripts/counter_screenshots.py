@@ -31,7 +31,9 @@ def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(raw.glob("*.png")):
         with Image.open(path) as img:
-            img.resize((img.width // 2, img.height // 2), Image.LANCZOS).save(out / path.name)
+            img.resize((img.width // 2, img.height // 2), Image.Resampling.LANCZOS).save(
+                out / path.name
+            )
         print(out / path.name)
     shutil.rmtree(work, ignore_errors=True)
     return 1 if result["findings"] else 0
