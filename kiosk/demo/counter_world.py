@@ -103,6 +103,8 @@ class CounterWorld:
         if self.citizen_reader.present:
             self.citizen_reader.remove()
         self.citizen_reader.insert(self.wallet.open_card(who))
+        names = {c.asn: c.name for c in self.wallet.cards()}
+        self.extra["citizen_shown"] = names.get(who.upper(), who)  # what the demo panel says
 
     def insert_blank(self) -> None:
         """A blank chip from the card factory (TEST ONLY keys) in the citizen slot."""
@@ -112,6 +114,7 @@ class CounterWorld:
         path = self.wallet.root / "cards" / f"blank-{serial.hex().upper()}.json"
         card = make_blank_card(self.issuer.keys, serial, path=path)
         self.extra["blank_file"] = f"cards/{path.name}"
+        self.extra["citizen_shown"] = "blank"
         if self.citizen_reader.present:
             self.citizen_reader.remove()
         self.citizen_reader.insert(card)

@@ -19,8 +19,6 @@ def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> Count
     station = Station(ports)
     citizens = [(c.asn, c.name) for c in cw.wallet.cards() if c.role == "citizen"]
     documents = [(d.number, d.name or d.english_name) for d in DEMO_DOCUMENTS]
-    names = dict(citizens)
-    docs = dict(documents)
 
     def slots() -> list[tuple[str, str]]:
         clerk = cw.clerk_card().name.split(" ")[-1] if cw.clerk_reader.present else "none"
@@ -41,12 +39,10 @@ def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> Count
 
     def blank() -> list[tuple[str, str]]:
         cw.insert_blank()
-        cw.extra["citizen_shown"] = "blank"
         return slots()
 
     def citizen(asn: str) -> list[tuple[str, str]]:
         cw.insert_citizen(asn)
-        cw.extra["citizen_shown"] = names.get(asn, asn)
         return slots()
 
     def document(number: str) -> list[tuple[str, str]]:
@@ -68,5 +64,4 @@ def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> Count
         d.slots = slots()
         return d
 
-    del docs
     return CounterApp(station, demo=panel, language=language)
