@@ -7,8 +7,8 @@ Profile (docs/card-spec.md, part 2):
 - Subject: ``C=CN, O=civicard, serialNumber=<ASN, 20 hex digits>, CN=<card number>``.
 - Validity: the card's start and expiry dates.
 - Extensions: basicConstraints CA=false (critical); keyUsage digitalSignature
-  (critical); extendedKeyUsage = the role (citizen, clerk or technician) under the
-  project's OID arc; subject and authority key identifiers.
+  (critical); extendedKeyUsage = the role (citizen, clerk, technician or supervisor)
+  under the project's OID arc; subject and authority key identifiers.
 
 Validation (:func:`validate_card_certificate`) checks chain, dates, ASN and role,
 each failure its own error; :func:`verify_card_signature` then proves the card
@@ -37,13 +37,20 @@ from cardlib.errors import (
 )
 
 __all__ = [
+    "OPERATOR_SIGN_TAG",
     "CardCertificate",
     "Role",
+    "certificate_role",
     "issue_card_certificate",
     "make_test_ca",
     "validate_card_certificate",
     "verify_card_signature",
 ]
+
+# What an operator signature covers: this tag, then the 32-byte request digest. A plain
+# INTERNAL AUTHENTICATE (P1 00) refuses data starting with the tag, so a signature got
+# without the PIN can never pass for an operator's (docs/card-spec.md, "Operator cards").
+OPERATOR_SIGN_TAG = b"civicard-operator-request-v1\x00\x00\x00\x00"  # 32 bytes
 
 # A UUID-based arc (ITU-T X.667, 2.25.<uuid>): the project's own, no registry needed.
 OID_ARC = "2.25.149511852131264755858256227778392047717"
@@ -53,10 +60,17 @@ class Role(StrEnum):
     CITIZEN = "citizen"
     CLERK = "clerk"
     TECHNICIAN = "technician"
+    SUPERVISOR = "supervisor"  # a counter's second person (two-person operations)
+
+    @property
+    def is_operator(self) -> bool:
+        """An operator's card (clerk, technician, supervisor): it signs an operator's
+        request only after its PIN was verified on the card in this session."""
+        return self is not Role.CITIZEN
 
     @property
     def oid(self) -> x509.ObjectIdentifier:
-        index = {"citizen": 1, "clerk": 2, "technician": 3}[self.value]
+        index = {"citizen": 1, "clerk": 2, "technician": 3, "supervisor": 4}[self.value]
         return x509.ObjectIdentifier(f"{OID_ARC}.1.{index}")
 
     @classmethod
@@ -217,6 +231,18 @@ def validate_card_certificate(
     if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
         raise CertificateFormatError("card key is not ECDSA P-256")
     return CardCertificate(cert, asn, roles[0], public)
+
+
+def certificate_role(der: bytes) -> Role | None:
+    """The one civicard role a certificate carries, unchecked (the card OS reads its own
+    certificate's role this way); None when it is malformed or carries none or several."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (ValueError, x509.ExtensionNotFound):
+        return None
+    roles = [r for r in (Role.from_oid(o) for o in eku) if r is not None]
+    return roles[0] if len(roles) == 1 else None
 
 
 def verify_card_signature(card: CardCertificate, challenge: bytes, signature: bytes) -> None:

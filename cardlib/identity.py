@@ -16,12 +16,19 @@ from cryptography import x509
 
 from cardlib import crypto
 from cardlib.apdu import ApduSession
-from cardlib.certs import CardCertificate, Role, validate_card_certificate, verify_card_signature
+from cardlib.certs import (
+    OPERATOR_SIGN_TAG,
+    CardCertificate,
+    Role,
+    validate_card_certificate,
+    verify_card_signature,
+)
 from cardlib.crypto import Algorithm
 from cardlib.errors import InvalidPinError, PinBlockedError, ProtocolError
 from cardlib.layout import Ins, Sfi
 
 __all__ = [
+    "OPERATOR_SIGN_TAG",
     "PIN_BLOCK_LEN",
     "PIN_DIGITS",
     "PIN_TRIES",
@@ -50,6 +57,7 @@ INS_INTERNAL_AUTHENTICATE = 0x88
 PIN_REF = 0x00  # PBOC's P2 for the application PIN
 PUK_REF = 0x02  # P2 of VERIFY without data asking the PUK's tries (the project's)
 CERT_CHUNK = 200
+P1_OPERATOR_SIGN = 0x01  # INTERNAL AUTHENTICATE P1: an operator's signature (the project's)
 
 
 def _ascii_digits(text: str, digits: int) -> str:
@@ -197,6 +205,16 @@ class Identity:
 
     def internal_authenticate(self, challenge: bytes) -> bytes:
         return self.session.send_apdu(0x00, INS_INTERNAL_AUTHENTICATE, 0, 0, challenge, le=256)
+
+    def operator_sign(self, digest: bytes) -> bytes:
+        """INTERNAL AUTHENTICATE ``00 88 01 00 20`` digest: the operator card's ECDSA
+        signature over :data:`OPERATOR_SIGN_TAG` ‖ ``digest`` (DER). The card answers 6982
+        unless it is an operator's card whose PIN was verified in this session."""
+        if len(digest) != 32:
+            raise ValueError("an operator signs a 32-byte digest")
+        return self.session.send_apdu(
+            0x00, INS_INTERNAL_AUTHENTICATE, P1_OPERATOR_SIGN, 0, digest, le=256
+        )
 
     def authenticate(
         self, *, trusted: list[x509.Certificate], now: dt.datetime, role: Role | None = Role.CITIZEN

@@ -30,6 +30,7 @@ silently ignored). The terminal id is not configured: it is the PSAM's.
     [offline]
     max_hotlist_age_s = 86400
     max_card_offline_fen = 20000
+    max_unsent_age_s = 86400
 
     [timeouts]
     pin_entry = 30
@@ -115,6 +116,9 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "offline": {
         "max_hotlist_age_s": ("int", 24 * 3600),
         "max_card_offline_fen": ("int", 20_000),
+        # Purchases stop once the oldest record not acknowledged by the central is
+        # older than this (docs/sync.md, "The oldest unsent record").
+        "max_unsent_age_s": ("int", 24 * 3600),
     },
     "timeouts": {
         **{name: ("float", seconds) for name, seconds in _TIMED.items()},
@@ -156,6 +160,7 @@ class KioskConfig:
     shuffle_pin_pad: bool = False  # the PIN pad's digits in a fresh random layout each time
     support_dir: Path | None = None  # support bundles go here (else <data_dir>/support)
     dpi: float = 124.0  # the touch screen's pixels per inch: sizes touch targets in mm
+    max_unsent_age_s: int = 24 * 3600  # purchases stop beyond it (docs/sync.md)
 
 
 def _coerce(key: str, kind: str, value: Any, *, from_env: bool) -> Any:
@@ -321,4 +326,5 @@ def _validate(v: dict[str, Any]) -> KioskConfig:
         shuffle_pin_pad=v["screen.shuffle_pin_pad"],
         support_dir=v["kiosk.support_dir"],
         dpi=v["screen.dpi"],
+        max_unsent_age_s=v["offline.max_unsent_age_s"],
     )

@@ -294,7 +294,8 @@ def build_kiosk(
         raise KioskBuildError("readers.psam_reader", f"no usable PSAM: {exc}") from exc
     # Issue 12 item 3: an outbox that is missing, damaged or behind is never
     # re-created: the kiosk goes out of service with the guard's reason code.
-    guard = OutboxGuard(data / "outbox.db", terminal_id)
+    guard = OutboxGuard(data / "outbox.db", terminal_id,
+                        max_unsent_age_s=config.max_unsent_age_s)  # fmt: skip
     outbox = guard.outbox
 
     client = store = agent = None

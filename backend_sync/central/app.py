@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend_sync.central import bills, documents, ingest, loads, orders, reconcile, registry
 from backend_sync.central.api_rules import document_rules, install, refusals
 from backend_sync.central.console.routes import console_router
+from backend_sync.central.counter_api import counter_router
 from backend_sync.central.feedback.api import feedback_router
 from backend_sync.central.feedback.open311 import open311_router
 from backend_sync.central.fleet_api import router as fleet_router
@@ -91,6 +92,7 @@ def create_app(central: Central, *, max_body_bytes: int | None = None) -> FastAP
     app.include_router(feedback_router(central))
     app.include_router(open311_router(central))
     app.include_router(services_router(central))  # city services (docs/services.md)
+    app.include_router(counter_router(central))  # the clerk's counter station
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -45,6 +45,7 @@ def _central(args: argparse.Namespace) -> Any:
         issuer_ca_files=tuple(Path(p) for p in args.issuer_ca),
         max_body_bytes=getattr(args, "max_body", None) or Settings.max_body_bytes,
         terminal_ca_files=tuple(Path(p) for p in args.terminal_ca or ()),
+        card_issuer_dir=Path(args.card_issuer) if getattr(args, "card_issuer", None) else None,
     )
     return Central.from_settings(settings)
 
@@ -192,6 +193,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             sp.add_argument(
                 "--issuer-ca", action="append", default=[],
                 help="issuer CA certificate (PEM) that card certificates chain to; repeatable",
+            )  # fmt: skip
+            sp.add_argument(
+                "--card-issuer", metavar="DIR",
+                help="issue cards at counters with this issuer (issuer-keys.json, issuer-ca.*)",
             )  # fmt: skip
             sp.add_argument(
                 "--terminal-ca", action="append",

@@ -23,9 +23,9 @@ from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import anomalies, cards, load_auths
 from backend_sync.central.providers import FundingRefused
 from backend_sync.central.service import Central, Refused, check_signed
-from backend_sync.wire import AuthorizeLoadRequest, LoadAuthorization, record_dict
+from backend_sync.wire import AuthorizeLoad, AuthorizeLoadRequest, LoadAuthorization, record_dict
 
-__all__ = ["authorize_load", "void_expired"]
+__all__ = ["authorize_checked", "authorize_load", "void_expired"]
 
 
 def authorize_load(central: Central, req: AuthorizeLoadRequest) -> LoadAuthorization:
@@ -77,89 +77,98 @@ def _authorize(central: Central, req: AuthorizeLoadRequest) -> LoadAuthorization
     b = req.body
     with central.engine.begin() as conn:
         check_signed(central, conn, b.terminal_id, record_dict(b), req.signature)
-        card = conn.execute(sa.select(cards).where(cards.c.asn == b.asn)).first()
-        if card is None:
-            raise Refused(404, "unknown_card", b.asn)
-        if card.status != "active":
-            raise Refused(403, "card_not_active", b.asn)
-        if (card.algorithm, card.key_version) != (b.algorithm, b.key_version):
-            raise Refused(403, "wrong_key")
-        mac1, mac2 = central.crypto.load_macs(
-            asn=b.asn,
-            algorithm=b.algorithm,
-            key_version=b.key_version,
-            card_random=b.card_random,
-            atc=b.atc,
-            balance_before=b.balance_before,
-            amount=b.amount,
+        return _authorize_in(central, conn, b)
+
+
+def authorize_checked(central: Central, conn: sa.Connection, b: AuthorizeLoad) -> LoadAuthorization:
+    """:func:`authorize_load` for a caller that has checked the request's signatures
+    itself (the counter's cash top-up, signed by terminal and operator), in its
+    transaction ``conn``."""
+    return _authorize_in(central, conn, b)
+
+
+def _authorize_in(central: Central, conn: sa.Connection, b: AuthorizeLoad) -> LoadAuthorization:
+    card = conn.execute(sa.select(cards).where(cards.c.asn == b.asn)).first()
+    if card is None:
+        raise Refused(404, "unknown_card", b.asn)
+    if card.status != "active":
+        raise Refused(403, "card_not_active", b.asn)
+    if (card.algorithm, card.key_version) != (b.algorithm, b.key_version):
+        raise Refused(403, "wrong_key")
+    mac1, mac2 = central.crypto.load_macs(
+        asn=b.asn,
+        algorithm=b.algorithm,
+        key_version=b.key_version,
+        card_random=b.card_random,
+        atc=b.atc,
+        balance_before=b.balance_before,
+        amount=b.amount,
+        terminal_id=b.terminal_id,
+        date=b.date,
+        time=b.time,
+    )
+    if mac1 != b.mac1:
+        raise Refused(403, "bad_mac1")
+    same = conn.execute(
+        sa.select(load_auths).where(
+            load_auths.c.terminal_id == b.terminal_id,
+            load_auths.c.request_id == b.request_id,
+        )
+    ).first()
+    if same is not None:
+        if same.mac1 != b.mac1:
+            raise Refused(409, "request_id_reused")
+        return LoadAuthorization(load_id=same.id, mac2=same.mac2, status=same.status)
+    if b.amount <= 0 or b.balance_before + b.amount > central.max_purse_balance:
+        raise Refused(422, "amount_out_of_range")
+    # The MAC1 just verified proves the card's online ATC: settle earlier
+    # authorizations of this card that are still open.
+    open_auths = conn.execute(
+        sa.select(load_auths).where(load_auths.c.asn == b.asn, load_auths.c.status == "authorized")
+    ).all()
+    source = _source(b.funding, b.terminal_id)
+    for a in open_auths:
+        status = "voided" if a.atc >= b.atc else "confirmed"
+        _resolve(conn, central, a, status)
+    auth_id = uuid.uuid4().hex
+    if source.charged_online and central.funding is not None:
+        # The citizen's bank pays first; a refusal leaves nothing posted.
+        try:
+            central.funding.charge(source=b.funding, asn=b.asn, amount=b.amount, ref=auth_id)
+        except FundingRefused as exc:
+            raise Refused(402, "funding_refused", exc.reason) from exc
+    ids = ledger.account_ids(conn, [ledger.SUSPENSE, source.code])
+    ledger.post(
+        conn,
+        [
+            ledger.posting(
+                "load_authorized",
+                auth_id,
+                (ids[source.code], -b.amount),
+                (ids[ledger.SUSPENSE], b.amount),
+            )
+        ],
+        central.now_ms(),
+    )
+    conn.execute(
+        load_auths.insert().values(
+            id=auth_id,
             terminal_id=b.terminal_id,
-            date=b.date,
-            time=b.time,
+            request_id=b.request_id,
+            asn=b.asn,
+            atc=b.atc,
+            amount=b.amount,
+            balance_before=b.balance_before,
+            mac1=mac1,
+            mac2=mac2,
+            card_date=b.date,
+            card_time=b.time,
+            funding=b.funding,
+            status="authorized",
+            created_ms=central.now_ms(),
         )
-        if mac1 != b.mac1:
-            raise Refused(403, "bad_mac1")
-        same = conn.execute(
-            sa.select(load_auths).where(
-                load_auths.c.terminal_id == b.terminal_id,
-                load_auths.c.request_id == b.request_id,
-            )
-        ).first()
-        if same is not None:
-            if same.mac1 != b.mac1:
-                raise Refused(409, "request_id_reused")
-            return LoadAuthorization(load_id=same.id, mac2=same.mac2, status=same.status)
-        if b.amount <= 0 or b.balance_before + b.amount > central.max_purse_balance:
-            raise Refused(422, "amount_out_of_range")
-        # The MAC1 just verified proves the card's online ATC: settle earlier
-        # authorizations of this card that are still open.
-        open_auths = conn.execute(
-            sa.select(load_auths).where(
-                load_auths.c.asn == b.asn, load_auths.c.status == "authorized"
-            )
-        ).all()
-        source = _source(b.funding, b.terminal_id)
-        for a in open_auths:
-            status = "voided" if a.atc >= b.atc else "confirmed"
-            _resolve(conn, central, a, status)
-        auth_id = uuid.uuid4().hex
-        if source.charged_online and central.funding is not None:
-            # The citizen's bank pays first; a refusal leaves nothing posted.
-            try:
-                central.funding.charge(source=b.funding, asn=b.asn, amount=b.amount, ref=auth_id)
-            except FundingRefused as exc:
-                raise Refused(402, "funding_refused", exc.reason) from exc
-        ids = ledger.account_ids(conn, [ledger.SUSPENSE, source.code])
-        ledger.post(
-            conn,
-            [
-                ledger.posting(
-                    "load_authorized",
-                    auth_id,
-                    (ids[source.code], -b.amount),
-                    (ids[ledger.SUSPENSE], b.amount),
-                )
-            ],
-            central.now_ms(),
-        )
-        conn.execute(
-            load_auths.insert().values(
-                id=auth_id,
-                terminal_id=b.terminal_id,
-                request_id=b.request_id,
-                asn=b.asn,
-                atc=b.atc,
-                amount=b.amount,
-                balance_before=b.balance_before,
-                mac1=mac1,
-                mac2=mac2,
-                card_date=b.date,
-                card_time=b.time,
-                funding=b.funding,
-                status="authorized",
-                created_ms=central.now_ms(),
-            )
-        )
-        return LoadAuthorization(load_id=auth_id, mac2=mac2, status="authorized")
+    )
+    return LoadAuthorization(load_id=auth_id, mac2=mac2, status="authorized")
 
 
 def void_expired(central: Central) -> int:

@@ -198,6 +198,9 @@ def _gaps(asn: str, records: Sequence[ChainedRecord]) -> list[CounterGap]:
     return gaps
 
 
+WRITE_OFF_KINDS = ("replace_carry", "replace_cash")  # backend_sync.central.counter_replace
+
+
 def reconcile(central: Central, *, flags_since_ms: int = 0) -> Reconciliation:
     """The ledger's own checks, each card's chain of genuine records against its
     shadow balance, the counters' gaps, and the flags raised since ``flags_since_ms``."""
@@ -223,6 +226,21 @@ def reconcile(central: Central, *, flags_since_ms: int = 0) -> Reconciliation:
             ).scalar_one()
         )
         shadow = {code.split(":", 1)[1]: b for code, b in ledger.balances(conn, "card").items()}
+        # A lost card's balance carried to its replacement leaves its account with no
+        # card record (the chip's money is void, the card hotlisted for good): its
+        # chain is checked against the shadow balance before that write-off.
+        off = (
+            sa.select(accounts.c.code, sa.func.sum(ledger_entries.c.amount))
+            .select_from(
+                ledger_entries.join(accounts, accounts.c.id == ledger_entries.c.account_id).join(
+                    ledger_txns, ledger_txns.c.id == ledger_entries.c.txn_id
+                )
+            )
+            .where(accounts.c.kind == "card", ledger_txns.c.kind.in_(WRITE_OFF_KINDS))
+            .group_by(accounts.c.code)
+        )
+        for code, amount in conn.execute(off):
+            shadow[code.split(":", 1)[1]] -= int(amount)
         rows = conn.execute(
             sa.select(
                 t.asn,

@@ -52,6 +52,13 @@ class Settings:
     terminal_ca_files: tuple[Path, ...] = ()  # the terminal CAs trusted (none: no terminal)
     production: bool = False
     issuer_ca_files: tuple[Path, ...] = ()  # card certificates chain to these (polls, operators)
+    # The card issuer for counters (issuance.py): a folder with issuer-keys.json and the
+    # issuer CA (issuer-ca.crt, issuer-ca.key) — where an HSM would sit; None: no issuing.
+    card_issuer_dir: Path | None = None
+    card_deposit_fen: int = 2_000  # the city's card deposit (held, refunded at close)
+    card_fee_fen: int = 0  # the city's issuing fee
+    refund_supervisor_above_fen: int = 20_000
+    card_quarantine_s: int = 7 * 86400
 
 
 class Refused(Exception):
@@ -85,6 +92,15 @@ class Central:
     funding: FundingProvider | None = None  # bank debit for non-cash top-ups
     departments: Departments | None = None  # departments' systems (city services)
     card_cas: tuple[x509.Certificate, ...] = ()  # issuer CAs that card certificates chain to
+    # The card issuer (issuance.CentralIssuer: personalization and card keys, the CA key),
+    # where an HSM would sit; None: this central issues no cards at counters.
+    issuer: Any = None
+    refund_supervisor_above_fen: int = 20_000  # a refund (balance + deposit) above: two people
+    # A lost card's balance is carried this long after it was hotlisted, at the
+    # earliest: at least the terminals' hotlist max age + max unsent-record age
+    # (48 h + 48 h with the defaults, docs/sync.md "Replacement and the quarantine");
+    # a week, with margin.
+    card_quarantine_s: int = 7 * 86400
     clock: Callable[[], float] = time.time
     # Where composite (type 09, transit) fares go: the payee of a TAC-proven type (payees.py).
     transit_payee: str = "transit"
@@ -103,7 +119,18 @@ class Central:
         from cardlib.keys import KeyRole
 
         central_keys = [k.subset(KeyRole.LOAD, KeyRole.TAC) for k in keys]
+        issuer = None
+        if s.card_issuer_dir is not None:
+            from backend_sync.central.issuance import load_issuer
+
+            issuer = load_issuer(
+                s.card_issuer_dir, production=s.production,
+                deposit_fen=s.card_deposit_fen, fee_fen=s.card_fee_fen,
+            )  # fmt: skip
         return cls(
+            issuer=issuer,
+            refund_supervisor_above_fen=s.refund_supervisor_above_fen,
+            card_quarantine_s=s.card_quarantine_s,
             engine=make_engine(s.db_url),
             crypto=CardCrypto.of(*central_keys),
             signing_key=chain.load_private_key(s.signing_key_file.read_bytes()),

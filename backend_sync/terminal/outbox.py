@@ -16,7 +16,10 @@ The database runs in WAL mode with ``synchronous=FULL`` (a closed record is on t
 disk when ``complete`` returns) and every write transaction is BEGIN IMMEDIATE,
 since the kiosk thread and the agent thread both write. Sales stop, with
 :class:`SalesStopped`, while free disk space is below the reserve: a record that
-was begun can always be closed.
+was begun can always be closed. Purchases also stop (``unsent_too_old``) once the
+oldest record not yet acknowledged by the central is older than
+``max_unsent_age_s``: the central can then bound how late an offline debit may
+arrive (docs/sync.md, "The oldest unsent record").
 
 The file is never created over anything that was there, a damaged one raises
 :class:`OutboxUnusable`, and an outbox found behind what its marker or the
@@ -133,7 +136,8 @@ class OutboxStatus:
     open_intents: int
     free_bytes: int
     sales_allowed: bool
-    stop_reason: str | None = None  # "disk_full", "outbox_behind" (None: selling)
+    stop_reason: str | None = None  # disk_full, outbox_behind, unsent_too_old (None: selling)
+    oldest_unsent_ms: int | None = None  # when the oldest unacknowledged record was written
 
 
 def _revision(conn: sa.Connection) -> str | None:
@@ -154,10 +158,6 @@ def _migrate(conn: sa.Connection) -> None:
     cfg.set_main_option("script_location", _MIGRATIONS)
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "head")
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _create_file(path: Path, terminal_id: str, head_seq: int, head_hash: str) -> None:
@@ -208,18 +208,24 @@ class Outbox:
         *,
         reserve_bytes: int = DEFAULT_RESERVE_BYTES,
         free_bytes: Callable[[], int] | None = None,
+        max_unsent_age_s: int | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         """Open (migrating) the outbox at ``path`` for the PSAM's terminal id (12 hex
         digits), or create it when no trace of an outbox is there.
 
         Raises :class:`OutboxUnusable` (code ``outbox_missing``, ``outbox_damaged``
         or ``outbox_behind``) for a file that cannot be trusted, and
-        :class:`OutboxError` for a file made for another terminal."""
+        :class:`OutboxError` for a file made for another terminal.
+        ``max_unsent_age_s``: purchases stop once the oldest unacknowledged record is
+        older (None: no such limit); ``clock`` (Unix seconds) measures that age."""
         self.path = Path(path)
         self.terminal_id = terminal_id.upper()
         if len(bytes.fromhex(self.terminal_id)) != 6:
             raise ValueError("terminal id is 6 bytes")
         self.reserve_bytes = reserve_bytes
+        self.max_unsent_age_s = max_unsent_age_s
+        self._clock = clock or time.time
         self._free = free_bytes or (lambda: shutil.disk_usage(self.path.parent).free)
         marker = files.read_marker(self.path)
         if not self.path.exists():
@@ -318,6 +324,11 @@ class Outbox:
             meta = self._meta(conn)
             if "stopped" in meta:
                 raise SalesStopped(meta["stopped"], "outbox_behind")
+            if kind == "purchase" and self._unsent_too_old(conn, meta):
+                raise SalesStopped(
+                    "records unsent for too long: purchases stop until they are uploaded",
+                    "unsent_too_old",
+                )
             if conn.execute(
                 sa.select(outbox_records.c.seq).where(outbox_records.c.state == "open")
             ).first():
@@ -329,7 +340,7 @@ class Outbox:
                     state="open",
                     kind=kind,
                     intent=json.dumps(fields, sort_keys=True),
-                    created_ms=_now_ms(),
+                    created_ms=int(self._clock() * 1000),
                 )
             )
         return IntentId(seq)
@@ -359,7 +370,7 @@ class Outbox:
                 "kind": body["kind"],
                 "body": chain.canonical(body).decode(),
                 "hash": h,
-                "closed_ms": _now_ms(),
+                "closed_ms": int(self._clock() * 1000),
             }
             if intent_id is not None:
                 conn.execute(
@@ -658,6 +669,20 @@ class Outbox:
             )
         return int(res.rowcount)
 
+    def _oldest_unsent_ms(self, conn: sa.Connection, meta: dict[str, str]) -> int | None:
+        value = conn.execute(
+            sa.select(sa.func.min(outbox_records.c.created_ms)).where(
+                outbox_records.c.seq > int(meta["acked_seq"])
+            )
+        ).scalar()
+        return None if value is None else int(value)
+
+    def _unsent_too_old(self, conn: sa.Connection, meta: dict[str, str]) -> bool:
+        if self.max_unsent_age_s is None:
+            return False
+        oldest = self._oldest_unsent_ms(conn, meta)
+        return oldest is not None and self._clock() * 1000 - oldest > self.max_unsent_age_s * 1000
+
     @_guarded
     def status(self) -> OutboxStatus:
         with self.engine.connect() as conn:
@@ -675,10 +700,14 @@ class Outbox:
                     outbox_records.c.state == "closed",
                 )
             ).scalar_one()
+            oldest = self._oldest_unsent_ms(conn, meta)
+            too_old = self._unsent_too_old(conn, meta)
         free = self._free()
         stop = "outbox_behind" if "stopped" in meta else None
         if stop is None and free < self.reserve_bytes:
             stop = "disk_full"
+        if stop is None and too_old:
+            stop = "unsent_too_old"
         return OutboxStatus(
             terminal_id=self.terminal_id,
             head_seq=int(meta["head_seq"]),
@@ -688,4 +717,5 @@ class Outbox:
             free_bytes=free,
             sales_allowed=stop is None,
             stop_reason=stop,
+            oldest_unsent_ms=oldest,
         )

@@ -98,6 +98,9 @@ DEMO_CITIZENS = (
     DemoPerson(
         "技术员 周强", "320582********0202", dt.date(1990, 6, 6), 0, "900002", Role.TECHNICIAN
     ),
+    DemoPerson(
+        "值班长 刘洋", "320582********0303", dt.date(1982, 9, 9), 0, "700003", Role.SUPERVISOR
+    ),
 )
 
 

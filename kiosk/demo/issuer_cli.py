@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     c.add_argument("--birth", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
     c.add_argument("--pin", required=True, help="6 digits")
     c.add_argument("--puk", required=True, help="8 digits")
-    c.add_argument("--role", choices=["citizen", "clerk", "technician"], default="citizen")
+    c.add_argument(
+        "--role", choices=["citizen", "clerk", "technician", "supervisor"], default="citizen"
+    )
     c.add_argument("--balance", type=int, default=0, help="opening load in fen")
     c.set_defaults(handler=_card)
 

@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 S = State
 
 # Cards of these roles are refused at a kiosk, with the words of the refusal.
-ROLE_REFUSALS: Mapping[Role, Refusal] = {Role.CLERK: Refusal.COUNTER_CARD}
+ROLE_REFUSALS: Mapping[Role, Refusal] = {
+    Role.CLERK: Refusal.COUNTER_CARD,
+    Role.SUPERVISOR: Refusal.COUNTER_CARD,
+}
 
 
 class CitizenJourney(ServiceSteps):

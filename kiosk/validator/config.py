@@ -9,6 +9,7 @@
     line = 12
     vehicle = 345
     max_hotlist_age_s = 172800
+    max_unsent_age_s = 172800 # rides stop while the oldest unsent record is older
     repeat_window_s = 120     # a second tap within this on this bus is not charged
     block_hotlisted = true    # APPLICATION BLOCK a hotlisted card, as kiosks do
 
@@ -52,6 +53,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "line": ("int", 0),
         "vehicle": ("int", 0),
         "max_hotlist_age_s": ("int", 48 * 3600),
+        # Rides stop once the oldest unacknowledged record is older (docs/sync.md).
+        "max_unsent_age_s": ("int", 48 * 3600),
         "repeat_window_s": ("int", 120),
         "block_hotlisted": ("bool", True),
     },
@@ -82,6 +85,7 @@ class ValidatorConfig:
     line: int
     vehicle: int
     max_hotlist_age_s: int
+    max_unsent_age_s: int
     repeat_window_s: int
     block_hotlisted: bool
     card_reader: str
@@ -121,6 +125,7 @@ def load_validator_config(path: Path) -> ValidatorConfig:
         line=v["validator.line"],
         vehicle=v["validator.vehicle"],
         max_hotlist_age_s=v["validator.max_hotlist_age_s"],
+        max_unsent_age_s=v["validator.max_unsent_age_s"],
         repeat_window_s=v["validator.repeat_window_s"],
         block_hotlisted=v["validator.block_hotlisted"],
         card_reader=v["readers.card_reader"],

@@ -152,7 +152,7 @@ def build_validator(config: ValidatorConfig, *, psam_wait: float = 5.0) -> Valid
     terminal_id = psam.terminal_id.hex().upper()
     data = config.data_dir
     data.mkdir(parents=True, exist_ok=True)
-    outbox = Outbox(data / "outbox.db", terminal_id)
+    outbox = Outbox(data / "outbox.db", terminal_id, max_unsent_age_s=config.max_unsent_age_s)
     client = CentralClient(config.central_url, terminal_id=terminal_id, key=tkey,
                            central_key=central_key, timeout=config.central_timeout)  # fmt: skip
     store = DownloadStore(data / "downloads", central_key)

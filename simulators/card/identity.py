@@ -20,8 +20,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from cardlib import crypto
 from cardlib.apdu import CommandApdu
+from cardlib.certs import OPERATOR_SIGN_TAG, certificate_role
 from cardlib.crypto import Algorithm
 from cardlib.identity import (
+    P1_OPERATOR_SIGN,
     PIN_BLOCK_LEN,
     PIN_DIGITS,
     PIN_REF,
@@ -221,11 +223,25 @@ class IdentityCommands:
 
     # -- card authentication ----------------------------------------------------------
     def _internal_authenticate(self, cmd: CommandApdu) -> bytes:
+        """P1 00: sign a terminal's challenge (authentication, any card, no PIN). P1 01:
+        an operator's request signature over the tag ‖ 32-byte digest, only on an
+        operator's card (its certificate's role) whose PIN was verified in this session."""
         self._require_personalized()
-        if not 8 <= len(cmd.data) <= 64:
-            raise SwError(SW.WRONG_LENGTH)
+        if cmd.p2 != 0x00 or cmd.p1 not in (0x00, P1_OPERATOR_SIGN):
+            raise SwError(SW.INCORRECT_P1P2)
         key = ec.derive_private_key(int(self.eeprom["ec_private"], 16), ec.SECP256R1())
-        return key.sign(cmd.data, ec.ECDSA(hashes.SHA256()))
+        if cmd.p1 == 0x00:
+            if not 8 <= len(cmd.data) <= 64:
+                raise SwError(SW.WRONG_LENGTH)
+            if cmd.data.startswith(OPERATOR_SIGN_TAG[:8]):
+                raise SwError(SW.WRONG_DATA)  # never an operator signature without the PIN
+            return key.sign(cmd.data, ec.ECDSA(hashes.SHA256()))
+        if len(cmd.data) != 32:
+            raise SwError(SW.WRONG_LENGTH)
+        role = certificate_role(bytes.fromhex(self.eeprom.get("certificate") or ""))
+        if role is None or not role.is_operator or not self._pin_verified:
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
+        return key.sign(OPERATOR_SIGN_TAG + cmd.data, ec.ECDSA(hashes.SHA256()))
 
     def _get_data(self, cmd: CommandApdu) -> bytes:
         tag = (cmd.p1 << 8) | cmd.p2

@@ -137,3 +137,24 @@ def test_two_threads_writing_do_not_lose_records(tmp_path: Path) -> None:
     with ob.engine.connect() as conn:
         seqs = conn.execute(sa.text("SELECT seq FROM outbox_records")).scalars().all()
     assert all(s > ob.status().acked_seq for s in seqs)
+
+
+def test_purchases_stop_once_the_oldest_unsent_record_is_too_old(tmp_path: Path) -> None:
+    now = [1_800_000_000.0]
+    ob = Outbox(tmp_path / "o.db", TID, max_unsent_age_s=3600, clock=lambda: now[0])
+    seq = ob.complete(_begin(ob, 1), tac="0A0B0C0D", mac2="01020304", balance_after=9_900)
+    oldest = ob.status().oldest_unsent_ms
+    assert oldest is not None and ob.status().sales_allowed
+    now[0] = oldest / 1000 + 3601  # offline for longer than the stated age
+    st = ob.status()
+    assert (st.sales_allowed, st.stop_reason) == (False, "unsent_too_old")
+    with pytest.raises(SalesStopped) as stopped:
+        _begin(ob, 2)
+    assert stopped.value.reason == "unsent_too_old"
+    # A load needs the central online anyway (which then takes the backlog): not stopped.
+    iid = ob.begin_load(asn=ASN, amount=100, atc=0, date="20261128", time="101500",
+                        key_version=1, algorithm=0, balance_before=0, load_id="L1")  # fmt: skip
+    ob.abort(iid, "the card left before INITIALIZE")
+    ob.acknowledge(ob.status().head_seq)  # uploaded and acknowledged: selling again
+    assert ob.status().sales_allowed and seq == 1
+    _begin(ob, 2)

@@ -211,3 +211,20 @@ def test_torn_rides_settled_later_or_through_another_card(
     assert [rides[s][0] for s in sorted(rides)] == ["settled", "posted", "posted", "posted",
                                                     "posted"]  # fmt: skip
     assert k.world.ledger_balances()["payee:transit"] == 4 * FARE
+
+
+def test_rides_stop_once_the_oldest_unsent_record_is_too_old(
+    make_kiosk: Callable[..., Kiosk], tmp_path: Path
+) -> None:
+    k = make_kiosk()
+    bus = make_bus(k, tmp_path, start=_today())
+    assert bus.agent.run_once().ok  # the hotlist, at the depot
+    assert bus.tap(k, 1).outcome is Outcome.RIDE  # not uploaded: the bus left the depot
+    oldest = bus.outbox.status().oldest_unsent_ms
+    assert oldest is not None
+    bus.outbox.max_unsent_age_s = 48 * 3600  # the validator's default
+    bus.outbox._clock = lambda: oldest / 1000 + 48 * 3600 + 1
+    stopped = bus.tap(k, 2)
+    assert stopped.outcome is Outcome.OUT_OF_SERVICE and "unsent" in stopped.detail
+    assert bus.agent.run_once().ok  # back at the depot: uploaded, acknowledged
+    assert bus.tap(k, 2).outcome is Outcome.RIDE
