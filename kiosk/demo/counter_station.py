@@ -10,8 +10,9 @@ the central with the counter's drawer (``funding: cash``) as their source, recor
 the counter's outbox and uploaded; loss, block and unblock through the central's
 registry and hotlist; PIN reset with the PUK on the card; the shift's drawer from the
 ledger. Replacement with the balance carried, refund and close, renewal and the PIN
-reload without a PUK need the central's lifecycle endpoints (issue 17's central side):
-until the station core provides them they are refused with ``needs_central``.
+reload without a PUK need the central's lifecycle endpoints, which the station core
+(``kiosk.counter.CounterSession``) now drives; until these ports are an adapter over it
+they are refused with ``needs_central``.
 """
 
 from __future__ import annotations
