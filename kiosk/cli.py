@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "kiosk.diagnostics.cli",
     "backend_sync.terminal.outbox_cli",
     "kiosk.ticket_cli",
+    "kiosk.demo.counter_cli",
 )
 
 

@@ -12,6 +12,7 @@ _SIM_MODULES = (
     "simulators.wallet_cli",
     "simulators.vpcd_cli",
     "simulators.printer.cli",
+    "simulators.idcard.cli",
     "simulators.departments.cli",
 )
 

@@ -1,0 +1,1 @@
+"""The window clerk's counter station: its view-model (no Kivy) and its Kivy screens."""

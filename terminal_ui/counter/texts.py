@@ -1,0 +1,126 @@
+"""The counter station's words: every code the station and its core send, as a message
+id (English) that the gettext catalogs translate. The one place codes become words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from terminal_ui.counter.station import Op
+from terminal_ui.i18n import N_
+
+__all__ = [
+    "FIELD_LABELS",
+    "MESSAGES",
+    "OP_TITLES",
+    "PIN_PROMPTS",
+    "ROW_LABELS",
+    "SLOT_WORDS",
+    "VALUE_WORDS",
+    "message",
+]
+
+OP_TITLES: Mapping[Op, str] = {
+    Op.ISSUE: N_("Issue a new card"),
+    Op.TOP_UP: N_("Top up in cash"),
+    Op.REPORT_LOSS: N_("Report a card lost"),
+    Op.BLOCK: N_("Block a card"),
+    Op.UNBLOCK: N_("Unblock a card"),
+    Op.REPLACE: N_("Replace a card"),
+    Op.RESET_PIN: N_("Reset the PIN"),
+    Op.REFUND: N_("Refund and close"),
+    Op.LOOKUP: N_("Look up a card or citizen"),
+    Op.RENEW: N_("Renew a card"),
+    Op.SHIFT_OPEN: N_("Open the shift"),
+    Op.SHIFT_CLOSE: N_("Close the shift"),
+}
+
+FIELD_LABELS: Mapping[str, str] = {
+    "document": N_("Document"),
+    "number": N_("ID number"),
+    "name": N_("Name"),
+    "birth": N_("Birth date (YYYYMMDD)"),
+    "opening": N_("Opening cash (yuan)"),
+    "amount": N_("Cash amount (yuan)"),
+    "card_number": N_("Card number"),
+    "puk": N_("PUK, if any"),
+    "query": N_("Card number or ID number"),
+    "float": N_("Drawer float (yuan)"),
+    "counted": N_("Cash counted (yuan)"),
+}
+
+DOCUMENT_NAMES: Mapping[str, str] = {
+    "resident": N_("Resident ID card"),
+    "hmt": N_("HK/Macau/Taiwan residence permit"),
+    "foreigner_18": N_("Foreigner's permanent residence (18 digits)"),
+    "foreigner": N_("Foreigner's permanent residence (15 characters)"),
+}
+
+# Rows of outcomes (the station core's labels) and of receipts.
+ROW_LABELS: tuple[str, ...] = (
+    N_("Card number"), N_("Holder"), N_("ID number"), N_("Cash received"), N_("Balance"),
+    N_("Balance before"), N_("Card status"), N_("Hotlist version"), N_("Ledger balance"),
+    N_("PIN"), N_("Float"), N_("Cash in"), N_("Cash out"), N_("Expected in drawer"),
+    N_("Counted"), N_("Ledger: drawer this shift"), N_("Difference"),
+)  # fmt: skip
+
+# Values of outcome rows that are words, not data (a card's status at the central).
+VALUE_WORDS: frozenset[str] = frozenset(
+    {N_("active"), N_("blocked"), N_("terminated"), N_("reset with the PUK")}
+)
+# The demo's device slots (TEST ONLY panel).
+SLOT_WORDS = (N_("Clerk card"), N_("Citizen card"), N_("ID document"), N_("none"),
+              N_("blank"))  # fmt: skip
+
+PIN_PROMPTS: Mapping[str, str] = {
+    "clerk": N_("Type your clerk PIN"),
+    "new_pin": N_("Choose a new 6-digit PIN for the card"),
+    "card_pin": N_("Type your card's PIN"),
+}
+
+MESSAGES: Mapping[str, str] = {
+    # the station
+    "field_missing": N_("Fill in every field that is not optional."),
+    "amount_format": N_("Type an amount in yuan, such as 50 or 20.50."),
+    "digits_only": N_("Only digits here."),
+    "date_format": N_("Type the date as eight digits: year, month, day."),
+    "holder_unchecked": N_("Read the ID card or type the holder's data first."),
+    "id_card_read": N_("Read from the ID card. Check it with the citizen."),
+    "device_error": N_("A device or the central did not answer. Nothing was changed."),
+    "shift_needed": N_("Open the shift first: this operation takes or gives cash."),
+    "drawer_mismatch": N_("The drawer does not match. Count again and tell a supervisor."),
+    # the station core
+    "no_clerk_card": N_("Insert your clerk card first."),
+    "not_a_clerk_card": N_("This is not a valid clerk card."),
+    "clerk_pin_wrong": N_("Wrong clerk PIN."),
+    "signed_out": N_("The clerk card was taken out. Sign in again."),
+    "no_citizen_card": N_("Put the citizen's card on the reader."),
+    "no_id_card": N_("Put the identity card on the ID reader."),
+    "id_reader_fault": N_("The ID reader did not answer properly. Try again."),
+    "identity_mismatch": N_("The ID number does not match the card's holder."),
+    "needs_central": N_("Not available yet: the central does not offer this operation."),
+    "nothing_found": N_("Nothing found."),
+    "no_shift": N_("No shift is open."),
+    "unknown_card": N_("The central does not know this card."),
+    "card_terminated": N_("This card was closed and cannot be changed."),
+    # holder data (kiosk.counter.holder.HolderCode)
+    "number_length": N_("The ID number has the wrong length."),
+    "number_format": N_("The ID number has characters it cannot have."),
+    "number_check": N_("The ID number's check character is wrong: a typing mistake?"),
+    "number_region": N_("The ID number does not belong to this kind of document."),
+    "number_birth": N_("The ID number holds no valid birth date."),
+    "birth_mismatch": N_("The birth date does not match the ID number."),
+    "birth_future": N_("The birth date is in the future."),
+    "sex_mismatch": N_("The sex does not match the ID number."),
+    "nationality_mismatch": N_("The nationality does not match the ID number."),
+    "name_missing": N_("Type the holder's name."),
+    "name_too_long": N_("The name is longer than 15 characters."),
+    "name_characters": N_("The name may hold only Chinese characters and the middle dot."),
+    "document_expired": N_("The document has expired."),
+    "document_dates": N_("The document's dates cannot be read."),
+}
+MESSAGE_UNKNOWN = N_("Refused.")
+
+
+def message(code: str) -> str:
+    """The message id for a code; a code without words still says something."""
+    return MESSAGES.get(code, MESSAGE_UNKNOWN) if code else ""

@@ -1,0 +1,69 @@
+"""The counter station through its real widgets, in a process of its own (its own Kivy
+window at 1920x1080 for the layout check): a clerk signs in with the clerk card (a
+wrong PIN first), opens the shift, issues a card to a new holder read off the ID card
+reader on a pty, the citizen choosing the PIN on the pad on their side, with an opening
+balance in cash loaded through the central; tops it up, looks it up, reports it lost,
+is told refund is not offered yet, and closes the shift ten yuan short. Every page is
+checked in Simplified Chinese and English by terminal_ui.layout_check
+(scripts/counter_screenshots.py checks Traditional too)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def shift() -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = str(Path(__file__).with_name("counter_proc.py"))
+    proc = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                          timeout=240, env=env, cwd=ROOT)  # fmt: skip
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("COUNTER ")), None)
+    assert proc.returncode == 0 and line, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return dict(json.loads(line[len("COUNTER ") :]))
+
+
+def test_a_card_issued_end_to_end_through_the_ui(shift: dict[str, object]) -> None:
+    issued = shift["issued"]
+    assert isinstance(issued, dict)
+    assert issued["户名"] == "孙浩然" and issued["证件号码"] == "320582********0330"
+    assert issued["收取现金"] == "¥50.00" and issued["余额"] == "¥50.00"
+    # The top-up and the opening balance reached the chip and the central's ledger alike.
+    assert shift["topped"] == {"卡号": issued["卡号"], "原余额": "¥50.00", "收取现金": "¥20.00",
+                               "余额": "¥70.00"}  # fmt: skip
+    assert shift["chip_balance"] == 7000 and shift["ledger"] == 7000
+    assert shift["mismatches"] == 0 and shift["ledger_ok"] is True
+    assert shift["card_status"] == "blocked"  # reported lost: hotlisted at the central
+
+
+def test_refusals_are_shown(shift: dict[str, object]) -> None:
+    assert shift["refused"] == "number_check"  # a typed number with a wrong check character
+    closed = shift["closed"]
+    assert isinstance(closed, dict)
+    assert closed["钱箱应有"] == "¥570.00" and closed["实点"] == "¥560.00"
+    assert closed["差额"] == "-¥10.00"  # the mismatch is shown, never hidden
+
+
+def test_every_operation_printed_its_receipt(shift: dict[str, object]) -> None:
+    texts = shift["receipt_text"]
+    assert isinstance(texts, list) and shift["receipts"] == 5
+    kinds = ["开班", "办理新卡", "现金充值", "挂失", "结班"]
+    assert [next(k for k in kinds if k in t) for t in texts] == kinds
+    assert "320582********0330" in texts[1] and "320582200809150330" not in "".join(texts)
+
+
+def test_every_page_passes_the_layout_check(shift: dict[str, object]) -> None:
+    assert shift["checked"] == 2 * 18  # 18 pages × zh-Hans and en (CJK and Latin widths)
+    findings = shift["findings"]
+    assert isinstance(findings, list)
+    assert findings == [], "\n".join(str(f) for f in findings)
