@@ -209,6 +209,7 @@ class DemoWorld:
         if catalog is not None or not _published(central):
             documents.publish(central, "catalog", catalog or DEMO_CATALOG)
         _open_demo_poll(central, clock)
+        _demo_feedback_categories(central)
         from kiosk.demo.staff import ensure_demo_staff
 
         ensure_demo_staff(central)  # TEST ONLY logins for the staff console
@@ -415,6 +416,17 @@ def _open_demo_poll(central: Any, clock: Clock) -> None:
     except Refused as exc:
         if exc.reason != "poll_exists":  # a world rebuilt in its folder keeps its poll
             raise
+
+
+def _demo_feedback_categories(central: Any) -> None:
+    """The demo city's feedback categories, once (a rebuilt world keeps its list)."""
+    from backend_sync.central.feedback import rules
+    from kiosk.demo.catalog import DEMO_FEEDBACK_CATEGORIES
+
+    with central.engine.connect() as conn:
+        have = rules.categories(conn)
+    if not have:
+        rules.set_categories(central, DEMO_FEEDBACK_CATEGORIES)
 
 
 def _published(central: Any) -> bool:

@@ -48,10 +48,13 @@ def builtin_flows() -> FlowRegistry:
     from kiosk.flows.balance import BalanceFlow
     from kiosk.flows.bill import BillFlow
     from kiosk.flows.change_pin import ChangePinFlow
+    from kiosk.flows.feedback import FeedbackFlow
+    from kiosk.flows.feedback_case import FeedbackLookupFlow, FeedbackRateFlow
     from kiosk.flows.fixed_price import FixedPriceFlow
     from kiosk.flows.history import HistoryFlow
     from kiosk.flows.poll import PollFlow
     from kiosk.flows.top_up import TopUpFlow
 
     return FlowRegistry([BalanceFlow(), HistoryFlow(), BillFlow(), TopUpFlow(),
-                         ChangePinFlow(), FixedPriceFlow(), PollFlow()])  # fmt: skip
+                         ChangePinFlow(), FixedPriceFlow(), PollFlow(),
+                         FeedbackFlow(), FeedbackLookupFlow(), FeedbackRateFlow()])  # fmt: skip

@@ -28,6 +28,18 @@ class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
         self.compact = len(value) > 16
 
 
+def detail_value(screen: KioskScreen, code: str, value: str) -> str:
+    """A detail line's value in words: a coded value (a case's state) from its table,
+    a duration (the two clocks of a feedback case) as days and hours."""
+    words = texts.DETAIL_VALUES.get(code)
+    if words is not None and value in words:
+        return screen.t(words[value])
+    if code in texts.DURATION_DETAILS and value.isdigit():
+        hours = int(value) // 3_600_000
+        return screen.t(texts.DURATION).format(days=hours // 24, hours=hours % 24)
+    return screen.fx(value)
+
+
 def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, str]]:
     """The confirm view as (label, value) lines in words."""
     t = screen.t
@@ -37,7 +49,7 @@ def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, s
     lines = [(t("Payee"), screen.fx(confirm.payee))] if named else []
     for code, value in confirm.details:
         label = texts.DETAIL_LABELS.get(code)
-        lines.append((t(label) if label else screen.fx(code), screen.fx(value)))
+        lines.append((t(label) if label else screen.fx(code), detail_value(screen, code, value)))
     if confirm.balance_fen is not None:
         lines.append((t("Balance now"), screen.money(confirm.balance_fen)))
     if confirm.balance_after_fen is not None:
