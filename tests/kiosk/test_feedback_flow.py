@@ -73,7 +73,7 @@ def test_report_receipt_one_a_day_lookup_and_rate(kiosk: Kiosk) -> None:
     k.m.set_language("en")
     k.settle()
     assert _details(k)["fb_category"] == "Water quality"
-    assert _details(k)["fb_identity"] == "Do not (the card still vouches)"
+    assert _details(k)["fb_identity"] == "Do not show my name"
     k.m.confirm()
     k.settle()
     res = k.m.screen().result
