@@ -108,6 +108,7 @@ class FieldError(StrEnum):
     # feedback (kiosk/flows/feedback*.py)
     ALREADY_SUBMITTED = "already_submitted"  # one open case per card, category and day
     NOT_A_TRACKING_NUMBER = "not_a_tracking_number"  # its check symbol disagrees
+    NOT_A_CODE = "not_a_code"  # a code field (letters and digits) got something else
     CASE_NOT_FOUND = "case_not_found"
     NOT_ANSWERED = "not_answered"  # only an answered case can be rated
 

@@ -412,6 +412,7 @@ FIELD_ERRORS = {
         "This card has already sent one in this category today. Look it up by its number, "
         "or choose another category."
     ),
+    "not_a_code": N_("Letters and digits only, please."),
     "not_a_tracking_number": N_("This is not a tracking number. Please check each character."),
     "case_not_found": N_("No case has this number. Please check it."),
     "not_answered": N_("This case has no answer to rate yet."),
@@ -480,3 +481,4 @@ DETAIL_VALUES: Mapping[str, Mapping[str, str]] = {
 # Detail lines whose value is a duration in milliseconds (the two clocks).
 DURATION_DETAILS = ("fb_wait", "fb_dept")
 DURATION = N_("{days} d {hours} h")
+DURATION_SHORT = N_("{hours} h {minutes} min")  # under a day

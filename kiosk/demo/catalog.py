@@ -68,7 +68,7 @@ FEEDBACK_FIELDS: list[dict[str, Any]] = [
      "labels": _n("内容和地点可否在网上公开", "內容和地點可否在網上公開",
                   "Publish the text and place online?"), "choices": _YES_NO},
 ]  # fmt: skip
-_TRACKING = {"name": "tracking", "kind": "text", "max_length": 19,
+_TRACKING = {"name": "tracking", "kind": "code", "max_length": 19,
              "labels": _n("受理编号", "受理編號", "Tracking number")}  # fmt: skip
 
 # Each service sits in the one group a citizen would look in (a service is listed

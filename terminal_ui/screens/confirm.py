@@ -35,7 +35,11 @@ def detail_value(screen: KioskScreen, code: str, value: str) -> str:
     if words is not None and value in words:
         return screen.t(words[value])
     if code in texts.DURATION_DETAILS and value.isdigit():
-        hours = int(value) // 3_600_000
+        minutes = int(value) // 60_000
+        if minutes < 24 * 60:
+            return screen.t(texts.DURATION_SHORT).format(hours=minutes // 60,
+                                                         minutes=minutes % 60)  # fmt: skip
+        hours = minutes // 60
         return screen.t(texts.DURATION).format(days=hours // 24, hours=hours % 24)
     return screen.fx(value)
 

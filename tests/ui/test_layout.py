@@ -267,7 +267,9 @@ def _feedback_screens(k: Any, w: Any, world: Any, shots: list[tuple[str, Any]],
         case_id = conn.execute(sa.select(feedback_cases.c.id).where(
             feedback_cases.c.tracking == tracking)).scalar_one()  # fmt: skip
     cases.take(world.central, staff, case_id)
-    cases.answer(world.central, staff, case_id, "已安排检测，管网冲洗后水质恢复正常。")
+    cases.answer(world.central, staff, case_id,
+                 "已安排检测，管网冲洗后水质恢复正常。如仍有异味，请拨打供水热线，"
+                 "我们将在两个工作日内上门复检。")  # fmt: skip
     k.choose_service("feedback_lookup")
     at(State.FORM)
     k.submit_form()
