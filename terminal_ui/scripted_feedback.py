@@ -57,6 +57,15 @@ class FeedbackCitizen:
         self.d.tap(row)
         self.d.wait_for(lambda: row.focused, what=f"{name} focused")
 
+    def _form(self, *names: str) -> None:
+        """Wait for the form of these fields to be drawn and laid out (one form can
+        follow another on the same screen: the last one's keys must not be tapped)."""
+        self.d.wait_screen("form")
+        screen = self.d.kiosk.screen("form")
+        self.d.wait_for(lambda: [r.name for r in reversed(screen.ids.rows.children)]
+                        == list(names), what=f"the form of {names}")  # fmt: skip
+        self.d.pump(3)
+
     def _type_code(self, text: str) -> None:
         """Type on the letter-and-digit keys (a code field), each key scrolled into view
         first; a busy machine may need a few frames before the grid has its place."""
@@ -78,7 +87,7 @@ class FeedbackCitizen:
     def report(self, category: str, *, snap: bool = True) -> str:
         """From the menu: a problem reported in ``category``; returns the tracking number."""
         self.c.choose("feedback")
-        self.d.wait_screen("form")
+        self._form("ftype", "category", "urgency", "body", "place", "identity", "publish")
         if snap:
             self.c.snap("feedback-form")
         for value in ("report", category, "2"):  # each choice moves to the next field
@@ -104,7 +113,7 @@ class FeedbackCitizen:
     def once_a_day(self, category: str) -> None:
         """The same card and category again today: refused on the form, in words."""
         self.c.choose("feedback")
-        self.d.wait_screen("form")
+        self._form("ftype", "category", "urgency", "body", "place", "identity", "publish")
         for value in ("ask", category, "1"):
             self._choose(value)
         self._word("shui", "水")
@@ -122,14 +131,14 @@ class FeedbackCitizen:
         """After the department's answer: the case by card, then rated not satisfied."""
         self.answer(tracking)
         self.c.choose("feedback_lookup")
-        self.d.wait_screen("form")
+        self._form("tracking")
         self.d.press("submit_form")  # no number typed: this card's cases
         self.d.wait_screen("info")
         self.c.snap("feedback-case")
         self.d.press("back")
         self.c.menu()
         self.c.choose("feedback_rate")
-        self.d.wait_screen("form")
+        self._form("tracking", "verdict")
         self._type_code(tracking)
         self._row("verdict")
         self._choose("unsatisfied")
