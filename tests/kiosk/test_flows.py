@@ -479,7 +479,7 @@ def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -
         "payments": ["water_bill", "electricity_bill"],
         "card": ["balance", "history", "change_pin", "top_up"],
         "transport": ["bike_enable"],
-        "participation": ["poll_night_bus"],
+        "participation": ["poll_night_bus", "feedback", "feedback_lookup", "feedback_rate"],
     }  # the life-stage groups hold no demo service, so they are not shown
 
 
