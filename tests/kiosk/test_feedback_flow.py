@@ -223,3 +223,39 @@ def test_offline_two_days_the_citizen_waited_two_days_longer(
     d = _details(k)
     assert d["fb_state"] == "dispatched"
     assert abs(int(d["fb_wait"]) - int(d["fb_dept"]) - two_days * 1000) < 60_000
+
+
+def test_a_hostile_or_damaged_category_list_never_reaches_the_form(kiosk: Kiosk) -> None:
+    from backend_sync.central import documents
+
+    k = kiosk
+    good = {"code": "road.lights", "names": {"zh-Hans": "路灯", "zh-Hant": "路燈", "en": "Lights"}}
+    empty = {"zh-Hans": "", "zh-Hant": "", "en": ""}
+    bad = [{"code": 5, "names": good["names"]}, {"code": "x", "names": {"zh-Hans": "缺语言"}},
+           "not an object", {"code": "y", "names": empty}]  # fmt: skip
+    # Signed by the central but odd: only the well-formed entry is listed.
+    k.world.store.save_document(documents.signed(
+        k.world.central, "feedback_categories", 99, {"categories": [*bad, good]}))  # fmt: skip
+    k.login(1)
+    k.m.choose_service("feedback")
+    k.settle()
+    form = k.m.screen().form
+    assert form is not None
+    assert next(f for f in form.fields if f.name == "category").choices == (
+        ("road.lights", "路灯"),
+    )
+    k.m.back()
+    k.settle()
+    # The kept file altered on disk: its signature fails, the catalog's own list is used.
+    path = k.world.store.root / "feedback_categories.json"
+    path.write_text(path.read_text(encoding="utf-8").replace("路灯", "假的"), encoding="utf-8")
+    k.m.choose_service("feedback")
+    k.settle()
+    form = k.m.screen().form
+    assert form is not None
+    codes = [v for v, _ in next(f for f in form.fields if f.name == "category").choices]
+    assert codes == [c["code"] for c in DEMO_FEEDBACK_CATEGORIES]
+    # The code from the damaged list is no longer one the form takes.
+    _submit(k, category="road.lights")
+    assert k.state is State.FORM
+    assert next(f for f in k.m.screen().form.fields if f.name == "category").error  # type: ignore[union-attr]
