@@ -195,6 +195,8 @@ class FeedbackFlow(BaseFlow):
                 identified=bool(d["named"]), name=card.holder.name if d["named"] else None,
                 place=cast("str | None", d["place"]), publish_consent=bool(d["publish"]),
                 now_ms=int(env.clock.now().timestamp() * 1000),
+                # The record's skew is ours minus the central's (the central flags it).
+                clock_skew_ms=None if env.network.skew_ms is None else -env.network.skew_ms,
             )  # fmt: skip
         except fb.AlreadySubmitted:
             return Outcome(False, OutcomeCode.ALREADY_SUBMITTED, OutcomeKind.TRACKING_NUMBER)

@@ -114,6 +114,9 @@ def test_report_receipt_one_a_day_lookup_and_rate(kiosk: Kiosk) -> None:
     row = _case(k, tracking)
     assert (row.state, row.department, row.identified, row.citizen_name) == (
         "dispatched", "water", False, None)  # fmt: skip
+    # The kiosk's last clock sample travels with the record; this one is in step.
+    assert row.clock_skew_ms is not None and abs(row.clock_skew_ms) < 5_000
+    assert not row.skew_flagged
     # Rating before an answer: refused on the form.
     k.m.choose_service("feedback_rate")
     k.settle()
