@@ -16,12 +16,14 @@ cases (p50 render time), and feedback submissions ingested per second.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import time
 
 import orjson
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from backend_sync import chain
@@ -33,19 +35,24 @@ from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.feedback import rules
 from backend_sync.central.service import Central
 from backend_sync.pgserver import PrivatePostgres
+from backend_sync.terminal_certs import issue_terminal_certificate, make_test_terminal_ca
 from backend_sync.tracking import new_tracking
 from backend_sync.wire import FeedbackRecord, record_dict
 
 DEPTS = [f"dept{i}" for i in range(10)]
 PASSWORD = "TEST-ONLY-bench-pass"  # TEST ONLY
 NOW_MS = 1_796_000_000_000  # 2026-12-01 (a fixed clock, inside the 2026 holiday table)
+# TEST ONLY: the terminal CA the bench's central trusts, and its terminal's
+# certificate, both valid from 2024 (the central's clock is fixed, above).
+CERTS_FROM = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+TERMINAL_CA = make_test_terminal_ca(CERTS_FROM)
 
 
 def _central(url: str) -> Central:
     engine = make_engine(url)
     upgrade(engine)
     c = Central(engine=engine, crypto=CardCrypto.of(), signing_key=chain.generate_key(),
-                admin_token="")  # fmt: skip
+                admin_token="", terminal_cas=[TERMINAL_CA[1]])  # fmt: skip
     c.clock = lambda: NOW_MS / 1000
     return c
 
@@ -108,8 +115,11 @@ def renders(central: Central, username: str, role: str, dept: str | None, k: int
 def ingest_rate(central: Central, batches: int, size: int) -> list[float]:
     tid = "0000000000F1"
     key = chain.generate_key()
-    registry.enroll_terminal(central, terminal_id=tid,
-                             cert_pem=chain.self_signed_cert(key, tid).decode())  # fmt: skip
+    cert = issue_terminal_certificate(ca_key=TERMINAL_CA[0], ca_cert=TERMINAL_CA[1],
+                                      terminal_id=tid, public_key=key.public_key(),
+                                      now=CERTS_FROM)  # fmt: skip
+    registry.enroll_terminal(central, terminal_id=tid, cert_pem=cert.public_bytes(
+        serialization.Encoding.PEM).decode())  # fmt: skip
     n = batches * size
     with central.engine.begin() as conn:
         conn.execute(

@@ -51,7 +51,7 @@ def _names_ok(names: Mapping[str, str]) -> bool:
 class FieldEntry(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     labels: Names
-    kind: Literal["text", "digits", "amount", "choice", "pin"] = "text"
+    kind: Literal["text", "digits", "amount", "choice", "pin", "code"] = "text"
     required: bool = True
     max_length: int = Field(default=32, ge=1, le=64)
     min_fen: int | None = None

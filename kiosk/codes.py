@@ -109,6 +109,12 @@ class FieldError(StrEnum):
     PINS_DIFFER = "pins_differ"
     BILL_NOT_FOUND = "bill_not_found"
     APPLICATION_NOT_FOUND = "application_not_found"  # not among the card holder's own
+    # feedback (kiosk/flows/feedback*.py)
+    ALREADY_SUBMITTED = "already_submitted"  # one open case per card, category and day
+    NOT_A_TRACKING_NUMBER = "not_a_tracking_number"  # its check symbol disagrees
+    NOT_A_CODE = "not_a_code"  # a code field (letters and digits) got something else
+    CASE_NOT_FOUND = "case_not_found"
+    NOT_ANSWERED = "not_answered"  # only an answered case can be rated
 
 
 class OutcomeCode(StrEnum):
@@ -118,6 +124,11 @@ class OutcomeCode(StrEnum):
     LOADED = "loaded"
     PIN_CHANGED = "pin_changed"
     SUBMITTED = "submitted"  # a case with a tracking number
+    ALREADY_SUBMITTED = "already_submitted"  # this card's case in this category today
+    CASE_CLOSED = "case_closed"  # rated satisfied
+    CASE_REOPENED = "case_reopened"  # rated not satisfied: back to the department
+    NOT_YOUR_CASE = "not_your_case"  # the central: no such case for this card
+    NOT_ANSWERED = "not_answered"
     TICKET_ISSUED = "ticket_issued"
     QUEUE_NUMBER = "queue_number"
     VOTED = "voted"  # a poll's ballot is in the ballot box

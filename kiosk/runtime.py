@@ -135,6 +135,8 @@ class KioskRuntime:
         assert self.agent is not None
         report = self.agent.run_once()
         self.ops.network.online = report.skew_ms is not None
+        if report.skew_ms is not None:
+            self.ops.network.skew_ms = report.skew_ms
         if self.diagnostics is not None:
             self.diagnostics.note_sync(report.skew_ms)
         if self.ballots is not None and self.client is not None and self.config.central_url:

@@ -13,9 +13,26 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def _answer(world: Any, tracking: str) -> None:
+    """The water department answers the case (as its staff would in the console)."""
+    import sqlalchemy as sa
+
+    from backend_sync.central.feedback import cases
+    from backend_sync.central.feedback.models import feedback_cases
+
+    world.sync()  # the case goes up through the outbox
+    staff = cases.Actor("water", "department_staff", "water")
+    with world.central.engine.connect() as conn:
+        case_id = conn.execute(sa.select(feedback_cases.c.id).where(
+            feedback_cases.c.tracking == tracking)).scalar_one()  # fmt: skip
+    cases.take(world.central, staff, case_id)
+    cases.answer(world.central, staff, case_id, "已安排检测，管网冲洗后水质恢复正常。")
 
 
 def main(out: Path) -> int:
@@ -34,6 +51,7 @@ def main(out: Path) -> int:
     from terminal_ui.app import KioskApp
     from terminal_ui.harness import Driver
     from terminal_ui.scripted import Devices, ScriptedCitizen
+    from terminal_ui.scripted_feedback import FeedbackCitizen
     from terminal_ui.scripted_maintenance import Technician
 
     create_demo_wallet(work / "world" / "wallet", seed=7)
@@ -164,6 +182,18 @@ def main(out: Path) -> int:
             if driver.kiosk.view.state.value != "menu":
                 driver.press("back")
             driver.wait_screen("menu")
+        # feedback (portrait, zh-Hans): report a problem, the one-a-day rule, the
+        # department's answer looked up, rated not satisfied (the case reopens).
+        # (after the technician: the pictures before keep their numbers)
+        world.sync()  # the central's category list
+        c.insert_and_pin("2")
+        c.menu()
+        fb = FeedbackCitizen(c, lambda tracking: _answer(world, tracking))
+        tracking = fb.report("water.quality")
+        driver.press("back")
+        c.menu()
+        fb.once_a_day("water.quality")
+        fb.look_up_and_rate(tracking)
         c.finish_and_take_card()
     finally:
         controller.stop()

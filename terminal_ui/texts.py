@@ -456,3 +456,80 @@ FIELD_ERRORS = {
     **FIELD_ERRORS,
     "application_not_found": N_("None of your applications has this number. Please check it."),
 }
+# ---- feedback (issue 19): ask / report / suggest, look a case up, rate it ----------
+FIELD_ERRORS = {
+    **FIELD_ERRORS,
+    "already_submitted": N_(
+        "This card has already sent one in this category today. Look it up by its number, "
+        "or choose another category."
+    ),
+    "not_a_code": N_("Letters and digits only, please."),
+    "not_a_tracking_number": N_("This is not a tracking number. Please check each character."),
+    "case_not_found": N_("No case has this number. Please check it."),
+    "not_answered": N_("This case has no answer to rate yet."),
+}
+RESULTS = {
+    **RESULTS,
+    "already_submitted": (
+        N_("This card has already sent one in this category today"),
+        N_("Nothing new was sent. Look the earlier one up by its number."),
+    ),
+    "case_closed": (N_("Thank you: the case is closed"), N_("Your rating was recorded.")),
+    "case_reopened": (
+        N_("The case goes back to the department"),
+        N_("It must answer again within a new deadline. Look it up by its number."),
+    ),
+    "not_your_case": (
+        N_("This case cannot be rated with this card"),
+        N_("Only the card that sent it can rate the answer."),
+    ),
+    "not_answered": (
+        N_("This case has no answer to rate yet"),
+        N_("Look it up again once the department has answered."),
+    ),
+}
+DETAIL_LABELS = {
+    **DETAIL_LABELS,
+    "fb_kind": N_("Kind"),
+    "fb_category": N_("Subject"),
+    "fb_urgency": N_("Urgency"),
+    "fb_text": N_("Your message"),
+    "fb_place": N_("Place"),
+    "fb_identity": N_("Your name"),
+    "fb_publish": N_("Publish text and place"),
+    "fb_number": N_("Tracking number"),
+    "fb_state": N_("State"),
+    "fb_refusal": N_("Why"),
+    "fb_submitted": N_("Sent at the kiosk"),
+    "fb_wait": N_("You have waited"),
+    "fb_arrived": N_("Reached the department"),
+    "fb_dept": N_("The department's time"),
+    "fb_deadline": N_("Answer due by"),
+    "fb_answer": N_("The department's answer"),
+    "fb_rated": N_("Your rating"),
+    "fb_verdict": N_("Your rating"),
+    "fb_none": N_("This card has sent no feedback yet."),
+}
+# Values of detail lines that are codes (a case's state, a refusal, a rating).
+DETAIL_CODE_VALUES: Mapping[str, Mapping[str, str]] = {
+    "fb_state": {
+        "accepted": N_("Received, waiting to be routed"),
+        "dispatched": N_("With the department"),
+        "in_progress": N_("Being handled"),
+        "answered": N_("Answered"),
+        "closed": N_("Closed"),
+        "returned": N_("Being routed again"),
+        "reopened": N_("Reopened: the department answers again"),
+        "refused": N_("Not taken"),
+    },
+    "fb_refusal": {
+        "one_per_card_category_day": N_(
+            "This card already had one open in this category that day."
+        ),
+    },
+    "fb_rated": {"satisfied": N_("Satisfied"), "unsatisfied": N_("Not satisfied")},
+}
+# Detail lines whose value is a duration in milliseconds (the two clocks).
+DURATION_DETAILS = ("fb_wait", "fb_dept")
+DURATION = N_("{days} d {hours} h")
+DURATION_SHORT = N_("{hours} h {minutes} min")  # under a day

@@ -204,6 +204,7 @@ class SyncAgent:
                     report.problems.append(f"{name}: {exc}")
             except CentralUnavailable as exc:
                 report.problems.append(f"{name}: {exc}")
+        self._refresh_feedback_categories(report)
         try:
             sample = self._retry(self.client.time_sample)
             report.skew_ms = sample.skew_ms
@@ -215,6 +216,23 @@ class SyncAgent:
         except (CentralUnavailable, CentralRefused) as exc:
             report.problems.append(f"time: {exc}")
         return report
+
+    def _refresh_feedback_categories(self, report: SyncReport) -> None:
+        """The feedback form's category list (signed like the catalog, its own route)."""
+        from backend_sync.terminal.feedback import categories
+
+        try:
+            doc = self._retry(lambda: categories(self.client))
+            if doc.version == 0:
+                return  # the city has no category list yet
+            have = self.store.document(doc.name)
+            if have is None or have.version != doc.version:
+                self.store.save_document(doc)
+            report.documents[doc.name] = doc.version
+        except CentralRefused as exc:
+            report.problems.append(f"feedback_categories: {exc}")
+        except CentralUnavailable as exc:
+            report.problems.append(f"feedback_categories: {exc}")
 
     # -- loops --------------------------------------------------------------------------
 

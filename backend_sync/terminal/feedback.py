@@ -33,9 +33,18 @@ from backend_sync.terminal.tables import outbox_records
 from backend_sync.tracking import new_tracking, normalize_tracking, valid_tracking
 from backend_sync.wire import FeedbackRecord, SignedDocument
 
-__all__ = ["AlreadySubmitted", "Submission", "categories", "lookup", "rate", "submit"]
+__all__ = [
+    "TZ",
+    "AlreadySubmitted",
+    "Submission",
+    "already_submitted",
+    "categories",
+    "lookup",
+    "rate",
+    "submit",
+]
 
-_TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo("Asia/Shanghai")  # the kiosk's day, for the one-a-day rule
 
 
 class AlreadySubmitted(OutboxError):
@@ -52,7 +61,7 @@ class Submission:
 
 
 def _day(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, _TZ).strftime("%Y%m%d")
+    return dt.datetime.fromtimestamp(ms / 1000, TZ).strftime("%Y%m%d")
 
 
 def submit(
@@ -77,17 +86,8 @@ def submit(
     central's at the last time sample, when there was one."""
     now = now_ms if now_ms is not None else int(time.time() * 1000)
     asn = asn.upper()
-    day = _day(now)
-    with outbox.engine.connect() as conn:
-        bodies = conn.execute(
-            sa.select(outbox_records.c.body).where(
-                outbox_records.c.kind == "feedback", outbox_records.c.state == "closed"
-            )
-        ).scalars()
-        for b in bodies:
-            d = json.loads(b)
-            if d["asn"] == asn and d["category"] == category and _day(d["submitted_ms"]) == day:
-                raise AlreadySubmitted(f"one submission per card and category a day: {category}")
+    if already_submitted(outbox, asn, category, now):
+        raise AlreadySubmitted(f"one submission per card and category a day: {category}")
     tracking = new_tracking()
 
     def make(seq: int) -> FeedbackRecord:
@@ -101,6 +101,23 @@ def submit(
 
     seq = outbox.append(make)
     return Submission(seq, tracking, now)
+
+
+def already_submitted(outbox: Outbox, asn: str, category: str, now_ms: int) -> bool:
+    """This outbox still holds a submission of ``asn`` for ``category`` on the day of
+    ``now_ms`` (acknowledged records are pruned: the central's cases tell the rest)."""
+    asn, day = asn.upper(), _day(now_ms)
+    with outbox.engine.connect() as conn:
+        bodies = conn.execute(
+            sa.select(outbox_records.c.body).where(
+                outbox_records.c.kind == "feedback", outbox_records.c.state == "closed"
+            )
+        ).scalars()
+        for b in bodies:
+            d = json.loads(b)
+            if d["asn"] == asn and d["category"] == category and _day(d["submitted_ms"]) == day:
+                return True
+    return False
 
 
 def categories(client: CentralClient) -> SignedDocument:

@@ -22,7 +22,8 @@ class FieldSpec:
 
     name: str
     labels: Mapping[str, str]
-    kind: str = "text"  # "text", "digits", "amount", "choice", "pin"
+    # "code": letters and digits typed on the letter keys (a tracking number, a plate)
+    kind: str = "text"  # "text", "digits", "amount", "choice", "pin", "code"
     required: bool = True
     max_length: int = 32
     min_value: int | None = None  # amounts in fen
@@ -46,6 +47,8 @@ def check_field(spec: FieldSpec, raw: str) -> tuple[str | None, str | None]:
         return "too_long", None
     if spec.kind == "digits" and not ascii_digits(raw):
         return "not_digits", None
+    if spec.kind == "code" and not all(c.isascii() and (c.isalnum() or c == "-") for c in raw):
+        return "not_a_code", None
     if spec.kind == "choice" and raw not in {v for v, _ in spec.choices}:
         return "not_a_choice", None
     if spec.kind == "amount":

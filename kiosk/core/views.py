@@ -92,7 +92,7 @@ class MenuGroup:
 class FieldView:
     name: str
     label: str
-    kind: str  # "text", "digits", "amount", "choice", "pin"
+    kind: str  # "text", "digits", "amount", "choice", "pin", "code"
     value: str  # for "pin" fields: "*" per digit, never digits
     required: bool
     choices: tuple[tuple[str, str], ...] = ()  # (value, label)

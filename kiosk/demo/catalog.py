@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEMO_CATALOG", "DEMO_POLL_ID", "demo_poll"]
+__all__ = [
+    "DEMO_CATALOG",
+    "DEMO_FEEDBACK_CATEGORIES",
+    "DEMO_POLL_ID",
+    "demo_poll",
+]
 
 
 def _n(hans: str, hant: str, en: str) -> dict[str, str]:
@@ -26,6 +31,49 @@ _POLL_QUESTION = _n(
     "是否延长夜班公交线路？", "是否延長夜班公交線路？", "Extend the night bus lines?"
 )
 _POLL_OPTIONS = [_n("同意", "同意", "Yes"), _n("不同意", "不同意", "No")]
+
+# The central's feedback categories (backend_sync.central.feedback.rules), routed
+# to the demo's departments (the staff console's "water" and "transit" logins).
+DEMO_FEEDBACK_CATEGORIES: list[dict[str, Any]] = [
+    {"code": "water.quality", "department": "water", "deadline_days": 3, "importance": 2,
+     "names": _n("水质问题", "水質問題", "Water quality")},
+    {"code": "water.supply", "department": "water", "deadline_days": 2, "importance": 3,
+     "names": _n("停水与水压", "停水與水壓", "Water supply")},
+    {"code": "bus.route", "department": "city-transport", "deadline_days": 5, "importance": 1,
+     "names": _n("公交线路", "公車路線", "Bus routes")},
+    {"code": "policy.social", "department": "social-security", "deadline_days": 2,
+     "importance": 2, "names": _n("社保政策咨询", "社保政策諮詢", "Social security policy")},
+]  # fmt: skip
+
+_YES_NO = [["yes", _n("同意公开", "同意公開", "Yes, publish")],
+           ["no", _n("不公开", "不公開", "No")]]  # fmt: skip
+FEEDBACK_FIELDS: list[dict[str, Any]] = [
+    {"name": "ftype", "kind": "choice", "labels": _n("类别", "類別", "What is it?"),
+     "choices": [["ask", _n("咨询", "諮詢", "A question")],
+                 ["report", _n("反映问题", "反映問題", "Report a problem")],
+                 ["suggest", _n("建议", "建議", "A suggestion")]]},
+    # The kiosk lists the central's categories here (kiosk/flows/feedback.py); these
+    # are only for a kiosk that has not downloaded them yet.
+    {"name": "category", "kind": "choice", "labels": _n("事项", "事項", "Subject"),
+     "choices": [[c["code"], c["names"]] for c in DEMO_FEEDBACK_CATEGORIES]},
+    {"name": "urgency", "kind": "choice", "labels": _n("紧急程度", "緊急程度", "How urgent?"),
+     "choices": [["1", _n("一般", "一般", "Normal")], ["2", _n("较急", "較急", "Soon")],
+                 ["3", _n("紧急", "緊急", "Urgent")]]},
+    {"name": "body", "kind": "text", "max_length": 64,
+     "labels": _n("内容", "內容", "Your message")},
+    {"name": "place", "kind": "text", "max_length": 40, "required": False,
+     "labels": _n("地点", "地點", "Place")},
+    {"name": "identity", "kind": "choice",
+     "labels": _n("部门能否看到您的姓名（均凭卡核验）", "部門能否看到您的姓名（均憑卡核驗）",
+                  "May the department see your name? (your card vouches either way)"),
+     "choices": [["named", _n("显示姓名", "顯示姓名", "Show my name")],
+                 ["pseudonymous", _n("不显示姓名", "不顯示姓名", "Do not show my name")]]},
+    {"name": "publish", "kind": "choice",
+     "labels": _n("内容和地点可否在网上公开", "內容和地點可否在網上公開",
+                  "Publish the text and place online?"), "choices": _YES_NO},
+]  # fmt: skip
+_TRACKING = {"name": "tracking", "kind": "code", "max_length": 19,
+             "labels": _n("受理编号", "受理編號", "Tracking number")}  # fmt: skip
 
 # Each service sits in the one group a citizen would look in (a service is listed
 # once, under its first group; a group with no service is not shown).
@@ -103,6 +151,24 @@ DEMO_CATALOG: dict[str, Any] = {
          "needs": {"card": True, "network": True},
          "fields": [{"name": "choice", "kind": "choice", "labels": _POLL_QUESTION,
                      "choices": [[str(i), o] for i, o in enumerate(_POLL_OPTIONS)]}]},
+        {"id": "feedback", "flow": "feedback", "groups": ["participation"], "order": 31,
+         "names": _n("咨询投诉建议", "諮詢投訴建議", "Ask, report, suggest"),
+         "needs": {"card": True, "network": False}, "fields": FEEDBACK_FIELDS},
+        {"id": "feedback_lookup", "flow": "feedback_lookup", "groups": ["participation"],
+         "order": 32, "names": _n("查询办理进度", "查詢辦理進度", "Follow up my case"),
+         "needs": {"card": True, "network": True},
+         "fields": [{**_TRACKING, "required": False,
+                     "labels": _n("受理编号（不填则查本卡）", "受理編號（不填則查本卡）",
+                                  "Tracking number (empty: this card's cases)")}]},
+        {"id": "feedback_rate", "flow": "feedback_rate", "groups": ["participation"],
+         "order": 33, "names": _n("评价答复", "評價答覆", "Rate an answer"),
+         "needs": {"card": True, "network": True},
+         "fields": [_TRACKING,
+                    {"name": "verdict", "kind": "choice",
+                     "labels": _n("您对答复是否满意", "您對答覆是否滿意", "Are you satisfied?"),
+                     "choices": [["satisfied", _n("满意", "滿意", "Satisfied")],
+                                 ["unsatisfied", _n("不满意（重新办理）", "不滿意（重新辦理）",
+                                                    "Not satisfied (reopen)")]]}]},
     ],
 }  # fmt: skip
 

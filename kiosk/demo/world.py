@@ -142,8 +142,8 @@ class DemoWorld:
         from drivers.printer.printer import Printer
         from drivers.printer.profiles import get_profile
         from kiosk.config import load_config
+        from kiosk.demo import world_parts as parts
         from kiosk.demo.issuer import Issuer, create_demo_wallet
-        from kiosk.demo.world_parts import departments, open_demo_poll, pcsc_slots, published
         from kiosk.runtime import KioskDevices, build_kiosk
         from simulators.printer.server import PrinterSimulator
         from simulators.transport import SimReader
@@ -156,7 +156,7 @@ class DemoWorld:
             create_demo_wallet(wallet.root, now=clock.now())
         extra: dict[str, Any] = {}
         if pcsc:
-            card_reader, psam_reader, open_card, open_psam = pcsc_slots(root, wallet, extra)
+            card_reader, psam_reader, open_card, open_psam = parts.pcsc_slots(root, wallet, extra)
         else:
             psam_reader, card_reader = SimReader("PSAM slot"), SimReader("card reader")
             psam_reader.insert(wallet.open_psam())
@@ -173,7 +173,7 @@ class DemoWorld:
             signing = chain.generate_key()
             key_file.write_bytes(chain.private_key_pem(signing))
         citizens = [c for c in wallet.cards() if c.role == "citizen"]
-        depts = departments(root, citizens, clock, departments_process)
+        depts = parts.departments(root, citizens, clock, departments_process)
         # Short tries: a department that does not answer is "try later" within ~2 s.
         gateway = Departments(depts.url, timeout=1.0, attempts=2, budget_s=2.0, backoff=0.05)
         bank = SimulatedBank()
@@ -217,9 +217,10 @@ class DemoWorld:
             tcert_file.write_text(pem)
             tcert = x509.load_pem_x509_certificate(pem.encode())
             registry.enroll_terminal(central, terminal_id=terminal_id, cert_pem=pem)
-        if catalog is not None or not published(central):
+        if catalog is not None or not parts.published(central):
             documents.publish(central, "catalog", catalog or DEMO_CATALOG)
-        open_demo_poll(central, clock)
+        parts.open_demo_poll(central, clock)
+        parts.demo_feedback_categories(central)
         from kiosk.demo.staff import ensure_demo_staff
 
         ensure_demo_staff(central)  # TEST ONLY logins for the staff console

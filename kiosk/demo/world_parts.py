@@ -8,7 +8,7 @@ from typing import Any
 
 from kiosk.core.clock import Clock
 
-__all__ = ["departments", "open_demo_poll", "pcsc_slots", "published"]
+__all__ = ["demo_feedback_categories", "departments", "open_demo_poll", "pcsc_slots", "published"]
 
 
 def departments(root: Path, citizens: list[Any], clock: Clock, process: bool) -> Any:
@@ -71,3 +71,14 @@ def published(central: Any) -> bool:
     except Refused:
         return False
     return True
+
+
+def demo_feedback_categories(central: Any) -> None:
+    """The demo city's feedback categories, once (a rebuilt world keeps its list)."""
+    from backend_sync.central.feedback import rules
+    from kiosk.demo.catalog import DEMO_FEEDBACK_CATEGORIES
+
+    with central.engine.connect() as conn:
+        have = rules.categories(conn)
+    if not have:
+        rules.set_categories(central, DEMO_FEEDBACK_CATEGORIES)

@@ -49,6 +49,8 @@ def builtin_flows() -> FlowRegistry:
     from kiosk.flows.balance import BalanceFlow
     from kiosk.flows.bill import BillFlow
     from kiosk.flows.change_pin import ChangePinFlow
+    from kiosk.flows.feedback import FeedbackFlow
+    from kiosk.flows.feedback_case import FeedbackLookupFlow, FeedbackRateFlow
     from kiosk.flows.fixed_price import FixedPriceFlow
     from kiosk.flows.history import HistoryFlow
     from kiosk.flows.housing_fund import HousingFundFlow
@@ -65,4 +67,4 @@ def builtin_flows() -> FlowRegistry:
                          UtilityFlow(),
                          TrafficFlow(),
                          ApplicationProgressFlow(),
-                         ])  # fmt: skip
+                         FeedbackFlow(), FeedbackLookupFlow(), FeedbackRateFlow()])  # fmt: skip

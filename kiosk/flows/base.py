@@ -177,9 +177,11 @@ class CardGone(Exception):
 
 @dataclass
 class Network:
-    """Whether the central answered lately (the sync agent and online calls set it)."""
+    """Whether the central answered lately (the sync agent and online calls set it),
+    and the central's clock minus ours at the last time sample (None: never sampled)."""
 
     online: bool = True
+    skew_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,13 @@ class ServiceSteps:
             return
         self.s.values[name] = value
         self.s.field_errors.pop(name, None)
+        if spec.kind == "choice":
+            # A choice is made with one tap: move on to the next field (a long form,
+            # feedback's, is filled top to bottom without hunting for the next row).
+            names = [f.name for f in self.s.form.fields]
+            at = names.index(name)
+            if at + 1 < len(names):
+                self.s.focus = names[at + 1]
         m.touch()
         m.show()
 

@@ -33,6 +33,17 @@ _LABELS: dict[str, tuple[str, str, str]] = {
         "結束後可在公布名單中核對此編碼；回執不顯示您的選擇。",
         "After the close, find this code in the published list. Your choice is not shown.",
     ),
+    # feedback: a case's acknowledgement slip (kiosk/flows/feedback.py)
+    "fb.kind": ("类别：", "類別：", "Kind:"),
+    "fb.category": ("事项：", "事項：", "Subject:"),
+    "fb.urgency": ("紧急程度：", "緊急程度：", "Urgency:"),
+    "fb.identity": ("署名：", "署名：", "Name shown:"),
+    "fb.number": ("受理编号：", "受理編號：", "Tracking no.:"),
+    "fb.lookup": (
+        "凭受理编号或本卡可在任一自助终端查询办理进度和答复。",
+        "憑受理編號或本卡可在任一自助終端查詢辦理進度和答覆。",
+        "Look up its progress and answer at any kiosk by this number or your card.",
+    ),
     "terminal": ("终端号：", "終端號：", "Terminal:"),
     "location": ("网点：", "網點：", "Location:"),
     "time": ("时间：", "時間：", "Time:"),

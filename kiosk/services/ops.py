@@ -285,7 +285,12 @@ class CardKioskOps:
         s = self.catalog().service(service_id)
         if s is None or not s.fields:
             return None
-        return ServiceForm(s.id, s.names, tuple(f.spec() for f in s.fields))
+        fields = tuple(f.spec() for f in s.fields)
+        # A flow may fill in choices from a signed download (feedback's categories).
+        adapt = getattr(self.flows.get(s.flow), "adapt_fields", None)
+        if adapt is not None:
+            fields = adapt(fields, self.env())
+        return ServiceForm(s.id, s.names, fields)
 
     # -- services: each the flow's ------------------------------------------------------
     def prepare(

@@ -28,11 +28,25 @@ class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
         self.compact = len(value) > 16
 
 
-def detail_value(screen: KioskScreen, value: str) -> str:
-    """A detail's value in words: a value code (``v.loan_repaying``) translated, any
-    other text (a name, a date, money already formatted) as it is."""
+def detail_value(screen: KioskScreen, code: str, value: str) -> str:
+    """A detail line's value in words: a coded value of its line (a case's state) from
+    that line's table, a value code (``v.loan_repaying``) translated, a duration (the two
+    clocks of a feedback case) as days and hours; any other text (a name, a date, money
+    already formatted) as it is."""
+    table = texts.DETAIL_CODE_VALUES.get(code)
+    if table is not None and value in table:
+        return screen.t(table[value])
     words = texts.DETAIL_VALUES.get(value)
-    return screen.t(words) if words else screen.fx(value)
+    if words:
+        return screen.t(words)
+    if code in texts.DURATION_DETAILS and value.isdigit():
+        minutes = int(value) // 60_000
+        if minutes < 24 * 60:
+            return screen.t(texts.DURATION_SHORT).format(hours=minutes // 60,
+                                                         minutes=minutes % 60)  # fmt: skip
+        hours = minutes // 60
+        return screen.t(texts.DURATION).format(days=hours // 24, hours=hours % 24)
+    return screen.fx(value)
 
 
 def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, str]]:
@@ -44,7 +58,7 @@ def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, s
     lines = [(t("Payee"), screen.fx(confirm.payee))] if named else []
     for code, value in confirm.details:
         label = texts.DETAIL_LABELS.get(code)
-        lines.append((t(label) if label else screen.fx(code), detail_value(screen, value)))
+        lines.append((t(label) if label else screen.fx(code), detail_value(screen, code, value)))
     if confirm.balance_fen is not None:
         lines.append((t("Balance now"), screen.money(confirm.balance_fen)))
     if confirm.balance_after_fen is not None:

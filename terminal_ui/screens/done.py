@@ -39,6 +39,10 @@ class DoneScreen(KioskScreen):
             lines.append((self.t("Balance after"), self.balance_after))
         if self.transaction:
             lines.append((self.t("Transaction"), self.transaction))
+        if r.ok and r.kind == "tracking_number" and r.reference:
+            # Four groups of four, as on the receipt: the citizen copies it from here too.
+            number = "-".join(r.reference[i : i + 4] for i in range(0, len(r.reference), 4))
+            lines.append((self.t("Tracking number"), number))
         rows = self.ids.rows
         rows.clear_widgets()
         for label, value in lines:

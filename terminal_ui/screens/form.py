@@ -1,6 +1,7 @@
 """A service's form: one row per field, and the keys for the field in focus.
 
-Digit and amount fields are typed on on-screen keys, text fields on the pinyin
+Digit, amount and code fields (letters and digits: a tracking number) are typed
+on on-screen keys, text fields on the pinyin
 keyboard (Chinese by pinyin or initials, Latin letters, digits; a field whose
 name says it holds a person's name gets surnames first); choices are buttons; PIN fields (change
 PIN) use the PIN pad and show dots, as on the PIN screen.

@@ -32,7 +32,8 @@ class InfoScreen(KioskScreen):
         lines: list[tuple[str, str]] = []
         for code, value in info.details:
             label = texts.DETAIL_LABELS.get(code)
-            lines.append((self.t(label) if label else self.fx(code), detail_value(self, value)))
+            lines.append((self.t(label) if label else self.fx(code),
+                          detail_value(self, code, value)))  # fmt: skip
         for h in info.history:
             kind = self.t(texts.HISTORY_KINDS.get(h.kind, h.kind))
             sign = "-" if h.kind in ("purchase", "ride") else "+"

@@ -495,7 +495,7 @@ def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -
         "payments": ["water_bill", "electricity_bill", "gas_bill"],
         "card": ["balance", "history", "change_pin", "top_up"],
         "transport": ["bike_enable", "traffic_fines"],
-        "participation": ["poll_night_bus"],
+        "participation": ["poll_night_bus", "feedback", "feedback_lookup", "feedback_rate"],
         "government": ["application_progress"],
         "work": ["housing_fund"],
         "elderly_health": ["social_security"],

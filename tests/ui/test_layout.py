@@ -203,6 +203,7 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
             k.continue_without_receipt()
             shots.append(("done-no-receipt", at(State.DONE)))
             world.printer_sim.load_paper()
+            _feedback_screens(k, w, world, shots, at)
             k.finish()
             shots.append(("take-card", at(State.TAKE_CARD)))
             w.remove()
@@ -242,6 +243,79 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
         c.stop()
         world.close()
     return out
+
+
+def _feedback_screens(k: Any, w: Any, world: Any, shots: list[tuple[str, Any]],
+                      at: Callable[..., Any]) -> None:  # fmt: skip
+    """The feedback flows' own screens: the long form with the pinyin keyboard, its
+    confirmation, the one-a-day refusal on the form, and a case looked up after the
+    department answered (with both clocks). Their done and rating screens are the
+    common ones, checked with the others (each screen here costs 12 renders)."""
+    import sqlalchemy as sa
+
+    from backend_sync.central.feedback import cases
+    from backend_sync.central.feedback.models import feedback_cases
+    from kiosk.journeys.citizen_states import State
+
+    values = {"ftype": "report", "category": "water.quality", "urgency": "2",
+              "place": "金港大道88号", "identity": "pseudonymous", "publish": "yes"}  # fmt: skip
+
+    def fill() -> None:
+        k.choose_service("feedback")
+        at(State.FORM)
+        for name, value in values.items():
+            k.set_field(name, value)
+        k.set_field("body", "自来水发黄，有异味")
+        k.focus_field("body")
+
+    def typing(v: Any) -> bool:
+        return bool(v.form and any(f.focused and f.name == "body" and f.value
+                                   for f in v.form.fields))  # fmt: skip
+
+    k.back()  # from the last outcome
+    at(State.MENU)
+    fill()
+
+    shots.append(("feedback-form", at(State.FORM, "the text focused", typing)))
+    k.submit_form()
+    shots.append(("feedback-confirm", at(State.CONFIRM)))
+    k.confirm()
+    tracking = at(State.DONE).result.reference  # the done screen: checked with the others
+    k.back()
+    at(State.MENU)
+    fill()
+    k.submit_form()
+    shots.append(("feedback-refused", at(State.FORM, "one a day", lambda v: bool(
+        v.form and v.form.error == "already_submitted"))))  # fmt: skip
+    k.back()
+    at(State.MENU)
+    w.sync()
+    staff = cases.Actor("water", "department_staff", "water")
+    with world.central.engine.connect() as conn:
+        case_id = conn.execute(sa.select(feedback_cases.c.id).where(
+            feedback_cases.c.tracking == tracking)).scalar_one()  # fmt: skip
+    cases.take(world.central, staff, case_id)
+    cases.answer(world.central, staff, case_id,
+                 "已安排检测，管网冲洗后水质恢复正常。如仍有异味，请拨打供水热线，"
+                 "我们将在两个工作日内上门复检。")  # fmt: skip
+    k.choose_service("feedback_lookup")
+    at(State.FORM)
+    k.submit_form()
+    shots.append(("feedback-case", at(State.INFO)))
+    k.back()
+    at(State.MENU)
+    k.choose_service("feedback_rate")
+    at(State.FORM)
+    k.set_field("tracking", tracking)
+    k.set_field("verdict", "unsatisfied")
+    k.submit_form()
+    at(State.CONFIRM)  # a confirmation like feedback-confirm's
+    k.back()
+    at(State.MENU)
+    k.choose_service("bike_enable")  # the session goes on from an outcome, as before
+    at(State.CONFIRM)
+    k.confirm()
+    at(State.DONE)
 
 
 @pytest.fixture(scope="module")

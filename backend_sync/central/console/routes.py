@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend_sync.central import documents, polls, reconcile, registry
-from backend_sync.central.console import accounts, feedback_pages
+from backend_sync.central.console import accounts, feedback_pages, fleet_pages
 from backend_sync.central.console.accounts import Staff
 from backend_sync.central.console.models import ROLES, staff_accounts, staff_audit
 from backend_sync.central.console.texts import LANGUAGES, t
@@ -57,6 +57,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "figures": ("department_staff", "supervisor"),
     "accounts": ("administrator",),
     "audit": ("administrator", "supervisor"),
+    "fleet": ("supervisor", "administrator"),
 }
 
 
@@ -433,4 +434,5 @@ def console_router(central: Central) -> APIRouter:
         return await guarded(request, "audit", handler)
 
     feedback_pages.register(r, central, page, guarded, _lang)
+    fleet_pages.register(r, central, page, guarded, _lang)
     return r

@@ -2,78 +2,135 @@
 
 A department's deadline is counted in working days: Monday to Friday, minus the
 public holidays, plus the make-up working days (调休) the State Council moves onto
-weekends. Both come from :data:`SCHEDULES`, one entry per year as the General
-Office of the State Council publishes it (国务院办公厅关于 YYYY 年部分节假日安排的通知).
-A year that is not in the table is refused (:class:`UnknownYear`), never guessed:
-weekends alone would put deadlines inside a Spring Festival week.
-Adding a year is a data change only: one more entry below.
+weekends. Both come from a data file, ``holidays_cn.json`` beside this module: one
+entry per year as the General Office of the State Council publishes it
+(国务院办公厅关于 YYYY 年部分节假日安排的通知), each with its ``status``
+(``official``, or ``not_published``: listed, no dates) and its source. A year that
+is not official in the table is refused (:class:`UnknownYear`), never guessed:
+weekends alone would put deadlines inside a Spring Festival week. Adding a year
+is a data change only (:func:`load_table` checks the file).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "SCHEDULES",
     "TZ",
     "UnknownYear",
     "WorkCalendar",
+    "YearTable",
+    "load_table",
 ]
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-# year -> (holiday ranges "MMDD-MMDD" inclusive, make-up working days "MMDD").
-# 2026: 国务院办公厅关于2026年部分节假日安排的通知 (2025-11-04).
-# 2027: not yet found published where this project could read it; add its entry
-# here when it is (the notice usually appears in November of the year before).
-SCHEDULES: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    2026: (
-        (
-            "0101-0103",  # 元旦
-            "0215-0223",  # 春节
-            "0404-0406",  # 清明节
-            "0501-0505",  # 劳动节
-            "0619-0621",  # 端午节
-            "0925-0927",  # 中秋节
-            "1001-1007",  # 国庆节
-        ),
-        ("0104", "0214", "0228", "0509", "0920", "1010"),
-    ),
-}
+TABLE_FILE = "holidays_cn.json"
 
 
 class UnknownYear(LookupError):
-    """The holiday schedule of this year is not in the table."""
+    """The holiday schedule of this year is not in the table (or not published)."""
+
+
+@dataclass(frozen=True)
+class YearTable:
+    """One year's official days off and make-up working days."""
+
+    year: int
+    source: str
+    days_off: frozenset[dt.date]
+    workdays: frozenset[dt.date]
+
+
+def _date(text: object, year: int) -> dt.date:
+    if not isinstance(text, str):
+        raise ValueError(f"{year}: a date must be a string, got {text!r}")
+    d = dt.date.fromisoformat(text)
+    if d.year != year:
+        raise ValueError(f"{year}: {text} is not in that year")
+    return d
+
+
+def _year(year: int, raw: dict[str, Any]) -> YearTable | None:
+    status = raw.get("status")
+    if status == "not_published":
+        if raw.get("holidays") or raw.get("workdays"):
+            raise ValueError(f"{year}: a year not published holds no dates")
+        return None
+    if status != "official":
+        raise ValueError(f"{year}: status must be official or not_published, got {status!r}")
+    off: set[dt.date] = set()
+    for h in raw["holidays"]:
+        d, end = _date(h["from"], year), _date(h["to"], year)
+        if end < d:
+            raise ValueError(f"{year}: {h.get('name')} ends before it starts")
+        while d <= end:
+            off.add(d)
+            d += dt.timedelta(days=1)
+    work = {_date(w, year) for w in raw["workdays"]}
+    if work & off:
+        raise ValueError(f"{year}: a day both off and working: {sorted(work & off)}")
+    if any(w.weekday() < 5 for w in work):
+        # A make-up working day is a Saturday or Sunday by definition: a weekday
+        # here is a typing error.
+        raise ValueError(f"{year}: a make-up working day on a weekday")
+    return YearTable(year, str(raw.get("source", "")), frozenset(off), frozenset(work))
+
+
+def load_table(path: Path | None = None) -> dict[int, YearTable]:
+    """The official years of the table file (default: the one shipped here),
+    checked: dates in their year, ranges in order, make-up days on weekends, no day
+    both off and working. ValueError (with the year) when the file is wrong."""
+    if path is None:
+        text = resources.files(__package__).joinpath(TABLE_FILE).read_text(encoding="utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    doc = json.loads(text)
+    years: dict[int, YearTable] = {}
+    for key, raw in doc["years"].items():
+        year = int(key)
+        try:
+            table = _year(year, raw)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{year}: malformed entry ({exc!r})") from exc
+        if table is not None:
+            years[year] = table
+    return years
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[int, YearTable]:
+    return load_table()
 
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """Working days from :data:`SCHEDULES`; working hours ``start_h``..``end_h``."""
+    """Working days from the year tables; working hours ``start_h``..``end_h``."""
 
-    schedules: dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
+    schedules: dict[int, YearTable]
     start_h: int = 9
     end_h: int = 17
 
     @classmethod
     def china(cls) -> WorkCalendar:
-        return cls(SCHEDULES)
+        """The shipped table (``holidays_cn.json``)."""
+        return cls(_shipped())
 
-    def _year(self, year: int) -> tuple[set[dt.date], set[dt.date]]:
-        if year not in self.schedules:
-            raise UnknownYear(f"no holiday schedule for {year}")
-        ranges, makeup = self.schedules[year]
-        off: set[dt.date] = set()
-        for r in ranges:
-            a, b = r.split("-")
-            d = dt.date(year, int(a[:2]), int(a[2:]))
-            end = dt.date(year, int(b[:2]), int(b[2:]))
-            while d <= end:
-                off.add(d)
-                d += dt.timedelta(days=1)
-        work = {dt.date(year, int(m[:2]), int(m[2:])) for m in makeup}
-        return off, work
+    @property
+    def official_years(self) -> tuple[int, ...]:
+        return tuple(sorted(self.schedules))
+
+    def _year(self, year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+        table = self.schedules.get(year)
+        if table is None:
+            raise UnknownYear(f"no official holiday schedule for {year}")
+        return table.days_off, table.workdays
 
     def is_working_day(self, day: dt.date) -> bool:
         off, work = self._year(day.year)
