@@ -357,9 +357,19 @@ def build_kiosk(
         # Beside the outbox, never in it: a ballot must carry no terminal identity.
         ballots=_open_ballot_box(data / "ballots.db") if client is not None else None,
     )
+    if agent is not None:
+        ops.upload = agent.upload_pending
     audit = AuditLog(data / "audit.db")
+    card_less = {}
+    if client is not None:  # the hall's queue numbers, from the attract screen
+        from kiosk.journeys.queue import QueueJourney
+        from kiosk.services.hall_queue import HallQueue
+
+        hall = HallQueue(client, desk, lambda: ops.terminal_id, clock)
+        card_less["queue"] = lambda _ops, home: QueueJourney(hall, home)
     machine = build_kiosk_machine(ops, clock=clock, timeouts=config.timeouts,
-                                  languages=config.languages, audit=audit)  # fmt: skip
+                                  languages=config.languages, audit=audit,
+                                  card_less=card_less)  # fmt: skip
     rt = KioskRuntime(config=config, terminal_id=terminal_id,
                       controller=KioskController(machine), machine=machine, ops=ops,
                       agent=agent, client=client, store=store, outbox=outbox, audit=audit,

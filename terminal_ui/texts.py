@@ -13,11 +13,20 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from terminal_ui.i18n import N_
+from terminal_ui.texts_booking import (
+    BOOKING_DETAIL_LABELS,
+    BOOKING_FIELD_ERRORS,
+    BOOKING_NOTICES,
+    BOOKING_RESULTS,
+    DETAIL_VALUES,
+    REFERENCE_LABELS,
+)
 
 __all__ = [
     "AMOUNT_RANGE",
     "BUSY",
     "DETAIL_LABELS",
+    "DETAIL_VALUES",
     "FIELD_ERRORS",
     "NOTICES",
     "OUT_OF_SERVICE",
@@ -25,6 +34,7 @@ __all__ = [
     "PIN_LABELS",
     "PRINTER_PROBLEMS",
     "RECEIPT",
+    "REFERENCE_LABELS",
     "REFUSALS",
     "RESULTS",
     "ROLES",
@@ -145,6 +155,7 @@ NOTICES: Mapping[str, str] = {
     "not_enabled": N_("This service is not enabled on this card. A service window can enable it."),
     "service_failed": N_("That service did not answer. Please try again or choose another."),
     "poll_closed": N_("This poll is not taking votes now."),
+    **BOOKING_NOTICES,
 }
 NOTICE_UNKNOWN = N_("Please note: something did not work as expected.")
 
@@ -214,6 +225,7 @@ FIELD_ERRORS: Mapping[str, str] = {
     "pins_differ": N_("The two new PINs are not the same. Please enter them again."),
     "bill_not_found": N_("No bill was found for this number. Please check it."),
     "wrong_pin": N_("The PIN is wrong."),
+    **BOOKING_FIELD_ERRORS,
 }
 FIELD_ERROR_UNKNOWN = N_("Please check this.")
 
@@ -330,6 +342,7 @@ RESULTS: Mapping[str, Advice] = {
         N_("It did not work"),
         N_("Nothing was paid. Please try again, or ask at a service window."),
     ),
+    **BOOKING_RESULTS,
 }
 RESULT_UNKNOWN: Advice = (
     N_("It did not work"),
@@ -363,6 +376,7 @@ DETAIL_LABELS: Mapping[str, str] = {
     "usage": N_("Usage"),
     "question": N_("Question"),
     "choice": N_("Your choice"),
+    **BOOKING_DETAIL_LABELS,
 }
 
 HISTORY_KINDS: Mapping[str, str] = {

@@ -45,8 +45,11 @@ class FlowRegistry:
 
 def builtin_flows() -> FlowRegistry:
     """The flows this kiosk release knows."""
+    from kiosk.flows.appointment import AppointmentCancelFlow, AppointmentFlow
     from kiosk.flows.balance import BalanceFlow
+    from kiosk.flows.bike import BikeDisableFlow, BikeEnableFlow, BikeStatusFlow
     from kiosk.flows.bill import BillFlow
+    from kiosk.flows.bus_ticket import BusRefundFlow, BusTicketFlow
     from kiosk.flows.change_pin import ChangePinFlow
     from kiosk.flows.fixed_price import FixedPriceFlow
     from kiosk.flows.history import HistoryFlow
@@ -54,4 +57,7 @@ def builtin_flows() -> FlowRegistry:
     from kiosk.flows.top_up import TopUpFlow
 
     return FlowRegistry([BalanceFlow(), HistoryFlow(), BillFlow(), TopUpFlow(),
-                         ChangePinFlow(), FixedPriceFlow(), PollFlow()])  # fmt: skip
+                         ChangePinFlow(), FixedPriceFlow(), PollFlow(),
+                         AppointmentFlow(), AppointmentCancelFlow(),
+                         BusTicketFlow(), BusRefundFlow(),
+                         BikeEnableFlow(), BikeDisableFlow(), BikeStatusFlow()])  # fmt: skip

@@ -31,6 +31,7 @@ from kiosk.flows.base import (
     Answer,
     CardGone,
     FormError,
+    MoreFields,
     Outcome,
     Quote,
     QuoteKind,
@@ -222,6 +223,9 @@ class ServiceSteps:
         if isinstance(error, CardGone):
             self.card_gone(m)
             return
+        if isinstance(error, MoreFields) and error.fields:
+            self._more_fields(m, error)
+            return
         if isinstance(error, FormError) and self.s.form is not None and self.s.form.fields:
             m.record("service_refused", code=error.code.value)
             self.s.form_error = error.code
@@ -249,6 +253,19 @@ class ServiceSteps:
             m.record("quote", service=result.service_id, kind=result.kind.value,
                      amount=result.amount_fen)  # fmt: skip
             m.go(S.CONFIRM)
+
+    def _more_fields(self, m: TerminalMachine, more: MoreFields) -> None:
+        """The flow's next step of the form (choices found live): a value no longer
+        among its field's choices is dropped, the first empty field gets the focus."""
+        self.s.form = ServiceForm(self.s.service or "", more.titles, more.fields)
+        for f in more.fields:
+            if f.kind == "choice" and self.s.values.get(f.name) not in {v for v, _ in f.choices}:
+                self.s.values.pop(f.name, None)
+        self.s.field_errors = {}
+        self.s.focus = next((f.name for f in more.fields if f.name not in self.s.values),
+                            more.fields[0].name)  # fmt: skip
+        m.record("form_step", fields=",".join(f.name for f in more.fields))
+        m.go(S.FORM)
 
     # ------------------------------------------------------------------ info
     def on_print_answer(self, m: TerminalMachine) -> None:

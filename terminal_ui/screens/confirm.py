@@ -37,7 +37,9 @@ def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, s
     lines = [(t("Payee"), screen.fx(confirm.payee))] if named else []
     for code, value in confirm.details:
         label = texts.DETAIL_LABELS.get(code)
-        lines.append((t(label) if label else screen.fx(code), screen.fx(value)))
+        word = texts.DETAIL_VALUES.get(code, {}).get(value)  # a value that is a code
+        shown = t(word) if word else screen.fx(value)
+        lines.append((t(label) if label else screen.fx(code), shown))
     if confirm.balance_fen is not None:
         lines.append((t("Balance now"), screen.money(confirm.balance_fen)))
     if confirm.balance_after_fen is not None:

@@ -32,7 +32,9 @@ class InfoScreen(KioskScreen):
         lines: list[tuple[str, str]] = []
         for code, value in info.details:
             label = texts.DETAIL_LABELS.get(code)
-            lines.append((self.t(label) if label else self.fx(code), self.fx(value)))
+            word = texts.DETAIL_VALUES.get(code, {}).get(value)  # a value that is a code
+            shown = self.t(word) if word else self.fx(value)
+            lines.append((self.t(label) if label else self.fx(code), shown))
         for h in info.history:
             kind = self.t(texts.HISTORY_KINDS.get(h.kind, h.kind))
             sign = "-" if h.kind in ("purchase", "ride") else "+"

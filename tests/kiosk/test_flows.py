@@ -461,7 +461,7 @@ def test_fixed_price_receipt_carries_the_psam_counter(kiosk: Kiosk) -> None:
     sim = k.world.printer_sim
     assert sim is not None
     text = sim.jobs[-1].text
-    assert f"{rec['ttc']:08d}" in text and "开通公共自行车" in text
+    assert f"{rec['ttc']:08d}" in text and "公共自行车日票" in text
     (payload,) = _receipt_refs(k)
     ref = verify_reference(payload, _terminal_cert(k))
     assert ref.kind == "purchase" and ref.amount_fen == rec["amount"] == 1_000
@@ -478,8 +478,16 @@ def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -
     assert groups == {
         "payments": ["water_bill", "electricity_bill"],
         "card": ["balance", "history", "change_pin", "top_up"],
-        "transport": ["bike_enable"],
+        "transport": [
+            "bike_enable",
+            "bus_ticket",
+            "bus_refund",
+            "bike_deposit",
+            "bike_return",
+            "bike_rental",
+        ],
         "participation": ["poll_night_bus"],
+        "government": ["appointment", "appointment_cancel"],
     }  # the life-stage groups hold no demo service, so they are not shown
 
 
