@@ -70,7 +70,7 @@ DEMO_CATALOG: dict[str, Any] = {
          "payment": {"payee": "bank", "funding": "bank"}},
         # A fixed-price item sold offline; enabling bikes holds a deposit (bike_deposit).
         {"id": "bike_enable", "flow": "fixed_price", "groups": ["transport"], "order": 20,
-         "names": _n("公共自行车日票", "公共自行車日票", "Public bike day pass"),
+         "names": _n("公共自行车日票", "公共自行車日票", "Bike day pass"),
          "payment": {"payee": "bike", "amount_fen": 1000, "offline": True}},
         # The options are the signed poll document's own words (the kiosk checks).
         {"id": "poll_night_bus", "flow": "poll", "poll": DEMO_POLL_ID,

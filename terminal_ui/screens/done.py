@@ -23,6 +23,8 @@ class DoneScreen(KioskScreen):
     receipt = StringProperty("")
     has_lines = BooleanProperty(False)
     card_less = BooleanProperty(False)  # a queue number: no card to take, no other service
+    reference = StringProperty("")  # the number the citizen keeps (booking, ticket, queue)
+    reference_label = StringProperty("")  # message id: what that number is
 
     def update(self, view: Screen) -> None:
         r = view.result
@@ -37,10 +39,8 @@ class DoneScreen(KioskScreen):
         self.receipt = texts.RECEIPT.get(r.receipt, "")
         self.card_less = view.card is None
         lines = []
-        if r.reference:
-            name = texts.REFERENCE_LABELS.get(r.kind)
-            if name:
-                lines.append((self.t(name), r.reference))
+        name = texts.REFERENCE_LABELS.get(r.kind, "") if r.reference else ""
+        self.reference_label, self.reference = name, (r.reference or "") if name else ""
         if "ahead" in view.extra:
             lines.append((self.t(texts.DETAIL_LABELS["ahead"]), view.extra["ahead"]))
         if self.balance_after:
