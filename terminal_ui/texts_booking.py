@@ -33,7 +33,7 @@ BOOKING_FIELD_ERRORS: Mapping[str, str] = {
     "no_free_slot": N_("No free time this week for this service. Please choose another."),
     "no_departure": N_("No departure with free seats that day. Please choose another day."),
     "ticket_not_found": N_("No ticket of this card has this number. Please check it."),
-    "ticket_refunded": N_("This ticket has been given back already."),
+    "ticket_refunded": N_("This ticket has been refunded already, fare included."),
 }
 
 BOOKING_RESULTS: Mapping[str, tuple[str, str]] = {
@@ -54,7 +54,10 @@ BOOKING_RESULTS: Mapping[str, tuple[str, str]] = {
         N_("No open booking of this card has this number"),
         N_("Nothing was cancelled."),
     ),
-    "ticket_refunded": (N_("Your seat is given back"), N_("The ticket is no longer valid.")),
+    "ticket_refunded": (
+        N_("Your ticket is refunded"),
+        N_("The fare is back on your card; the ticket is no longer valid."),
+    ),
     "ticket_pending": (
         N_("Paid: your ticket is printed without its boarding code"),
         N_("Show the ticket number at the station window to board."),

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend_sync.central import deposits, ledger
+from backend_sync.central import held_loads, ledger
 from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import anomalies, cards, load_auths
 from backend_sync.central.providers import FundingRefused
@@ -39,9 +39,11 @@ def authorize_load(central: Central, req: AuthorizeLoadRequest) -> LoadAuthoriza
 
 def _source_code(funding: str, terminal_id: str) -> tuple[str, bool]:
     """The ledger account a load's money comes from, and whether it is charged online
-    (a bank); a returned bike deposit comes from the account it was held in."""
-    if funding == deposits.FUNDING:
-        return deposits.ACCOUNT, False
+    (a bank); money held for the card (a bike deposit, a refunded fare) comes from
+    the account it is held in (held_loads.py)."""
+    held = held_loads.source_account(funding)
+    if held is not None:
+        return held, False
     source = _source(funding, terminal_id)
     return source.code, source.charged_online
 
@@ -73,8 +75,8 @@ def _resolve(
         ],
         central.now_ms(),
     )
-    if auth.funding == deposits.FUNDING:
-        deposits.load_resolved(conn, [auth_id], status, central.now_ms())
+    if held_loads.source_account(auth.funding) is not None:
+        held_loads.resolved(conn, [auth_id], status, central.now_ms())
     if status == "voided" and charged_online and central.funding is not None:
         central.funding.refund(source=auth.funding, asn=asn, amount=amount, ref=auth_id)
     conn.execute(
@@ -133,9 +135,9 @@ def _authorize(central: Central, req: AuthorizeLoadRequest) -> LoadAuthorization
             status = "voided" if a.atc >= b.atc else "confirmed"
             _resolve(conn, central, a, status)
         auth_id = uuid.uuid4().hex
-        if b.funding == deposits.FUNDING:
-            # Only the card's own held deposit, to the fen, in this transaction.
-            deposits.claim_for_load(conn, b.asn, b.amount, auth_id)
+        if held_loads.source_account(b.funding) is not None:
+            # Only the card's own held money, to the fen, in this transaction.
+            held_loads.claim(conn, b.funding, b.asn, b.amount, auth_id)
         if charged_online and central.funding is not None:
             # The citizen's bank pays first; a refusal leaves nothing posted.
             try:

@@ -57,6 +57,10 @@ bus_tickets = sa.Table(
     sa.Column("fare", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(12), nullable=False),  # held, issued, refunded
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    # A refunded, paid fare back onto the card by a load (migration 0012):
+    # NULL → returning (refund_load_id) → returned; a voided load puts it back to NULL.
+    sa.Column("refund_status", sa.String(12)),
+    sa.Column("refund_load_id", sa.String(32)),
     sa.UniqueConstraint("terminal_id", "request_id", name="uq_bus_ticket_request"),
 )
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from backend_sync.terminal.client import CentralRefused, CentralUnavailable
+from backend_sync.terminal.outbox import SalesStopped
 from cardlib.purse import DebitOutcomeUnknown
 from kiosk.codes import FieldError, Notice, OutcomeCode
 from kiosk.core.forms import FieldSpec
@@ -46,12 +47,12 @@ from kiosk.flows.online import ask, need_client, same_in_all, upload_now
 from kiosk.flows.payment import pay_from_purse
 from kiosk.money import format_fen
 from kiosk.receipts.i18n import label
+from kiosk.receipts.layouts import Receipt, TopUp
 from kiosk.receipts.slips import Slip
 
 if TYPE_CHECKING:
     from backend_sync.services_wire import BusTicket
     from kiosk.catalog import ServiceEntry
-    from kiosk.receipts.layouts import Receipt
 
 __all__ = ["BusRefundFlow", "BusTicketFlow"]
 
@@ -199,10 +200,14 @@ def ticket_slip(
 
 
 class BusRefundFlow(BaseFlow):
-    """The ticket number → the ticket shown → give the seat back (until departure)."""
+    """The ticket number → the ticket shown → the seat given back (until departure)
+    and the fare back onto the purse: a load funded by the refunded fare, which the
+    central holds in ``payee:bus`` (MAC2 from the central, as a top-up). A refund
+    whose load did not happen is finished by asking again with the same number."""
 
     name = "bus_refund"
     fields = ("ticket",)
+    payee = PayeeSource.FUNDING
     always_online = True
 
     def prepare(
@@ -212,31 +217,52 @@ class BusRefundFlow(BaseFlow):
         client = need_client(env)
         number = values["ticket"].strip().lower()
         try:
-            t = client.bus_ticket(asn=card.asn_hex, ticket_id=number)
+            try:
+                t = client.bus_ticket(asn=card.asn_hex, ticket_id=number)
+            except CentralRefused as exc:
+                if exc.reason != "ticket_refunded":
+                    raise
+                # The seat is back already: is the fare too? (asking again changes nothing)
+                t = client.refund_bus_ticket(asn=card.asn_hex, ticket_id=number)
         except CentralUnavailable as exc:
             raise ServiceUnavailable(Notice.TRY_LATER) from exc
         except CentralRefused as exc:
             if exc.reason in ("ticket_not_found", "bad_param"):
                 raise FormError(FieldError.TICKET_NOT_FOUND, "ticket") from exc
-            if exc.reason == "ticket_refunded":
-                raise FormError(FieldError.TICKET_REFUNDED, "ticket") from exc
             raise ServiceUnavailable(Notice.SERVICE_UNAVAILABLE) from exc
+        if t.status == "fare_returned":
+            raise FormError(FieldError.TICKET_REFUNDED, "ticket")
         details = (("route", f"{t.origin} → {t.destination}"), ("departure", f"{t.day} {t.time}"),
                    ("seat", str(t.seat)))  # fmt: skip
-        return Quote(entry.id, entry.names, self.name, QuoteKind.SUBMIT, 0, "bus", details,
-                     needs_receipt=False,
-                     data={"ticket": t.ticket_id, "qr": t.qr, "fare": t.fare})  # fmt: skip
+        return Quote(entry.id, entry.names, self.name, QuoteKind.LOAD, t.fare, "bus", details,
+                     card.purse.balance(),
+                     payee_ref=PayeeRef(PayeeSource.FUNDING, entry.id, env.catalog_version),
+                     data={"ticket": t.ticket_id,
+                           "seat_back": t.status == "refunded"})  # fmt: skip
 
     def execute(
         self, quote: Quote, env: FlowEnv, ctx: JobContext, pins: Mapping[str, str]
     ) -> Outcome:
-        card, client = env.need_card(), need_client(env)
+        card, tx, client = env.need_card(), env.need_tx(), need_client(env)
         ctx.progress("submitting", None)
         number = str(quote.data["ticket"])
         try:
-            client.refund_bus_ticket(asn=card.asn_hex, ticket_id=number)
+            if not quote.data.get("seat_back"):
+                client.refund_bus_ticket(asn=card.asn_hex, ticket_id=number)
+            done = tx.load(card.purse, client, quote.amount_fen, funding=f"bus_refund:{number}")
         except CentralUnavailable:
             return Outcome(False, OutcomeCode.TRY_LATER, OutcomeKind.TICKET)
         except CentralRefused as exc:
             return Outcome(False, OutcomeCode.from_central(exc.reason), OutcomeKind.TICKET)
-        return Outcome(True, OutcomeCode.TICKET_REFUNDED, OutcomeKind.TICKET, reference=number)
+        except SalesStopped:
+            return Outcome(False, OutcomeCode.SALES_STOPPED, OutcomeKind.LOAD)
+        env.on_record()
+        return Outcome(True, OutcomeCode.TICKET_REFUNDED, OutcomeKind.LOAD, quote.amount_fen,
+                       done.balance_after, done.transaction_id, reference=number)  # fmt: skip
+
+    def receipt(
+        self, quote: Quote, outcome: Outcome, language: Language, at: dt.datetime
+    ) -> Receipt | Slip | None:
+        after = outcome.balance_after_fen or 0
+        return TopUp(quote.amount_fen, after - quote.amount_fen, after,
+                     outcome.transaction_id or "-", at)  # fmt: skip

@@ -241,10 +241,12 @@ def test_a_bus_ticket_is_paid_printed_with_the_central_qr_validated_once_and_ref
     first, second = validator.validate(qrs[0]), validator.validate(qrs[0])
     assert (first.ok, first.reason, second.ok, second.reason) == (True, "ok", False, "used")
     validator.close()
-    # Another ticket, given back before departure: the seat is released.
+    # Another ticket, refunded before departure: the seat released, the fare back on
+    # the card by a load from the central; asked again, nothing more is returned.
     k.m.back()
     k.settle()
     other, _, _ = _buy_ticket(k, tomorrow)
+    paid = w.card_balance("1")
     k.m.back()
     k.settle()
     for attempt in range(2):
@@ -253,19 +255,23 @@ def test_a_bus_ticket_is_paid_printed_with_the_central_qr_validated_once_and_ref
         k.m.set_field("ticket", other)
         k.m.submit_form()
         k.settle()
-        if attempt == 1:  # given back already: the form says so, nothing changes
+        if attempt == 1:
             form = k.m.screen().form
             assert k.state is S.FORM and form is not None
             assert form.fields[0].error == "ticket_refunded"
             break
+        confirm = k.m.screen().confirm
+        assert confirm is not None and (confirm.kind, confirm.amount_fen) == ("load", fare)
         k.m.confirm()
         k.settle()
         result = k.m.screen().result
         assert result is not None and (result.ok, result.code) == (True, "ticket_refunded")
+        assert w.card_balance("1") == paid + fare
         k.m.back()
         k.settle()
     w.sync()
-    assert w.ledger_balances()["payee:bus"] == 2 * fare
+    balances = w.ledger_balances()
+    assert balances["payee:bus"] == fare  # the first ticket's; the second's went back
 
 
 def test_a_bike_deposit_is_held_at_the_central_then_returned_exactly(hall: Kiosk) -> None:

@@ -1,4 +1,5 @@
-"""Public-bike deposits held at the central for a card.
+"""Public-bike deposits held at the central for a card; a refunded bus fare returned
+to the card by a load.
 
 Revision ID: 0012
 Revises: 0010
@@ -30,9 +31,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_bike_deposits_asn", "bike_deposits", ["asn"])
     op.create_index("ix_bike_deposits_load", "bike_deposits", ["load_id"])
+    op.add_column("bus_tickets", sa.Column("refund_status", sa.String(length=12), nullable=True))
+    op.add_column("bus_tickets", sa.Column("refund_load_id", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bus_tickets") as batch:
+        batch.drop_column("refund_load_id")
+        batch.drop_column("refund_status")
     op.drop_index("ix_bike_deposits_load", table_name="bike_deposits")
     op.drop_index("ix_bike_deposits_asn", table_name="bike_deposits")
     op.drop_table("bike_deposits")
