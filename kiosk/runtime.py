@@ -362,11 +362,9 @@ def build_kiosk(
     audit = AuditLog(data / "audit.db")
     card_less = {}
     if client is not None:  # the hall's queue numbers, from the attract screen
-        from kiosk.journeys.queue import QueueJourney
-        from kiosk.services.hall_queue import HallQueue
+        from kiosk.services.hall_queue import queue_journey
 
-        hall = HallQueue(client, desk, lambda: ops.terminal_id, clock)
-        card_less["queue"] = lambda _ops, home: QueueJourney(hall, home)
+        card_less["queue"] = queue_journey(client, desk, lambda: ops.terminal_id, clock)
     machine = build_kiosk_machine(ops, clock=clock, timeouts=config.timeouts,
                                   languages=config.languages, audit=audit,
                                   card_less=card_less)  # fmt: skip

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from kiosk.codes import Notice, OutcomeCode, PrinterProblem, ReceiptState, Refusal, Step
-from kiosk.core.forms import ServiceForm, check_form
+from kiosk.core.forms import ServiceForm, check_form, next_step
 from kiosk.core.machine import TerminalMachine
 from kiosk.core.pinpad import PinBuffer
 from kiosk.core.views import (
@@ -255,15 +255,10 @@ class ServiceSteps:
             m.go(S.CONFIRM)
 
     def _more_fields(self, m: TerminalMachine, more: MoreFields) -> None:
-        """The flow's next step of the form (choices found live): a value no longer
-        among its field's choices is dropped, the first empty field gets the focus."""
+        """The flow's next step of the form (choices found live)."""
         self.s.form = ServiceForm(self.s.service or "", more.titles, more.fields)
-        for f in more.fields:
-            if f.kind == "choice" and self.s.values.get(f.name) not in {v for v, _ in f.choices}:
-                self.s.values.pop(f.name, None)
+        self.s.focus = next_step(more.fields, self.s.values)
         self.s.field_errors = {}
-        self.s.focus = next((f.name for f in more.fields if f.name not in self.s.values),
-                            more.fields[0].name)  # fmt: skip
         m.record("form_step", fields=",".join(f.name for f in more.fields))
         m.go(S.FORM)
 

@@ -8,14 +8,16 @@ from collections.abc import Callable, Mapping
 from backend_sync.terminal.client import CentralClient
 from kiosk.codes import ReceiptState
 from kiosk.core.clock import Clock
+from kiosk.core.journey import HomeJourney, SubJourney
 from kiosk.core.views import Language
 from kiosk.flows.online import same_in_all
-from kiosk.journeys.queue import QueueTicket
+from kiosk.journeys.ports import KioskOps
+from kiosk.journeys.queue import QueueJourney, QueueTicket
 from kiosk.receipts.i18n import label
 from kiosk.receipts.slips import Slip
 from kiosk.services.printing import ReceiptDesk
 
-__all__ = ["HallQueue"]
+__all__ = ["HallQueue", "queue_journey"]
 
 
 class HallQueue:
@@ -47,3 +49,11 @@ class HallQueue:
             # Kept nowhere: a number reprinted later would be a number already called.
             receipt = self.desk.print_unkept(slip, self.terminal_id(), language)
         return QueueTicket(service, got.number, got.ahead, receipt)
+
+
+def queue_journey(
+    client: CentralClient, desk: ReceiptDesk | None, terminal_id: Callable[[], str], clock: Clock
+) -> Callable[[KioskOps, HomeJourney], SubJourney]:
+    """The ``card_less`` entry of :func:`kiosk.journeys.build_kiosk_machine`."""
+    hall = HallQueue(client, desk, terminal_id, clock)
+    return lambda _ops, home: QueueJourney(hall, home)
