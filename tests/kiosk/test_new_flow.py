@@ -69,6 +69,9 @@ ENTRY = {
 
 def _catalog() -> dict[str, object]:
     body = copy.deepcopy(DEMO_CATALOG)
+    if any(g["id"] == "government" for g in body["groups"]):  # the demo has the group
+        body["services"].append(ENTRY)
+        return body
     body["groups"].append(
         {
             "id": "government",
@@ -93,7 +96,7 @@ def test_a_service_on_a_new_flow_runs_end_to_end(make_kiosk: Callable[..., Kiosk
     k.start()
     k.login(1)
     menu = {g.group_id: [i.service_id for i in g.items] for g in k.m.screen().menu}
-    assert menu["government"] == ["ask_housing"]
+    assert "ask_housing" in menu["government"]
     k.m.choose_service("ask_housing")
     k.settle()
     k.m.set_field("topic", "公积金贷款")
