@@ -228,8 +228,10 @@ def test_a_bus_ticket_is_paid_printed_with_the_central_qr_validated_once_and_ref
     w = k.world
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     k.login(1)
+    k.m.set_language("en")  # the appointment and queue tests walk all three
     before = w.card_balance("1")
     ticket, departure, fare = _buy_ticket(k, tomorrow)
+    assert k.m.screen().result.title == "Long-distance bus ticket"  # type: ignore[union-attr]
     assert w.card_balance("1") == before - fare
     sim = w.printer_sim
     assert sim is not None
@@ -279,10 +281,12 @@ def test_a_bike_deposit_is_held_at_the_central_then_returned_exactly(hall: Kiosk
     w = k.world
     asn = w.citizen(1).asn
     k.login(1)
+    k.m.set_language("zh-Hant")
     before = w.card_balance("1")
     k.m.choose_service("bike_deposit")
     k.settle()
     confirm = k.m.screen().confirm
+    assert confirm is not None and confirm.title == "開通公共自行車"
     assert confirm is not None and (confirm.kind, confirm.amount_fen) == ("debit", 10_000)
     k.m.confirm()
     k.settle()
