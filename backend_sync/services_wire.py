@@ -18,6 +18,7 @@ from backend_sync.wire import Asn, Code, TerminalId
 __all__ = [
     "Application",
     "Applications",
+    "BikeDeposit",
     "Boardings",
     "BoardingsAck",
     "Booking",
@@ -233,3 +234,14 @@ class Boardings(_Model):
 class BoardingsAck(_Model):
     accepted: int
     unknown: list[Text]
+
+
+class BikeDeposit(_Model):
+    """A card's public-bike deposit at the central. ``status``: ``none`` (nothing
+    held), ``pending`` (the order is held: debit citing ``order_id``), ``held``,
+    ``returning`` (a load back to the purse is authorized), ``returned``."""
+
+    deposit_id: Text = ""
+    order_id: Text = ""
+    amount: Fen = 0
+    status: Text

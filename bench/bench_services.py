@@ -33,6 +33,7 @@ from backend_sync.central.departments import Departments
 from backend_sync.central.service import Central
 from backend_sync.terminal.bus_validation import TicketValidator
 from backend_sync.terminal.client import CentralClient
+from backend_sync.terminal_certs import make_test_terminal_ca, terminal_cert_pem_for
 from cardlib.crypto import Algorithm
 from cardlib.keys import IssuerKeys, KeyRole
 
@@ -104,11 +105,14 @@ def main() -> None:
         keys = IssuerKeys.generate(Algorithm.TDES)
         engine = make_engine(f"sqlite:///{tmp / 'central.db'}")
         upgrade(engine)
+        # Terminal certificates must chain to a trusted terminal CA (TEST ONLY one here).
+        terminal_ca = make_test_terminal_ca(dt.datetime.now(dt.UTC))
         central = Central(
             engine=engine,
             crypto=CardCrypto.of(keys.subset(KeyRole.LOAD, KeyRole.TAC)),
             signing_key=chain.generate_key(),
             admin_token="x",
+            terminal_cas=[terminal_ca[1]],
         )
         central.departments = central.bills = Departments(f"http://127.0.0.1:{dport}")
         registry.register_card(central, asn=ASN, algorithm=0, key_version=1)
@@ -116,7 +120,7 @@ def main() -> None:
         registry.enroll_terminal(
             central,
             terminal_id="320500000001",
-            cert_pem=chain.self_signed_cert(tkey, "320500000001").decode(),
+            cert_pem=terminal_cert_pem_for(terminal_ca, "320500000001", tkey),
         )
         cport = _free_port()
         server = _serve(central, cport)
@@ -136,6 +140,7 @@ def main() -> None:
             "appointment_slots": lambda: client.appointment_slots(service="hukou"),
             "queue_number": lambda: client.queue_number(service="permit"),
             "bus_timetable": lambda: client.bus_timetable(day=day),
+            "bike_status": lambda: client.bike_status(asn=ASN),  # the central alone
         }
         print(f"query round trips, kiosk client → central → departments, n={args.n} each (ms)")
         print(f"{'service':<20} {'p50':>7} {'p95':>7}")

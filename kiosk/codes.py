@@ -63,6 +63,8 @@ class Notice(StrEnum):
     INSUFFICIENT_BALANCE = "insufficient_balance"
     SERVICE_FAILED = "service_failed"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    BIKE_ALREADY_ENABLED = "bike_already_enabled"  # a deposit is held for this card already
+    BIKE_NOT_ENABLED = "bike_not_enabled"  # no deposit held for this card to return
     UNKNOWN_SERVICE = "unknown_service"
     NEEDS_CARD = "needs_card"
     POLL_CLOSED = "poll_closed"  # the poll takes no votes now (closed, or not yet open)
@@ -115,6 +117,10 @@ class FieldError(StrEnum):
     NOT_A_CODE = "not_a_code"  # a code field (letters and digits) got something else
     CASE_NOT_FOUND = "case_not_found"
     NOT_ANSWERED = "not_answered"  # only an answered case can be rated
+    NO_FREE_SLOT = "no_free_slot"  # the hall service has no free slot left this week
+    NO_DEPARTURE = "no_departure"  # no departure with seats on that day
+    TICKET_NOT_FOUND = "ticket_not_found"  # no such ticket of this card
+    TICKET_REFUNDED = "ticket_refunded"  # given back already
 
 
 class OutcomeCode(StrEnum):
@@ -148,6 +154,21 @@ class OutcomeCode(StrEnum):
     CARD_BLOCKED = "card_blocked"
     WRONG_PIN = "wrong_pin"
     PIN_BLOCKED = "pin_blocked"
+    BOOKED = "booked"  # an appointment at the service hall
+    BOOKING_CANCELLED = "booking_cancelled"
+    ALREADY_BOOKED = "already_booked"  # one open booking per card per service
+    SLOT_FULL = "slot_full"  # taken by someone else meanwhile (or already past)
+    BOOKING_NOT_FOUND = "booking_not_found"  # no such booking of this card
+    TICKET_REFUNDED = "ticket_refunded"
+    TICKET_PENDING = "ticket_pending"  # paid; the QR is printed once the central has the payment
+    DEPARTED = "departed"  # refunds stop at departure (or boarding)
+    SOLD_OUT = "sold_out"
+    TICKET_NOT_FOUND = "ticket_not_found"
+    DEPOSIT_HELD = "deposit_held"  # public bikes enabled: the deposit is held at the central
+    DEPOSIT_RETURNED = "deposit_returned"  # disabled: the deposit is back on the purse
+    DEPOSIT_ALREADY_HELD = "deposit_already_held"
+    NO_DEPOSIT = "no_deposit"  # nothing held for this card to return
+    TRY_LATER = "try_later"  # the department did not answer: nothing changed
     REFUSED = "refused"  # the central refused for a reason this kiosk has no words for
     FAILED = "failed"
 

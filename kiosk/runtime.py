@@ -360,9 +360,17 @@ def build_kiosk(
         # Beside the outbox, never in it: a ballot must carry no terminal identity.
         ballots=_open_ballot_box(data / "ballots.db") if client is not None else None,
     )
+    if agent is not None:
+        ops.upload = agent.upload_pending
     audit = AuditLog(data / "audit.db")
+    card_less = {}
+    if client is not None:  # the hall's queue numbers, from the attract screen
+        from kiosk.services.hall_queue import queue_journey
+
+        card_less["queue"] = queue_journey(client, desk, lambda: ops.terminal_id, clock)
     machine = build_kiosk_machine(ops, clock=clock, timeouts=config.timeouts,
-                                  languages=config.languages, audit=audit)  # fmt: skip
+                                  languages=config.languages, audit=audit,
+                                  card_less=card_less)  # fmt: skip
     rt = KioskRuntime(config=config, terminal_id=terminal_id,
                       controller=KioskController(machine), machine=machine, ops=ops,
                       agent=agent, client=client, store=store, outbox=outbox, audit=audit,

@@ -195,6 +195,9 @@ def main(out: Path) -> int:
         fb.once_a_day("water.quality")
         fb.look_up_and_rate(tracking)
         c.finish_and_take_card()
+        # last, so the pictures before keep their numbers: the hall, bus tickets and
+        # bikes (portrait, zh-Hans), the central asking the departments simulator
+        booking_tour(world, driver, c, work)
     finally:
         controller.stop()
         world.close()
@@ -210,6 +213,91 @@ def main(out: Path) -> int:
         print(out / path.name)
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def booking_tour(world: Any, driver: Any, c: Any, work: Path) -> None:
+    """A queue number without a card; an appointment, a bus ticket, a bike deposit."""
+    import datetime as dt
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+
+    from backend_sync.central.departments import Departments
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "sim", "departments",
+                             "--db", str(work / "departments.db"), "--port", str(port),
+                             "--extra", "20", "--seed", "18",
+                             "--today", dt.date.today().isoformat()],
+                            stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=0.5).is_success:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        world.central.departments = Departments(url)
+        view = lambda: driver.kiosk.view  # noqa: E731
+
+        def step(field: str, value: str | None = None, snap: str = "") -> None:
+            def offered() -> bool:
+                form = view().form
+                return bool(form and any(f.name == field for f in form.fields))
+
+            driver.wait_for(offered, what=field)
+            driver.pump(2)
+            if snap:
+                c.snap(snap)
+            f = next(f for f in view().form.fields if f.name == field)
+            driver.press("choose", value=value or f.choices[0][0])
+            driver.press("submit_form")
+
+        c.attract(snap=False)
+        driver.press("queue")
+        step("service", "hukou", "queue-choose")
+        driver.wait_screen("done")
+        c.snap("queue-number")
+        driver.press("finish")
+        c.insert_and_pin("3")  # money enough for a ticket and the bike deposit
+        c.menu()
+        c.choose("appointment")
+        step("department", "housing_fund", "booking-department")
+        step("service", "hf-loan")
+        step("slot", snap="booking-slots")
+        driver.wait_screen("confirm")
+        c.snap("booking-confirm")
+        driver.press("confirm")
+        driver.wait_screen("done")
+        c.snap("booking-done")
+        driver.press("back")
+        c.choose("bus_ticket")
+        step("day", (dt.date.today() + dt.timedelta(days=1)).isoformat())
+        step("route", "无锡")
+        step("departure", snap="bus-departures")
+        driver.wait_screen("confirm")
+        driver.press("confirm")
+        driver.wait_screen("done")
+        c.snap("bus-ticket-done")
+        driver.press("back")
+        c.choose("bike_deposit")
+        driver.wait_screen("confirm")
+        c.snap("bike-confirm")
+        driver.press("confirm")
+        driver.wait_screen("done")
+        driver.press("back")
+        c.choose("bike_rental")
+        driver.wait_screen("info")
+        c.snap("bike-status")
+        c.finish_and_take_card()
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,20 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from terminal_ui.i18n import N_
+from terminal_ui.texts_booking import (
+    BOOKING_CODE_VALUES,
+    BOOKING_DETAIL_LABELS,
+    BOOKING_FIELD_ERRORS,
+    BOOKING_NOTICES,
+    BOOKING_RESULTS,
+    REFERENCE_LABELS,
+)
 
 __all__ = [
     "AMOUNT_RANGE",
     "BUSY",
     "DETAIL_LABELS",
+    "DETAIL_VALUES",
     "FIELD_ERRORS",
     "NOTICES",
     "OUT_OF_SERVICE",
@@ -25,6 +34,7 @@ __all__ = [
     "PIN_LABELS",
     "PRINTER_PROBLEMS",
     "RECEIPT",
+    "REFERENCE_LABELS",
     "REFUSALS",
     "RESULTS",
     "ROLES",
@@ -148,6 +158,7 @@ NOTICES: Mapping[str, str] = {
     "no_linked_account": N_(
         "This card has no bank account linked to top up from. A service window can link one."
     ),
+    **BOOKING_NOTICES,
 }
 NOTICE_UNKNOWN = N_("Please note: something did not work as expected.")
 
@@ -217,6 +228,7 @@ FIELD_ERRORS: Mapping[str, str] = {
     "pins_differ": N_("The two new PINs are not the same. Please enter them again."),
     "bill_not_found": N_("No bill was found for this number. Please check it."),
     "wrong_pin": N_("The PIN is wrong."),
+    **BOOKING_FIELD_ERRORS,
 }
 FIELD_ERROR_UNKNOWN = N_("Please check this.")
 
@@ -333,6 +345,7 @@ RESULTS: Mapping[str, Advice] = {
         N_("It did not work"),
         N_("Nothing was paid. Please try again, or ask at a service window."),
     ),
+    **BOOKING_RESULTS,
 }
 RESULT_UNKNOWN: Advice = (
     N_("It did not work"),
@@ -367,6 +380,7 @@ DETAIL_LABELS: Mapping[str, str] = {
     "question": N_("Question"),
     "choice": N_("Your choice"),
     "funding_account": N_("Paid from"),  # a top-up: the linked bank account, masked
+    **BOOKING_DETAIL_LABELS,
 }
 
 HISTORY_KINDS: Mapping[str, str] = {
@@ -512,6 +526,7 @@ DETAIL_LABELS = {
 }
 # Values of detail lines that are codes (a case's state, a refusal, a rating).
 DETAIL_CODE_VALUES: Mapping[str, Mapping[str, str]] = {
+    **BOOKING_CODE_VALUES,
     "fb_state": {
         "accepted": N_("Received, waiting to be routed"),
         "dispatched": N_("With the department"),

@@ -5,7 +5,8 @@
 2. The kiosk debits the purse citing the order; the upload posts it (order paid).
 3. ``bus_ticket``: for a paid order only, the QR signed by the central
    (:mod:`backend_sync.tickets_qr`), bound to the departure and seat.
-4. ``bus_refund`` until departure (and not after boarding): the seat is released.
+4. ``bus_refund`` until departure (and not after boarding): the seat is released;
+   the paid fare goes back to the card by a load (:mod:`.held_loads`).
 5. ``bus_boardings``: validators report who boarded, once per ticket.
 """
 
@@ -148,8 +149,10 @@ def _issue(central: Central, _d: Departments, call: ServiceCall) -> BaseModel:
 
 def _refund(central: Central, d: Departments, call: ServiceCall) -> BaseModel:
     row = _mine(central, call)
-    if row.status == "refunded":
-        return _answer(row, "refunded")
+    if row.status == "refunded":  # again: the same answer, and whether the fare is back
+        # (or on its way: a load for it is open; a void makes it claimable again)
+        back = row.refund_status is not None
+        return _answer(row, "fare_returned" if back else "refunded")
     with central.engine.connect() as conn:
         boarded = conn.execute(
             sa.select(bus_boardings.c.ticket_id).where(bus_boardings.c.ticket_id == row.ticket_id)
@@ -163,8 +166,8 @@ def _refund(central: Central, d: Departments, call: ServiceCall) -> BaseModel:
             .where(bus_tickets.c.ticket_id == row.ticket_id)
             .values(status="refunded")
         )
-        # A held (unpaid) order is released; a paid fare is owed back to the card
-        # (status "refunded" is what the counter or a load settles).
+        # A held (unpaid) order is released; a paid fare is owed back to the card: a
+        # load funded "bus_refund:<ticket>" returns it from payee:bus (held_loads.py).
         conn.execute(
             orders.update()
             .where(orders.c.id == row.order_id, orders.c.status == "held")

@@ -54,7 +54,9 @@ class Service:
 
     answer: type[BaseModel]
     needs_card: bool
-    handler: Callable[[Central, Departments, ServiceCall], BaseModel]
+    handler: Callable[[Central, Departments, ServiceCall], BaseModel] | None
+    # Answered by the central alone, no department behind it (bike deposits).
+    central_only: Callable[[Central, ServiceCall], BaseModel] | None = None
 
 
 def param(call: ServiceCall, name: str, default: str | None = None) -> str:
@@ -224,7 +226,9 @@ def call_service(
     outcome = "ok"
     try:
         svc = _checked(central, table, call)
-        if central.departments is None:
+        if svc.central_only is not None:
+            return svc.central_only(central, call)
+        if central.departments is None or svc.handler is None:
             raise Refused(503, "department_unavailable", "no department gateway configured")
         try:
             return svc.handler(central, central.departments, call)

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend_sync.central import ledger
+from backend_sync.central import held_loads, ledger
 from backend_sync.central.funding import FundingAccount, UnknownFunding
 from backend_sync.central.models import anomalies, cards, load_auths
 from backend_sync.central.providers import FundingRefused
@@ -37,6 +37,17 @@ def authorize_load(central: Central, req: AuthorizeLoadRequest) -> LoadAuthoriza
         raise
 
 
+def _source_code(funding: str, terminal_id: str) -> tuple[str, bool]:
+    """The ledger account a load's money comes from, and whether it is charged online
+    (a bank); money held for the card (a bike deposit, a refunded fare) comes from
+    the account it is held in (held_loads.py)."""
+    held = held_loads.source_account(funding)
+    if held is not None:
+        return held, False
+    source = _source(funding, terminal_id)
+    return source.code, source.charged_online
+
+
 def _source(funding: str, terminal_id: str) -> FundingAccount:
     try:
         return FundingAccount.parse(funding, terminal_id=terminal_id)
@@ -52,9 +63,9 @@ def _resolve(
 ) -> None:
     auth_id, asn, amount = auth.id, auth.asn, auth.amount
     # A void returns the money to the account it came from.
-    source = _source(auth.funding, auth.terminal_id)
-    ids = ledger.account_ids(conn, [ledger.SUSPENSE, source.code, ledger.card_account(asn)])
-    dest = ledger.card_account(asn) if status == "confirmed" else source.code
+    source_code, charged_online = _source_code(auth.funding, auth.terminal_id)
+    ids = ledger.account_ids(conn, [ledger.SUSPENSE, source_code, ledger.card_account(asn)])
+    dest = ledger.card_account(asn) if status == "confirmed" else source_code
     ledger.post(
         conn,
         [
@@ -64,7 +75,9 @@ def _resolve(
         ],
         central.now_ms(),
     )
-    if status == "voided" and source.charged_online and central.funding is not None:
+    if held_loads.source_account(auth.funding) is not None:
+        held_loads.resolved(conn, [auth_id], status, central.now_ms())
+    if status == "voided" and charged_online and central.funding is not None:
         central.funding.refund(source=auth.funding, asn=asn, amount=amount, ref=auth_id)
     conn.execute(
         load_auths.update()
@@ -126,25 +139,28 @@ def _authorize_in(central: Central, conn: sa.Connection, b: AuthorizeLoad) -> Lo
     open_auths = conn.execute(
         sa.select(load_auths).where(load_auths.c.asn == b.asn, load_auths.c.status == "authorized")
     ).all()
-    source = _source(b.funding, b.terminal_id)
+    source_code, charged_online = _source_code(b.funding, b.terminal_id)
     for a in open_auths:
         status = "voided" if a.atc >= b.atc else "confirmed"
         _resolve(conn, central, a, status)
     auth_id = uuid.uuid4().hex
-    if source.charged_online and central.funding is not None:
+    if held_loads.source_account(b.funding) is not None:
+        # Only the card's own held money, to the fen, in this transaction.
+        held_loads.claim(conn, b.funding, b.asn, b.amount, auth_id)
+    if charged_online and central.funding is not None:
         # The citizen's bank pays first; a refusal leaves nothing posted.
         try:
             central.funding.charge(source=b.funding, asn=b.asn, amount=b.amount, ref=auth_id)
         except FundingRefused as exc:
             raise Refused(402, "funding_refused", exc.reason) from exc
-    ids = ledger.account_ids(conn, [ledger.SUSPENSE, source.code])
+    ids = ledger.account_ids(conn, [ledger.SUSPENSE, source_code])
     ledger.post(
         conn,
         [
             ledger.posting(
                 "load_authorized",
                 auth_id,
-                (ids[source.code], -b.amount),
+                (ids[source_code], -b.amount),
                 (ids[ledger.SUSPENSE], b.amount),
             )
         ],

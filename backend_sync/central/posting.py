@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from backend_sync.central import ledger
+from backend_sync.central import held_loads, ledger
 from backend_sync.central.cardcrypto import UnknownKey
 from backend_sync.central.feedback.intake import FeedbackIntake
 from backend_sync.central.funding import FundingAccount, UnknownFunding
@@ -585,7 +585,8 @@ class BatchPoster:
                 fa = FundingAccount.parse(auth["funding"], terminal_id=auth["terminal_id"])
                 source = fa.code
             except UnknownFunding:
-                source = ledger.FUNDING
+                # Money held for the card comes from where it was held.
+                source = held_loads.source_account(auth["funding"]) or ledger.FUNDING
             status, reason = "posted", None
         elif auth["status"] == "confirmed":
             # Already confirmed by the card's next MAC1 (loads.py): genuine, and
@@ -650,6 +651,9 @@ class BatchPoster:
                 .values(status=sa.bindparam("st"), resolved_ms=sa.bindparam("ms")),
                 self.load_status,
             )
+            # A load returning held money (a bike deposit, a refunded fare): returned.
+            held_loads.resolved(conn, [str(x["lid"]) for x in self.load_status],
+                                "confirmed", self.now)  # fmt: skip
         if self.settled:
             conn.execute(
                 terminal_records.update()

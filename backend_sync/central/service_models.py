@@ -11,7 +11,13 @@ import sqlalchemy as sa
 
 from backend_sync.central.models import BigId, metadata
 
-__all__ = ["bus_boardings", "bus_tickets", "department_notices", "service_audit"]
+__all__ = [
+    "bike_deposits",
+    "bus_boardings",
+    "bus_tickets",
+    "department_notices",
+    "service_audit",
+]
 
 service_audit = sa.Table(
     "service_audit",
@@ -51,6 +57,10 @@ bus_tickets = sa.Table(
     sa.Column("fare", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(12), nullable=False),  # held, issued, refunded
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    # A refunded, paid fare back onto the card by a load (migration 0012):
+    # NULL → returning (refund_load_id) → returned; a voided load puts it back to NULL.
+    sa.Column("refund_status", sa.String(12)),
+    sa.Column("refund_load_id", sa.String(32)),
     sa.UniqueConstraint("terminal_id", "request_id", name="uq_bus_ticket_request"),
 )
 
@@ -61,4 +71,25 @@ bus_boardings = sa.Table(
     sa.Column("departure", sa.String(64), nullable=False),
     sa.Column("validator_id", sa.String(12), nullable=False),
     sa.Column("reported_ms", sa.BigInteger, nullable=False),
+)
+
+
+# Public-bike deposits held at the central (migration 0012): paid into
+# ``payee:bike_deposit`` by a purchase citing ``order_id``, returned by a load funded
+# from that account (``load_id``). Status: held → returning → returned (a voided
+# return goes back to held); an order never paid leaves it "held" with the order
+# released or expired, which :func:`backend_sync.central.deposits.held_deposits` skips.
+bike_deposits = sa.Table(
+    "bike_deposits",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("asn", sa.String(20), nullable=False),
+    sa.Column("order_id", sa.String(32), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("load_id", sa.String(32)),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("resolved_ms", sa.BigInteger),
+    sa.Index("ix_bike_deposits_asn", "asn"),
+    sa.Index("ix_bike_deposits_load", "load_id"),
 )

@@ -10,14 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header
 
-from backend_sync.central import bus_tickets, city_services, notices
+from backend_sync.central import bus_tickets, city_services, deposits, notices
 from backend_sync.central.city_services import Service
 from backend_sync.central.service import Central, Refused
 from backend_sync.services_wire import ServiceCallRequest
 
 __all__ = ["ALL_SERVICES", "services_router"]
 
-ALL_SERVICES: dict[str, Service] = {**city_services.SERVICES, **bus_tickets.SERVICES}
+ALL_SERVICES: dict[str, Service] = {
+    **city_services.SERVICES,
+    **bus_tickets.SERVICES,
+    **deposits.SERVICES,
+}
 
 
 def services_router(central: Central) -> APIRouter:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from backend_sync.services_wire import (
     Applications,
+    BikeDeposit,
     BoardingsAck,
     Booking,
     BusTicket,
@@ -146,3 +147,14 @@ class CityServicesClient:
     def report_boardings(self, *, departure: str, tickets: list[str]) -> BoardingsAck:
         """A validator's boardings of one departure (once per ticket at the central)."""
         return self._service(BoardingsAck, "bus_boardings", departure=departure, tickets=tickets)
+
+    # -- public bikes ----------------------------------------------------------------------
+
+    def bike_status(self, *, asn: str) -> BikeDeposit:
+        """The card's public-bike deposit at the central (``none``: what enabling costs)."""
+        return self._service(BikeDeposit, "bike_status", asn=asn)
+
+    def hold_bike_deposit(self, *, asn: str, request_id: str | None = None) -> BikeDeposit:
+        """Hold the deposit as an order for the card: debit citing ``order_id``. Returned
+        later by ``authorize_load(..., funding="bike_deposit")``."""
+        return self._service(BikeDeposit, "bike_deposit_hold", asn=asn, request_id=request_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from kiosk.core.pinpad import PinBuffer
 from kiosk.money import ascii_digits, parse_yuan
 
-__all__ = ["FieldSpec", "ServiceForm", "check_field", "check_form"]
+__all__ = ["FieldSpec", "ServiceForm", "check_field", "check_form", "next_step"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,12 @@ def check_form(
             errors[name] = "pins_differ"
             buf.clear()
     return errors, clean
+
+
+def next_step(fields: tuple[FieldSpec, ...], values: dict[str, str]) -> str:
+    """A form grown by a step (choices the flow found live): drops from ``values``
+    what is no longer among its field's choices; the field to focus (the first empty)."""
+    for f in fields:
+        if f.kind == "choice" and values.get(f.name) not in {v for v, _ in f.choices}:
+            values.pop(f.name, None)
+    return next((f.name for f in fields if f.name not in values), fields[0].name)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.demo.catalog_booking import BOOKING_GROUPS, BOOKING_SERVICES
+
 __all__ = [
     "DEMO_CATALOG",
     "DEMO_FEEDBACK_CATEGORIES",
@@ -93,6 +95,7 @@ DEMO_CATALOG: dict[str, Any] = {
          "names": _n("养老与健康", "養老與健康", "Elderly care and health")},
         {"id": "participation", "kind": "topic", "order": 4,
          "names": _n("民意征集", "民意徵集", "Have your say")},
+        *BOOKING_GROUPS,
     ],
     "services": [
         {"id": "balance", "flow": "balance", "groups": ["card"], "order": 1,
@@ -141,8 +144,9 @@ DEMO_CATALOG: dict[str, Any] = {
          "fields": [{"name": "amount", "kind": "amount", "min_fen": 1000, "max_fen": 50000,
                      "labels": _n("充值金额（元）", "充值金額（元）", "Amount (yuan)")}],
          "payment": {"payee": "bank", "funding": "bank"}},
+        # A fixed-price item sold offline; enabling bikes holds a deposit (bike_deposit).
         {"id": "bike_enable", "flow": "fixed_price", "groups": ["transport"], "order": 20,
-         "names": _n("开通公共自行车", "開通公共自行車", "Enable public bikes"),
+         "names": _n("公共自行车日票", "公共自行車日票", "Bike day pass"),
          "payment": {"payee": "bike", "amount_fen": 1000, "offline": True}},
         # The options are the signed poll document's own words (the kiosk checks).
         {"id": "poll_night_bus", "flow": "poll", "poll": DEMO_POLL_ID,
@@ -169,6 +173,7 @@ DEMO_CATALOG: dict[str, Any] = {
                      "choices": [["satisfied", _n("满意", "滿意", "Satisfied")],
                                  ["unsatisfied", _n("不满意（重新办理）", "不滿意（重新辦理）",
                                                     "Not satisfied (reopen)")]]}]},
+        *BOOKING_SERVICES,
     ],
 }  # fmt: skip
 

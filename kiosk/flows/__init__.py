@@ -46,8 +46,11 @@ class FlowRegistry:
 def builtin_flows() -> FlowRegistry:
     """The flows this kiosk release knows."""
     from kiosk.flows.applications import ApplicationProgressFlow
+    from kiosk.flows.appointment import AppointmentCancelFlow, AppointmentFlow
     from kiosk.flows.balance import BalanceFlow
+    from kiosk.flows.bike import BikeDisableFlow, BikeEnableFlow, BikeStatusFlow
     from kiosk.flows.bill import BillFlow
+    from kiosk.flows.bus_ticket import BusRefundFlow, BusTicketFlow
     from kiosk.flows.change_pin import ChangePinFlow
     from kiosk.flows.feedback import FeedbackFlow
     from kiosk.flows.feedback_case import FeedbackLookupFlow, FeedbackRateFlow
@@ -67,4 +70,7 @@ def builtin_flows() -> FlowRegistry:
                          UtilityFlow(),
                          TrafficFlow(),
                          ApplicationProgressFlow(),
-                         FeedbackFlow(), FeedbackLookupFlow(), FeedbackRateFlow()])  # fmt: skip
+                         FeedbackFlow(), FeedbackLookupFlow(), FeedbackRateFlow(),
+                         AppointmentFlow(), AppointmentCancelFlow(),
+                         BusTicketFlow(), BusRefundFlow(),
+                         BikeEnableFlow(), BikeDisableFlow(), BikeStatusFlow()])  # fmt: skip

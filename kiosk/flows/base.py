@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from kiosk.codes import FieldError, Notice, OutcomeCode, ReceiptState, WhyNot
 from kiosk.core.clock import Clock
+from kiosk.core.forms import FieldSpec
 from kiosk.core.views import HistoryLine, Language
 from kiosk.core.worker import JobContext
 
@@ -46,6 +47,7 @@ __all__ = [
     "Flow",
     "FlowEnv",
     "FormError",
+    "MoreFields",
     "Network",
     "OfflineLimits",
     "Outcome",
@@ -80,6 +82,7 @@ class OutcomeKind(StrEnum):
     TRACKING_NUMBER = "tracking_number"
     TICKET = "ticket"
     QUEUE_NUMBER = "queue_number"
+    BOOKING = "booking"  # an appointment at the service hall: the reference is its number
     VOTE = "vote"  # a ballot cast: the reference is the token hash, never the choice
 
 
@@ -163,6 +166,17 @@ class FormError(Exception):
         self.field_name = field_name
 
 
+class MoreFields(Exception):
+    """The form goes on: ``fields`` (the ones so far plus the next, with choices the
+    flow found live at the central: a hall service's free slots, a day's departures).
+    The journey shows the form again with them; prepare runs again on submit."""
+
+    def __init__(self, titles: Mapping[str, str], fields: tuple[FieldSpec, ...]) -> None:
+        super().__init__([f.name for f in fields])
+        self.titles = titles
+        self.fields = fields
+
+
 class ServiceUnavailable(Exception):
     """The service cannot run now (``code``: a notice for the menu)."""
 
@@ -220,6 +234,9 @@ class FlowEnv:
     store: DownloadStore | None = None
     on_record: Callable[[], None] = lambda: None
     ballots: BallotBox | None = None  # the kiosk's ballot box (polls), beside the outbox
+    # Upload closed records now, on this thread (a bus ticket's QR is signed by the
+    # central only for a paid order); None: the sync thread does it soon.
+    upload: Callable[[], object] | None = None
 
     @property
     def online(self) -> bool:

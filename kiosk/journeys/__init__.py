@@ -39,7 +39,10 @@ ROLE_JOURNEYS: Mapping[Role, Callable[[KioskOps, HomeJourney], SubJourney]] = {
 def timeout_defaults() -> dict[str, float]:
     """Every timed state of the kiosk's journeys with its default seconds (the
     config's ``[timeouts]`` keys)."""
-    return {**citizen_states.TABLE.timeouts(), **maintenance.TABLE.timeouts()}
+    from kiosk.journeys import queue
+
+    return {**citizen_states.TABLE.timeouts(), **maintenance.TABLE.timeouts(),
+            **queue.TABLE.timeouts()}  # fmt: skip
 
 
 def build_kiosk_machine(

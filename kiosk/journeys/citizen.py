@@ -275,6 +275,8 @@ class CitizenJourney(ServiceSteps):
     def screen(self, m: TerminalMachine, base: Screen) -> Screen:
         s, lang = m.state, m.language
         scr = replace(base, card=self.s.card, online=self.s.online)
+        if s is S.ATTRACT and self.card_less:  # what the attract screen offers without a card
+            scr = replace(scr, extra={**scr.extra, "card_less": ",".join(sorted(self.card_less))})
         if s is S.CARD_REFUSED:
             return replace(scr, refusal=self.s.refusal)
         if s is S.PIN_ENTRY:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from kiosk.codes import Notice, OutcomeCode, PrinterProblem, ReceiptState, Refusal, Step
-from kiosk.core.forms import ServiceForm, check_form
+from kiosk.core.forms import ServiceForm, check_form, next_step
 from kiosk.core.machine import TerminalMachine
 from kiosk.core.pinpad import PinBuffer
 from kiosk.core.views import (
@@ -31,6 +31,7 @@ from kiosk.flows.base import (
     Answer,
     CardGone,
     FormError,
+    MoreFields,
     Outcome,
     Quote,
     QuoteKind,
@@ -229,6 +230,9 @@ class ServiceSteps:
         if isinstance(error, CardGone):
             self.card_gone(m)
             return
+        if isinstance(error, MoreFields) and error.fields:
+            self._more_fields(m, error)
+            return
         if isinstance(error, FormError) and self.s.form is not None and self.s.form.fields:
             m.record("service_refused", code=error.code.value)
             self.s.form_error = error.code
@@ -256,6 +260,14 @@ class ServiceSteps:
             m.record("quote", service=result.service_id, kind=result.kind.value,
                      amount=result.amount_fen)  # fmt: skip
             m.go(S.CONFIRM)
+
+    def _more_fields(self, m: TerminalMachine, more: MoreFields) -> None:
+        """The flow's next step of the form (choices found live)."""
+        self.s.form = ServiceForm(self.s.service or "", more.titles, more.fields)
+        self.s.focus = next_step(more.fields, self.s.values)
+        self.s.field_errors = {}
+        m.record("form_step", fields=",".join(f.name for f in more.fields))
+        m.go(S.FORM)
 
     # ------------------------------------------------------------------ info
     def on_print_answer(self, m: TerminalMachine) -> None:

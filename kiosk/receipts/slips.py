@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from drivers.printer.document import Align, Block, Document, Field, Rule, Size, Text
+from drivers.printer.document import Align, Block, Document, Feed, Field, QRCode, Rule, Size, Text
 from kiosk.receipts.formatting import format_fen, local_time, mask_card_number, mask_name
 from kiosk.receipts.i18n import label
 from kiosk.receipts.layouts import CardHolder, Signer, Terminal, footer, header
@@ -19,7 +19,7 @@ from kiosk.receipts.signing import TransactionReference
 
 __all__ = ["SLIP_KINDS", "Slip", "answer_slip", "build_slip"]
 
-SLIP_KINDS = ("answer", "tracking_number", "ticket", "queue_number", "vote")
+SLIP_KINDS = ("answer", "tracking_number", "ticket", "queue_number", "vote", "booking")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ class Slip:
     reference: str
     lines: tuple[tuple[str, str], ...]
     at: dt.datetime
+    notes: tuple[str, ...] = ()  # sentences for the citizen, printed after the lines
+    # A code someone else signed, printed big (a bus ticket's QR, signed by the
+    # central for one departure), with its caption; the footer's QR stays the
+    # terminal's signature of the slip.
+    code: str = ""
+    code_caption: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in SLIP_KINDS:
@@ -52,6 +58,10 @@ def build_slip(
         ]
     blocks += [Rule("-"), Field(label("service", lang), slip.service)]
     blocks += [Field(k, v) for k, v in slip.lines]
+    blocks += [Text(n) for n in slip.notes]
+    if slip.code:
+        blocks += [Feed(1), QRCode(slip.code, module_dots=5),
+                   Text(slip.code_caption, align=Align.CENTER, bold=True)]  # fmt: skip
     blocks += [
         Text(label(f"ref.{slip.kind}", lang), align=Align.CENTER),
         Text(slip.reference, align=Align.CENTER, size=Size.DOUBLE, bold=True),

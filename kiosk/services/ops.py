@@ -98,6 +98,7 @@ class CardKioskOps:
         self.network = network or Network(online=client is not None)
         self.limits = limits or OfflineLimits()
         self.on_record = on_record
+        self.upload: Callable[[], object] | None = None  # build_kiosk: the agent's upload
         self.language = language  # receipts printed outside a session (settled on return)
         self.flows = flows or builtin_flows()
         self.outbox = outbox
@@ -137,7 +138,8 @@ class CardKioskOps:
                        catalog_version=self.catalog().version,
                        terminal_id=self.terminal_id if self.psam else "", card=self._card,
                        tx=self.tx, outbox=self.outbox, client=self.client, store=self.store,
-                       on_record=self.on_record, ballots=self.ballots)  # fmt: skip
+                       on_record=self.on_record, ballots=self.ballots,
+                       upload=self.upload)  # fmt: skip
 
     def taken_out(self) -> bool:
         """A technician took the kiosk out of service (kept across restarts)."""

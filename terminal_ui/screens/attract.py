@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from kivy.animation import Animation
+from kivy.properties import BooleanProperty
 
+from kiosk.core.views import Screen
 from terminal_ui.screens.base import KioskScreen
 
 __all__ = ["AttractScreen"]
 
 
 class AttractScreen(KioskScreen):
-    """Attract: "Please insert your citizen card", with the card sliding into the slot."""
+    """Attract: "Please insert your citizen card", with the card sliding into the slot;
+    and, where the hall's queue is offered, a queue number without a card."""
+
+    queue = BooleanProperty(False)
+
+    def update(self, view: Screen) -> None:
+        self.queue = "queue" in view.extra.get("card_less", "").split(",")
 
     def on_enter(self, *_args: object) -> None:
         if self.ctx.options.get("animate", True):

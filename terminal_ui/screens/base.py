@@ -18,6 +18,7 @@ from kivy.uix.screenmanager import Screen as KivyScreen
 from kiosk.core.views import Progress, Screen
 from kiosk.journeys.citizen_states import State
 from kiosk.journeys.maintenance import Maintenance
+from kiosk.journeys.queue import Queue
 from kiosk.money import format_fen
 from terminal_ui.fonts import FontSet
 from terminal_ui.i18n import Translator
@@ -59,6 +60,11 @@ SCREEN_FOR_STATE: dict[StrEnum, str] = {
         )
     },
     Maintenance.TAKE_CARD: "take_card",
+    # the hall's queue number, without a card
+    Queue.LOADING: "busy",
+    Queue.CHOOSE: "form",
+    Queue.TAKING: "busy",
+    Queue.NUMBER: "done",
 }
 
 

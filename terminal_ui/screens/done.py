@@ -22,6 +22,9 @@ class DoneScreen(KioskScreen):
     transaction = StringProperty("")
     receipt = StringProperty("")
     has_lines = BooleanProperty(False)
+    card_less = BooleanProperty(False)  # a queue number: no card to take, no other service
+    reference = StringProperty("")  # the number the citizen keeps (booking, ticket, queue)
+    reference_label = StringProperty("")  # message id: what that number is
 
     def update(self, view: Screen) -> None:
         r = view.result
@@ -34,7 +37,12 @@ class DoneScreen(KioskScreen):
         self.balance_after = self.money(r.balance_after_fen)
         self.transaction = r.transaction_id or ""
         self.receipt = texts.RECEIPT.get(r.receipt, "")
+        self.card_less = view.card is None
         lines = []
+        name = texts.REFERENCE_LABELS.get(r.kind, "") if r.reference else ""
+        self.reference_label, self.reference = name, (r.reference or "") if name else ""
+        if "ahead" in view.extra:
+            lines.append((self.t(texts.DETAIL_LABELS["ahead"]), view.extra["ahead"]))
         if self.balance_after:
             lines.append((self.t("Balance after"), self.balance_after))
         if self.transaction:

@@ -477,7 +477,7 @@ def test_fixed_price_receipt_carries_the_psam_counter(kiosk: Kiosk) -> None:
     sim = k.world.printer_sim
     assert sim is not None
     text = sim.jobs[-1].text
-    assert f"{rec['ttc']:08d}" in text and "开通公共自行车" in text
+    assert f"{rec['ttc']:08d}" in text and "公共自行车日票" in text
     (payload,) = _receipt_refs(k)
     ref = verify_reference(payload, _terminal_cert(k))
     assert ref.kind == "purchase" and ref.amount_fen == rec["amount"] == 1_000
@@ -494,9 +494,17 @@ def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -
     assert groups == {
         "payments": ["water_bill", "electricity_bill", "gas_bill"],
         "card": ["balance", "history", "change_pin", "top_up"],
-        "transport": ["bike_enable", "traffic_fines"],
+        "transport": [
+            "bike_enable",
+            "bus_ticket",
+            "bus_refund",
+            "bike_deposit",
+            "bike_return",
+            "bike_rental",
+            "traffic_fines",
+        ],
         "participation": ["poll_night_bus", "feedback", "feedback_lookup", "feedback_rate"],
-        "government": ["application_progress"],
+        "government": ["application_progress", "appointment", "appointment_cancel"],
         "work": ["housing_fund"],
         "elderly_health": ["social_security"],
     }  # "children_education" holds no demo service, so it is not shown

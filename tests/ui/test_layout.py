@@ -236,6 +236,7 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
             shots.append(("form-text", dataclasses.replace(form, form=FormView(
                 service_id="feedback", title=form.form.title, fields=(text,)))))  # fmt: skip
             shots.append(("busy", next(v for v in views.seen if v.state is State.CHECKING_CARD)))
+            shots += _booking_shots(lang, shots, form)
             shots.append(("menu-warning", menu))
             shots.append(("menu-search", menu))
             shots.append(("menu-search-sb", menu))
@@ -316,6 +317,52 @@ def _feedback_screens(k: Any, w: Any, world: Any, shots: list[tuple[str, Any]],
     at(State.CONFIRM)
     k.confirm()
     at(State.DONE)
+
+
+def _booking_shots(lang: str, shots: list[tuple[str, Any]], form: Any) -> list[tuple[str, Any]]:
+    """Appointments, bus tickets, bikes and the card-less queue number: the views the
+    flows publish (their live choices as the departments simulator offers them)."""
+    from kiosk.core.views import FieldView, FormView, InfoView, ResultView
+    from kiosk.flows.appointment import DEPARTMENTS, slot_label
+    from kiosk.journeys.queue import Queue
+
+    got = dict(shots)
+    attract, done, info = got["attract"], got["done"], got["info-balance"]
+    depts = tuple((c, n[lang]) for c, n in DEPARTMENTS.items())
+    slots = tuple((f"s{i}", slot_label(f"2026-12-0{3 + i // 4}T{9 + i % 4}:30", 3)[lang])
+                  for i in range(8))  # fmt: skip
+    fields = (
+        FieldView("department", "部门", "choice", "housing_fund", True, depts),
+        FieldView("service", "事项", "choice", "hf-loan", True,
+                  (("hf-withdraw", "公积金提取"), ("hf-loan", "公积金贷款"))),
+        FieldView("slot", "时间", "choice", "", True, slots, focused=True),
+    )  # fmt: skip
+    hall = (("ss-card", "社保卡补换"), ("ss-transfer", "社保关系转移"),
+            ("hf-withdraw", "公积金提取"), ("hf-loan", "公积金贷款"), ("hukou", "户籍办理"),
+            ("permit", "居住证"))  # fmt: skip
+    queue_form = FormView("queue", "大厅取号", (FieldView("service", "办理事项", "choice", "hukou",
+                                                          True, hall, focused=True),))  # fmt: skip
+    booked = ResultView("appointment", "大厅预约", True, "booked", kind="booking",
+                        reference="bk-320500000001-14fc012cc303", receipt="printed")  # fmt: skip
+    ticket = ResultView("bus_ticket", "长途汽车票", True, "ticket_issued", 3_000, 9_850,
+                        "T20261202-0001-000042", "printed", "ticket",
+                        "5f0c3b2a9d8e4f6a8b7c6d5e4f3a2b1c")  # fmt: skip
+    number = ResultView("queue", "户籍办理", True, "queue_number", kind="queue_number",
+                        reference="HU012", receipt="printed")  # fmt: skip
+    bike = InfoView("bike_rental", "自行车租用状态", None,
+                    details=(("bike_status", "held"), ("deposit", "¥100.00")))  # fmt: skip
+    rep = dataclasses.replace
+    return [
+        ("form-live-choices", rep(form, form=FormView("appointment", "大厅预约", fields))),
+        ("done-booking", rep(done, result=booked)),
+        ("done-ticket", rep(done, result=ticket)),
+        ("info-bike", rep(info, info=bike)),
+        ("attract-queue", rep(attract, extra={"card_less": "queue"})),
+        ("queue-choose", rep(attract, state=Queue.CHOOSE, journey="queue", form=queue_form,
+                             card=None, extra={})),
+        ("queue-number", rep(attract, state=Queue.NUMBER, journey="queue", result=number,
+                             card=None, extra={"ahead": "3"})),
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
