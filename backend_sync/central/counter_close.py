@@ -8,8 +8,11 @@
    any purchase; uploaded, the central verifies its TAC and posts card -> payee (the
    order paid) — the amount refunded is what the card proved it gave, never a GET
    BALANCE.
-3. **finish**: once the order is paid: payee -> drawer (the balance in cash) and the
-   card's deposit account -> drawer (its deposit in cash), the card TERMINATED in the
+3. **finish**: once the order is paid: payee -> drawer (the balance in cash), the
+   card's deposit account -> drawer (its deposit in cash) and the deposits other
+   services hold for it (a public bike's, :mod:`backend_sync.central.deposits`) ->
+   drawer, marked refunded (409 ``deposit_returning`` while such a deposit's load back
+   to the purse is open), the card TERMINATED in the
    registry (a new hotlist version). The counter then blocks it for good on the chip.
    Idempotent; ``refund_not_debited`` (409) while the purchase has not arrived.
 """
@@ -21,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend_sync.central import ledger, registry
+from backend_sync.central import deposits, ledger, registry
 from backend_sync.central.counter import drawer_account, open_shift_row
 from backend_sync.central.counter_models import counter_ops
 from backend_sync.central.models import cards, orders
@@ -71,6 +74,7 @@ def refund_begin(
         if status != "active":  # its emptying purchase would be suspended, never paid
             raise Refused(409, "card_blocked", "unblock it (card present) first")
         deposit = ledger.balance(conn, deposit_account(b.asn))
+        deposit += sum(d.amount for d in deposits.settled(conn, b.asn))
         if b.balance_fen + deposit > central.refund_supervisor_above_fen and sup is None:
             raise Refused(403, "supervisor_required",
                           f"refunds above {central.refund_supervisor_above_fen} fen")  # fmt: skip
@@ -109,8 +113,9 @@ def refund_finish(central: Central, op: Operator, b: RefundFinish) -> RefundStat
                 raise Refused(409, "refund_not_debited", "upload the emptying purchase first")
         drawer, payee = drawer_account(row.drawer), ledger.payee_account(REFUND_PAYEE)
         deposit = deposit_account(row.asn)
-        ids = ledger.account_ids(conn, [drawer, payee, deposit])
+        ids = ledger.account_ids(conn, [drawer, payee, deposit, deposits.ACCOUNT])
         held = ledger.balance(conn, deposit)
+        bike = deposits.refund_held(conn, row.asn, central.now_ms())
         postings = []
         if int(row.amount):
             postings.append(ledger.posting("refund_balance", b.op_id,
@@ -119,6 +124,10 @@ def refund_finish(central: Central, op: Operator, b: RefundFinish) -> RefundStat
         if held:
             postings.append(ledger.posting("refund_deposit", b.op_id, (ids[deposit], -held),
                                            (ids[drawer], held)))  # fmt: skip
+        if bike:  # other services' deposits held for the card (a public bike's)
+            postings.append(ledger.posting("refund_bike_deposit", b.op_id,
+                                           (ids[deposits.ACCOUNT], -bike),
+                                           (ids[drawer], bike)))  # fmt: skip
         ledger.post(conn, postings, central.now_ms())
         conn.execute(counter_ops.update().where(counter_ops.c.op_id == b.op_id).values(
             state="done", updated_ms=central.now_ms()))  # fmt: skip
@@ -126,4 +135,4 @@ def refund_finish(central: Central, op: Operator, b: RefundFinish) -> RefundStat
     with central.engine.connect() as conn:
         row = conn.execute(sa.select(counter_ops).where(counter_ops.c.op_id == b.op_id)).first()
         out = _state(conn, row, version)
-    return out.model_copy(update={"deposit_fen": held})
+    return out.model_copy(update={"deposit_fen": held + bike})

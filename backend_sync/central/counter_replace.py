@@ -16,7 +16,8 @@ ledger (shadow) balance, which already holds every late debit that arrived
 Both: a negative shadow balance carries nothing (the debt stays on the old card's
 account, flagged ``negative_carry`` for a supervisor); above the new card's maximum
 balance the rest is paid out in cash from the drawer. The old card is TERMINATED (new
-hotlist version), its deposit moved to the new card with the new card's issue. The new
+hotlist version), its deposit (and the deposits other services hold for it: a public
+bike's) moved to the new card with the new card's issue. The new
 card is issued with ``replaces`` = this operation: its opening load is the carry, a
 real CREDIT FOR LOAD authorized by the central from the carry account. A debit of the
 old card arriving after the transfer is suspended and flagged (``hotlisted_card``)
@@ -30,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend_sync.central import ledger, registry
+from backend_sync.central import deposits, ledger, registry
 from backend_sync.central.counter import drawer_account, open_shift_row
 from backend_sync.central.counter_models import counter_ops
 from backend_sync.central.models import (
@@ -97,6 +98,7 @@ def replace_begin(central: Central, op: Operator, b: ReplaceBegin) -> ReplaceSta
             raise Refused(409, "card_terminated", "replaced or refunded already")
         if b.present and status != "active":
             raise Refused(409, "card_blocked", "unblock it (card present) first")
+        deposits.settled(conn, b.asn)
         if not b.present:
             since = _blocked_since(conn, b.asn)
             if since is None:
@@ -137,6 +139,7 @@ def replace_transfer(central: Central, op: Operator, b: ReplaceTransfer) -> Repl
         row = _row(conn, b.op_id)
         if row.state != "begun":
             return _state(conn, row)
+        deposits.settled(conn, row.asn)
         present = row.funding == "present"
         card = ledger.card_account(row.asn)
         carry, drawer = carry_account(row.op_id), drawer_account(row.drawer)

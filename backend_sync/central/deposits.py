@@ -38,9 +38,12 @@ __all__ = [
     "PAYEE",
     "SERVICES",
     "HeldDeposit",
+    "carry_over",
     "claim_for_load",
     "held_deposits",
     "load_resolved",
+    "refund_held",
+    "settled",
 ]
 
 PAYEE = "bike_deposit"
@@ -81,8 +84,49 @@ def held_deposits(conn: sa.Connection, asn: str) -> list[HeldDeposit]:
     ]
 
 
+def settled(conn: sa.Connection, asn: str) -> list[HeldDeposit]:
+    """The card's held deposits, refused (409 ``deposit_returning``) while one of them
+    is on its way back to the purse (its load may still reach the card): checked
+    before a counter empties, closes or replaces the card."""
+    held = held_deposits(conn, asn)
+    if any(d.status == "returning" for d in held):
+        raise Refused(409, "deposit_returning", "the bike deposit's load is open: settle it first")
+    return held
+
+
+def carry_over(conn: sa.Connection, old_asn: str, new_asn: str) -> int:
+    """A replacement: the old card's held deposits become the new card's (the money
+    stays in :data:`ACCOUNT`; only whose it is changes), in the caller's transaction.
+    A deposit still ``returning`` is refused (409 ``deposit_returning``): its load
+    must be settled first. Returns the fen carried."""
+    held = settled(conn, old_asn)
+    if held:
+        conn.execute(
+            bike_deposits.update()
+            .where(bike_deposits.c.id.in_([d.deposit_id for d in held]))
+            .values(asn=new_asn.upper())
+        )
+    return sum(d.amount for d in held)
+
+
+def refund_held(conn: sa.Connection, asn: str, now_ms: int) -> int:
+    """Refund and close: the card's held deposits marked ``refunded``; the caller posts
+    the returned fen from :data:`ACCOUNT` to the drawer in the same transaction.
+    409 ``deposit_returning`` as :func:`carry_over`."""
+    held = settled(conn, asn)
+    if held:
+        conn.execute(
+            bike_deposits.update()
+            .where(bike_deposits.c.id.in_([d.deposit_id for d in held]))
+            .values(status="refunded", resolved_ms=now_ms)
+        )
+    return sum(d.amount for d in held)
+
+
 def _status(conn: sa.Connection, asn: str) -> BikeDeposit:
     for r in conn.execute(_query(asn)).all():
+        if r.status == "refunded":  # paid back in cash at the counter: none now
+            continue
         if r.status in ("returning", "returned") or r.order_status == "paid":
             return BikeDeposit(deposit_id=r.id, order_id=r.order_id, amount=int(r.amount),
                                status=r.status)  # fmt: skip

@@ -37,7 +37,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from backend_sync.central import ledger, registry
+from backend_sync.central import deposits, ledger, registry
 from backend_sync.central.counter import drawer_account, open_shift_row
 from backend_sync.central.counter_close import deposit_account
 from backend_sync.central.counter_models import counter_ops, issued_cards, puk_mailers
@@ -281,6 +281,8 @@ def _post_deposit_and_fee(
             sa.select(counter_ops.c.asn).where(counter_ops.c.op_id == opr.ref_op)
         ).scalar()
     held = ledger.balance(conn, deposit_account(old)) if old else 0
+    if old:  # and the deposits other services hold for it (a public bike's)
+        deposits.carry_over(conn, str(old), row.asn)
     if held:
         old_id = ledger.account_ids(conn, [deposit_account(str(old))])[deposit_account(str(old))]
         postings.append(ledger.posting("deposit_carried", row.op_id, (old_id, -held),
