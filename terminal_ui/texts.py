@@ -9,7 +9,7 @@ sensible generic text (and the code, small, for the staff).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from terminal_ui.i18n import N_
@@ -40,6 +40,7 @@ __all__ = [
     "ROLES",
     "WHY_NOT",
     "Advice",
+    "detail_words",
     "lookup",
 ]
 
@@ -401,6 +402,7 @@ CONFIRM_TITLES: Mapping[str, str] = {
 ROLES: Mapping[str, str] = {
     "technician": N_("Technician card"),
     "clerk": N_("Service window clerk card"),
+    "supervisor": N_("Service window supervisor card"),
     "citizen": N_("Citizen card"),
 }
 ROLE_UNKNOWN = N_("Operator card")
@@ -548,3 +550,24 @@ DETAIL_CODE_VALUES: Mapping[str, Mapping[str, str]] = {
 DURATION_DETAILS = ("fb_wait", "fb_dept")
 DURATION = N_("{days} d {hours} h")
 DURATION_SHORT = N_("{hours} h {minutes} min")  # under a day
+
+
+def detail_words(code: str, value: str, t: Callable[[str], str]) -> str | None:
+    """A detail line's value in words, or None when it is plain text (a name, a date,
+    money already formatted) to show as it is: a coded value of its line (a case's
+    state) from that line's table, a value code (``v.loan_repaying``), a duration in
+    milliseconds (the two clocks of a feedback case) as days and hours. ``t``
+    translates a message id. The screens and the spoken guidance both use it."""
+    table = DETAIL_CODE_VALUES.get(code)
+    if table is not None and value in table:
+        return t(table[value])
+    words = DETAIL_VALUES.get(value)
+    if words:
+        return t(words)
+    if code in DURATION_DETAILS and value.isdigit():
+        minutes = int(value) // 60_000
+        if minutes < 24 * 60:
+            return t(DURATION_SHORT).format(hours=minutes // 60, minutes=minutes % 60)
+        hours = minutes // 60
+        return t(DURATION).format(days=hours // 24, hours=hours % 24)
+    return None

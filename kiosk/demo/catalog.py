@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.demo.catalog_booking import BOOKING_GROUPS, BOOKING_SERVICES
+from kiosk.demo.catalog_booking import BOOKING_SERVICES
 
 __all__ = [
     "DEMO_CATALOG",
@@ -95,7 +95,6 @@ DEMO_CATALOG: dict[str, Any] = {
          "names": _n("养老与健康", "養老與健康", "Elderly care and health")},
         {"id": "participation", "kind": "topic", "order": 4,
          "names": _n("民意征集", "民意徵集", "Have your say")},
-        *BOOKING_GROUPS,
     ],
     "services": [
         {"id": "balance", "flow": "balance", "groups": ["card"], "order": 1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BOOKING_GROUPS", "BOOKING_SERVICES"]
+__all__ = ["BOOKING_SERVICES"]  # in the "government" group of kiosk/demo/catalog.py
 
 
 def _n(hans: str, hant: str, en: str) -> dict[str, str]:
@@ -17,11 +17,6 @@ def _n(hans: str, hant: str, en: str) -> dict[str, str]:
 
 
 _ONLINE = {"card": True, "network": True}
-
-BOOKING_GROUPS: list[dict[str, Any]] = [
-    {"id": "government", "kind": "topic", "order": 5,
-     "names": _n("政务办事", "政務辦事", "Government services")},
-]  # fmt: skip
 
 BOOKING_SERVICES: list[dict[str, Any]] = [
     {"id": "appointment", "flow": "appointment", "groups": ["government"], "order": 40,

@@ -29,24 +29,10 @@ class LineRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
 
 
 def detail_value(screen: KioskScreen, code: str, value: str) -> str:
-    """A detail line's value in words: a coded value of its line (a case's state) from
-    that line's table, a value code (``v.loan_repaying``) translated, a duration (the two
-    clocks of a feedback case) as days and hours; any other text (a name, a date, money
-    already formatted) as it is."""
-    table = texts.DETAIL_CODE_VALUES.get(code)
-    if table is not None and value in table:
-        return screen.t(table[value])
-    words = texts.DETAIL_VALUES.get(value)
-    if words:
-        return screen.t(words)
-    if code in texts.DURATION_DETAILS and value.isdigit():
-        minutes = int(value) // 60_000
-        if minutes < 24 * 60:
-            return screen.t(texts.DURATION_SHORT).format(hours=minutes // 60,
-                                                         minutes=minutes % 60)  # fmt: skip
-        hours = minutes // 60
-        return screen.t(texts.DURATION).format(days=hours // 24, hours=hours % 24)
-    return screen.fx(value)
+    """A detail line's value in words (:func:`terminal_ui.texts.detail_words`), any
+    other text (a name, a date, money already formatted) as it is."""
+    words = texts.detail_words(code, value, screen.t)
+    return words if words is not None else screen.fx(value)
 
 
 def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, str]]:

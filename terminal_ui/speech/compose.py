@@ -34,6 +34,14 @@ _CODE = re.compile(r"[a-z0-9_]+")
 _LONG_NUMBER = re.compile(r"\d{5,}")
 _DASHED = re.compile(r"(?<=\d)[-/](?=\d)")
 _MASK = re.compile(r"[*•●＊]+")
+_LATIN = re.compile(r"[A-Za-z]")
+# Latin letters in a reference or a plate, said by a Chinese voice: the letters' names
+# as Chinese speakers say them (a voice's own fallback is English, or silence).
+_LETTER_NAMES = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (
+    "诶", "比", "西", "迪", "伊", "艾弗", "吉", "艾尺", "艾", "杰", "开", "艾勒", "艾马",
+    "艾娜", "欧", "批", "吉吾", "艾儿", "艾丝", "提", "优", "维", "达布流", "艾克斯",
+    "外", "贼德",
+), strict=True))  # fmt: skip
 
 
 @cache
@@ -78,7 +86,9 @@ class Speech:
         raw = _MASK.sub(" ", raw)
         raw = _DASHED.sub(" ", raw)
         raw = _LONG_NUMBER.sub(lambda m: " ".join(m.group()), raw)
-        return raw.strip()
+        if self.voice is not Voice.ENGLISH:
+            raw = _LATIN.sub(lambda m: f" {_LETTER_NAMES[m.group().upper()]} ", raw)
+        return " ".join(raw.split())
 
     def money(self, fen: int) -> str:
         return spoken_money(fen, self.voice)
@@ -202,7 +212,8 @@ def _details(details: tuple[tuple[str, str], ...], s: Speech) -> list[str]:
     out = []
     for code, value in details:
         label = texts.DETAIL_LABELS.get(code)
-        out.append(f"{s.t(label) if label else s.text(code)}: {s.text(value)}")
+        words = texts.detail_words(code, value, s.t)
+        out.append(f"{s.t(label) if label else s.text(code)}: {words or s.text(value)}")
     return out
 
 

@@ -109,16 +109,14 @@ def _run_failover(
                 if state["killed_at"] is not None and state["first_ack_after"] is None:
                     state["offline_sales"] += 1
             if ttc % 10 == 0:
+                with lock:  # an upload begun before the kill may be answered after it
+                    after_kill = state["killed_at"] is not None
                 try:
                     report = t.agent.upload_pending()
                 except (CentralUnavailable, CentralRefused):
                     continue  # offline: go on selling, send later
                 with lock:
-                    if (
-                        state["killed_at"] is not None
-                        and report.uploaded
-                        and (state["first_ack_after"] is None)
-                    ):
+                    if after_kill and report.uploaded and state["first_ack_after"] is None:
                         state["first_ack_after"] = time.monotonic()
             time.sleep(0.005)
 

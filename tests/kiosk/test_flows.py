@@ -497,14 +497,14 @@ def test_the_menu_lists_each_service_once_and_hides_empty_groups(kiosk: Kiosk) -
         "transport": [
             "bike_enable",
             "bus_ticket",
+            "traffic_fines",
             "bus_refund",
             "bike_deposit",
             "bike_return",
             "bike_rental",
-            "traffic_fines",
         ],
         "participation": ["poll_night_bus", "feedback", "feedback_lookup", "feedback_rate"],
-        "government": ["application_progress", "appointment", "appointment_cancel"],
+        "government": ["appointment", "appointment_cancel", "application_progress"],
         "work": ["housing_fund"],
         "elderly_health": ["social_security"],
     }  # "children_education" holds no demo service, so it is not shown
