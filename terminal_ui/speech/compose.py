@@ -96,6 +96,8 @@ class Speech:
     def finish(self, text: str) -> str:
         """The last step before the voice: Simplified for Mandarin; no ellipses."""
         text = text.replace("…", "。" if self.voice is not Voice.ENGLISH else ". ")
+        if self.voice is not Voice.ENGLISH:  # a Chinese voice says "/" in English ("slash")
+            text = text.replace("/", "、")
         return to_simplified(text) if self.voice is Voice.MANDARIN else text
 
 
