@@ -69,12 +69,11 @@ def run_counter(args: argparse.Namespace) -> int:
             print(f"screen  {path}")
         print(f"printer {len(result['receipt_text'])} receipt(s) in {data / 'world' / 'printer'}")
         print(f"issued  {result['issued']}")
-        print(f"ledger  card balance {result['ledger']} fen, chip {result['chip_balance']} fen, "
+        print(f"ledger  refunded card {result['ledger']} fen, "
               f"{result['mismatches']} reconciliation mismatches")  # fmt: skip
         for finding in result["findings"]:
             print(f"layout  {finding}")
         return 0
-    from kiosk.demo.counter_station import DemoCounterPorts
     from kiosk.demo.counter_world import CounterWorld
     from terminal_ui.counter.demo import make_counter_app
 
@@ -82,7 +81,7 @@ def run_counter(args: argparse.Namespace) -> int:
     try:
         clerk = cw.clerk_card()
         print(f"TEST ONLY clerk card: {clerk.name}, PIN {clerk.pin}")
-        make_counter_app(cw, DemoCounterPorts(cw), language=args.language).run()
+        make_counter_app(cw, cw.ports(args.language), language=args.language).run()
     finally:
         cw.close()
     return 0
