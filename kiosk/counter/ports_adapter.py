@@ -308,9 +308,8 @@ class CounterPortsAdapter:
             self._pending[op] = (repl, app)
             rows = [(LINE_LABELS.get(c, c), format_fen(int(v)) if c.endswith("_fen") else v)
                     for c, v in repl.lines]  # fmt: skip
-            return self._outcome(
-                op, rows, None, "insert_new_card", repl.entry.op_id, paper=False
-            )  # the receipt is the new card's
+            # A slip for the transfer (no signed QR: the new card's receipt has it).
+            return self._outcome(op, rows, None, "insert_new_card", repl.entry.op_id)
         if state != "blank":
             raise CounterRefused("insert_new_card")
         repl, app = pending

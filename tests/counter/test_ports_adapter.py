@@ -101,7 +101,7 @@ def test_replace_a_present_card_through_the_view_model(cw: CounterWorld, st: Sta
 
     assert Purse(ApduSession(cw.citizen_reader)).balance() == balance  # exactly carried
     receipt = cw.world.printer_sim.jobs[-1].text
-    assert len(cw.world.printer_sim.jobs) == jobs + 1
+    assert len(cw.world.printer_sim.jobs) == jobs + 2  # the transfer's slip, the receipt
     # The receipt shows the calculation, line by line, in the station's words.
     for label in ("原卡卡号", "转移时余额", "滞后扣款（已计入）", "转入新卡", "押金", "工本费"):
         assert label in receipt, receipt
@@ -129,3 +129,35 @@ def test_refund_above_the_limit_takes_the_supervisor_card(cw: CounterWorld, st: 
     assert "退还余额" in receipt and format_fen(balance) in receipt, receipt
     assert st.view.message == ""
     print(receipt)
+
+
+def test_replace_a_lost_card_shows_the_quarantine(cw: CounterWorld, st: Station) -> None:
+    import sqlalchemy as sa
+
+    from backend_sync.central.models import hotlist_events
+    from simulators.idcard import demo_document
+
+    lost = _citizen(cw, 2)
+    doc = demo_document(lost.name)
+    _run(st, Op.REPORT_LOSS, {"card_number": lost.asn, "number": doc.number})
+    assert st.view.page is Page.RESULT, st.view
+    cw.citizen_reader.remove()  # no card: the lost path, the holder off the ID document
+    cw.place_id(doc.number)
+    fields = {"card_number": lost.asn, "number": doc.number}
+    _run(st, Op.REPLACE, fields, "246810")
+    assert st.view.page is Page.FORM and st.view.message == "in_quarantine", st.view
+    with cw.central.engine.begin() as conn:  # the quarantine over (the loss a week ago)
+        back = (cw.central.card_quarantine_s + 86_400) * 1000
+        conn.execute(hotlist_events.update().where(hotlist_events.c.asn == lost.asn.upper())
+                     .values(at_ms=hotlist_events.c.at_ms - back))  # fmt: skip
+    ledger = cw.world.ledger_balances()[f"card:{lost.asn.upper()}"]
+    assert ledger > 0  # the demo person's opening balance
+    _run(st, Op.REPLACE, fields, "246810")
+    assert st.view.message == "insert_new_card", st.view
+    assert dict(st.view.outcome.rows)["Carried to the new card"] == format_fen(ledger)  # type: ignore[union-attr]
+    cw.insert_blank()
+    _run(st, Op.REPLACE, fields, "246810")
+    out = st.view.outcome
+    assert st.view.message == "" and out is not None and out.receipt_printed, st.view
+    rows = dict(out.rows)
+    assert rows["Holder"] == lost.name and rows["Balance"] == format_fen(ledger)
