@@ -128,12 +128,9 @@ def test_refund_above_the_limit_takes_the_supervisor_card(cw: CounterWorld, st: 
     receipt = cw.world.printer_sim.jobs[-1].text
     assert "退还余额" in receipt and format_fen(balance) in receipt, receipt
     assert st.view.message == ""
-    print(receipt)
 
 
 def test_replace_a_lost_card_shows_the_quarantine(cw: CounterWorld, st: Station) -> None:
-    import sqlalchemy as sa
-
     from backend_sync.central.models import hotlist_events
     from simulators.idcard import demo_document
 
