@@ -169,6 +169,17 @@ class CounterWorld:
 
         self.id_sim.place(demo_document(who))
 
+    def citizen_label(self) -> str:
+        """What the demo panel says is in the citizen slot: a blank chip the station has
+        since issued is "new card" (read off the simulated chip's state, no APDU: the
+        station's worker may be talking to it)."""
+        shown = str(self.extra.get("citizen_shown", "none"))
+        device = getattr(self.citizen_reader, "device", None)
+        status = getattr(device, "eeprom", {}).get("status") if device is not None else None
+        if shown == "blank" and status not in (None, "blank", "personalized"):
+            return "new card"
+        return shown
+
     def supervisor_card(self) -> Any:
         return next(c for c in self.wallet.cards() if c.role == "supervisor")
 

@@ -24,7 +24,7 @@ def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> Count
     def slots() -> list[tuple[str, str]]:
         clerk = cw.clerk_card().name.split(" ")[-1] if cw.clerk_reader.present else "none"
         card = cw.citizen_reader.present
-        citizen = cw.extra.get("citizen_shown", "none") if card else "none"
+        citizen = cw.citizen_label() if card else "none"
         doc = cw.id_sim.document
         held = (doc.name or doc.english_name) if doc is not None else "none"
         sup = cw.supervisor_card().name.split(" ")[-1] if cw.supervisor_reader.present else ""

@@ -82,7 +82,8 @@ VALUE_WORDS: frozenset[str] = frozenset(
 )
 # The demo's device slots (TEST ONLY panel).
 SLOT_WORDS = (N_("Clerk card"), N_("Citizen card"), N_("ID document"), N_("none"),
-              N_("blank"), N_("Supervisor card"), N_("Supervisor card in"))  # fmt: skip
+              N_("blank"), N_("new card"), N_("Supervisor card"),
+              N_("Supervisor card in"))  # fmt: skip
 
 PIN_PROMPTS: Mapping[str, str] = {
     "clerk": N_("Type your clerk PIN"),
