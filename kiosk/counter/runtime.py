@@ -146,6 +146,13 @@ def build_counter(
         if values["readers.supervisor_reader"]:
             slot["supervisor"] = _pick(names, values["readers.supervisor_reader"],
                                        "readers.supervisor_reader")  # fmt: skip
+        seen: dict[str, str] = {}
+        for role, name in slot.items():  # one card per reader: a shared one mixes them up
+            if name in seen:
+                raise CounterConfigError(
+                    f"readers.{role}_reader", f"the same reader as readers.{seen[name]}_reader"
+                )
+            seen[name] = role
         try:
             psam = open_reader(slot["psam"])
             terminal_id = PsamClient(ApduSession(psam)).terminal_id.hex().upper()

@@ -91,6 +91,8 @@ def test_the_station_from_a_config_naming_simulators(counter: Counter, tmp_path:
         # A name that matches two readers is refused, naming the key.
         with pytest.raises(CounterConfigError, match=r"readers\.clerk_reader"):
             build_counter({**values, "readers.clerk_reader": "ACS"}, **fake)  # type: ignore[arg-type]
+        with pytest.raises(CounterConfigError, match=r"readers\.citizen_reader: the same"):
+            build_counter({**values, "readers.citizen_reader": "Clerk"}, **fake)  # type: ignore[arg-type]
         rt = build_counter(values, **fake)  # type: ignore[arg-type]
         try:
             assert rt.station.terminal_id == COUNTER_TID

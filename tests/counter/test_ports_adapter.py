@@ -158,3 +158,24 @@ def test_replace_a_lost_card_shows_the_quarantine(cw: CounterWorld, st: Station)
     assert st.view.message == "" and out is not None and out.receipt_printed, st.view
     rows = dict(out.rows)
     assert rows["Holder"] == lost.name and rows["Balance"] == format_fen(ledger)
+
+
+def test_block_unblock_reset_the_pin_and_look_up(cw: CounterWorld, st: Station) -> None:
+    card = _citizen(cw, 3)
+    cw.insert_citizen(card.asn)
+    number = _id_number(cw, card.asn)
+    _run(st, Op.UNBLOCK, {"number": number[:-1] + ("0" if number[-1] != "0" else "1")})
+    assert st.view.message == "identity_mismatch", st.view  # another person's number
+    _run(st, Op.BLOCK, {"card_number": card.asn})
+    assert dict(st.view.outcome.rows)["Card status"] == "blocked", st.view  # type: ignore[union-attr]
+    _run(st, Op.LOOKUP, {"query": card.asn})
+    assert dict(st.view.outcome.rows)["Card status"] == "blocked", st.view  # type: ignore[union-attr]
+    _run(st, Op.UNBLOCK, {"number": number})
+    assert dict(st.view.outcome.rows)["Card status"] == "active", st.view  # type: ignore[union-attr]
+    # No PUK: the central authorizes RELOAD PIN for the PIN the citizen typed.
+    _run(st, Op.RESET_PIN, {"number": number}, "975310")
+    assert dict(st.view.outcome.rows)["PIN"] == "reloaded by the central", st.view  # type: ignore[union-attr]
+    _run(st, Op.TOP_UP, {"amount": "1"}, "975310")  # the new PIN works
+    assert st.view.page is Page.RESULT and st.view.outcome is not None, st.view
+    _run(st, Op.TOP_UP, {"amount": "1"}, card.pin)
+    assert st.view.message == "wrong_pin", st.view  # the old one no longer
