@@ -26,9 +26,14 @@ from cardlib.bcd import CARD_TZ
 from cardlib.errors import CardError
 from cardlib.idcard import IdentityDocument
 from cardlib.layout import CARD_AID, Ins
-from drivers.printer.document import Document, Field, QRCode, Rule, Text
 from kiosk.counter.holder import HolderData, holder_from_document, mask
 from kiosk.counter.issue import Application, _lifecycle
+from kiosk.counter.receipt_paper import (
+    LINE_LABELS,
+    OP_NAMES,
+    ReceiptPrinter,
+    receipt_document,
+)
 from kiosk.counter.receipts import CounterReceipt
 from kiosk.counter.replace import Replacement
 from kiosk.counter.session import CounterSession
@@ -39,39 +44,6 @@ from kiosk.money import format_fen
 __all__ = ["LINE_LABELS", "OP_NAMES", "CounterPortsAdapter"]
 
 log = logging.getLogger(__name__)
-
-# The receipt lines' codes (kiosk.counter) as the screens' row labels (message ids).
-LINE_LABELS: dict[str, str] = {
-    "card_number": "Card number",
-    "deposit_fen": "Deposit",
-    "Deposit carried": "Deposit carried from the old card",
-    "fee_fen": "Card fee",
-    "opening_fen": "Opening balance",
-    "replaces": "Replaces card",
-    "shadow_fen": "Balance at the transfer",
-    "late_debits_fen": "Late debits (already in it)",
-    "carried_fen": "Carried to the new card",
-    "cash_out_fen": "Paid out in cash",
-    "balance_fen": "Balance paid out",
-    "hotlist_version": "Hotlist version",
-}
-# Row values that are words, not data (translated on paper as on the screen).
-VALUE_WORDS = frozenset({"active", "blocked", "terminated", "reset with the PUK",
-                         "reloaded by the central"})  # fmt: skip
-# The same message ids as the screens' titles (terminal_ui.counter.texts.OP_TITLES).
-OP_NAMES: dict[Op, str] = {
-    Op.ISSUE: "Issue a new card", Op.TOP_UP: "Top up in cash",
-    Op.REPORT_LOSS: "Report a card lost", Op.BLOCK: "Block a card",
-    Op.UNBLOCK: "Unblock a card", Op.REPLACE: "Replace a card", Op.RESET_PIN: "Reset the PIN",
-    Op.REFUND: "Refund and close", Op.LOOKUP: "Look up a card or citizen",
-    Op.RENEW: "Renew a card", Op.SHIFT_OPEN: "Open the shift", Op.SHIFT_CLOSE: "Close the shift",
-}  # fmt: skip
-
-
-class ReceiptPrinter(Protocol):
-    """What the adapter prints on (``drivers.printer.printer.Printer``)."""
-
-    def print_document(self, document: Document) -> object: ...
 
 
 class IdReader(Protocol):
@@ -149,22 +121,12 @@ class CounterPortsAdapter:
                reference: str) -> bool:  # fmt: skip
         if self.printer is None:
             return False
-        t = self._t
-        blocks: list[Text | Field | Rule | QRCode] = [
-            Text(self._header, bold=True), Text(t(OP_NAMES[op])), Rule()]  # fmt: skip
-        blocks += [Field(t(label), t(v) if v in VALUE_WORDS else v) for label, v in rows]
-        op_card = self._session.operator if self._session is not None else None
-        number = receipt.operator_number if receipt is not None else getattr(op_card, "number", "")
-        at = receipt.at if receipt is not None else dt.datetime.now(dt.UTC)
-        blocks += [Rule(), Field(t("Clerk"), f"{op_card.name} {number}" if op_card else number),
-                   Field(t("Time"), at.astimezone(CARD_TZ).strftime("%Y-%m-%d %H:%M")),
-                   Field(t("Reference"), reference)]  # fmt: skip
-        if receipt is not None:
-            blocks.append(QRCode(receipt.qr))
+        card = self._session.operator if self._session is not None else None
+        doc = receipt_document(op, rows, receipt, reference, operator=card,
+                               translate=self._t, header=self._header,
+                               language=self._language)  # fmt: skip
         try:
-            self.printer.print_document(
-                Document(f"counter_{op.value}", reference, self._language, tuple(blocks))
-            )
+            self.printer.print_document(doc)
         except Exception as exc:  # a printer problem never undoes the operation
             log.warning("counter receipt not printed: %s", exc)
             return False
