@@ -387,6 +387,7 @@ CONFIRM_TITLES: Mapping[str, str] = {
 ROLES: Mapping[str, str] = {
     "technician": N_("Technician card"),
     "clerk": N_("Service window clerk card"),
+    "supervisor": N_("Service window supervisor card"),
     "citizen": N_("Citizen card"),
 }
 ROLE_UNKNOWN = N_("Operator card")
