@@ -172,7 +172,8 @@ class CounterPortsAdapter:
         if self._session is not None:
             self._session.lock()
         self._session = None
-        self._pending.clear()
+        # A transfer waiting for its blank card stays: it is the counter's, not the
+        # clerk's (the next sign-in finishes it), and the money is already moved.
 
     def read_id_card(self) -> IdentityDocument:
         self._s()
