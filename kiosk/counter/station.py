@@ -71,11 +71,14 @@ class OperatorCard:
     """A logged-in operator's card: signs one request per central nonce (the card
     refuses unless its PIN was verified in this card session)."""
 
-    def __init__(self, identity: Identity, certificate: bytes, number: str, role: Role) -> None:
+    def __init__(
+        self, identity: Identity, certificate: bytes, number: str, role: Role, name: str = ""
+    ) -> None:
         self._identity = identity
         self._cert = certificate
         self.number = number
         self.role = role
+        self.name = name  # the holder name on the card, for the screen and the receipt
 
     @property
     def asn(self) -> str:
@@ -169,7 +172,8 @@ class CounterStation:
             if cert.role not in roles:
                 raise CounterError("operator_role", f"a {cert.role.value} card")
             identity.verify_pin(pin)
-            number = purse.holder().card_number
+            holder = purse.holder()
+            number = holder.card_number
         except InvalidPinError as exc:
             raise CounterError("wrong_pin", tries_left=exc.tries_left) from exc
         except PinBlockedError as exc:
@@ -183,7 +187,7 @@ class CounterStation:
         except CardError as exc:
             raise CounterError("operator_card_error", str(exc)) from exc
         return OperatorCard(
-            identity, cert.certificate.public_bytes(Encoding.DER), number, cert.role
+            identity, cert.certificate.public_bytes(Encoding.DER), number, cert.role, holder.name
         )
 
     def login(self, pin: str) -> CounterSession:

@@ -7,9 +7,10 @@ TEST ONLY device buttons under the citizen's PIN pad; with none (or ``--offscree
 a clerk's shift is walked through the real widgets and the screenshots, receipts and
 ledger are listed. The demo's clerk card is 柜员 陈静, PIN 800001 (TEST ONLY).
 
-``--config FILE`` is the station on real devices: it needs the station core's
-operations against the central's lifecycle endpoints (signed by the clerk card), which
-this build does not have yet; it says so and stops.
+``--config FILE`` is the station on real devices (``kiosk.counter.runtime``): the
+clerk's, the citizen's and the PSAM's PC/SC readers (and a supervisor's), the identity
+card reader on a serial port, the receipt printer, the central's URL and keys. A bad
+file or a device it names that cannot be opened: the key at fault, exit 2.
 """
 
 from __future__ import annotations
@@ -39,18 +40,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="walk a clerk's shift offscreen and save screenshots, even with a display",
     )
     p.add_argument("--language", default="zh-Hans", help="zh-Hans, zh-Hant or en")
+    p.add_argument("--check", action="store_true",
+                   help="with --config: open the devices, say what is there, stop")  # fmt: skip
     p.set_defaults(handler=run_counter)
 
 
 def run_counter(args: argparse.Namespace) -> int:
     if args.config is not None:
-        print(
-            f"civicard counter --config {args.config}: the station on real devices needs "
-            "the counter core's operations against the central's lifecycle endpoints, which "
-            "this build does not have yet. Use civicard counter --demo.",
-            file=sys.stderr,
-        )
-        return 2
+        lang = args.language if args.language != "zh-Hans" else None
+        return run_config(args.config, lang, run=not args.check)
     import shutil
 
     from terminal_ui.env import has_display, prepare
@@ -69,12 +67,11 @@ def run_counter(args: argparse.Namespace) -> int:
             print(f"screen  {path}")
         print(f"printer {len(result['receipt_text'])} receipt(s) in {data / 'world' / 'printer'}")
         print(f"issued  {result['issued']}")
-        print(f"ledger  card balance {result['ledger']} fen, chip {result['chip_balance']} fen, "
+        print(f"ledger  refunded card {result['ledger']} fen, "
               f"{result['mismatches']} reconciliation mismatches")  # fmt: skip
         for finding in result["findings"]:
             print(f"layout  {finding}")
         return 0
-    from kiosk.demo.counter_station import DemoCounterPorts
     from kiosk.demo.counter_world import CounterWorld
     from terminal_ui.counter.demo import make_counter_app
 
@@ -82,7 +79,36 @@ def run_counter(args: argparse.Namespace) -> int:
     try:
         clerk = cw.clerk_card()
         print(f"TEST ONLY clerk card: {clerk.name}, PIN {clerk.pin}")
-        make_counter_app(cw, DemoCounterPorts(cw), language=args.language).run()
+        make_counter_app(cw, cw.ports(args.language), language=args.language).run()
     finally:
         cw.close()
+    return 0
+
+
+def run_config(path: Path, language: str | None = None, *, run: bool = True) -> int:
+    """The station on the devices ``path`` names; 2 with the key at fault when it cannot
+    be built. ``run=False`` builds, says what it opened, and closes (a check)."""
+    from kiosk.counter.runtime import CounterConfigError, build_counter, load_counter_config
+    from terminal_ui.i18n import load_catalog
+
+    try:
+        values = load_counter_config(path, env=os.environ)
+        lang = language or values["counter.language"]
+        rt = build_counter(values, translate=load_catalog(lang).gettext)
+    except CounterConfigError as exc:
+        print(f"civicard counter --config {path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        st = rt.station
+        print(f"counter {st.terminal_id} drawer {st.drawer} central {values['central.url']}")
+        if run:
+            from terminal_ui.counter.app import CounterApp
+            from terminal_ui.counter.station import Station
+            from terminal_ui.env import prepare
+
+            prepare(home=Path(values["counter.data_dir"]) / "kivy", size=(1600, 900),
+                    offscreen=False)  # fmt: skip
+            CounterApp(Station(rt.ports), language=lang).run()
+    finally:
+        rt.close()
     return 0

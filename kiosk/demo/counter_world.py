@@ -1,10 +1,14 @@
 """The counter station's demo world: the kiosk's demo world plus the counter's devices.
 
 TEST ONLY. On top of :class:`kiosk.demo.world.DemoWorld` (wallet, central on uvicorn,
-printer simulator): a reader for the clerk's card and one for the citizen's, the
-identity card reader simulator on a pty (its driver opens the pty as any serial
-port), blank chips for new cards, the counter's own terminal (the issuing counter's
-id, key, outbox and central client) and a printer connection of its own.
+printer simulator): readers for the clerk's card, the citizen's and a supervisor's, a
+PSAM from the demo wallet in a third, the identity card reader simulator on a pty (its
+driver opens the pty as any serial port), blank chips for new cards, the counter's own
+terminal (the issuing counter's id, key, outbox and central client), a printer
+connection of its own, and the station core (:class:`kiosk.counter.CounterStation`)
+on them. The central gets the wallet's issuer CA (operator and citizen cards chain to
+it) and the issuer (``issuance.load_issuer``: the central personalizes, the counter
+relays).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class CounterWorld:
     client: Any
     outbox: Any
     printer: Any
+    station: Any = None  # kiosk.counter.CounterStation
+    supervisor_reader: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -70,6 +76,22 @@ class CounterWorld:
             central_key=world.central.signing_key.public_key(),
             timeout=5,
         )
+        from backend_sync.central.issuance import load_issuer
+        from kiosk.counter import CounterDevices, CounterStation
+        from simulators.sam import make_psam
+
+        wallet = world.wallet
+        if tid not in wallet.terminal_ids():  # the counter's PSAM, from the demo issuer
+            psam_file = wallet.root / "psam" / f"{tid}.json"
+            make_psam(Issuer.load(wallet.root).keys, ISSUER_TERMINAL, path=psam_file)
+            wallet.add_psam(terminal_id=tid, file=f"psam/{psam_file.name}")
+        world.central.issuer = load_issuer(wallet.root)
+        world.central.card_cas = (Issuer.load(wallet.root).ca_cert,)
+        for c in wallet.cards():  # the operators' cards too: the central checks their status
+            if c.role in ("clerk", "supervisor"):
+                registry.register_card(
+                    world.central, asn=c.asn, algorithm=int(wallet.keys().algorithm), key_version=1
+                )
         sim = IdCardSimulator()
         id_reader = IdCardReader.open(f"serial://{sim.start_pty()}?baudrate=115200")
         issuer = Issuer.load(world.wallet.root)
@@ -77,10 +99,33 @@ class CounterWorld:
         if world.printer_sim is not None:
             prn = Printer(f"tcp://127.0.0.1:{world.printer_sim.tcp_port}",
                           get_profile("gb18030-80mm"), timeout=1.0, print_timeout=10.0)  # fmt: skip
-        return cls(world=world, clerk_reader=SimReader("clerk card"),
-                   citizen_reader=SimReader("citizen card"), id_sim=sim, id_reader=id_reader,
-                   issuer=issuer, issuer_ca=issuer.ca_cert, client=client, outbox=outbox,
-                   printer=prn)  # fmt: skip
+        cw = cls(world=world, clerk_reader=SimReader("clerk card"),
+                 citizen_reader=SimReader("citizen card"), id_sim=sim, id_reader=id_reader,
+                 issuer=issuer, issuer_ca=issuer.ca_cert, client=client, outbox=outbox,
+                 printer=prn, supervisor_reader=SimReader("supervisor card"))  # fmt: skip
+        psam = SimReader("counter PSAM")
+        psam.insert(wallet.open_psam(tid))
+        devices = CounterDevices(
+            open_clerk_card=lambda: cw.clerk_reader,
+            open_citizen_card=lambda: cw.citizen_reader,
+            psam=psam,
+            clerk_present=lambda: bool(cw.clerk_reader.present),
+            open_supervisor_card=lambda: cw.supervisor_reader,
+        )
+        cw.station = CounterStation(devices, central=client, outbox=outbox,
+                                    trusted=[issuer.ca_cert], drawer=f"{tid}-1",
+                                    receipt_key=key, journal=root / "counter-ops.json",
+                                    upload=cw.upload)  # fmt: skip
+        return cw
+
+    def ports(self, language: str = "zh-Hans") -> Any:
+        """The station's ports on the core (``kiosk.counter.ports_adapter``)."""
+        from kiosk.counter.ports_adapter import CounterPortsAdapter
+        from terminal_ui.i18n import load_catalog  # the receipt's words (no Kivy)
+
+        words = load_catalog(language)
+        return CounterPortsAdapter(self.station, id_reader=self.id_reader, printer=self.printer,
+                                   translate=words.gettext, language=language)  # fmt: skip
 
     # -- the demo's hands --------------------------------------------------------------
     @property
@@ -124,66 +169,25 @@ class CounterWorld:
 
         self.id_sim.place(demo_document(who))
 
-    # -- what the demo ports need --------------------------------------------------------
-    def next_asn(self) -> bytes:
-        n = len(self.wallet.cards()) + 1
-        return bytes.fromhex(f"3215{secrets.randbelow(10**10):010d}{n:06d}")
+    def citizen_label(self) -> str:
+        """What the demo panel says is in the citizen slot: a blank chip the station has
+        since issued is "new card" (read off the simulated chip's state, no APDU: the
+        station's worker may be talking to it)."""
+        shown = str(self.extra.get("citizen_shown", "none"))
+        device = getattr(self.citizen_reader, "device", None)
+        status = getattr(device, "eeprom", {}).get("status") if device is not None else None
+        if shown == "blank" and status not in (None, "blank", "personalized"):
+            return "new card"
+        return shown
 
-    def register(self, asn: str, name: str, pin: str, puk: str) -> None:
-        from backend_sync.central import registry
+    def supervisor_card(self) -> Any:
+        return next(c for c in self.wallet.cards() if c.role == "supervisor")
 
-        registry.register_card(self.central, asn=asn, algorithm=int(self.wallet.keys().algorithm),
-                               key_version=1)  # fmt: skip
-        file = self.extra.pop("blank_file", f"cards/{asn.upper()}.json")
-        # TEST ONLY: the demo wallet keeps PINs so the demo can be replayed.
-        self.wallet.add_card(name=name, asn=asn.upper(), file=file, role="citizen", pin=pin,
-                             puk=puk)  # fmt: skip
-        self.world.sync()  # the kiosk learns of the new card with the next hotlist
-
-    def holder_of(self, card_number: str) -> Any:
-        from cardlib.apdu import ApduSession
-        from cardlib.purse import Purse
-        from simulators.transport import SimReader
-
-        try:
-            card = self.wallet.open_card(card_number.upper())
-        except (KeyError, FileNotFoundError, StopIteration, ValueError):
-            return None
-        reader = SimReader("lookup")
-        reader.insert(card)
-        try:
-            return Purse(ApduSession(reader)).holder()
-        finally:
-            reader.remove()
-
-    def find_cards(self, query: str) -> list[tuple[str, str, str, str, int]]:
-        """(ASN, name, masked ID, central status, ledger balance) of matching cards."""
-        import sqlalchemy as sa
-
-        from backend_sync.central.models import cards
-        from kiosk.counter.holder import mask
-
-        balances = self.world.ledger_balances()
-        out = []
-        q = query.upper()
-        for c in self.wallet.cards():
-            holder = self.holder_of(c.asn)
-            if holder is None:
-                continue
-            if q not in (c.asn.upper(),) and query not in c.name and mask(q) != holder.id_masked:
-                continue
-            with self.central.engine.connect() as conn:
-                status = conn.execute(sa.select(cards.c.status)
-                                      .where(cards.c.asn == c.asn.lower())).scalar()  # fmt: skip
-            ledger = balances.get(f"card:{c.asn.lower()}", 0)
-            out.append((c.asn, c.name, holder.id_masked, str(status or "unknown"), ledger))
-        return out
-
-    def drawer_ledger(self) -> int:
-        """The counter's cash drawer account at the central (what its loads took in)."""
-        tid = self.outbox.terminal_id.lower()
-        return -sum(int(v) for k, v in self.world.ledger_balances().items()
-                    if k.lower().startswith("funding:cash") and tid in k.lower())  # fmt: skip
+    def insert_supervisor(self) -> None:
+        """The supervisor's card in the supervisor slot (a refund above the limit)."""
+        if self.supervisor_reader.present:
+            self.supervisor_reader.remove()
+        self.supervisor_reader.insert(self.wallet.open_card(self.supervisor_card().asn))
 
     def upload(self) -> None:
         from backend_sync.terminal.agent import SyncAgent

@@ -1,5 +1,6 @@
 """The counter demo's app on a :class:`kiosk.demo.counter_world.CounterWorld`: the
-station on the demo ports, and the TEST ONLY device buttons beside the citizen's pad."""
+station on the station core's ports (``kiosk.counter.ports_adapter``), and the TEST
+ONLY device buttons beside the citizen's pad."""
 
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> Count
     def slots() -> list[tuple[str, str]]:
         clerk = cw.clerk_card().name.split(" ")[-1] if cw.clerk_reader.present else "none"
         card = cw.citizen_reader.present
-        citizen = cw.extra.get("citizen_shown", "none") if card else "none"
+        citizen = cw.citizen_label() if card else "none"
         doc = cw.id_sim.document
         held = (doc.name or doc.english_name) if doc is not None else "none"
-        return [("Clerk card", clerk), ("Citizen card", citizen), ("ID document", held)]
+        sup = cw.supervisor_card().name.split(" ")[-1] if cw.supervisor_reader.present else ""
+        shown = [("Clerk card", clerk), ("Citizen card", citizen), ("ID document", held)]
+        return [*shown, ("Supervisor card", sup)] if sup else shown
 
     def clerk() -> list[tuple[str, str]]:
         cw.insert_clerk()
@@ -55,8 +58,12 @@ def make_counter_app(cw: Any, ports: Any, *, language: str = "zh-Hans") -> Count
         cw.id_sim.take()
         return slots()
 
-    actions = {"clerk": clerk, "clerk_out": clerk_out, "blank": blank, "citizen": citizen,
-               "document": document, "take": take,
+    def supervisor() -> list[tuple[str, str]]:
+        cw.insert_supervisor()
+        return slots()
+
+    actions = {"clerk": clerk, "supervisor": supervisor, "clerk_out": clerk_out,
+               "blank": blank, "citizen": citizen, "document": document, "take": take,
                "slots": slots}  # fmt: skip
 
     def panel() -> DemoDevices:

@@ -208,7 +208,8 @@ class Shift:
         return code
 
     def top_up(self, who: str, pin: str, amount: str = "20") -> list[tuple[str, str]]:
-        self.cw.insert_citizen(who)
+        if any(c.asn == who.upper() for c in self.cw.wallet.cards()):
+            self.cw.insert_citizen(who)  # a demo person's card (a new one is in already)
         self._form("top_up")
         self._type(amount)
         self.look("counter-12-top-up")
@@ -241,24 +242,74 @@ class Shift:
         self.look("counter-17-reported-lost")
         self._done()
 
-    def not_yet(self, op: str, name: str, fill: Callable[[], None]) -> None:
-        """An operation the central does not offer yet: the form says so."""
-        d = self.d
+    def _two_fields(self, op: str, card_number: str, id_number: str) -> None:
         self._form(op)
-        fill()
+        if card_number:
+            self._type(card_number)
+            self._press("focus_field", name="number")
+        self._type(id_number)
+
+    def replace(self, card_number: str, id_number: str) -> list[tuple[str, str]]:
+        """The card present replaced: transferred (the calculation), then the new card
+        issued from a blank one with the balance carried; returns the result rows."""
+        self._two_fields("replace", card_number, id_number)
+        self.look("counter-18-replace")
         self._press("submit")
-        d.wait_for(lambda: d.root.station.view.message == "needs_central", what="needs_central")
+        self._citizen_pin(NEW_PIN)
+        self._press("citizen_pin_ok")
+        self._result()
+        self.look("counter-19-replace-transferred")
+        self._done()
+        self.cw.insert_blank()  # the old card out (terminated), the blank one in
+        self._two_fields("replace", card_number, id_number)
+        self._press("submit")
+        self._citizen_pin(NEW_PIN)
+        self._press("citizen_pin_ok")
+        screen = self._result()
+        self.look("counter-20-replaced")
+        rows = [(r.label, r.value) for r in reversed(screen.ids.rows.children)]
+        self._done()
+        return rows
+
+    def refund_with_supervisor(self, id_number: str) -> list[tuple[str, str]]:
+        """Refund and close above the limit: the supervisor's card and PIN asked."""
+        d = self.d
+        self._two_fields("refund", "", id_number)
+        self._press("submit")
+        d.wait_page("citizen_pin")
+        d.wait_for(lambda: d.root.station.view.pin_for == "supervisor", what="supervisor asked")
+        self.cw.insert_supervisor()  # (the demo panel's Supervisor card in)
+        self._citizen_pin(self.cw.supervisor_card().pin)
+        self.look("counter-21-refund-supervisor")
+        self._press("citizen_pin_ok")
+        screen = self._result()
+        self.look("counter-22-refunded")
+        rows = [(r.label, r.value) for r in reversed(screen.ids.rows.children)]
+        self._done()
+        return rows
+
+    def renew_not_due(self, who: str, id_number: str) -> str:
+        """A card far from its expiry: renewal refused on the form, with the reason."""
+        d = self.d
+        self.cw.insert_citizen(who)
+        self._two_fields("renew", "", id_number)
+        self._press("submit")
+        self._citizen_pin(NEW_PIN)
+        self._press("citizen_pin_ok")
+        d.wait_for(lambda: d.root.station.view.message == "not_due", what="not_due")
         d.wait_page("form")
-        self.look(name)
+        self.look("counter-23-renew-not-due")
+        code = str(d.root.station.view.message)
         self._press("home")
         d.wait_page("home")
+        return code
 
     def close_shift(self, counted: str) -> list[tuple[str, str]]:
         self._form("shift_close")
         self._type(counted)
         self._press("submit")
         screen = self._result()
-        self.look("counter-19-shift-closed-mismatch")
+        self.look("counter-24-shift-closed-mismatch")
         rows = [(r.label, r.value) for r in reversed(screen.ids.rows.children)]
         self._done()
         return rows

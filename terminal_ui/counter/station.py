@@ -94,6 +94,7 @@ _PIN_FOR: Mapping[Op, str] = {
     Op.TOP_UP: "card_pin",
     Op.RESET_PIN: "new_pin",
     Op.REPLACE: "new_pin",
+    Op.RENEW: "new_pin",
 }
 
 
@@ -332,9 +333,9 @@ class Station:
             Op.UNBLOCK: lambda: p.unblock(v["number"]),
             Op.REPLACE: lambda: p.replace(v["card_number"], v["number"], pin),
             Op.RESET_PIN: lambda: p.reset_pin(v.get("puk", ""), v["number"], pin),
-            Op.REFUND: lambda: p.refund(v["number"]),
+            Op.REFUND: lambda: p.refund(v["number"], pin),
             Op.LOOKUP: lambda: p.lookup(v["query"]),
-            Op.RENEW: lambda: p.renew(v["number"]),
+            Op.RENEW: lambda: p.renew(v["number"], pin),
             Op.SHIFT_OPEN: lambda: p.open_shift(fen("float")),
             Op.SHIFT_CLOSE: lambda: p.close_shift(fen("counted")),
         }
@@ -383,6 +384,12 @@ class Station:
         self._worker.start()
 
     def _refused(self, back: Page, code: str, detail: str) -> None:
+        if code == "supervisor_required" and self.view.op is Op.REFUND and back is Page.FORM:
+            # Above the limit: the supervisor's card in its slot, their PIN on the pad.
+            self._pin.clear()
+            self._show(page=Page.CITIZEN_PIN, pin_for="supervisor", pin_length=0,
+                       message=code, detail=detail)  # fmt: skip
+            return
         self._show(page=back, message=code, detail=detail, pin_length=0,
                    pin_for="clerk" if back is Page.SIGN_IN else "")  # fmt: skip
 

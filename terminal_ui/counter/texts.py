@@ -61,20 +61,35 @@ ROW_LABELS: tuple[str, ...] = (
     N_("Balance before"), N_("Card status"), N_("Hotlist version"), N_("Ledger balance"),
     N_("PIN"), N_("Float"), N_("Cash in"), N_("Cash out"), N_("Expected in drawer"),
     N_("Counted"), N_("Ledger: drawer this shift"), N_("Difference"),
+    # the station core's receipt lines (kiosk.counter.ports_adapter.LINE_LABELS)
+    N_("Deposit"), N_("Deposit carried from the old card"), N_("Card fee"),
+    N_("Opening balance"), N_("Replaces card"),
+    N_("Balance at the transfer"), N_("Late debits (already in it)"),
+    N_("Carried to the new card"), N_("Paid out in cash"), N_("Balance paid out"),
+    N_("Supervisor"), N_("Loads in suspense"), N_("Voided load"), N_("Clerk"), N_("Time"),
+    N_("Reference"),
 )  # fmt: skip
 
 # Values of outcome rows that are words, not data (a card's status at the central).
 VALUE_WORDS: frozenset[str] = frozenset(
-    {N_("active"), N_("blocked"), N_("terminated"), N_("reset with the PUK")}
+    {
+        N_("active"),
+        N_("blocked"),
+        N_("terminated"),
+        N_("reset with the PUK"),
+        N_("reloaded by the central"),
+    }
 )
 # The demo's device slots (TEST ONLY panel).
 SLOT_WORDS = (N_("Clerk card"), N_("Citizen card"), N_("ID document"), N_("none"),
-              N_("blank"))  # fmt: skip
+              N_("blank"), N_("new card"), N_("Supervisor card"),
+              N_("Supervisor card in"))  # fmt: skip
 
 PIN_PROMPTS: Mapping[str, str] = {
     "clerk": N_("Type your clerk PIN"),
     "new_pin": N_("Choose a new 6-digit PIN for the card"),
     "card_pin": N_("Type your card's PIN"),
+    "supervisor": N_("Supervisor: your card in the supervisor slot, then your PIN"),
 }
 
 MESSAGES: Mapping[str, str] = {
@@ -97,11 +112,32 @@ MESSAGES: Mapping[str, str] = {
     "no_id_card": N_("Put the identity card on the ID reader."),
     "id_reader_fault": N_("The ID reader did not answer properly. Try again."),
     "identity_mismatch": N_("The ID number does not match the card's holder."),
-    "needs_central": N_("Not available yet: the central does not offer this operation."),
     "nothing_found": N_("Nothing found."),
     "no_shift": N_("No shift is open."),
     "unknown_card": N_("The central does not know this card."),
     "card_terminated": N_("This card was closed and cannot be changed."),
+    "insert_new_card": N_("Transferred. Put the new blank card in, then run it again."),
+    "supervisor_required": N_("Above the limit: a supervisor must confirm with their card."),
+    "no_operator_card": N_("Insert your clerk card first."),
+    "not_an_operator": N_("This is not a valid clerk card."),
+    "operator_role": N_("This card may not do this operation."),
+    "operator_not_genuine": N_("This is not a valid clerk card."),
+    "operator_card_blocked": N_("This operator card is blocked at the central."),
+    "wrong_pin": N_("Wrong PIN."),
+    "pin_blocked": N_("The PIN is blocked: reset it with the PUK."),
+    "wrong_puk": N_("Wrong PUK."),
+    "puk_blocked": N_("The PUK is blocked."),
+    "wrong_card": N_("Another card is in the reader."),
+    "card_blocked": N_("The card is blocked: unblock it first (card present)."),
+    "in_quarantine": N_("The lost card is still in its quarantine: come back after it."),
+    "not_due": N_("This card is not due for renewal yet."),
+    "not_blank": N_("Put a blank card in the reader."),
+    "no_open_shift": N_("No shift is open at the central."),
+    "central_unavailable": N_("The central did not answer. Nothing was changed."),
+    "citizen_card_gone": N_("The card left the reader. Put it back and run it again."),
+    "citizen_card_error": N_("The card did not answer properly. Try again."),
+    "lookup_card_number": N_("Type the 20-digit card number."),
+    "balance_changed": N_("The card's balance changed since: run it again."),
     # holder data (kiosk.counter.holder.HolderCode)
     "number_length": N_("The ID number has the wrong length."),
     "number_format": N_("The ID number has characters it cannot have."),

@@ -64,6 +64,17 @@ def test_intent_then_record_chained_numbered_and_durable(tmp_path: Path) -> None
     assert ob.prune() == 2
 
 
+def test_prune_keeps_acknowledged_records_inside_the_retention_window(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    ob = Outbox(tmp_path / "o.db", TID, clock=lambda: now[0])
+    for n in range(1, 4):
+        ob.complete(_begin(ob, n), tac="0A0B0C0D", mac2="01020304", balance_after=1)
+    ob.acknowledge(3)
+    assert ob.prune(keep_ms=60_000) == 0  # closed just now: kept to be sent again
+    now[0] += 61
+    assert ob.prune(keep_ms=60_000) == 3
+
+
 def test_prune_only_what_the_central_acknowledged(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", TID)
     for n in range(1, 6):

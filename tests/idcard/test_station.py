@@ -39,8 +39,10 @@ class Core:
         self.calls.append(("open_shift", float_fen))
         return Outcome(Op.SHIFT_OPEN, (), True)
 
-    def refund(self, id_number: str) -> Outcome:
-        raise CounterRefused("needs_central")
+    def refund(self, id_number: str, supervisor_pin: str = "") -> Outcome:
+        if not supervisor_pin:
+            raise CounterRefused("supervisor_required")
+        raise CounterRefused("card_terminated")
 
 
 def _station() -> tuple[Station, Core, list[StationView]]:
@@ -127,4 +129,8 @@ def test_a_refusal_comes_back_to_the_form_with_its_code() -> None:
     st.set_field("number", "320582200809150330")
     st.submit()
     assert st.wait_idle()
-    assert _page(st) == Page.FORM and st.view.message == "needs_central"
+    # Above the limit: the supervisor's PIN asked on the pad, then the core's refusal.
+    assert _page(st) == Page.CITIZEN_PIN and st.view.pin_for == "supervisor"
+    _pin(st, "700003")
+    assert st.wait_idle()
+    assert _page(st) == Page.FORM and st.view.message == "card_terminated"
