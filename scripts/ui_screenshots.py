@@ -164,6 +164,12 @@ def main(out: Path) -> int:
             if driver.kiosk.view.state.value != "menu":
                 driver.press("back")
             driver.wait_screen("menu")
+        # The menu's groups first; a group's services on a tap.
+        if driver.find("menu_groups") is not None:
+            driver.press("menu_groups")
+        driver.press("menu_group", group_id="payments")
+        driver.pump(3)
+        c.snap("menu-group-payments")
         c.finish_and_take_card()
     finally:
         controller.stop()
