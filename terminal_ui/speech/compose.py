@@ -202,7 +202,9 @@ def _details(details: tuple[tuple[str, str], ...], s: Speech) -> list[str]:
     out = []
     for code, value in details:
         label = texts.DETAIL_LABELS.get(code)
-        out.append(f"{s.t(label) if label else s.text(code)}: {s.text(value)}")
+        words = texts.DETAIL_VALUES.get(value)  # a value code ("v.none") in words
+        said = s.t(words) if words else s.text(value)
+        out.append(f"{s.t(label) if label else s.text(code)}: {said}")
     return out
 
 
