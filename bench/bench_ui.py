@@ -159,17 +159,12 @@ def _top_modules(n: int = 25) -> list[tuple[str, int]]:
     return sorted(sizes.items(), key=lambda kv: -kv[1])[:n]
 
 
-FIRST_TIME = (("zh-Hans", "3", "water_bill", "1000003"),
-              ("zh-Hant", "3", "electricity_bill", "1000003"),
-              ("en", "5", "water_bill", "1000005"))  # fmt: skip
-
-
 def first_time_citizens(driver: Any, insert: Any, remove: Any, pin_of: Any) -> dict[str, Any]:
     """A first-time citizen pays a bill in each language; their modelled times."""
-    from terminal_ui.scripted import Devices, ScriptedCitizen
+    from terminal_ui.scripted import FIRST_TIME_BILLS, Devices, ScriptedCitizen
 
     out: dict[str, Any] = {}
-    for language, who, bill, account in FIRST_TIME:
+    for language, who, bill, account in FIRST_TIME_BILLS:
         citizen = ScriptedCitizen(driver, Devices(insert, remove, pin_of))
         citizen.attract(snap=False)
         citizen.set_language(language)
@@ -210,6 +205,7 @@ def child(rounds: int, alone: bool = False) -> dict[str, Any]:
     to_menu: list[float] = []
     rss: list[float] = []
     switched: list[float] = []
+    driver.open_service("water_bill")  # its group (the menu shows groups first)
     for _ in range(rounds):
         widget = driver.find("choose_service", service_id="water_bill")
         t = time.perf_counter()
@@ -226,7 +222,12 @@ def child(rounds: int, alone: bool = False) -> dict[str, Any]:
     pss_after = _pss_mb()
     modules = _top_modules()
     n_modules = len(sys.modules)
-    remove()  # the rounds' card out; then the first-time citizens (after the memory figure)
+    # The rounds' citizen finishes (a card pulled from the menu would leave its notice
+    # on the attract screen for the next citizen to read); then the first-time
+    # citizens (after the memory figure).
+    driver.press("finish")
+    driver.wait_screen("take_card", timeout=30)
+    remove()
     driver.wait_screen("attract", timeout=30)
     human = first_time_citizens(driver, insert, remove, pin_of)
     kbd = keyboard(driver.app.ctx.lexicon)
@@ -292,11 +293,15 @@ def main() -> int:
         print(f"  modules imported: {runs[0]['n_modules']}; largest packages (file size):")
         for name, size in runs[0]["modules"]:
             print(f"    {name:24s} {size / 1024:8.0f} KiB")
-    for language, *_ in FIRST_TIME:
+    from terminal_ui.scripted import FIRST_TIME_BILLS, FIRST_TIME_LIMIT_S
+
+    for language, *_ in FIRST_TIME_BILLS:
         h = runs[0]["first_time"][language]
         read = ", ".join(f"{name} {n}" for name, n in h["screens"])
+        met = "met" if h["seconds"] <= FIRST_TIME_LIMIT_S else "NOT met"
         print(f"  first-time citizen pays a bill ({language}): {h['seconds']:.1f} s modelled = "
-              f"{h['taps']} taps x 2 s + {h['chars']} characters x 0.25 s ({read})")  # fmt: skip
+              f"{h['taps']} taps x 2 s + {h['chars']} characters x 0.25 s ({read});"
+              f" target {FIRST_TIME_LIMIT_S:.0f} s {met}")  # fmt: skip
     keys = [v for r in runs for v in r["kbd_key_ms"]]
     print(
         f"  pinyin keyboard: dictionary compiled (once per kiosk) median "

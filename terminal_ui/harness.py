@@ -162,6 +162,20 @@ class Driver:
         yield from self.kiosk.ids.bar.walk(restrict=True)
         yield from self.kiosk.ids.warning.walk(restrict=True)
 
+    def open_service(self, service_id: str) -> None:
+        """On the menu, tap the group holding ``service_id`` unless it shows already
+        (the menu shows its groups first)."""
+        if self.kiosk.screen_manager.current != "menu":
+            return
+        if self.find("choose_service", service_id=service_id) is not None:
+            return
+        menu: Any = self.kiosk.screen("menu")
+        group = menu.group_of(service_id)
+        if menu.group:
+            self.press("menu_groups")
+        if group is not None:
+            self.press("menu_group", group_id=group)
+
     def type_pin(self, pin: str) -> None:
         """Tap the PIN pad's keys for ``pin`` wherever they are (shuffled or not)."""
         for ch in pin:

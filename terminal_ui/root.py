@@ -149,6 +149,9 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy has no type stubs
                                                          NOTICE_ON_ATTRACT_S)  # fmt: skip
         self._draw_notice()
         name = SCREEN_FOR_STATE[view.state]
+        if view.card is None and self.ids.screens.has_screen("menu"):
+            menu: Any = self.screen("menu")
+            menu.reset()  # the next citizen starts at the menu's groups
         screen = self.screen(name)
         screen.show(view)
         sm: ScreenManager = self.ids.screens

@@ -354,7 +354,7 @@ RESULT_UNKNOWN: Advice = (
 )
 
 RECEIPT: Mapping[str, str] = {
-    "printed": N_("Please take your receipt."),
+    "printed": N_("Take your receipt."),
     "queued": N_("The receipt could not be printed now; ask at a service window for a copy."),
     "skipped": N_("No receipt was printed, as you chose."),
     "not_printed": N_("The slip could not be printed. Your vote was cast all the same."),

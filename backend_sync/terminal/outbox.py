@@ -731,11 +731,8 @@ class Outbox:
         so they can be sent again if the central's head goes back (:meth:`rewind`)."""
         with self.engine.begin() as conn:
             acked = int(self._meta(conn)["acked_seq"])
-            kept = (
-                [outbox_records.c.closed_ms < int(self._clock() * 1000) - keep_ms]
-                if keep_ms > 0
-                else []
-            )
+            now_ms = int(self._clock() * 1000)
+            kept = [outbox_records.c.closed_ms < now_ms - keep_ms] if keep_ms > 0 else []
             res = conn.execute(
                 outbox_records.delete().where(
                     outbox_records.c.seq <= acked,

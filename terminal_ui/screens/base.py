@@ -7,6 +7,7 @@ into the core and keeps no state of its own beyond what it draws.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -24,7 +25,17 @@ from terminal_ui.fonts import FontSet
 from terminal_ui.i18n import Translator
 from terminal_ui.ime.lexicon import LazyLexicon
 
-__all__ = ["SCREEN_FOR_STATE", "KioskScreen", "UiContext"]
+__all__ = ["SCREEN_FOR_STATE", "KioskScreen", "UiContext", "short_mask"]
+
+_MASK_RUN = re.compile(r"\*{3,}")
+
+
+def short_mask(holder_masked: str) -> str:
+    """A masked name with its run of stars cut to two ("*******提" -> "**提"): the
+    stars say only how long the hidden part is, which the holder need not read
+    (nor anyone behind them learn)."""
+    return _MASK_RUN.sub("**", holder_masked)
+
 
 # Which screen draws which state: the busy states share the progress screen.
 SCREEN_FOR_STATE: dict[StrEnum, str] = {

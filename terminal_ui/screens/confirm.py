@@ -45,7 +45,9 @@ def detail_lines(screen: KioskScreen, confirm: ConfirmView) -> list[tuple[str, s
     for code, value in confirm.details:
         label = texts.DETAIL_LABELS.get(code)
         lines.append((t(label) if label else screen.fx(code), detail_value(screen, code, value)))
-    if confirm.balance_fen is not None:
+    # The balance now was on the menu and is the balance after plus the amount shown
+    # big: with a balance after it is left out (less to read, nothing lost).
+    if confirm.balance_fen is not None and confirm.balance_after_fen is None:
         lines.append((t("Balance now"), screen.money(confirm.balance_fen)))
     if confirm.balance_after_fen is not None:
         lines.append((t("Balance after"), screen.money(confirm.balance_after_fen)))

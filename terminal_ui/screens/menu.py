@@ -1,5 +1,7 @@
-"""The services, grouped by life stage and topic, as big buttons; and a search that
-finds them by the initials or pinyin of their names ("sf" finds 水费)."""
+"""The services, grouped by life stage and topic: the groups first, as big buttons
+(a first-time citizen reads a handful of names, not every service), a group's
+services when it is tapped; and a search that finds them by the initials or pinyin
+of their names ("sf" finds 水费)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ from kivy.uix.label import Label
 
 from kiosk.core.views import MenuGroup, MenuItem, Screen
 from terminal_ui import texts
-from terminal_ui.screens.base import KioskScreen
+from terminal_ui.screens.base import KioskScreen, short_mask
 from terminal_ui.widgets.common import BigButton
 from terminal_ui.widgets.keys import CharKeys
 
 LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
 
-__all__ = ["MenuScreen", "ServiceButton"]
+__all__ = ["GroupButton", "MenuScreen", "ServiceButton"]
 
 
 class ServiceButton(BigButton):
@@ -25,6 +27,12 @@ class ServiceButton(BigButton):
 
     service_id = StringProperty("")
     available = BooleanProperty(True)
+
+
+class GroupButton(BigButton):
+    """One group; tapping it shows its services (``MenuScreen.open_group``)."""
+
+    group_id = StringProperty("")
 
 
 class GroupTitle(Label):  # type: ignore[misc]  # Kivy has no type stubs
@@ -39,6 +47,7 @@ class MenuScreen(KioskScreen):
     online = BooleanProperty(True)
     searching = BooleanProperty(False)
     query = StringProperty("")
+    group = StringProperty("")  # the open group's id; "" shows the groups
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -47,20 +56,69 @@ class MenuScreen(KioskScreen):
 
     def update(self, view: Screen) -> None:
         card = view.card
-        # No-break spaces: the card number is one word and never wraps in the middle.
-        number = card.card_number_masked.replace(" ", "\u00a0") if card else ""
-        self.card_line = self.fx(f"{card.holder_masked}  {number}") if card else ""
+        # Its last four digits are all a holder needs to know the card (the rest is
+        # masked anyway); a no-break space: the number never wraps in the middle.
+        number = "****\u00a0" + card.card_number_masked.split()[-1] if card else ""
+        self.card_line = self.fx(f"{short_mask(card.holder_masked)}  {number}") if card else ""
         self.balance = self.money(card.balance_fen) if card else ""
         self.online = view.online
         self._groups = view.menu
+        if self.group and not any(g.group_id == self.group for g in self._groups):
+            self.group = ""
         self._redraw()
 
     def _redraw(self) -> None:
         key = (self._groups, self.language, self.elder, self.portrait, self.searching,
-               self.query)  # fmt: skip
+               self.query, self.group)  # fmt: skip
         if key != self._drawn:  # rebuild only when something drawn changed
             self._drawn = key
-            self._build(self._found() if self.searching else self._groups)
+            if self.searching:
+                self._build(self._found())
+            elif self.group:
+                self._build(tuple(g for g in self._groups if g.group_id == self.group))
+            elif len(self._groups) > 1:
+                self._build_groups()
+            else:
+                self._build(self._groups)
+
+    # -- groups -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """No card: the next citizen starts at the groups (a citizen's own back from a
+        service returns to the group they were in)."""
+        self.group = ""
+
+    def open_group(self, group_id: str) -> None:
+        """Show group ``group_id``'s services ("" goes back to the groups)."""
+        self.group = group_id
+        self.ids.scroll.scroll_y = 1
+        self._redraw()
+
+    def back_or_search(self) -> None:
+        """The left button: back to the groups from a group, else the search."""
+        if self.group and not self.searching:
+            self.open_group("")
+        else:
+            self.toggle_search()
+
+    def group_of(self, service_id: str) -> str | None:
+        """The first group holding ``service_id`` (tests open it to reach it)."""
+        for g in self._groups:
+            if any(i.service_id == service_id for i in g.items):
+                return g.group_id
+        return None
+
+    def _build_groups(self) -> None:
+        box: GridLayout = self.ids.groups
+        box.clear_widgets()
+        grid = GridLayout(cols=2 if self.portrait else 3, size_hint_y=None,
+                          spacing=self.ids.groups.spacing)  # fmt: skip
+        grid.bind(minimum_height=grid.setter("height"))
+        for group in self._groups:
+            btn = GroupButton(text=self.fx(group.title), group_id=group.group_id,
+                              action="menu_group")  # fmt: skip
+            btn.bind(on_release=lambda b: self.open_group(b.group_id))
+            grid.add_widget(btn)
+        box.add_widget(grid)
 
     def on_pre_enter(self, *_args: object) -> None:
         self.ids.scroll.scroll_y = 1  # each citizen starts at the top of the list

@@ -7,7 +7,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kiosk.core.views import Screen
 from terminal_ui import texts
 from terminal_ui.i18n import N_
-from terminal_ui.screens.base import KioskScreen
+from terminal_ui.screens.base import KioskScreen, short_mask
 
 __all__ = ["PinScreen"]
 
@@ -33,7 +33,7 @@ class PinScreen(KioskScreen):
         self.wrong = pin.wrong
         self.complete = pin.length == pin.max_length
         self.tries_left = -1 if pin.tries_left is None else pin.tries_left
-        self.holder = self.fx(view.card.holder_masked) if view.card else ""
+        self.holder = self.fx(short_mask(view.card.holder_masked)) if view.card else ""
 
     def tries_text(self, tries_left: int, wrong: bool, *_bind: object) -> str:
         """Tries left, e.g. "Wrong PIN. Tries left: 2" (a warning before the last try)."""

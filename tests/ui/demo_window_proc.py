@@ -83,6 +83,7 @@ def main(shots: Path) -> int:
         d.type_pin(citizens[0].pin)
         d.press("pin_submit")
         d.wait_screen("menu")
+        d.open_service("water_bill")
         d.press("choose_service", service_id="water_bill")
         d.wait_screen("form")
         for ch in "1000001":

@@ -194,6 +194,7 @@ def test_menu_search_by_initials(ui: Any) -> None:
     found = {b.service_id for b in menu.buttons()}
     assert "water_bill" in found and "balance" not in found, found
     ui.snap("menu-search")
+    d.open_service("water_bill")
     d.press("choose_service", service_id="water_bill")
     d.wait_screen("form")
     d.press("back")

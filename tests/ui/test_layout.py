@@ -131,6 +131,7 @@ def _session(tmp: Path) -> dict[str, list[tuple[str, Any]]]:
             k.pin_submit()
             menu = at(State.MENU)
             shots.append(("menu", menu))
+            shots.append(("menu-group", menu))  # the payments group open
             k.choose_service("water_bill")
             form = at(State.FORM)
             shots.append(("form", form))
@@ -384,6 +385,7 @@ def window(ui_world: Any) -> Iterator[Any]:
     finally:
         d.kiosk._unwarn()
         d.kiosk.screen("menu").set_search(None)
+        d.kiosk.screen("menu").open_group("")
         Window.size = before
         if view is not None:
             d.kiosk.show(view)
@@ -429,6 +431,8 @@ def test_every_screen_in_every_language_shape_and_mode(window: Any, screens: Any
                         d.kiosk._warn(25)
                     else:
                         d.kiosk._unwarn()
+                    menu_screen = d.kiosk.screen("menu")
+                    menu_screen.open_group("payments" if label == "menu-group" else "")
                     if label == "menu-search":  # the search open, "sf" typed
                         d.kiosk.screen("menu").set_search("sf")
                     if label == "menu-search-sb":  # "sb" finds 社保 (social security)
