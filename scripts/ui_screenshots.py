@@ -188,6 +188,7 @@ def main(out: Path) -> int:
         driver.press("menu_group", group_id="payments")
         driver.pump(3)
         c.snap("menu-group-payments")
+        c.finish_and_take_card()
         # feedback (portrait, zh-Hans): report a problem, the one-a-day rule, the
         # department's answer looked up, rated not satisfied (the case reopens).
         # (after the technician: the pictures before keep their numbers)

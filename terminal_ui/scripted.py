@@ -187,6 +187,7 @@ class ScriptedCitizen:
 
     def choose(self, service_id: str) -> None:
         """Tap the service; on the menu's groups, its group first (two taps)."""
+        self.driver.wait_screen("menu")  # after "back", the menu may still be coming
         self.driver.open_service(service_id)
         self.driver.press("choose_service", service_id=service_id)
 
