@@ -44,8 +44,12 @@ __all__ = [
     "REFUND_PAYEE",
     "BlockCard",
     "BlockCardRequest",
+    "CardFind",
+    "CardFindRequest",
     "CardLookup",
     "CardLookupRequest",
+    "CardMatch",
+    "CardMatches",
     "CardProof",
     "CardReport",
     "CounterOp",
@@ -263,6 +267,30 @@ class CardLookup(_Body):
 
 class CardLookupRequest(_Signed):
     body: CardLookup
+
+
+class CardFind(_Body):
+    """Find a citizen's cards by the holder's name or masked ID number (as written on
+    the card at issue, e.g. ``3205**********1234``)."""
+
+    query: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class CardFindRequest(_Signed):
+    body: CardFind
+
+
+class CardMatch(_Model):
+    asn: str
+    name: str
+    id_masked: str
+    status: str
+
+
+class CardMatches(_Model):
+    """The cards the central issued whose holder matches (at most 20)."""
+
+    cards: list[CardMatch]
 
 
 class CardReport(_Model):

@@ -19,7 +19,9 @@ from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
 from backend_sync.counter_wire import (
     BlockCardRequest,
+    CardFindRequest,
     CardLookupRequest,
+    CardMatches,
     CardReport,
     CounterOp,
     CounterTopUpRequest,
@@ -186,5 +188,11 @@ def counter_router(central: Central) -> APIRouter:
         """A card's status, ledger history, loads in suspense and voided loads."""
         b = req.body
         return run(req, "lookup", lambda _op: counter.lookup_card(central, b), asn=b.asn)
+
+    @r.post("/cards/find", response_model=CardMatches, responses=refusals(*_SIGNED))
+    def card_find(req: CardFindRequest) -> CardMatches:
+        """A citizen's cards by the holder's name or masked ID number."""
+        b = req.body
+        return run(req, "find", lambda _op: issuance.find_cards(central, b))
 
     return r

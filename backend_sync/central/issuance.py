@@ -45,6 +45,9 @@ from backend_sync.central.models import cards
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
 from backend_sync.counter_wire import (
+    CardFind,
+    CardMatch,
+    CardMatches,
     IssueCertify,
     IssueOpen,
     IssueScript,
@@ -61,6 +64,7 @@ from cardlib.perso_script import Command, PersoScript, PersoScriptError, card_da
 
 __all__ = [
     "CentralIssuer",
+    "find_cards",
     "issue_certify",
     "issue_open",
     "issue_write",
@@ -318,3 +322,24 @@ def reset_pin(central: Central, op: Operator, b: PinReset) -> PinResetAnswer:
     bcd = bytes.fromhex(b.new_pin)
     data = bcd + crypto.mac(crypto.tac_key(drpk, issuer.keys.algorithm), bcd, issuer.keys.algorithm)
     return PinResetAnswer(asn=b.asn, reload_data=data.hex().upper())
+
+
+def find_cards(central: Central, b: CardFind) -> CardMatches:
+    """The cards the central issued to a holder, by name (exact) or masked ID number
+    (exact, as the counter typed it at issue), newest first, at most 20; the holder
+    data is the application's, kept with the issue (``issued_cards.holder``)."""
+    q = b.query.strip()
+    with central.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(issued_cards.c.asn, issued_cards.c.holder, cards.c.status)
+            .join(cards, cards.c.asn == issued_cards.c.asn)
+            .where(issued_cards.c.holder.contains(json.dumps(q)[1:-1], autoescape=True))
+            .order_by(issued_cards.c.created_ms.desc())
+        ).all()
+    out = []
+    for r in rows:
+        holder = json.loads(r.holder)
+        if q in (holder.get("name"), holder.get("id_masked")):
+            out.append(CardMatch(asn=r.asn, name=holder["name"], id_masked=holder["id_masked"],
+                                 status=r.status))  # fmt: skip
+    return CardMatches(cards=out[:20])

@@ -19,8 +19,11 @@ from backend_sync import chain
 from backend_sync.counter_wire import (
     BlockCard,
     BlockCardRequest,
+    CardFind,
+    CardFindRequest,
     CardLookup,
     CardLookupRequest,
+    CardMatches,
     CardProof,
     CardReport,
     CounterOp,
@@ -248,6 +251,10 @@ class CounterClient:
     def lookup(self, asn: str) -> CardReport:
         body = CardLookup(terminal_id=self.terminal_id, ts=self._ts(), asn=asn.upper())
         return self._post("/v1/counter/cards/lookup", body, CardLookupRequest, CardReport)
+
+    def find(self, query: str) -> CardMatches:
+        body = CardFind(terminal_id=self.terminal_id, ts=self._ts(), query=query)
+        return self._post("/v1/counter/cards/find", body, CardFindRequest, CardMatches)
 
 
 class _Version(BaseModel):

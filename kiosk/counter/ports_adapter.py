@@ -337,11 +337,26 @@ class CounterPortsAdapter:
 
     def lookup(self, query: str) -> Outcome:
         def go() -> Outcome:
-            q = query.strip().upper()
-            if len(q) != 20 or any(c not in "0123456789ABCDEF" for c in q):
-                raise CounterRefused("lookup_card_number")
-            r = self._s().lookup(q)
-            rows = [("Card number", r.asn.upper()), ("Card status", r.status),
+            q, head = query.strip(), []
+            if len(q) != 20 or any(c not in "0123456789ABCDEF" for c in q.upper()):
+                # A citizen by name or masked ID number: their cards, or the one card.
+                if len(q) < 2:
+                    raise CounterRefused("lookup_card_number")
+                # An ID number typed in full is masked here: the central keeps and
+                # sees only the masked form written at issue.
+                ident = q.upper()
+                is_id = len(ident) in (15, 18) and ident[:-1].isdigit()
+                found = self._s().find(mask(ident) if is_id else q).cards
+                if not found:
+                    raise CounterRefused("lookup_not_found")
+                if len(found) > 1:
+                    rows = [("Card number", f"{c.asn} · {c.name} · {c.id_masked} · {c.status}")
+                            for c in found]  # fmt: skip
+                    return self._outcome(Op.LOOKUP, rows, None, paper=False)
+                q, head = found[0].asn, [("Name", found[0].name),
+                                         ("ID number", found[0].id_masked)]  # fmt: skip
+            r = self._s().lookup(q.upper())
+            rows = [*head, ("Card number", r.asn.upper()), ("Card status", r.status),
                     ("Ledger balance", format_fen(r.balance_fen)),
                     ("Hotlist version", str(r.hotlist_version)),
                     ("Loads in suspense", str(len(r.loads_in_suspense)))]  # fmt: skip

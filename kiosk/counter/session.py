@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from backend_sync.counter_wire import CardReport, CounterOp, ShiftReport
+from backend_sync.counter_wire import CardMatches, CardReport, CounterOp, ShiftReport
 from backend_sync.terminal.counter_client import CounterClient, new_op_id
 from backend_sync.terminal.outbox import IntentId
 from backend_sync.terminal.settle import settle_unfinished
@@ -365,3 +365,9 @@ class CounterSession:
         self.check_active()
         report: CardReport = self._call(lambda: self.client.lookup(asn))
         return report
+
+    def find(self, query: str) -> CardMatches:
+        """A citizen's cards by the holder's name or masked ID number (no card needed)."""
+        self.check_active()
+        found: CardMatches = self._call(lambda: self.client.find(query))
+        return found

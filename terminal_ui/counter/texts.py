@@ -136,7 +136,8 @@ MESSAGES: Mapping[str, str] = {
     "central_unavailable": N_("The central did not answer. Nothing was changed."),
     "citizen_card_gone": N_("The card left the reader. Put it back and run it again."),
     "citizen_card_error": N_("The card did not answer properly. Try again."),
-    "lookup_card_number": N_("Type the 20-digit card number."),
+    "lookup_card_number": N_("Type the 20-digit card number or the holder's ID number."),
+    "lookup_not_found": N_("No card issued at a counter has this holder. Check the ID number."),
     "balance_changed": N_("The card's balance changed since: run it again."),
     # holder data (kiosk.counter.holder.HolderCode)
     "number_length": N_("The ID number has the wrong length."),

@@ -116,3 +116,21 @@ def test_a_replacement_carries_the_bike_deposit_to_the_new_card(counter: Counter
     with k.central.engine.connect() as conn:
         asns = conn.execute(sa.select(bike_deposits.c.asn)).scalars().all()
     assert asns == [receipt.card_asn]
+
+
+def test_a_citizen_is_found_by_name_or_masked_id_and_only_by_them(counter: Counter) -> None:
+    """Look up a citizen (issue 17, item 7): the cards the central issued to a holder,
+    by the name or the masked ID number written at issue; nothing for a stranger, and
+    a LIKE wildcard is a character like any other."""
+    k = counter
+    issuer = _issuer(k)
+    session = k.login()
+    session.open_shift(0)
+    _blank(k, issuer)
+    issued = session.issue_card(APP, 0, PIN)
+    for query in (APP.name, APP.id_masked):
+        [match] = session.find(query).cards
+        assert (match.asn, match.name, match.status) == (issued.card_asn, APP.name, "active")
+    assert session.find("陈小").cards == []  # exact, not a prefix
+    assert session.find("320582********1112").cards == []
+    assert session.find("%%").cards == [] and session.find("陈_明").cards == []  # literal

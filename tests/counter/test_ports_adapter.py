@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.counter.holder import mask
 from kiosk.demo.counter_world import CounterWorld
 from kiosk.demo.issuer import create_demo_wallet
 from kiosk.money import format_fen
@@ -106,6 +107,14 @@ def test_replace_a_present_card_through_the_view_model(cw: CounterWorld, st: Sta
     for label in ("原卡卡号", "转移时余额", "滞后扣款（已计入）", "转入新卡", "押金", "工本费"):
         assert label in receipt, receipt
     assert format_fen(balance) in receipt and old.asn in receipt
+    # Looked up by the holder's full ID number (masked at the station before it is
+    # sent): the new card the counter issued to them; a stranger's number, nothing.
+    _run(st, Op.LOOKUP, {"query": number})
+    found = dict(st.view.outcome.rows)  # type: ignore[union-attr]
+    assert found["ID number"] == mask(number) and found["Card status"] == "active", found
+    assert found["Card number"] != old.asn
+    _run(st, Op.LOOKUP, {"query": "11010519491231002X"})
+    assert st.view.message == "lookup_not_found", st.view
 
 
 def test_refund_above_the_limit_takes_the_supervisor_card(cw: CounterWorld, st: Station) -> None:
