@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from backend_sync.terminal.client import CentralRefused, CentralUnavailable
-from backend_sync.terminal.outbox import SalesStopped
 from cardlib.purse import DebitOutcomeUnknown
 from kiosk.codes import Notice, OutcomeCode
 from kiosk.core.views import Language
@@ -36,8 +35,8 @@ from kiosk.flows.base import (
 )
 from kiosk.flows.bill import BillFlow
 from kiosk.flows.online import ask, need_client, upload_now
-from kiosk.flows.payment import pay_from_purse, purchase_receipt
-from kiosk.receipts.layouts import Receipt, TopUp
+from kiosk.flows.payment import load_onto_purse, load_receipt, pay_from_purse, purchase_receipt
+from kiosk.receipts.layouts import Receipt
 
 if TYPE_CHECKING:
     from backend_sync.services_wire import BikeDeposit
@@ -138,26 +137,12 @@ class BikeDisableFlow(BaseFlow):
     def execute(
         self, quote: Quote, env: FlowEnv, ctx: JobContext, pins: Mapping[str, str]
     ) -> Outcome:
-        card, tx, client = env.need_card(), env.need_tx(), need_client(env)
-        try:
-            done = tx.load(card.purse, client, quote.amount_fen, funding=DEPOSIT_FUNDING)
-        except CentralRefused as exc:
-            return Outcome(False, OutcomeCode.from_central(exc.reason), OutcomeKind.LOAD)
-        except CentralUnavailable:
-            env.central_down()
-            return Outcome(False, OutcomeCode.NEEDS_NETWORK, OutcomeKind.LOAD)
-        except SalesStopped:
-            return Outcome(False, OutcomeCode.SALES_STOPPED, OutcomeKind.LOAD)
-        env.on_record()
-        return Outcome(True, OutcomeCode.DEPOSIT_RETURNED, OutcomeKind.LOAD, quote.amount_fen,
-                       done.balance_after, done.transaction_id)  # fmt: skip
+        return load_onto_purse(env, quote, DEPOSIT_FUNDING, OutcomeCode.DEPOSIT_RETURNED)
 
     def receipt(
         self, quote: Quote, outcome: Outcome, language: Language, at: dt.datetime
     ) -> Receipt | Slip | None:
-        after = outcome.balance_after_fen or 0
-        before = quote.balance_fen if quote.balance_fen is not None else after - quote.amount_fen
-        return TopUp(quote.amount_fen, before, after, outcome.transaction_id or "-", at)
+        return load_receipt(quote, outcome, at)
 
 
 class BikeStatusFlow(BaseFlow):

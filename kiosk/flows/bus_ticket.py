@@ -44,10 +44,10 @@ from kiosk.flows.base import (
 )
 from kiosk.flows.bill import BillFlow
 from kiosk.flows.online import ask, need_client, same_in_all, upload_now
-from kiosk.flows.payment import pay_from_purse
+from kiosk.flows.payment import load_receipt, pay_from_purse
 from kiosk.money import format_fen
 from kiosk.receipts.i18n import label
-from kiosk.receipts.layouts import Receipt, TopUp
+from kiosk.receipts.layouts import Receipt
 from kiosk.receipts.slips import Slip
 
 if TYPE_CHECKING:
@@ -263,6 +263,4 @@ class BusRefundFlow(BaseFlow):
     def receipt(
         self, quote: Quote, outcome: Outcome, language: Language, at: dt.datetime
     ) -> Receipt | Slip | None:
-        after = outcome.balance_after_fen or 0
-        return TopUp(quote.amount_fen, after - quote.amount_fen, after,
-                     outcome.transaction_id or "-", at)  # fmt: skip
+        return load_receipt(quote, outcome, at)

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from backend_sync.terminal.client import CentralRefused, CentralUnavailable
-from backend_sync.terminal.outbox import SalesStopped
 from kiosk.codes import Notice, OutcomeCode
 from kiosk.core.views import Language
 from kiosk.core.worker import JobContext
@@ -25,14 +24,14 @@ from kiosk.flows.base import (
     BaseFlow,
     FlowEnv,
     Outcome,
-    OutcomeKind,
     PayeeRef,
     PayeeSource,
     Quote,
     QuoteKind,
     ServiceUnavailable,
 )
-from kiosk.receipts.layouts import Receipt, TopUp
+from kiosk.flows.payment import load_onto_purse, load_receipt
+from kiosk.receipts.layouts import Receipt
 
 if TYPE_CHECKING:
     from kiosk.catalog import ServiceEntry
@@ -74,31 +73,16 @@ class TopUpFlow(BaseFlow):
     def execute(
         self, quote: Quote, env: FlowEnv, ctx: JobContext, pins: Mapping[str, str]
     ) -> Outcome:
-        card, tx = env.need_card(), env.need_tx()
-        if env.client is None:
-            return Outcome(False, OutcomeCode.NEEDS_NETWORK, OutcomeKind.LOAD)
-        try:
-            done = tx.load(card.purse, env.client, quote.amount_fen,
-                           funding=str(quote.data.get("funding", "bank")))  # fmt: skip
-        except CentralRefused as exc:
-            code = OutcomeCode.from_central(exc.reason)
-            if exc.reason == "funding_refused":
-                code = (OutcomeCode.BANK_INSUFFICIENT_FUNDS if "insufficient_funds" in exc.detail
-                        else OutcomeCode.BANK_REFUSED)  # fmt: skip
-            return Outcome(False, code, OutcomeKind.LOAD)
-        except CentralUnavailable:
-            env.central_down()
-            return Outcome(False, OutcomeCode.NEEDS_NETWORK, OutcomeKind.LOAD)
-        except SalesStopped:
-            return Outcome(False, OutcomeCode.SALES_STOPPED, OutcomeKind.LOAD)
-        env.on_record()  # a record to upload now
-        return Outcome(True, OutcomeCode.LOADED, OutcomeKind.LOAD, quote.amount_fen,
-                       done.balance_after, done.transaction_id)  # fmt: skip
+        def refused(exc: CentralRefused) -> OutcomeCode:
+            if exc.reason != "funding_refused":
+                return OutcomeCode.from_central(exc.reason)
+            return (OutcomeCode.BANK_INSUFFICIENT_FUNDS if "insufficient_funds" in exc.detail
+                    else OutcomeCode.BANK_REFUSED)  # fmt: skip
+
+        funding = str(quote.data.get("funding", "bank"))
+        return load_onto_purse(env, quote, funding, OutcomeCode.LOADED, refused=refused)
 
     def receipt(
         self, quote: Quote, outcome: Outcome, language: Language, at: dt.datetime
     ) -> Receipt | Slip | None:
-        after = outcome.balance_after_fen or 0
-        before = quote.balance_fen if quote.balance_fen is not None else after - quote.amount_fen
-        return TopUp(quote.amount_fen, before, after, outcome.transaction_id or "-", at,
-                     funding_account=str(quote.data.get("funding_account", "")))  # fmt: skip
+        return load_receipt(quote, outcome, at, str(quote.data.get("funding_account", "")))
