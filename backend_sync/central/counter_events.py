@@ -9,10 +9,13 @@ what is refused before there is an operator is recorded here, in ``counter_event
   session locked by the card's removal or by inactivity), sent by the station in
   requests signed by the counter terminal's key (:func:`record_station_events`).
   Each event has the station's sequence number, strictly increasing per terminal: a
-  batch that starts at or below the highest one recorded is refused 409
-  ``event_replayed`` with that number as the detail (a station that lost the answer
-  drops what is recorded and sends the rest); gaps are allowed (an event file the
-  station could not read is sent as ``journal_corrupt`` under its own number).
+  batch that starts at or below the highest one recorded is refused 409 with that
+  number as the detail — ``event_replayed`` when its first event is the one recorded
+  under that number (a replay, or a resend after a lost answer: the station drops
+  what is recorded and sends the rest), ``event_renumber`` when it is another (the
+  station's numbers started again, a restored disk: it renumbers after the detail and
+  sends again, nothing dropped); gaps are allowed (an event file the station could not
+  read is sent as ``journal_corrupt`` under its own number).
 - **central** events: a counter request refused before its operator was proven (a
   hotlisted or unregistered operator card, a citizen card, a bad card signature,
   a spent nonce), with the card number it presented (:func:`record_refused_request`).
@@ -20,6 +23,7 @@ what is refused before there is an operator is recorded here, in ``counter_event
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,7 +53,7 @@ def record_station_events(
     ``bad_sequence`` for numbers not increasing within the batch."""
     tid = body.terminal_id.upper()
     seqs = [e.seq for e in body.events]
-    if any(b <= a for a, b in zip(seqs, seqs[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(seqs)):
         raise Refused(422, "bad_sequence", "event numbers must increase")
     now = central.now_ms()
     try:
@@ -57,7 +61,15 @@ def record_station_events(
             check_signed(central, conn, tid, record_dict(body), signature)
             last = _last_seq(conn, tid)
             if seqs[0] <= last:
-                raise Refused(409, "event_replayed", str(last))
+                first = body.events[0]
+                same = conn.execute(sa.select(counter_events.c.id).where(
+                    counter_events.c.terminal_id == tid, counter_events.c.seq == first.seq,
+                    counter_events.c.source == "station", counter_events.c.at_ms == first.at_ms,
+                    counter_events.c.reason == first.reason,
+                )).first()  # fmt: skip
+                # The same event again: a replay (or a resend after a lost answer);
+                # another under a number already used: the station renumbers from last.
+                raise Refused(409, "event_replayed" if same else "event_renumber", str(last))
             conn.execute(counter_events.insert(), [
                 {"terminal_id": tid, "seq": e.seq, "source": "station", "at_ms": e.at_ms,
                  "received_ms": now, "asn": e.asn, "role": e.role, "reason": e.reason,
