@@ -106,17 +106,22 @@ def test_kept_while_the_central_is_away_and_sent_after(counter: Counter, tmp_pat
     t0 = time.monotonic()
     assert _refused(k, "000000", station) == "wrong_pin"
     assert _refused(k, "111111", station) == "wrong_pin"
+    assert _refused(k, "222222", station) == "wrong_pin"  # no tries left
+    assert _refused(k, "800001", station) == "pin_blocked"  # the clerk card's PIN blocked
     assert time.monotonic() - t0 < 2.0  # the clerk is never held up by the central
     gate.set()
     station.events.wait()  # type: ignore[union-attr]
-    assert station.events.pending() == [1, 2] and _events(k) == []  # type: ignore[union-attr]
-    # The station restarted, the central back: both sent, in order, once.
+    assert station.events.pending() == [1, 2, 3, 4] and _events(k) == []  # type: ignore[union-attr]
+    # The station restarted, the central back: all sent, in order, once.
     again = Journal(folder, lambda evs: send_station_events(k.terminal.client, evs))
     report = again.send()
-    assert (report.sent, report.pending, report.problems) == (2, 0, [])
-    assert [e[0] for e in _events(k)] == ["wrong_pin", "wrong_pin"]
+    assert (report.sent, report.pending, report.problems) == (4, 0, [])
+    clerk = k.card("clerk").asn
+    assert [(e[0], e[1]) for e in _events(k)] == [
+        ("wrong_pin", clerk), ("wrong_pin", clerk), ("wrong_pin", clerk), ("pin_blocked", clerk),
+    ]  # fmt: skip
     assert again.send().sent == 0
-    assert again.record("wrong_pin") == 3  # numbering goes on after the acknowledged
+    assert again.record("wrong_pin") == 5  # numbering goes on after the acknowledged
 
 
 def test_replayed_and_forged_events_are_refused(counter: Counter) -> None:
