@@ -25,8 +25,8 @@ from backend_sync.central import documents, polls, reconcile, registry
 from backend_sync.central.console import accounts, feedback_pages, fleet_pages
 from backend_sync.central.console.accounts import Staff
 from backend_sync.central.console.models import ROLES, staff_accounts, staff_audit
-from backend_sync.central.counter_models import counter_events
 from backend_sync.central.console.texts import LANGUAGES, t
+from backend_sync.central.counter_models import counter_events
 from backend_sync.central.models import cards
 from backend_sync.central.service import Central, Refused
 
