@@ -1,9 +1,12 @@
 """HTTP routes of the counter station (docs/sync.md, "Counter operations").
 
-Every route but the nonce takes a request signed by the counter terminal and by an
-operator card (:mod:`backend_sync.central.operators`); every one the operator's
-signature got through is audited with the operator's card number, accepted or
-refused. The operations themselves are :mod:`backend_sync.central.counter`.
+Every route but the nonce and the station's events takes a request signed by the
+counter terminal and by an operator card (:mod:`backend_sync.central.operators`);
+every one the operator's signature got through is audited with the operator's card
+number, accepted or refused; one refused before (a hotlisted operator card...) is a
+counter event with the card number presented
+(:mod:`backend_sync.central.counter_events`), as are the refusals the station decided
+alone (``/events``). The operations themselves are :mod:`backend_sync.central.counter`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,14 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter
 
-from backend_sync.central import counter, counter_close, counter_replace, issuance, operators
+from backend_sync.central import (
+    counter,
+    counter_close,
+    counter_events,
+    counter_replace,
+    issuance,
+    operators,
+)
 from backend_sync.central.api_rules import refusals
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
@@ -45,6 +55,7 @@ from backend_sync.counter_wire import (
     ShiftOpenRequest,
     ShiftReport,
 )
+from backend_sync.station_events_wire import StationEventsAck, StationEventsRequest
 from backend_sync.wire import LoadAuthorization
 
 __all__ = ["counter_router"]
@@ -66,6 +77,12 @@ def counter_router(central: Central) -> APIRouter:
             )
         except Refused as exc:
             central.count_refusal(exc.reason, req.body.terminal_id, exc.detail)
+            # Refused before an operator was proven (a hotlisted operator card, a
+            # citizen card...): in the counter audit with the card number presented.
+            counter_events.record_refused_request(
+                central, req.body.terminal_id, exc.reason, asn=req.operator.asn,
+                detail=exc.detail,
+            )  # fmt: skip
             raise
         try:
             out = supervised(op, sup) if supervised is not None else fn(op)
@@ -79,6 +96,17 @@ def counter_router(central: Central) -> APIRouter:
     def nonce(req: NonceRequest) -> Nonce:
         """A single-use nonce for the operator card to sign into one request."""
         return operators.issue_nonce(central, req.terminal_id)
+
+    @r.post("/events", response_model=StationEventsAck, responses=refusals(401, 403, 409, 422))
+    def station_events(req: StationEventsRequest) -> StationEventsAck:
+        """Refusals the station decided alone (a wrong clerk PIN, a citizen card as
+        clerk card, a locked session...), signed by the counter terminal's key, for
+        the counter audit; numbered by the station (a replay is 409)."""
+        try:
+            return counter_events.record_station_events(central, req.body, req.signature)
+        except Refused as exc:
+            central.count_refusal(exc.reason, req.body.terminal_id, exc.detail)
+            raise
 
     @r.post("/shifts/open", response_model=ShiftReport, responses=refusals(*_SIGNED))
     def shift_open(req: ShiftOpenRequest) -> ShiftReport:

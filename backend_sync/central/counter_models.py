@@ -9,6 +9,7 @@ from backend_sync.central.models import BigId, metadata
 
 __all__ = [
     "counter_audit",
+    "counter_events",
     "counter_ops",
     "counter_shifts",
     "issued_cards",
@@ -80,6 +81,27 @@ counter_audit = sa.Table(
     sa.Column("asn", sa.String(20)),
     sa.Column("op_id", sa.String(32)),
     sa.Column("outcome", sa.String(64), nullable=False),
+)
+
+# Refusals before an operator was proven (migration 0016): ``source`` "station" (sent
+# by the counter, ``seq`` its own increasing number: a replay is refused) or
+# "central" (a request the central refused, ``seq`` empty); ``asn`` the card presented
+# when it could be read.
+counter_events = sa.Table(
+    "counter_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("terminal_id", sa.String(12), nullable=False),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+    sa.Column("received_ms", sa.BigInteger, nullable=False),
+    sa.Column("asn", sa.String(20)),
+    sa.Column("role", sa.String(16)),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("detail", sa.String(200), nullable=False),
+    sa.UniqueConstraint("terminal_id", "seq", name="uq_counter_events_seq"),
+    sa.Index("ix_counter_events_asn", "asn"),
 )
 
 # A card issued for an application (one per operation id): its assigned ASN, the

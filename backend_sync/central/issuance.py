@@ -89,6 +89,9 @@ class CentralIssuer:
     overdraft_limit: int = 0
     deposit_fen: int = 2_000  # the card's deposit, refunded when it is closed
     fee_fen: int = 0  # the issuing fee, the city's revenue (``fee:issuance``)
+    # The card numbers this issuer assigns: the prefix and a 15-digit sequence (the
+    # counters' series; the TEST ONLY demo wallet's desk has a series of its own).
+    asn_prefix: str = ASN_PREFIX
 
 
 def load_issuer(
@@ -116,18 +119,24 @@ def _cmds(cmds: list[Command]) -> list[PersoCommand]:
     return [PersoCommand(**c.to_json()) for c in cmds]
 
 
-def _next_asn(conn: sa.Connection) -> str:
+def _next_asn(conn: sa.Connection, prefix: str) -> str:
     last = conn.execute(
-        sa.select(sa.func.max(issued_cards.c.asn)).where(issued_cards.c.asn.like(ASN_PREFIX + "%"))
+        sa.select(sa.func.max(issued_cards.c.asn)).where(issued_cards.c.asn.like(prefix + "%"))
     ).scalar()
-    n = int(str(last)[len(ASN_PREFIX) :]) + 1 if last else 1
-    return f"{ASN_PREFIX}{n:015d}"
+    n = int(str(last)[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{n:0{20 - len(prefix)}d}"
 
 
-def issue_open(central: Central, op: Operator, b: IssueOpen) -> IssueScript:
-    """Step 1 (see the module doc)."""
+def issue_open(
+    central: Central, op: Operator, b: IssueOpen, *, role: Role = Role.CITIZEN
+) -> IssueScript:
+    """Step 1 (see the module doc). ``role``: the certificate's role; the counter's
+    route issues citizen cards only; an operator card's application is made at the
+    central's own desk (the TEST ONLY demo wallet's: ``kiosk.demo.issuing_desk``)."""
     issuer = _issuer(central)
     holder = {"name": b.name, "id_masked": b.id_masked, "birth": b.birth}
+    if role is not Role.CITIZEN:
+        holder["role"] = role.value
     now = central.now_ms()
     with central.engine.begin() as conn:
         row = conn.execute(sa.select(issued_cards).where(issued_cards.c.op_id == b.op_id)).first()
@@ -166,7 +175,7 @@ def issue_open(central: Central, op: Operator, b: IssueOpen) -> IssueScript:
         )  # fmt: skip
         channel = json.dumps(script.state())
         if row is None:
-            asn = _next_asn(conn)
+            asn = _next_asn(conn, issuer.asn_prefix)
             conn.execute(issued_cards.insert().values(
                 op_id=b.op_id, asn=asn, holder=json.dumps(holder), chip_serial=b.chip_serial,
                 channel=channel, step="open", posted=False, created_ms=now, updated_ms=now,
@@ -250,7 +259,8 @@ def issue_certify(central: Central, op: Operator, b: IssueCertify) -> IssueScrip
         start, expiry = card_dates(central.now_utc().date(), issuer.years)
         cert = issue_card_certificate(
             ca_key=issuer.ca_key, ca_cert=issuer.ca_cert, card_public_key=point,
-            asn=bytes.fromhex(row.asn), card_number=row.asn, role=Role.CITIZEN,
+            asn=bytes.fromhex(row.asn), card_number=row.asn,
+            role=Role(json.loads(row.holder).get("role", Role.CITIZEN.value)),
             not_before=dt.datetime.combine(start, dt.time(), dt.UTC) - dt.timedelta(hours=8),
             not_after=dt.datetime.combine(expiry, dt.time(15, 59, 59), dt.UTC),
         )  # fmt: skip

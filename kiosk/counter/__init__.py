@@ -9,7 +9,9 @@ Build and log in::
     station = CounterStation(devices, central=client, outbox=outbox, trusted=[issuer_ca],
                              drawer="320500009999-1", receipt_key=terminal_key,
                              journal=OpJournal(state_dir / "counter-ops.json"),
-                             upload=agent.run_once)
+                             upload=agent.run_once,
+                             events=StationEvents(state_dir / "station-events",
+                                                  lambda evs: send_station_events(client, evs)))
     session = station.login(pin)          # the clerk's card in its reader, PIN on the card
 
 :class:`CounterDevices` — ``open_clerk_card() -> Connection``,
@@ -29,6 +31,11 @@ pcscd.
   two-person step, its PIN verified on it.
 - ``unfinished_ops() -> list[JournalEntry]``: operations begun and not finished
   (after a crash: resume or reverse each, see below).
+- ``events`` (``kiosk.counter.events.StationEvents``, optional): the refusals decided
+  here alone (``wrong_pin``, ``pin_blocked``, ``not_an_operator``, ``operator_role``,
+  ``operator_not_genuine``, ``operator_card_error``, and a session locked by the card's
+  removal or by inactivity), each kept on disk with the card number read and sent to
+  the central's counter audit on a thread of its own (``note_refusal``).
 
 :class:`CounterSession` (one logged-in clerk; every call first checks the lock):
 

@@ -12,6 +12,7 @@ already active with the operation's number goes straight to its opening load.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from kiosk.counter.station import CounterError
 if TYPE_CHECKING:
     from kiosk.counter.session import CounterSession
 
-__all__ = ["Application", "issue_card"]
+__all__ = ["Application", "issue_card", "relay_personalization"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,26 @@ def _run(session: ApduSession, script: IssueScript) -> bytes:
     for c in script.commands:
         answer = session.send_apdu(c.cla, c.ins, c.p1, c.p2, bytes.fromhex(c.data), c.le)
     return answer
+
+
+def relay_personalization(
+    apdu: ApduSession,
+    *,
+    open_: Callable[[bytes, bytes], IssueScript],
+    write: Callable[[bytes], IssueScript],
+    certify: Callable[[bytes], IssueScript],
+) -> IssueScript:
+    """The counter's side of the central's three personalization steps on the blank
+    card in ``apdu`` (selected): its chip serial and a challenge go to ``open_``; each
+    step's commands go to the card as they are and the card's last answer to the next
+    step. Returns the certified step (deposit, fee). No key is needed here."""
+    serial = apdu.send_apdu(0x80, Ins.GET_DATA, 0x9F, 0x7F, le=8)
+    challenge = apdu.send_apdu(0x00, Ins.GET_CHALLENGE, 0x00, 0x00, le=8)
+    cryptogram = _run(apdu, open_(serial, challenge))
+    key_answer = _run(apdu, write(cryptogram))
+    certified = certify(key_answer)
+    _run(apdu, certified)  # the certificate, then ACTIVATE
+    return certified
 
 
 def _lifecycle(apdu: ApduSession) -> str:
@@ -86,22 +107,28 @@ def issue_card(
         elif state not in ("blank", "personalized"):
             raise CounterError("not_blank", f"the card is {state}")
         if not done:
-            serial = apdu.send_apdu(0x80, Ins.GET_DATA, 0x9F, 0x7F, le=8)
-            challenge = apdu.send_apdu(0x00, Ins.GET_CHALLENGE, 0x00, 0x00, le=8)
-            opened: IssueScript = s._call(lambda: s.client.issue_open(
-                op_id, drawer=drawer, name=application.name,
-                id_masked=application.id_masked, birth=application.birth.strftime("%Y%m%d"),
-                opening_fen=opening_fen, chip_serial=serial, challenge=challenge,
-                replaces=replaces,
-            ))  # fmt: skip
-            if entry.asn != opened.asn:
-                entry = replace(entry, asn=opened.asn)
-                st.journal.add(entry)
-            cryptogram = _run(apdu, opened)
-            written: IssueScript = s._call(lambda: s.client.issue_write(op_id, cryptogram, pin))
-            key_answer = _run(apdu, written)
-            certified: IssueScript = s._call(lambda: s.client.issue_certify(op_id, key_answer))
-            _run(apdu, certified)  # the certificate, then ACTIVATE
+            journaled = [entry]
+
+            def open_(serial: bytes, challenge: bytes) -> IssueScript:
+                opened: IssueScript = s._call(lambda: s.client.issue_open(
+                    op_id, drawer=drawer, name=application.name,
+                    id_masked=application.id_masked,
+                    birth=application.birth.strftime("%Y%m%d"), opening_fen=opening_fen,
+                    chip_serial=serial, challenge=challenge, replaces=replaces,
+                ))  # fmt: skip
+                if journaled[0].asn != opened.asn:  # journaled before the card has it
+                    journaled[0] = replace(journaled[0], asn=opened.asn)
+                    st.journal.add(journaled[0])
+                return opened
+
+            certified = relay_personalization(
+                apdu, open_=open_,
+                write=lambda cryptogram: s._call(lambda: s.client.issue_write(
+                    op_id, cryptogram, pin)),
+                certify=lambda key_answer: s._call(lambda: s.client.issue_certify(
+                    op_id, key_answer)),
+            )  # fmt: skip
+            entry = journaled[0]
             charges = (("deposit_fen", str(certified.deposit_fen)),
                        ("fee_fen", str(certified.fee_fen)))  # fmt: skip
     except DeviceError as exc:

@@ -123,10 +123,12 @@ def build_counter(
     from backend_sync.terminal.client import CentralClient
     from backend_sync.terminal.downloads import DownloadStore
     from backend_sync.terminal.outbox import Outbox
+    from backend_sync.terminal.station_events import send_station_events
     from cardlib.apdu import ApduSession
     from cardlib.errors import CardError, DeviceError
     from cardlib.psam import PsamClient
     from kiosk.counter import CounterDevices, CounterStation, OpJournal
+    from kiosk.counter.events import StationEvents
     from kiosk.counter.ports_adapter import CounterPortsAdapter
 
     if reader_names is None or open_reader is None or card_present is None:
@@ -193,6 +195,8 @@ def build_counter(
             drawer=values["counter.drawer"] or f"{terminal_id}-1", receipt_key=tkey,
             journal=OpJournal(data / "counter-ops.json"), upload=agent.run_once,
             idle_timeout_s=values["counter.idle_timeout_s"],
+            events=StationEvents(data / "station-events",
+                                 lambda evs: send_station_events(client, evs)),
         )  # fmt: skip
         id_reader = _open_idcard(values["idcard.url"])
         rt.closers.append(id_reader.close)

@@ -61,10 +61,14 @@ class CounterSession:
     def check_active(self) -> None:
         """Raise ``session_locked`` once the clerk's card left or the session sat idle."""
         st = self.station
+        why = None
         if not self._locked and not st.devices.clerk_present():
+            why = "session_locked_removed"
+        elif not self._locked and st.clock() - self._last > st.idle_timeout_s:
+            why = "session_locked_idle"
+        if why is not None:  # locked here alone: for the central's audit
             self._locked = True
-        if not self._locked and st.clock() - self._last > st.idle_timeout_s:
-            self._locked = True
+            st.note_refusal(why, asn=self.operator.asn, role=self.operator.role.value)
         if self._locked:
             raise CounterError("session_locked")
         self._last = st.clock()

@@ -6,6 +6,7 @@ See the package docstring (``kiosk.counter``) for the whole API.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from backend_sync.station_events_wire import STATION_REASONS
 from backend_sync.terminal.client import CentralClient, CentralRefused, CentralUnavailable
 from backend_sync.terminal.outbox import Outbox
 from cardlib.apdu import ApduSession, Connection
@@ -33,6 +35,7 @@ from cardlib.errors import (
 from cardlib.identity import Identity
 from cardlib.psam import PsamClient
 from cardlib.purse import Purse
+from kiosk.counter.events import StationEvents
 from kiosk.counter.journal import JournalEntry, OpJournal
 
 if TYPE_CHECKING:
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["CitizenCard", "CounterDevices", "CounterError", "CounterStation", "OperatorCard"]
 
 OPERATOR_ROLES = (Role.CLERK, Role.SUPERVISOR)
+
+log = logging.getLogger(__name__)
 
 
 class CounterError(Exception):
@@ -137,6 +142,7 @@ class CounterStation:
         idle_timeout_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        events: StationEvents | None = None,
     ) -> None:
         self.devices = devices
         self.central = central
@@ -150,6 +156,8 @@ class CounterStation:
         self.clock = clock
         self.now = now
         self._psam: PsamClient | None = None
+        # Refusals decided here, for the central's audit (None: not kept, a bare core).
+        self.events = events
 
     @property
     def terminal_id(self) -> str:
@@ -163,10 +171,44 @@ class CounterStation:
     def _operator(
         self, pin: str, roles: tuple[Role, ...], reader: Callable[[], Connection] | None = None
     ) -> OperatorCard:
+        seen: dict[str, str] = {}  # what the card showed before it was refused
+        try:
+            return self._operator_card(pin, roles, reader, seen)
+        except CounterError as exc:
+            if exc.reason in STATION_REASONS:  # refused here alone: for the central's audit
+                detail = exc.detail if exc.tries_left is None else f"tries_left={exc.tries_left}"
+                self.note_refusal(exc.reason, asn=seen.get("asn"), role=seen.get("role"),
+                                  detail=detail)  # fmt: skip
+            raise
+
+    def note_refusal(
+        self, reason: str, *, asn: str | None = None, role: str | None = None, detail: str = ""
+    ) -> None:
+        """A refusal the station decided alone: kept on disk and sent to the central's
+        counter audit on a thread of its own (``kiosk.counter.events``); a failure to
+        keep it is logged, never in the clerk's way."""
+        if self.events is None:
+            return
+        try:
+            self.events.record(reason, asn=asn, role=role, detail=detail)
+        except (OSError, ValueError) as exc:
+            log.error("station event %s not kept: %s", reason, exc)
+            return
+        self.events.send_soon()
+
+    def _operator_card(
+        self,
+        pin: str,
+        roles: tuple[Role, ...],
+        reader: Callable[[], Connection] | None,
+        seen: dict[str, str],
+    ) -> OperatorCard:
         try:
             purse = Purse(ApduSession((reader or self.devices.open_clerk_card)()))
+            seen["asn"] = purse.asn.hex().upper()
             identity = Identity.of(purse)
             cert = identity.authenticate(trusted=self.trusted, now=self.now(), role=None)
+            seen["role"] = cert.role.value
             if not cert.role.is_operator:
                 raise CounterError("not_an_operator", f"a {cert.role.value} card")
             if cert.role not in roles:
@@ -194,7 +236,10 @@ class CounterStation:
         """The clerk's card in the clerk reader and its PIN, verified on the card."""
         from kiosk.counter.session import CounterSession
 
-        return CounterSession(self, self._operator(pin, OPERATOR_ROLES))
+        session = CounterSession(self, self._operator(pin, OPERATOR_ROLES))
+        if self.events is not None and self.events.pending():
+            self.events.send_soon()  # what waited while the central was away
+        return session
 
     def supervisor(self, pin: str) -> OperatorCard:
         """A supervisor's card (in the supervisor slot) for a two-person step."""

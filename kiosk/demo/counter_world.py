@@ -77,7 +77,9 @@ class CounterWorld:
             timeout=5,
         )
         from backend_sync.central.issuance import load_issuer
+        from backend_sync.terminal.station_events import send_station_events
         from kiosk.counter import CounterDevices, CounterStation
+        from kiosk.counter.events import StationEvents
         from simulators.sam import make_psam
 
         wallet = world.wallet
@@ -115,7 +117,10 @@ class CounterWorld:
         cw.station = CounterStation(devices, central=client, outbox=outbox,
                                     trusted=[issuer.ca_cert], drawer=f"{tid}-1",
                                     receipt_key=key, journal=root / "counter-ops.json",
-                                    upload=cw.upload)  # fmt: skip
+                                    upload=cw.upload,
+                                    events=StationEvents(root / "station-events",
+                                                         lambda evs: send_station_events(
+                                                             client, evs)))  # fmt: skip
         return cw
 
     def ports(self, language: str = "zh-Hans") -> Any:

@@ -1,10 +1,12 @@
-"""The card issuer: TEST ONLY key material and CA, and issuing cards through their own
-commands (the clerk's counter calls the same code).
+"""The card issuer: TEST ONLY key material and CA, and the demo wallet.
 
 An issuer folder holds ``issuer-keys.json`` (master keys, TEST ONLY), ``issuer-ca.crt``
 and ``issuer-ca.key`` (the CA, TEST ONLY). :func:`create_demo_wallet` makes a
-wallet of simulated cards the way a city would: blank chips from the "factory",
-personalized over the secure channel, opening balances left for the central's load path.
+wallet of simulated cards the way a city would: blank chips from the "factory", each
+issued through the central's issuance path like a counter's card (the central assigns
+the number and personalizes, the desk relays: ``kiosk.demo.issuing_desk``), opening
+balances left for the central's load path. :meth:`Issuer.personalize` (the issuer's
+keys used directly on a card) is kept for the card-level tests of ``cardlib`` only.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -54,16 +58,18 @@ class IssuanceError(ValueError):
 def check_issuance(
     *,
     pin: str,
-    puk: str,
+    puk: str | None = None,
     balance: int = 0,
     max_balance: int = MAX_BALANCE,
     overdraft_limit: int = 0,
 ) -> None:
     """Refuse, with the reason, what the card would refuse halfway through issuance:
-    PIN and PUK not exactly 6 and 8 ASCII digits, limits a purse field cannot hold,
+    PIN and PUK (when given) not exactly 6 and 8 ASCII digits, limits a purse field cannot hold,
     an opening balance outside ``0 .. max_balance`` (the card's CREDIT FOR LOAD
     would answer 6985 after the card had been personalized)."""
     for what, value, digits in (("PIN", pin, 6), ("PUK", puk, 8)):
+        if value is None:  # the central generates it
+            continue
         if len(value) != digits or not (value.isascii() and value.isdigit()):
             raise IssuanceError(f"the {what} must be exactly {digits} digits 0-9")
     if not 0 <= overdraft_limit <= 0xFFFFFF:
@@ -231,8 +237,12 @@ def create_demo_wallet(
     now: dt.datetime | None = None,
 ) -> None:
     """A TEST ONLY issuer, one PSAM per terminal, and the demo people's cards, each a
-    blank chip personalized through its own commands; each opening balance is left
-    pending for the central (:func:`kiosk.opening_loads.load_opening_balances`)."""
+    blank chip issued through the central's issuance path by the wallet's issuing
+    desk (:mod:`kiosk.demo.issuing_desk`: an application per person, the number
+    assigned by the central, its issuer's personalization relayed to the chip). That
+    central's database is the wallet's ``central.db`` (a demo world starts its central
+    from it); each opening balance is left pending for the central's load path
+    (:func:`kiosk.opening_loads.load_opening_balances`)."""
     from simulators.card import make_blank_card
     from simulators.sam import make_psam
     from simulators.transport import SimReader
@@ -244,33 +254,55 @@ def create_demo_wallet(
     (root / "psam").mkdir(parents=True, exist_ok=True)
     issuer = Issuer.create_test(root, algorithm, now)
     rng = random.Random(seed)
-    reader = SimReader("issuing counter")
-    for n, person in enumerate(DEMO_CITIZENS, start=1):
-        asn = bytes.fromhex(f"3215{rng.randrange(10**10):010d}{n:06d}")
-        puk = f"{rng.randrange(10**8):08d}"
-        path = root / "cards" / f"{asn.hex().upper()}.json"
-        chip_serial = bytes(rng.randrange(256) for _ in range(8))
-        card = make_blank_card(issuer.keys, chip_serial, path=path)
-        reader.insert(card)
-        holder = Holder(person.name, asn.hex(), person.id_masked, person.birth, services=0xFFFF)
-        issuer.personalize(
-            ApduSession(reader),
-            asn=asn,
-            holder=holder,
-            pin=person.pin,
-            puk=puk,
-            role=person.role,
-            start=now.date() - dt.timedelta(days=30),
-            expiry=now.date().replace(year=now.year + 10),
-        )
-        if person.balance:
-            # ACTIVE now; the money follows through the central's load path
-            # (kiosk.opening_loads), from the demo's own funding account.
-            record_opening_load(root, asn.hex(), person.balance, "demo")
-        reader.remove()
-        wallet.add_card(name=person.name, asn=asn.hex().upper(), file=f"cards/{path.name}",
-                        role=person.role.value, pin=person.pin, puk=puk)  # fmt: skip
+    reader = SimReader("issuing desk")
+    # The cards were issued a month before "now" (as the demo people's cards always were).
+    issued_at = (now - dt.timedelta(days=30)).timestamp()
+    central = issuing_central(root, issuer, clock=lambda: issued_at)
+    from kiosk.demo.issuing_desk import DeskApplication, IssuingDesk
+
+    try:
+        with IssuingDesk(central, ISSUER_TERMINAL.hex()) as desk:
+            for person in DEMO_CITIZENS:
+                chip_serial = bytes(rng.randrange(256) for _ in range(8))
+                path = root / "cards" / f"blank-{chip_serial.hex().upper()}.json"
+                reader.insert(make_blank_card(issuer.keys, chip_serial, path=path))
+                app = DeskApplication(person.name, person.id_masked, person.birth, person.pin,
+                                      person.role)  # fmt: skip
+                issued = desk.issue(ApduSession(reader), app)
+                reader.remove()
+                card_path = path.with_name(f"{issued.asn}.json")
+                path.rename(card_path)
+                if person.balance:
+                    # ACTIVE now; the money follows through the central's load path
+                    # (kiosk.opening_loads), from the demo's own funding account.
+                    record_opening_load(root, issued.asn.lower(), person.balance, "demo")
+                wallet.add_card(name=person.name, asn=issued.asn, file=f"cards/{card_path.name}",
+                                role=person.role.value, pin=person.pin, puk=issued.puk)  # fmt: skip
+    finally:
+        central.engine.dispose()
     for tid in terminal_ids:
         path = root / "psam" / f"{tid}.json"
         make_psam(issuer.keys, bytes.fromhex(tid), path=path)
         wallet.add_psam(terminal_id=tid, file=f"psam/{path.name}")
+
+
+def issuing_central(root: Path, issuer: Issuer, *, clock: Callable[[], float] | None = None) -> Any:
+    """The central that issues the wallet's cards, on the wallet's ``central.db`` (made
+    on first use), with the issuing desk's issuer (``kiosk.demo.issuing_desk``)."""
+    from backend_sync import chain
+    from backend_sync.central.cardcrypto import CardCrypto
+    from backend_sync.central.db import make_engine, upgrade
+    from backend_sync.central.service import Central
+    from kiosk.demo.issuing_desk import desk_issuer
+
+    engine = make_engine(f"sqlite:///{root / 'central.db'}")
+    upgrade(engine)
+    crypto = CardCrypto.of(issuer.keys.subset(KeyRole.LOAD, KeyRole.TAC))
+    central = Central(engine=engine, crypto=crypto,
+                      signing_key=chain.generate_key(), admin_token=secrets.token_hex(16),
+                      card_cas=(issuer.ca_cert,))  # fmt: skip
+    if clock is not None:
+        central.clock = clock
+    central.issuer = desk_issuer(issuer.keys, issuer.ca_key, issuer.ca_cert,
+                                 max_balance=MAX_BALANCE)  # fmt: skip
+    return central

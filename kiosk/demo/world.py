@@ -164,6 +164,10 @@ class DemoWorld:
         terminal_id = wallet.terminal_ids()[0]
 
         # -- the central ---------------------------------------------------------------
+        if not (root / "central.db").exists() and (wallet.root / "central.db").exists():
+            # The world's central is the one that issued the wallet's cards: its
+            # applications and cards (kiosk.demo.issuing_desk) come with it.
+            parts.copy_database(wallet.root / "central.db", root / "central.db")
         engine = make_engine(f"sqlite:///{root / 'central.db'}")
         upgrade(engine)
         key_file = root / "central-signing.pem"

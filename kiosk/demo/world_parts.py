@@ -8,7 +8,24 @@ from typing import Any
 
 from kiosk.core.clock import Clock
 
-__all__ = ["demo_feedback_categories", "departments", "open_demo_poll", "pcsc_slots", "published"]
+__all__ = [
+    "copy_database",
+    "demo_feedback_categories",
+    "departments",
+    "open_demo_poll",
+    "pcsc_slots",
+    "published",
+]
+
+
+def copy_database(src: Path, dst: Path) -> None:
+    """A consistent copy of a SQLite database (its WAL included), by SQLite's backup."""
+    import sqlite3
+
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
 
 
 def departments(root: Path, citizens: list[Any], clock: Clock, process: bool) -> Any:

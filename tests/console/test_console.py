@@ -199,8 +199,14 @@ def test_admin_creates_an_account_and_reads_the_audit(page: Any, console: Consol
     page.click("form.card button[type=submit]")
     page.wait_for_selector(".message.ok")
     shot(page, "07-accounts")
+    # A counter's refusal before its operator was proven is in the log too.
+    from backend_sync.central.counter_events import record_refused_request
+
+    record_refused_request(console.central, "320500009901", "operator_card_blocked",
+                           asn="32158000000000000006")  # fmt: skip
     page.goto(console.url + "/console/audit")
     assert "account_created" in page.content() and "gas1" in page.content()
+    assert "operator_card_blocked" in page.content() and "32158000000000000006" in page.content()
     shot(page, "08-audit")
 
 

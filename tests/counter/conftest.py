@@ -16,9 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend_sync import chain
 from backend_sync.central import ledger, reconcile, registry
 from backend_sync.central.service import Central
+from backend_sync.terminal.station_events import send_station_events
 from cardlib.apdu import ApduSession
 from cardlib.purse import Purse
 from kiosk.counter import CounterDevices, CounterSession, CounterStation
+from kiosk.counter.events import StationEvents
 from kiosk.demo.issuer import create_demo_wallet
 from simulators.transport import SimReader
 from simulators.wallet import Wallet, WalletCard
@@ -110,6 +112,11 @@ def make_station(k: Counter, **kw: object) -> CounterStation:
         "journal": k.tmp / "counter-ops.json", "upload": k.terminal.agent.run_once,
     }  # fmt: skip
     args.update(kw)
+    if "events" not in args:  # one journal per folder (its start clears torn writes)
+        client = k.terminal.client
+        args["events"] = StationEvents(
+            k.tmp / "station-events", lambda evs: send_station_events(client, evs)
+        )
     return CounterStation(devices, **args)  # type: ignore[arg-type]
 
 

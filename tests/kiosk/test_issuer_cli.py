@@ -22,10 +22,10 @@ def wallet(wallet_template: Path, tmp_path: Path) -> Wallet:
     return Wallet(tmp_path / "wallet")
 
 
-def _issue(wallet: Wallet, *extra: str, pin: str = "135790", puk: str = "24680135") -> int:
+def _issue(wallet: Wallet, *extra: str, pin: str = "135790") -> int:
     return main(["issue", "--dir", str(wallet.root), "card", "--name", "钱多多",
                  "--id-masked", "320582********1111", "--birth", "1990-01-01",
-                 "--pin", pin, "--puk", puk, *extra])  # fmt: skip
+                 "--pin", pin, *extra])  # fmt: skip
 
 
 def _files(wallet: Wallet) -> set[str]:
@@ -52,10 +52,9 @@ def test_balance_at_the_maximum_is_issued(wallet: Wallet) -> None:
         ("--balance", "-1"),
         ("--pin", "１２３４５６"),  # full-width digits
         ("--pin", "١٢٣٤٥٦"),  # Arabic-Indic digits
-        ("--puk", "1234567"),
         ("--name", "长" * 60),  # does not fit the 128-byte holder file
     ],
-    ids=["above-max", "negative", "fullwidth-pin", "arabic-pin", "short-puk", "long-name"],
+    ids=["above-max", "negative", "fullwidth-pin", "arabic-pin", "long-name"],
 )
 def test_refused_before_any_card_is_made(
     wallet: Wallet, extra: tuple[str, str], capsys: pytest.CaptureFixture[str]

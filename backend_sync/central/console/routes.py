@@ -26,6 +26,7 @@ from backend_sync.central.console import accounts, feedback_pages, fleet_pages
 from backend_sync.central.console.accounts import Staff
 from backend_sync.central.console.models import ROLES, staff_accounts, staff_audit
 from backend_sync.central.console.texts import LANGUAGES, t
+from backend_sync.central.counter_models import counter_events
 from backend_sync.central.models import cards
 from backend_sync.central.service import Central, Refused
 
@@ -429,7 +430,11 @@ def console_router(central: Central) -> APIRouter:
                 rows = conn.execute(
                     sa.select(staff_audit).order_by(staff_audit.c.id.desc()).limit(200)
                 ).all()
-            return {"rows": rows}
+                # The counters' refusals before an operator was proven (counter_events.py).
+                events = conn.execute(
+                    sa.select(counter_events).order_by(counter_events.c.id.desc()).limit(200)
+                ).all()
+            return {"rows": rows, "counter_events": events}
 
         return await guarded(request, "audit", handler)
 

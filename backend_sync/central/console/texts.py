@@ -53,6 +53,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "create_account": ("新建账号", "新建帳號", "New account"),
     "display_name": ("姓名", "姓名", "Name"),
     "audit": ("操作记录", "操作記錄", "Audit log"),
+    "counter_events": ("柜台拒绝记录", "櫃檯拒絕記錄", "Counter refusals before sign-in"),
     "submit": ("提交", "提交", "Submit"),
     "done": ("已完成。", "已完成。", "Done."),
     "error": ("未能完成：", "未能完成：", "Not done: "),
