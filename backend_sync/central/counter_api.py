@@ -13,7 +13,14 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter
 
-from backend_sync.central import counter, counter_close, counter_replace, issuance, operators
+from backend_sync.central import (
+    counter,
+    counter_close,
+    counter_replace,
+    holder_index,
+    issuance,
+    operators,
+)
 from backend_sync.central.api_rules import refusals
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
@@ -193,6 +200,6 @@ def counter_router(central: Central) -> APIRouter:
     def card_find(req: CardFindRequest) -> CardMatches:
         """A citizen's cards by the holder's name or masked ID number."""
         b = req.body
-        return run(req, "find", lambda _op: issuance.find_cards(central, b))
+        return run(req, "find", lambda _op: holder_index.find_cards(central, b))
 
     return r
