@@ -105,7 +105,7 @@ def begin_replacement(
     if present:
         try:
             purse = s._citizen(entry.asn if entry else None)
-        except CounterError:
+        except (CounterError, CardError):  # no card, a blank one, the old one closed
             if entry is None:
                 raise
             purse = None  # resumed: the central says below whether the old card is needed
