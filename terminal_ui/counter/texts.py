@@ -156,11 +156,11 @@ MESSAGES: Mapping[str, str] = {
     "central_unavailable": N_("The central did not answer. Nothing was changed."),
     "citizen_card_gone": N_("The card left the reader. Put it back and run it again."),
     "citizen_card_error": N_("The card did not answer properly. Try again."),
-    "lookup_card_number": N_("Type the 20-digit card number or the holder's ID number."),
-    "lookup_not_found": N_("No card issued at a counter has this holder. Check the ID number."),
+    "lookup_card_number": N_("Type the 20-digit card number, the ID number or the whole name."),
+    "lookup_not_found": N_(
+        "No card issued at a counter has this holder. Check the number or the name."
+    ),
     "balance_changed": N_("The card's balance changed since: run it again."),
-    "lookup_name": N_("Type the holder's name as written on the card: the whole name."),
-    "unfinished": N_("This counter has operations a restart left unfinished."),
     "nothing_to_resume": N_("This operation is finished already."),
     "already_finished": N_("This operation was finished already: nothing was repeated."),
     "pin_needed": N_("The citizen's PIN is needed for this."),

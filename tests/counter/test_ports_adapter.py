@@ -243,6 +243,7 @@ def test_a_replacement_is_resumed_on_screen_after_a_restart(cw: CounterWorld, st
     )
     new_asn = rows["Card number"]
     assert Purse(ApduSession(cw.citizen_reader)).balance() == balance  # credited once
+
     def left() -> set[str]:
         return {u.op_id for u in again.view.unfinished}
 
