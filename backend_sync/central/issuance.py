@@ -320,4 +320,3 @@ def reset_pin(central: Central, op: Operator, b: PinReset) -> PinResetAnswer:
     bcd = bytes.fromhex(b.new_pin)
     data = bcd + crypto.mac(crypto.tac_key(drpk, issuer.keys.algorithm), bcd, issuer.keys.algorithm)
     return PinResetAnswer(asn=b.asn, reload_data=data.hex().upper())
-
