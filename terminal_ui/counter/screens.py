@@ -359,7 +359,9 @@ class CounterResultScreen(CounterScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         for label, value in out.rows:
-            value = self.t(value) if value in texts.VALUE_WORDS else value
+            # (a lookup's list: "card · name · number · status", the status a word)
+            value = " · ".join(self.t(p) if p in texts.VALUE_WORDS else p
+                               for p in value.split(" · "))  # fmt: skip
             strong = label in ("Difference", "Balance") or (label == "Card number")
             rows.add_widget(ResultRow(label=self.t(label), value=self.fx(value), strong=strong))
 

@@ -108,8 +108,8 @@ def test_a_citizen_looked_up_by_name_on_the_name_keyboard(shift: dict[str, objec
     rows = shift["by_name"]
     assert isinstance(rows, list) and [r[0] for r in rows] == ["卡号", "卡号"]
     new, old = (r[1].split(" · ") for r in rows)
-    assert new[1:] == ["孙浩然", "320582********0330", "active"]
-    assert old[1:] == ["孙浩然", "320582********0330", "terminated"] and old[0] < new[0]
+    assert new[1:] == ["孙浩然", "320582********0330", "正常"]
+    assert old[1:] == ["孙浩然", "320582********0330", "已销户"] and old[0] < new[0]
 
 
 def test_unfinished_operations_resumed_after_a_restart(shift: dict[str, object]) -> None:
