@@ -21,6 +21,7 @@ from backend_sync.central import (
     counter_close,
     counter_events,
     counter_replace,
+    holder_index,
     issuance,
     operators,
 )
@@ -221,6 +222,6 @@ def counter_router(central: Central) -> APIRouter:
     def card_find(req: CardFindRequest) -> CardMatches:
         """A citizen's cards by the holder's name or masked ID number."""
         b = req.body
-        return run(req, "find", lambda _op: issuance.find_cards(central, b))
+        return run(req, "find", lambda _op: holder_index.find_cards(central, b))
 
     return r

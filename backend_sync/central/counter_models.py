@@ -113,12 +113,18 @@ issued_cards = sa.Table(
     sa.Column("op_id", sa.String(32), primary_key=True),
     sa.Column("asn", sa.String(20), nullable=False, unique=True),
     sa.Column("holder", sa.Text, nullable=False),
+    # The holder index (migration 0015): the name as holder_index.name_key keys it,
+    # and the masked ID number; a lookup is an exact match on one of them.
+    sa.Column("holder_name", sa.String(60)),
+    sa.Column("holder_id_masked", sa.String(18)),
     sa.Column("chip_serial", sa.String(16)),
     sa.Column("channel", sa.Text),
     sa.Column("step", sa.String(12), nullable=False),
     sa.Column("posted", sa.Boolean, nullable=False),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_issued_cards_holder_name", "holder_name", "created_ms"),
+    sa.Index("ix_issued_cards_holder_id", "holder_id_masked", "created_ms"),
 )
 
 # PUKs generated at the central, for the sealed-mailer printer (never to a counter).

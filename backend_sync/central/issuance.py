@@ -41,13 +41,11 @@ from backend_sync.central import deposits, ledger, registry
 from backend_sync.central.counter import drawer_account, open_shift_row
 from backend_sync.central.counter_close import deposit_account
 from backend_sync.central.counter_models import counter_ops, issued_cards, puk_mailers
+from backend_sync.central.holder_index import holder_columns
 from backend_sync.central.models import cards
 from backend_sync.central.operators import Operator
 from backend_sync.central.service import Central, Refused
 from backend_sync.counter_wire import (
-    CardFind,
-    CardMatch,
-    CardMatches,
     IssueCertify,
     IssueOpen,
     IssueScript,
@@ -64,7 +62,6 @@ from cardlib.perso_script import Command, PersoScript, PersoScriptError, card_da
 
 __all__ = [
     "CentralIssuer",
-    "find_cards",
     "issue_certify",
     "issue_open",
     "issue_write",
@@ -178,6 +175,7 @@ def issue_open(
             asn = _next_asn(conn, issuer.asn_prefix)
             conn.execute(issued_cards.insert().values(
                 op_id=b.op_id, asn=asn, holder=json.dumps(holder), chip_serial=b.chip_serial,
+                **holder_columns(b.name, b.id_masked),
                 channel=channel, step="open", posted=False, created_ms=now, updated_ms=now,
             ))  # fmt: skip
         else:
@@ -332,24 +330,3 @@ def reset_pin(central: Central, op: Operator, b: PinReset) -> PinResetAnswer:
     bcd = bytes.fromhex(b.new_pin)
     data = bcd + crypto.mac(crypto.tac_key(drpk, issuer.keys.algorithm), bcd, issuer.keys.algorithm)
     return PinResetAnswer(asn=b.asn, reload_data=data.hex().upper())
-
-
-def find_cards(central: Central, b: CardFind) -> CardMatches:
-    """The cards the central issued to a holder, by name (exact) or masked ID number
-    (exact, as the counter typed it at issue), newest first, at most 20; the holder
-    data is the application's, kept with the issue (``issued_cards.holder``)."""
-    q = b.query.strip()
-    with central.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(issued_cards.c.asn, issued_cards.c.holder, cards.c.status)
-            .join(cards, cards.c.asn == issued_cards.c.asn)
-            .where(issued_cards.c.holder.contains(json.dumps(q)[1:-1], autoescape=True))
-            .order_by(issued_cards.c.created_ms.desc())
-        ).all()
-    out = []
-    for r in rows:
-        holder = json.loads(r.holder)
-        if q in (holder.get("name"), holder.get("id_masked")):
-            out.append(CardMatch(asn=r.asn, name=holder["name"], id_masked=holder["id_masked"],
-                                 status=r.status))  # fmt: skip
-    return CardMatches(cards=out[:20])

@@ -52,7 +52,10 @@ pcscd.
   (``station.unfinished_ops()``): a torn load is settled with the card (never credited
   twice), a load not yet made is made; a top-up with ``pin=None`` and nothing
   authorized is reversed (cash handed back, ``None``); an issue or replacement goes on
-  with its ``application`` and the citizen's ``pin``; a refund goes on.
+  with the citizen's ``pin`` and its ``application`` (by default the holder data the
+  journal kept with the entry); a replacement already transferred needs no old card,
+  and one whose new card was begun goes on with that issue (never a second card); a
+  refund goes on. Journal entries keep when they were first noted (``at``).
 - ``reverse(entry)``: hand the cash back (only while none of it is in suspense).
 - ``issue_card(application, opening_fen, pin) -> CounterReceipt``: the blank card in the
   citizen reader personalized by the central through this counter's relay (no issuer
@@ -63,7 +66,8 @@ pcscd.
   from the drawer, the card terminated and blocked for good on the chip; above the
   central's limit ``supervisor`` is ``station.supervisor(pin)`` (the supervisor slot),
   else ``CounterError("supervisor_required")``.
-- ``begin_replacement(lost_asn=None) -> Replacement``: the old card in the reader (or
+- ``begin_replacement(lost_asn=None, application=None) -> Replacement``: the new
+  card's holder data kept in the journal for a restart; the old card in the reader (or
   the lost ``lost_asn``, after the quarantine: ``in_quarantine``) transferred and
   terminated; ``Replacement.state`` is the calculation (shadow, late debits, carried,
   cash out, deposit). The clerk then puts a blank card in:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from backend_sync.counter_wire import IssueScript
 from backend_sync.terminal.counter_client import new_op_id
@@ -30,7 +30,7 @@ from kiosk.counter.station import CounterError
 if TYPE_CHECKING:
     from kiosk.counter.session import CounterSession
 
-__all__ = ["Application", "issue_card", "relay_personalization"]
+__all__ = ["Application", "application_of", "holder_fields", "issue_card", "relay_personalization"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,33 @@ class Application:
     name: str
     id_masked: str  # 18 characters, the middle masked with *
     birth: dt.date
+
+
+class HolderFields(TypedDict, total=False):
+    """The holder fields of a :class:`JournalEntry`."""
+
+    name: str
+    id_masked: str
+    birth: str
+
+
+def holder_fields(application: Application | None) -> HolderFields:
+    """An application as a journal entry keeps it (name, masked number, birth)."""
+    if application is None:
+        return {}
+    return {"name": application.name, "id_masked": application.id_masked,
+            "birth": application.birth.strftime("%Y%m%d")}  # fmt: skip
+
+
+def application_of(entry: JournalEntry) -> Application | None:
+    """The application a journal entry kept (None in entries from before)."""
+    if not (entry.name and entry.id_masked and len(entry.birth) == 8):
+        return None
+    try:
+        birth = dt.date(int(entry.birth[:4]), int(entry.birth[4:6]), int(entry.birth[6:]))
+    except ValueError:
+        return None
+    return Application(entry.name, entry.id_masked, birth)
 
 
 def _run(session: ApduSession, script: IssueScript) -> bytes:
@@ -91,7 +118,7 @@ def issue_card(
     st = s.station
     if entry is None:
         entry = JournalEntry(new_op_id(), "issue", "", opening_fen, st.drawer,
-                             ref=replaces or "")  # fmt: skip
+                             ref=replaces or "", **holder_fields(application))  # fmt: skip
         st.journal.add(entry)  # before the central hears of it
     op_id, drawer = entry.op_id, entry.drawer
     replaces = replaces or entry.ref or None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -33,13 +35,20 @@ class JournalEntry:
     drawer: str
     finished: bool = False
     ref: str = ""  # an issue's replacement (whose carry it loads)
+    at: float = 0.0  # when it was first noted (Unix seconds; 0 in files from before)
+    # The holder data of an issue or a replacement (so a restarted counter can issue
+    # the new card without asking again): the name and the masked ID number only.
+    name: str = ""
+    id_masked: str = ""
+    birth: str = ""  # YYYYMMDD
 
 
 class OpJournal:
     """A small JSON file of :class:`JournalEntry` (one per operation)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
+        self._clock = clock
 
     def _read(self) -> list[JournalEntry]:
         if not self.path.exists():
@@ -60,8 +69,12 @@ class OpJournal:
         tmp.replace(self.path)
 
     def add(self, entry: JournalEntry) -> None:
-        """Note an operation before anything irreversible."""
-        self._write([e for e in self._read() if e.op_id != entry.op_id] + [entry])
+        """Note an operation before anything irreversible (noted again, it keeps the time
+        it was first noted)."""
+        entries = self._read()
+        first = next((e.at for e in entries if e.op_id == entry.op_id and e.at), 0.0)
+        entry = replace(entry, at=first or entry.at or self._clock())
+        self._write([e for e in entries if e.op_id != entry.op_id] + [entry])
 
     def finish(self, op_id: str) -> None:
         """The operation is done or reversed at the central; finished entries are kept
@@ -70,6 +83,10 @@ class OpJournal:
 
     def unfinished(self) -> list[JournalEntry]:
         return [e for e in self._read() if not e.finished]
+
+    def get(self, op_id: str) -> JournalEntry | None:
+        """The entry of ``op_id`` (finished or not), or None."""
+        return next((e for e in self._read() if e.op_id == op_id), None)
 
     def prune(self) -> None:
         """Forget finished operations (the central keeps their record)."""

@@ -27,7 +27,8 @@ from cardlib.errors import CardError
 from cardlib.idcard import IdentityDocument
 from cardlib.layout import CARD_AID, Ins
 from kiosk.counter.holder import HolderData, holder_from_document, mask
-from kiosk.counter.issue import Application, _lifecycle
+from kiosk.counter.issue import Application, _lifecycle, application_of
+from kiosk.counter.journal import JournalEntry
 from kiosk.counter.receipt_paper import (
     LINE_LABELS,
     OP_NAMES,
@@ -35,15 +36,22 @@ from kiosk.counter.receipt_paper import (
     receipt_document,
 )
 from kiosk.counter.receipts import CounterReceipt
-from kiosk.counter.replace import Replacement
+from kiosk.counter.replace import Replacement, begin_replacement
 from kiosk.counter.session import CounterSession
 from kiosk.counter.station import CounterError, CounterStation
-from kiosk.counter.station_ports import Clerk, CounterRefused, Op, Outcome
+from kiosk.counter.station_ports import Clerk, CounterRefused, Op, Outcome, Unfinished
 from kiosk.money import format_fen
 
 __all__ = ["LINE_LABELS", "OP_NAMES", "CounterPortsAdapter"]
 
 log = logging.getLogger(__name__)
+
+
+# What resuming each kind of journal entry asks for, and the screen its result is on.
+_NEEDS = {"topup": "card_pin", "recredit": "card_pin", "issue": "new_pin",
+          "replace": "new_pin", "refund": "card"}  # fmt: skip
+_OPS = {"topup": Op.TOP_UP, "recredit": Op.TOP_UP, "issue": Op.ISSUE,
+        "replace": Op.REPLACE, "refund": Op.REFUND}  # fmt: skip
 
 
 class IdReader(Protocol):
@@ -290,14 +298,14 @@ class CounterPortsAdapter:
                 asn, app = self._holder_check(s, id_number)
                 if number and asn != number:
                     raise CounterError("wrong_card", "another card is in the reader")
-                return s.begin_replacement(), app
+                return s.begin_replacement(application=app), app
             # Lost: the holder data from the identity document on its reader.
             doc = self.read_id_card()
             holder = holder_from_document(doc, today=self._today())
             if holder.masked != mask(id_number.strip().upper()):
                 raise CounterRefused("identity_mismatch")
             app = Application(holder.name or holder.english_name, holder.masked, holder.birth)
-            return s.begin_replacement(lost_asn=number), app
+            return s.begin_replacement(lost_asn=number, application=app), app
 
         return self._do(lambda: self._carry(Op.REPLACE, begin, pin))
 
@@ -386,5 +394,84 @@ class CounterPortsAdapter:
                     ("Difference", format_fen(diff))]  # fmt: skip
             return self._outcome(Op.SHIFT_CLOSE, rows, None, "drawer_mismatch" if diff else "",
                                  r.shift_id)  # fmt: skip
+
+        return self._do(go)
+
+    # -- unfinished operations (after a restart) ------------------------------------
+    def unfinished(self) -> tuple[Unfinished, ...]:
+        """The journal's unfinished operations, oldest first. A replacement whose new
+        card is begun shows as that issue (resuming it finishes both)."""
+        entries = self.station.unfinished_ops()
+        continued = {e.ref for e in entries if e.kind == "issue" and e.ref}
+        by_id = {e.op_id: e for e in entries}
+        out = []
+        for e in sorted(entries, key=lambda e: e.at):
+            if e.op_id in continued or e.kind not in _NEEDS:
+                continue
+            old = by_id.get(e.ref)
+            replaces = old.asn if e.kind == "issue" and old is not None else ""
+            out.append(Unfinished(e.op_id, e.kind, e.asn, e.amount, e.at, _NEEDS[e.kind],
+                                  e.kind in ("topup", "recredit"), replaces))  # fmt: skip
+        return tuple(out)
+
+    def _entry(self, op_id: str) -> JournalEntry:
+        entry = next((e for e in self.station.unfinished_ops() if e.op_id == op_id), None)
+        if entry is None:
+            raise CounterRefused("nothing_to_resume", op_id)
+        return entry
+
+    def resume(self, op_id: str, pin: str = "") -> Outcome:
+        """Finish an unfinished operation (the citizen's ``pin`` when it asks for one)."""
+
+        def go() -> Outcome:
+            s = self._s()
+            entry = self._entry(op_id)
+            op = _OPS.get(entry.kind, Op.TOP_UP)
+            if entry.kind == "issue" and entry.ref:
+                op = Op.REPLACE
+            pending = next(((k, v) for k, v in self._pending.items()
+                            if v[0].entry.op_id == op_id), None)  # fmt: skip
+            if entry.kind == "replace" and (pending is not None or self._card_state() == "issued"):
+                if pending is None:  # not transferred yet: the old card is in, step 1 again
+                    repl = begin_replacement(s, entry=entry)
+                    app = application_of(repl.entry)
+                    if app is None:
+                        raise CounterRefused("application_needed")
+                    self._pending[Op.REPLACE] = (repl, app)
+                    rows = [(LINE_LABELS.get(c, c),
+                             format_fen(int(v)) if c.endswith("_fen") else v)
+                            for c, v in repl.lines]  # fmt: skip
+                    return self._outcome(op, rows, None, "insert_new_card", op_id)
+                key, (repl, app) = pending
+                if self._card_state() != "blank":
+                    raise CounterRefused("insert_new_card")
+                receipt = s.complete_replacement(repl, app, pin)
+                del self._pending[key]
+            else:
+                if entry.kind in ("issue", "replace") and application_of(entry) is None:
+                    raise CounterRefused("application_needed", "an entry without holder data")
+                if entry.kind in ("issue", "replace", "topup", "recredit") and not pin:
+                    raise CounterRefused("pin_needed")
+                got = s.resume(entry, pin or None)
+                if got is None:
+                    raise CounterRefused("already_finished")
+                receipt = got
+            rows = [*self._rows(receipt), ("Balance", format_fen(receipt.balance_after_fen))]
+            return self._outcome(op, rows, receipt)
+
+        return self._do(go)
+
+    def reverse(self, op_id: str) -> Outcome:
+        """Hand a top-up's cash back (the central refuses once any of it is loaded)."""
+
+        def go() -> Outcome:
+            s = self._s()
+            entry = self._entry(op_id)
+            if entry.kind not in ("topup", "recredit"):
+                raise CounterRefused("not_reversible", entry.kind)
+            s.reverse(entry)
+            rows = [("Card number", entry.asn), ("Cash out", format_fen(entry.amount)),
+                    ("Operation", "reversed")]  # fmt: skip
+            return self._outcome(Op.TOP_UP, rows, None, reference=op_id)
 
         return self._do(go)

@@ -33,7 +33,7 @@ LINE_LABELS: dict[str, str] = {
 }
 # Row values that are words, not data (translated on paper as on the screen).
 VALUE_WORDS = frozenset({"active", "blocked", "terminated", "reset with the PUK",
-                         "reloaded by the central"})  # fmt: skip
+                         "reloaded by the central", "reversed"})  # fmt: skip
 # The same message ids as the screens' titles (terminal_ui.counter.texts.OP_TITLES).
 OP_NAMES: dict[Op, str] = {
     Op.ISSUE: "Issue a new card", Op.TOP_UP: "Top up in cash",

@@ -16,6 +16,7 @@ Each step is resumable from the journal (``CounterSession.resume``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ from backend_sync.terminal.outbox import IntentId
 from backend_sync.terminal.settle import settle_unfinished
 from cardlib import purse as cp
 from cardlib.errors import ApduError, CardError, DeviceError
-from kiosk.counter.issue import Application, issue_card
+from kiosk.counter.issue import Application, holder_fields, issue_card
 from kiosk.counter.journal import JournalEntry
 from kiosk.counter.receipts import CounterReceipt
 from kiosk.counter.station import CounterError
@@ -47,10 +48,15 @@ class Replacement:
 
     entry: JournalEntry
     state: ReplaceState
+    # False when the transfer was made before (a resumed replacement): the central's
+    # answer then has the amount carried, not the calculation that led to it.
+    calculated: bool = True
 
     @property
     def lines(self) -> tuple[tuple[str, str], ...]:
         st = self.state
+        if not self.calculated:
+            return (("replaces", st.asn), ("carried_fen", str(st.carried_fen)))
         return (("replaces", st.asn), ("shadow_fen", str(st.shadow_fen)),
                 ("late_debits_fen", str(st.late_debits_fen)),
                 ("carried_fen", str(st.carried_fen)), ("cash_out_fen", str(st.cash_out_fen)),
@@ -81,16 +87,29 @@ def _empty(s: CounterSession, purse: cp.Purse, amount: int, order_id: str) -> No
 
 
 def begin_replacement(
-    s: CounterSession, *, lost_asn: str | None = None, entry: JournalEntry | None = None
+    s: CounterSession,
+    *,
+    lost_asn: str | None = None,
+    entry: JournalEntry | None = None,
+    application: Application | None = None,
 ) -> Replacement:
-    """Step 1 (see the module doc): the old card in the reader, or ``lost_asn``."""
+    """Step 1 (see the module doc): the old card in the reader, or ``lost_asn``;
+    ``application`` (the new card's holder data) is kept in the journal's entry so a
+    restarted counter can finish step 2. Resumed (``entry``) after the transfer was
+    made, the old card is not needed (it is blocked for good by then)."""
     s.check_active()
     st = s.station
     present = lost_asn is None and (entry is None or (entry.amount >= 0 and entry.ref != "lost"))
     purse = None
     balance = 0
     if present:
-        purse = s._citizen(entry.asn if entry else None)
+        try:
+            purse = s._citizen(entry.asn if entry else None)
+        except (CounterError, CardError):  # no card, a blank one, the old one closed
+            if entry is None:
+                raise
+            purse = None  # resumed: the central says below whether the old card is needed
+    if purse is not None:
         if purse.blocked:
             raise CounterError("card_blocked", "unblock it (card present) first")
         try:
@@ -104,12 +123,20 @@ def begin_replacement(
                       and e.amount == balance), None)  # fmt: skip
     if entry is None:
         entry = JournalEntry(new_op_id(), "replace", asn, balance, st.drawer,
-                             ref="" if present else "lost")  # fmt: skip
+                             ref="" if present else "lost",
+                             **holder_fields(application))  # fmt: skip
+        st.journal.add(entry)
+    elif application is not None and not entry.name:
+        entry = dataclasses.replace(entry, **holder_fields(application))
         st.journal.add(entry)
     op_id, asn, amount = entry.op_id, entry.asn, entry.amount
     state: ReplaceState = s._call(lambda: s.client.replace_begin(
         op_id, drawer=entry.drawer, asn=asn, present=present, balance_fen=amount))  # fmt: skip
     st.upload()
+    if state.state != "begun":
+        return Replacement(entry, state, calculated=False)
+    if present and purse is None:
+        raise CounterError("old_card_needed", "the old card in the reader: not transferred yet")
     if state.state == "begun":
         try:
             state = s._call(lambda: s.client.replace_transfer(op_id))
@@ -155,4 +182,4 @@ def begin_renewal(
     if (info.expiry - today).days > RENEW_WITHIN_DAYS and atc < RENEW_ATC_FROM:
         raise CounterError("not_due", f"expires {info.expiry}, counter at {atc}")
     application = Application(holder.name, holder.id_masked, holder.birth)
-    return begin_replacement(s), application
+    return begin_replacement(s, application=application), application

@@ -20,7 +20,7 @@ from cardlib import purse as cp
 from cardlib.bcd import card_now
 from cardlib.errors import ApduError, CardError, DeviceError, InvalidPinError, PinBlockedError
 from cardlib.identity import Identity
-from kiosk.counter.issue import Application, issue_card
+from kiosk.counter.issue import Application, application_of, issue_card
 from kiosk.counter.journal import JournalEntry
 from kiosk.counter.receipts import CounterReceipt, make_receipt
 from kiosk.counter.refund import refund_and_close
@@ -179,10 +179,13 @@ class CounterSession:
         (``kiosk.counter.refund``); above the central's limit with a supervisor's card."""
         return refund_and_close(self, supervisor)
 
-    def begin_replacement(self, lost_asn: str | None = None) -> Replacement:
+    def begin_replacement(
+        self, lost_asn: str | None = None, application: Application | None = None
+    ) -> Replacement:
         """Replace the card in the reader (or the lost ``lost_asn``): its balance
-        transferred, the old card terminated (``kiosk.counter.replace``)."""
-        return begin_replacement(self, lost_asn=lost_asn)
+        transferred, the old card terminated (``kiosk.counter.replace``); the new card's
+        ``application`` kept in the journal for a restarted counter."""
+        return begin_replacement(self, lost_asn=lost_asn, application=application)
 
     def begin_renewal(self) -> tuple[Replacement, Application]:
         """Renew the card present (expiring, or its counter near 65535): a replacement
@@ -269,7 +272,15 @@ class CounterSession:
         self.check_active()
         if entry.kind == "refund":
             return refund_and_close(self, entry=entry)
+        if entry.kind == "replace":
+            # Its new card begun already: that issue goes on (it finishes this one too),
+            # never a second card for the same carry.
+            issue = next((e for e in self.station.journal.unfinished()
+                          if e.kind == "issue" and e.ref == entry.op_id), None)  # fmt: skip
+            if issue is not None:
+                return self.resume(issue, pin, application)
         if entry.kind in ("issue", "replace"):
+            application = application or application_of(entry)
             if application is None or pin is None:
                 raise CounterError("application_needed", "resume an issue with its data")
             if entry.kind == "replace":  # transferred (again: idempotent), then the new card

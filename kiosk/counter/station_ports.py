@@ -11,7 +11,7 @@ from typing import Protocol
 from cardlib.idcard import IdentityDocument
 from kiosk.counter.holder import HolderData
 
-__all__ = ["Clerk", "CounterPorts", "CounterRefused", "Op", "Outcome"]
+__all__ = ["Clerk", "CounterPorts", "CounterRefused", "Op", "Outcome", "Unfinished"]
 
 
 class Op(StrEnum):
@@ -52,6 +52,25 @@ class Outcome:
     warning: str = ""  # a code shown, never hidden (a drawer mismatch)
 
 
+@dataclass(frozen=True)
+class Unfinished:
+    """An operation the counter's journal holds unfinished (after a restart): what it
+    is (``kind``: topup, recredit, issue, replace, refund), for which card, how much,
+    since when (Unix seconds, 0 unknown), what resuming it asks for (``needs``:
+    ``new_pin`` — a blank card in the reader and the citizen's new PIN —, ``card_pin`` —
+    the card in the reader and its PIN —, or ``card``) and whether it may be reversed
+    (the cash handed back) instead."""
+
+    op_id: str
+    kind: str
+    card: str
+    amount_fen: int
+    at: float
+    needs: str
+    reversible: bool
+    replaces: str = ""  # an issue's replacement: the old card's number
+
+
 class CounterRefused(Exception):
     """An operation refused before or while running; ``code`` picks the words."""
 
@@ -80,3 +99,6 @@ class CounterPorts(Protocol):
     def renew(self, id_number: str, pin: str = "") -> Outcome: ...
     def open_shift(self, float_fen: int) -> Outcome: ...
     def close_shift(self, counted_fen: int) -> Outcome: ...
+    def unfinished(self) -> tuple[Unfinished, ...]: ...
+    def resume(self, op_id: str, pin: str = "") -> Outcome: ...
+    def reverse(self, op_id: str) -> Outcome: ...

@@ -5,6 +5,7 @@ field has the keyboard (what is typed goes to the station at once)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from functools import partial
@@ -22,9 +23,19 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.screenmanager import Screen as KivyScreen
 
+from cardlib.bcd import CARD_TZ
 from cardlib.idcard import DocumentType
+from kiosk.money import format_fen
 from terminal_ui.counter import texts
-from terminal_ui.counter.station import OP_FIELDS, FieldSpec, Op, Page, Station, StationView
+from terminal_ui.counter.station import (
+    OP_FIELDS,
+    FieldSpec,
+    Op,
+    Page,
+    Station,
+    StationView,
+    Unfinished,
+)
 from terminal_ui.widgets.common import BigButton, fit_font
 from terminal_ui.widgets.keys import AMOUNT, DIGITS, CharKeys
 from terminal_ui.widgets.pinyin_keyboard import PinyinKeyboard
@@ -98,6 +109,18 @@ class DocChoice(RoleButton):
     chosen = BooleanProperty(False)
 
 
+class ResumeRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
+    """One unfinished operation: what, for which card, how much, when, what it needs;
+    Resume (and Reverse where the core allows it)."""
+
+    text = StringProperty("")
+    op_id = StringProperty("")
+    reversible = BooleanProperty(False)
+    resume_text = StringProperty("")
+    reverse_text = StringProperty("")
+    station = ObjectProperty(None)
+
+
 class ResultRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
     label = StringProperty("")
     value = StringProperty("")
@@ -141,6 +164,7 @@ class CounterSignInScreen(CounterScreen):
 
 class CounterHomeScreen(CounterScreen):
     message = StringProperty("")
+    unfinished = NumericProperty(0)
 
     def on_kv_post(self, *_args: Any) -> None:
         grid = self.ids.ops
@@ -160,6 +184,7 @@ class CounterHomeScreen(CounterScreen):
 
     def update(self, view: StationView) -> None:
         self.message = texts.message(view.message)
+        self.unfinished = len(view.unfinished)
 
 
 class CounterFormScreen(CounterScreen):
@@ -168,6 +193,7 @@ class CounterFormScreen(CounterScreen):
     message_ok = BooleanProperty(False)
     can_read_id = BooleanProperty(False)
     focus = StringProperty("")  # the field with the keyboard (UI state only)
+    query_keys = StringProperty("number")  # the lookup's keys: "number" or "name"
     lexicon = ObjectProperty(None)  # the pinyin dictionary, read when first needed
 
     def __init__(self, **kwargs: Any) -> None:
@@ -211,14 +237,19 @@ class CounterFormScreen(CounterScreen):
 
     def fresh(self) -> None:
         self._built_for = None
+        self.query_keys = "number"
 
     def on_focus(self, *_args: Any) -> None:
         if self.view is not None:
             self.update(self.view)
 
+    def on_query_keys(self, *_args: Any) -> None:
+        self.on_focus()
+
     def _draw_input(self, spec: FieldSpec | None) -> None:
         box = self.ids.input
-        key = None if spec is None else (spec.name, spec.kind, self.language, self.view.op)
+        keys = self.query_keys if spec is not None and spec.kind == "query" else ""
+        key = None if spec is None else (spec.name, spec.kind, self.language, self.view.op, keys)
         if key == self._input_for:
             self._mark_choice()
             return
@@ -228,7 +259,21 @@ class CounterFormScreen(CounterScreen):
         if spec is None:
             return
         on_key = partial(self._typed, spec.name)
-        if spec.kind == "document":
+        kind = spec.kind
+        if kind == "query":
+            # A card or ID number on the number keys; a holder's name on the pinyin
+            # keyboard (its ABC mode for a foreigner's Latin name).
+            row = BoxLayout(spacing=self.ids.fields.spacing[0], size_hint_y=None)
+            row.bind(minimum_height=row.setter("height"))
+            for mode in ("number", "name"):
+                b = DocChoice(value=mode, action=f"query_keys:{mode}",
+                              text=self.t(texts.QUERY_KEYS[mode]))  # fmt: skip
+                b.bind(on_release=lambda btn: setattr(self, "query_keys", btn.value))
+                b.chosen = mode == self.query_keys
+                row.add_widget(b)
+            box.add_widget(row)
+            kind = "name" if self.query_keys == "name" else "id_number"
+        if kind == "document":
             row = BoxLayout(spacing=self.ids.fields.spacing[0], size_hint_y=None)
             row.bind(minimum_height=row.setter("height"))
             for kind in DocumentType:
@@ -238,10 +283,10 @@ class CounterFormScreen(CounterScreen):
                 row.add_widget(b)
             box.add_widget(row)
             self._mark_choice()
-        elif spec.kind in ("name", "text"):
+        elif kind in ("name", "text"):
             kb = PinyinKeyboard(self.lexicon, on_key,
                                 script="hant" if self.language == "zh-Hant" else "hans",
-                                context="name" if spec.kind == "name" else "",
+                                context="name" if kind == "name" else "",
                                 field_empty=not self.view.fields.get(spec.name),
                                 delete_text=self.t("Delete"), clear_text=self.t("Clear"),
                                 space_text=self.t("Space"))  # fmt: skip
@@ -249,7 +294,7 @@ class CounterFormScreen(CounterScreen):
             self.keyboard = kb
             box.add_widget(kb)
         else:
-            chars = {"amount": AMOUNT, "id_number": ID_CHARS}.get(spec.kind, DIGITS)
+            chars = {"amount": AMOUNT, "id_number": ID_CHARS}.get(kind, DIGITS)
             keys = CharKeys(chars, on_key, delete_text=self.t("Delete"),
                             clear_text=self.t("Clear"))  # fmt: skip
             keys.cols = 13 if len(chars) > 20 else 6
@@ -259,7 +304,9 @@ class CounterFormScreen(CounterScreen):
     def _mark_choice(self) -> None:
         chosen = self.view.fields.get("document", "") if self.view else ""
         for w in self.ids.input.walk(restrict=True):
-            if isinstance(w, DocChoice):
+            if isinstance(w, DocChoice) and w.value in ("number", "name"):
+                w.chosen = w.value == self.query_keys
+            elif isinstance(w, DocChoice):
                 w.chosen = w.value == chosen
 
     def _preedit(self, name: str, text: str) -> None:
@@ -312,9 +359,36 @@ class CounterResultScreen(CounterScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         for label, value in out.rows:
-            value = self.t(value) if value in texts.VALUE_WORDS else value
+            # (a lookup's list: "card · name · number · status", the status a word)
+            value = " · ".join(self.t(p) if p in texts.VALUE_WORDS else p
+                               for p in value.split(" · "))  # fmt: skip
             strong = label in ("Difference", "Balance") or (label == "Card number")
             rows.add_widget(ResultRow(label=self.t(label), value=self.fx(value), strong=strong))
+
+
+class CounterResumeScreen(CounterScreen):
+    """The journal's unfinished operations (after a restart), each resumed or reversed."""
+
+    message = StringProperty("")
+
+    def update(self, view: StationView) -> None:
+        self.message = self.t(texts.message(view.message))
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for u in view.unfinished:
+            rows.add_widget(ResumeRow(text=self.fx(self._describe(u)), op_id=u.op_id,
+                                      reversible=u.reversible, station=self.station,
+                                      resume_text=self.t("Resume"),
+                                      reverse_text=self.t("Reverse")))  # fmt: skip
+
+    def _describe(self, u: Unfinished) -> str:
+        kind = "replace" if u.kind == "issue" and u.replaces else u.kind
+        when = (dt.datetime.fromtimestamp(u.at, CARD_TZ).strftime("%Y-%m-%d %H:%M")
+                if u.at else "—")  # fmt: skip
+        card = u.replaces or u.card or "—"
+        head = f"{self.t(texts.RESUME_KINDS.get(kind, kind))} · {format_fen(u.amount_fen)}"
+        body = f"{self.t('Card number')} {card} · {when}"
+        return f"{head}\n{body}\n{self.t(texts.RESUME_NEEDS.get(u.needs, ''))}"
 
 
 class CitizenSide(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
@@ -379,6 +453,7 @@ class CounterRoot(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
             (CounterWaitPinScreen, Page.CITIZEN_PIN),
             (CounterBusyScreen, Page.BUSY),
             (CounterResultScreen, Page.RESULT),
+            (CounterResumeScreen, Page.RESUME),
         )
         for cls, name in pages:
             screen = cls(name=name.value, station=station, translate=self.t, markup=self.fx)

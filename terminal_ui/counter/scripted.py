@@ -231,6 +231,77 @@ class Shift:
         self.look("counter-15-lookup-found")
         self._done()
 
+    def lookup_by_name(self, name: str, pinyin: str) -> list[tuple[str, str]]:
+        """A citizen looked up by name, typed on the lookup form's name keyboard (by
+        ``pinyin`` when the walk types pinyin); returns the result rows (their cards)."""
+        d = self.d
+        form = self._form("lookup")
+        d.press("query_keys:name")  # the keys for a name (UI state: always a real tap)
+        d.wait_for(lambda: type(form.keyboard).__name__ == "PinyinKeyboard", what="name keys")
+        if self.pinyin:
+            for ch in pinyin:
+                d.press("type", char=ch)
+            d.wait_for(lambda: d.find("candidate"), what="candidates")
+            self.look("counter-25-lookup-name-keyboard", ("zh-Hans",))
+            d.press("candidate", index=0)
+            d.pump(2)
+        if self.station.view.fields.get("query") != name:
+            # The likeliest reading was another (or no pinyin typed): the clerk's name.
+            self.station.set_field("query", name)
+        d.root.show(self.station.view)
+        if not self.pinyin:
+            self.look("counter-25-lookup-name-keyboard")
+        self._press("submit")
+        screen = self._result()
+        self.look("counter-26-lookup-by-name")
+        rows = [(r.label, r.value) for r in reversed(screen.ids.rows.children)]
+        self._done()
+        return rows
+
+    def resume_after_restart(self, card_number: str, id_number: str,
+                             restart: Callable[[], Any]) -> dict[str, Any]:  # fmt: skip
+        """A top-up recorded (cash taken) and a replacement's first step, then the
+        station's core restarted (``restart`` gives new ports over the same journal and
+        central); signed in again, the unfinished operations are listed: the top-up
+        reversed (its cash handed back), the replacement resumed with a blank card and
+        the citizen's new PIN. Returns the list shown and the resumed result's rows."""
+        d, st = self.d, self.station
+        st._ports._s().begin_top_up(1_000)  # (off screen) the cash taken, then a crash
+        self._two_fields("replace", card_number, id_number)
+        self._press("submit")
+        self._citizen_pin(NEW_PIN)
+        self._press("citizen_pin_ok")
+        self._result()
+        self._done()
+        st.sign_out()
+        st._ports = restart()  # the station process died: new core, same journal
+        d.root.show(st.view)
+        d.wait_page("sign_in")
+        self._pin(self.cw.clerk_card().pin)
+        self._press("pin_submit")
+        d.wait_page("resume")
+        listed = [(u.kind, u.card, u.amount_fen, u.reversible) for u in st.view.unfinished]
+        self.look("counter-27-resume-list")
+        top_up = next(u for u in st.view.unfinished if u.kind == "topup")
+        st.reverse(top_up.op_id)
+        self._result()
+        self._done()
+        st.show_unfinished()
+        d.root.show(st.view)
+        d.wait_page("resume")
+        [repl] = [u for u in st.view.unfinished if u.kind == "replace"]
+        self.cw.insert_blank()  # the new card's blank in the reader
+        st.resume(repl.op_id)
+        d.root.show(st.view)
+        self._citizen_pin(NEW_PIN)
+        self._press("citizen_pin_ok")
+        screen = self._result()
+        self.look("counter-28-resumed")
+        rows = [(r.label, r.value) for r in reversed(screen.ids.rows.children)]
+        self._done()
+        left = [u.op_id for u in st.view.unfinished]
+        return {"listed": listed, "rows": rows, "left": left, "again": repl.op_id in left}
+
     def report_loss(self, card_number: str, id_number: str) -> None:
         self._form("report_loss")
         self._type(card_number)

@@ -26,7 +26,14 @@ from kiosk.counter.holder import (
     check_number,
     holder_from_document,
 )
-from kiosk.counter.station_ports import Clerk, CounterPorts, CounterRefused, Op, Outcome
+from kiosk.counter.station_ports import (
+    Clerk,
+    CounterPorts,
+    CounterRefused,
+    Op,
+    Outcome,
+    Unfinished,
+)
 from kiosk.money import parse_yuan
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "Page",
     "Station",
     "StationView",
+    "Unfinished",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,12 +61,14 @@ class Page(StrEnum):
     CITIZEN_PIN = "citizen_pin"  # the pad facing the citizen is asking
     BUSY = "busy"
     RESULT = "result"
+    RESUME = "resume"  # the journal's unfinished operations (after a restart)
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of an operation's form. ``kind``: name, text, id_number, amount, digits,
-    document (a choice of :class:`DocumentType`), date (YYYYMMDD)."""
+    document (a choice of :class:`DocumentType`), date (YYYYMMDD), query (a card number,
+    an ID number or a holder's name: number keys or the name keyboard)."""
 
     name: str
     kind: str
@@ -81,7 +91,7 @@ OP_FIELDS: Mapping[Op, tuple[FieldSpec, ...]] = {
     Op.REPLACE: (FieldSpec("card_number", "digits"), FieldSpec("number", "id_number")),
     Op.RESET_PIN: (FieldSpec("puk", "digits", optional=True), FieldSpec("number", "id_number")),
     Op.REFUND: (FieldSpec("number", "id_number"),),
-    Op.LOOKUP: (FieldSpec("query", "id_number"),),
+    Op.LOOKUP: (FieldSpec("query", "query"),),
     Op.RENEW: (FieldSpec("number", "id_number"),),
     Op.SHIFT_OPEN: (FieldSpec("float", "amount"),),
     Op.SHIFT_CLOSE: (FieldSpec("counted", "amount"),),
@@ -113,6 +123,8 @@ class StationView:
     detail: str = ""
     outcome: Outcome | None = None
     shift_open: bool = False
+    unfinished: tuple[Unfinished, ...] = ()  # the journal's, shown after sign-in
+    resuming: str = ""  # the operation id being resumed (its PIN on the pad)
 
 
 class Station:
@@ -176,17 +188,62 @@ class Station:
         self._show(pin_length=0)
         if self.view.page is Page.SIGN_IN:
             self._run(lambda: self._ports.sign_in(pin), self._signed_in, Page.SIGN_IN)
+        elif self.view.page is Page.CITIZEN_PIN and self.view.resuming:
+            op_id = self.view.resuming
+            self._run(lambda: self._ports.resume(op_id, pin), self._done, Page.RESUME)
         elif self.view.page is Page.CITIZEN_PIN and self.view.op is not None:
             self._execute(self.view.op, pin)
 
     def pin_cancel(self) -> None:
         """The citizen or the clerk gives up the PIN entry: back to the form."""
         self._pin.clear()
-        self._show(page=Page.FORM, pin_length=0, pin_for="")
+        back = Page.RESUME if self.view.resuming else Page.FORM
+        self._show(page=back, pin_length=0, pin_for="", resuming="")
 
     def _signed_in(self, clerk: object) -> None:
         assert isinstance(clerk, Clerk)
-        self._show(page=Page.HOME, clerk=clerk, pin_for="", message="")
+        pending = self._unfinished()
+        # Operations a restart left unfinished come first: the money is already moved.
+        page = Page.RESUME if pending else Page.HOME
+        self._show(page=page, clerk=clerk, pin_for="", message="", unfinished=pending)
+
+    def _unfinished(self) -> tuple[Unfinished, ...]:
+        try:
+            return self._ports.unfinished()
+        except Exception:  # a damaged journal: said on the page, never a crash
+            log.exception("counter journal")
+            return ()
+
+    # -- unfinished operations (after a restart) ---------------------------------------
+    def show_unfinished(self) -> None:
+        """The journal's unfinished operations (the home page's button)."""
+        if self.view.clerk is None or self.busy:
+            return
+        self._show(page=Page.RESUME, op=None, unfinished=self._unfinished(), message="",
+                   outcome=None, resuming="")  # fmt: skip
+
+    def resume(self, op_id: str) -> None:
+        """Resume one: the citizen's PIN on the pad first when it asks for one."""
+        item = next((u for u in self.view.unfinished if u.op_id == op_id), None)
+        if self.view.page is not Page.RESUME or item is None or self.busy:
+            return
+        if item.needs in ("new_pin", "card_pin"):
+            self._pin.clear()
+            self._show(page=Page.CITIZEN_PIN, pin_for=item.needs, pin_length=0, message="",
+                       resuming=op_id, op=None)  # fmt: skip
+            return
+        self._show(resuming=op_id)
+        self._run(lambda: self._ports.resume(op_id, ""), self._done, Page.RESUME)
+
+    def reverse(self, op_id: str) -> None:
+        """Hand the cash of a top-up back instead (where the core allows it)."""
+        item = next((u for u in self.view.unfinished if u.op_id == op_id), None)
+        if self.view.page is not Page.RESUME or item is None or not item.reversible:
+            return
+        if self.busy:
+            return
+        self._show(resuming=op_id)
+        self._run(lambda: self._ports.reverse(op_id), self._done, Page.RESUME)
 
     def sign_out(self) -> None:
         """The clerk's card removed, or Sign out: everything forgotten."""
@@ -219,7 +276,8 @@ class Station:
             return
         self._pin.clear()
         self._show(page=Page.HOME, op=None, fields={}, field_errors={}, message="",
-                   pin_length=0, pin_for="")  # fmt: skip
+                   pin_length=0, pin_for="", resuming="",
+                   unfinished=self._unfinished() if self.view.clerk else ())  # fmt: skip
 
     def set_field(self, name: str, value: str) -> None:
         if self.view.page is not Page.FORM:
@@ -355,7 +413,8 @@ class Station:
             shift = False
         self._holder = None
         self._show(page=Page.RESULT, outcome=outcome, pin_for="", shift_open=shift,
-                   message=outcome.warning)  # fmt: skip
+                   message=outcome.warning, resuming="",
+                   unfinished=self._unfinished())  # fmt: skip
 
     # -- the worker ----------------------------------------------------------------------
     def _run(self, work: Callable[[], object], then: Callable[[object], None], back: Page) -> None:
@@ -389,6 +448,10 @@ class Station:
             self._pin.clear()
             self._show(page=Page.CITIZEN_PIN, pin_for="supervisor", pin_length=0,
                        message=code, detail=detail)  # fmt: skip
+            return
+        if back is Page.RESUME:  # the list again, as the journal has it now
+            self._show(page=back, message=code, detail=detail, pin_length=0, pin_for="",
+                       resuming="", unfinished=self._unfinished())  # fmt: skip
             return
         self._show(page=back, message=code, detail=detail, pin_length=0,
                    pin_for="clerk" if back is Page.SIGN_IN else "")  # fmt: skip

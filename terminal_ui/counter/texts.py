@@ -13,6 +13,8 @@ __all__ = [
     "MESSAGES",
     "OP_TITLES",
     "PIN_PROMPTS",
+    "RESUME_KINDS",
+    "RESUME_NEEDS",
     "ROW_LABELS",
     "SLOT_WORDS",
     "VALUE_WORDS",
@@ -43,7 +45,7 @@ FIELD_LABELS: Mapping[str, str] = {
     "amount": N_("Cash amount (yuan)"),
     "card_number": N_("Card number"),
     "puk": N_("PUK, if any"),
-    "query": N_("Card number or ID number"),
+    "query": N_("Card number, ID number or name"),
     "float": N_("Drawer float (yuan)"),
     "counted": N_("Cash counted (yuan)"),
 }
@@ -67,7 +69,7 @@ ROW_LABELS: tuple[str, ...] = (
     N_("Balance at the transfer"), N_("Late debits (already in it)"),
     N_("Carried to the new card"), N_("Paid out in cash"), N_("Balance paid out"),
     N_("Supervisor"), N_("Loads in suspense"), N_("Voided load"), N_("Clerk"), N_("Time"),
-    N_("Reference"),
+    N_("Reference"), N_("Name"), N_("Operation"),
 )  # fmt: skip
 
 # Values of outcome rows that are words, not data (a card's status at the central).
@@ -78,6 +80,7 @@ VALUE_WORDS: frozenset[str] = frozenset(
         N_("terminated"),
         N_("reset with the PUK"),
         N_("reloaded by the central"),
+        N_("reversed"),
     }
 )
 # The demo's device slots (TEST ONLY panel).
@@ -91,6 +94,23 @@ PIN_PROMPTS: Mapping[str, str] = {
     "card_pin": N_("Type your card's PIN"),
     "supervisor": N_("Supervisor: your card in the supervisor slot, then your PIN"),
 }
+
+# The journal's unfinished operations (the resume page, after a restart).
+RESUME_KINDS: Mapping[str, str] = {
+    "topup": N_("Cash top-up"),
+    "recredit": N_("Voided load credited again"),
+    "issue": N_("New card"),
+    "replace": N_("Replacement: the new card"),
+    "refund": N_("Refund and close"),
+}
+RESUME_NEEDS: Mapping[str, str] = {
+    "new_pin": N_("Needs a blank card in the reader and the citizen's new PIN on the pad."),
+    "card_pin": N_("Needs the citizen's card in the reader and its PIN on the pad."),
+    "card": N_("Needs the citizen's card in the reader."),
+}
+RESUME_BUTTONS = (N_("Resume"), N_("Reverse"))
+# The lookup form's two keyboards.
+QUERY_KEYS: Mapping[str, str] = {"number": N_("Number keys"), "name": N_("Name keyboard")}
 
 MESSAGES: Mapping[str, str] = {
     # the station
@@ -136,9 +156,18 @@ MESSAGES: Mapping[str, str] = {
     "central_unavailable": N_("The central did not answer. Nothing was changed."),
     "citizen_card_gone": N_("The card left the reader. Put it back and run it again."),
     "citizen_card_error": N_("The card did not answer properly. Try again."),
-    "lookup_card_number": N_("Type the 20-digit card number or the holder's ID number."),
-    "lookup_not_found": N_("No card issued at a counter has this holder. Check the ID number."),
+    "lookup_card_number": N_("Type the 20-digit card number, the ID number or the whole name."),
+    "lookup_not_found": N_(
+        "No card issued at a counter has this holder. Check the number or the name."
+    ),
     "balance_changed": N_("The card's balance changed since: run it again."),
+    "nothing_to_resume": N_("This operation is finished already."),
+    "already_finished": N_("This operation was finished already: nothing was repeated."),
+    "pin_needed": N_("The citizen's PIN is needed for this."),
+    "application_needed": N_("The holder data of this operation is not in the journal."),
+    "old_card_needed": N_("Not transferred yet: put the old card in the reader."),
+    "not_reversible": N_("This operation cannot be reversed here."),
+    "load_in_suspense": N_("Part of the money may be on the card: resume it, do not reverse."),
     # holder data (kiosk.counter.holder.HolderCode)
     "number_length": N_("The ID number has the wrong length."),
     "number_format": N_("The ID number has characters it cannot have."),

@@ -25,6 +25,21 @@ def _ledger(cw: Any, asn: str) -> int | None:
     return balances.get(f"card:{asn.upper()}", balances.get(f"card:{asn.lower()}"))
 
 
+def _restarted(cw: Any) -> Any:
+    """New ports on a new station core over the same devices, journal and central: what
+    a restarted station process builds (nothing of the old one's memory kept)."""
+    from kiosk.counter import CounterStation
+    from kiosk.counter.ports_adapter import CounterPortsAdapter
+    from terminal_ui.i18n import load_catalog
+
+    old = cw.station
+    core = CounterStation(old.devices, central=old.central, outbox=old.outbox,
+                          trusted=old.trusted, drawer=old.drawer, receipt_key=old.receipt_key,
+                          journal=old.journal.path, upload=old.upload)  # fmt: skip
+    return CounterPortsAdapter(core, id_reader=cw.id_reader, printer=cw.printer,
+                               translate=load_catalog("zh-Hans").gettext)  # fmt: skip
+
+
 def tour(work: Path, shots: Path | None) -> dict[str, Any]:
     """A clerk's shift on a world in ``work``; pictures in ``shots`` (and then all three
     languages checked and the name typed by pinyin too). Returns what happened."""
@@ -52,6 +67,7 @@ def tour(work: Path, shots: Path | None) -> dict[str, Any]:
         walk.lookup(card)
         new_card = dict(walk.replace(card, "320582200809150330"))
         card = new_card["卡号"]
+        by_name = walk.lookup_by_name("孙浩然", "sunhaoran")  # the old card and the new
         # Above the refund limit (with the deposit): a top-up on the new card, off screen.
         d.root.station._ports.top_up(15_000, "135790")
         refunded = dict(walk.refund_with_supervisor("320582200809150330"))
@@ -60,7 +76,10 @@ def tour(work: Path, shots: Path | None) -> dict[str, Any]:
         other_id = _id_of(cw)
         renew = walk.renew_not_due(other.asn, other_id)
         walk.report_loss(other.asn, other_id)
-        closed = dict(walk.close_shift("490"))
+        third = [c for c in cw.wallet.cards() if c.role == "citizen"][1]
+        cw.insert_citizen(third.asn)
+        resumed = walk.resume_after_restart(third.asn, _id_of(cw), lambda: _restarted(cw))
+        closed = dict(walk.close_shift("510"))
         cw.world.sync()
         import sqlalchemy as sa
 
@@ -75,7 +94,8 @@ def tour(work: Path, shots: Path | None) -> dict[str, Any]:
         rec = reconcile(cw.central)
         out: dict[str, Any] = {
             "issued": issued, "refused": refused, "topped": topped, "closed": closed,
-            "replaced": new_card, "refunded": refunded, "renew": renew, "lost_status": lost,
+            "replaced": new_card, "by_name": by_name, "resumed": resumed,
+            "refunded": refunded, "renew": renew, "lost_status": lost,
             "card_status": status, "ledger": _ledger(cw, card),
             "receipts": len(cw.world.printer_sim.jobs),
             "receipt_text": [j.text for j in cw.world.printer_sim.jobs],

@@ -191,3 +191,79 @@ def test_block_unblock_reset_the_pin_and_look_up(cw: CounterWorld, st: Station) 
     assert st.view.page is Page.RESULT and st.view.outcome is not None, st.view
     _run(st, Op.TOP_UP, {"amount": "1"}, card.pin)
     assert st.view.message == "wrong_pin", st.view  # the old one no longer
+
+
+def test_a_replacement_is_resumed_on_screen_after_a_restart(cw: CounterWorld, st: Station) -> None:
+    """Step 1 of a replacement, then the station thrown away: a new station core, ports
+    and view-model over the same journal and central show the unfinished transfer after
+    sign-in; resumed with a blank card and the citizen's PIN, the new card is issued with
+    the carry exactly once; it is then neither offered nor done again. The new card is
+    found by its holder's name (the holder index)."""
+    from cardlib.apdu import ApduSession
+    from cardlib.purse import Purse
+    from kiosk.counter import CounterStation
+    from kiosk.counter.ports_adapter import CounterPortsAdapter
+    from kiosk.counter.station_ports import CounterRefused
+
+    old = _citizen(cw, 4)
+    cw.insert_citizen(old.asn)
+    holder = Purse(ApduSession(cw.citizen_reader)).holder()
+    number = _id_number(cw, old.asn)
+    _run(st, Op.TOP_UP, {"amount": "8.88"}, old.pin)
+    balance = cw.world.card_balance(old.asn)
+    _run(st, Op.REPLACE, {"card_number": old.asn, "number": number}, "246810")
+    assert st.view.message == "insert_new_card", st.view
+    # The station process dies here; a new one starts on the same journal and central.
+    core = cw.station
+    fresh = CounterStation(core.devices, central=core.central, outbox=core.outbox,
+                           trusted=core.trusted, drawer=core.drawer,
+                           receipt_key=core.receipt_key, journal=core.journal.path,
+                           upload=core.upload)  # fmt: skip
+    ports = CounterPortsAdapter(fresh, id_reader=cw.id_reader, printer=cw.printer)
+    again = Station(ports)
+    cw.insert_clerk()
+    _pins(again, CLERK_PIN)
+    assert again.view.page is Page.RESUME, again.view
+    # (with whatever the module's earlier tests left: the lost card in its quarantine)
+    [item] = [u for u in again.view.unfinished if u.card == old.asn]
+    assert (item.kind, item.card, item.amount_fen, item.needs) == (
+        "replace",
+        old.asn,
+        balance,
+        "new_pin",
+    )
+    assert item.at > 0 and not item.reversible
+    cw.insert_blank()
+    again.resume(item.op_id)
+    assert again.view.page is Page.CITIZEN_PIN and again.view.pin_for == "new_pin"
+    _pins(again, "135790")
+    assert again.view.page is Page.RESULT, again.view
+    out = again.view.outcome
+    assert out is not None and out.op is Op.REPLACE and out.receipt_printed
+    rows = dict(out.rows)
+    assert rows["Replaces card"] == old.asn and rows["Carried to the new card"] == format_fen(
+        balance
+    )
+    new_asn = rows["Card number"]
+    assert Purse(ApduSession(cw.citizen_reader)).balance() == balance  # credited once
+
+    def left() -> set[str]:
+        return {u.op_id for u in again.view.unfinished}
+
+    assert item.op_id not in left() | {e.op_id for e in fresh.unfinished_ops()}
+    again.home()
+    assert again.view.page is Page.HOME and item.op_id not in left()
+    with pytest.raises(CounterRefused) as twice:
+        ports.resume(item.op_id, "135790")
+    assert twice.value.code == "nothing_to_resume"
+    assert Purse(ApduSession(cw.citizen_reader)).balance() == balance
+    # The holder found by name, as the name keyboard types it: the new card.
+    _run(again, Op.LOOKUP, {"query": f" {holder.name} "})
+    found = dict(again.view.outcome.rows)  # type: ignore[union-attr]
+    assert (found["Name"], found["Card number"], found["Card status"]) == (
+        holder.name,
+        new_asn,
+        "active",
+    ), found
+    assert found["ID number"] == holder.id_masked
+    assert found["Ledger balance"] == format_fen(balance)

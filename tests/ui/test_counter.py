@@ -5,7 +5,9 @@ reader on a pty, the citizen choosing the PIN on the pad on their side, with an 
 balance in cash loaded through the central; tops it up, looks it up, replaces it (the
 old card present, its balance carried exactly), refunds and closes the new card above
 the limit with the supervisor's card, is told a card is not due for renewal, reports
-another lost, and closes the shift ten yuan short. Every operation goes through the
+another lost, looks a citizen up by name on the name keyboard, resumes a replacement
+after the station's core was restarted (reversing a top-up left with it), and closes
+the shift ten yuan short. Every operation goes through the
 station core (kiosk.counter.ports_adapter) and the central's signed lifecycle endpoints.
 Every page is checked in Simplified Chinese and English by terminal_ui.layout_check
 (scripts/counter_screenshots.py checks Traditional too)."""
@@ -70,28 +72,57 @@ def test_refusals_are_shown(shift: dict[str, object]) -> None:
     assert shift["refused"] == "number_check"  # a typed number with a wrong check character
     closed = shift["closed"]
     assert isinstance(closed, dict)
-    # 500 float + 50 opening + 20 deposit + 20 + 150 top-ups - 240 refund
-    assert closed["钱箱应有"] == "¥500.00" and closed["实点"] == "¥490.00"
+    # 500 float + 50 opening + 20 deposit + 20 + 150 top-ups - 240 refund + 20 deposit
+    # of the card issued on resume (the reversed top-up's cash handed back)
+    assert closed["钱箱应有"] == "¥520.00" and closed["实点"] == "¥510.00"
     assert closed["差额"] == "-¥10.00"  # the mismatch is shown, never hidden
 
 
 def test_every_operation_printed_its_receipt(shift: dict[str, object]) -> None:
     texts = shift["receipt_text"]
-    assert isinstance(texts, list) and shift["receipts"] == 9
+    assert isinstance(texts, list) and shift["receipts"] == 12
+    # ... the restart: a transfer slip, the reversed top-up, the new card issued on resume
     kinds = ["开班", "办理新卡", "现金充值", "补换卡", "补换卡", "现金充值", "退卡销户", "挂失",
-             "结班"]  # fmt: skip
+             "补换卡", "现金充值", "补换卡", "结班"]  # fmt: skip
     assert [next(k for k in kinds[::-1] if k in t) for t in texts] == kinds
     transfer, replaced = texts[3], texts[4]  # the calculation on paper, line by line
     for line in ("原卡卡号", "转移时余额", "滞后扣款（已计入）", "转入新卡"):
         assert line in transfer and line in replaced, replaced
     assert "原卡押金转入" in replaced and "CVR1|" not in transfer
     assert "值班主管" in texts[6]
-    assert all("CVR1|" in t for i, t in enumerate(texts) if i not in (0, 3, 8))
+    assert all("CVR1|" in t for i, t in enumerate(texts) if i not in (0, 3, 8, 9, 11))
+    assert "已撤销" in texts[9] and "¥10.00" in texts[9]
     assert "320582********0330" in texts[1] and "320582200809150330" not in "".join(texts)
 
 
 def test_every_page_passes_the_layout_check(shift: dict[str, object]) -> None:
-    assert shift["checked"] == 2 * 23  # 23 pages × zh-Hans and en (CJK and Latin widths)
+    assert shift["checked"] == 2 * 27  # 27 pages × zh-Hans and en (CJK and Latin widths)
     findings = shift["findings"]
     assert isinstance(findings, list)
     assert findings == [], "\n".join(str(f) for f in findings)
+
+
+def test_a_citizen_looked_up_by_name_on_the_name_keyboard(shift: dict[str, object]) -> None:
+    """The lookup form's name keyboard: 孙浩然's two cards, the new one first; the ID
+    number only masked."""
+    rows = shift["by_name"]
+    assert isinstance(rows, list) and [r[0] for r in rows] == ["卡号", "卡号"]
+    new, old = (r[1].split(" · ") for r in rows)
+    assert new[1:] == ["孙浩然", "320582********0330", "正常"]
+    assert old[1:] == ["孙浩然", "320582********0330", "已销户"] and old[0] < new[0]
+
+
+def test_unfinished_operations_resumed_after_a_restart(shift: dict[str, object]) -> None:
+    """A top-up recorded and a replacement's first step, the station's core restarted:
+    after sign-in both are listed; the top-up reversed, the replacement resumed with a
+    blank card: the new card issued with the carry exactly once, nothing left, nothing
+    offered again."""
+    resumed = shift["resumed"]
+    assert isinstance(resumed, dict)
+    [top_up, repl] = resumed["listed"]
+    assert top_up[0] == "topup" and top_up[2:] == [1000, True]
+    assert repl[0] == "replace" and repl[1] == top_up[1] and repl[3] is False
+    rows = dict(resumed["rows"])
+    assert rows["原卡卡号"] == repl[1] and rows["卡号"] != repl[1]
+    assert rows["转入新卡"] == rows["开卡充值"] == rows["余额"] == f"¥{repl[2] / 100:.2f}"
+    assert resumed["left"] == [] and resumed["again"] is False
