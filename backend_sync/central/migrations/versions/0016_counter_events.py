@@ -3,7 +3,7 @@ card as clerk card, a locked session...), sent by the station or decided by the
 central, for the counter audit (docs/sync.md, "Station events").
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 from __future__ import annotations
