@@ -1,0 +1,217 @@
+"""Ingest into a ledger that already holds millions of records against an empty one.
+
+Two databases on one durable private PostgreSQL (fsync on), both at the head
+migration with the same cards, terminals and catalog: ``empty`` and ``full``.
+``full`` first gets ``--fill`` old purchases written straight by SQL
+(generate_series, not by ingesting them): their terminal records, exactly-once
+keys, ledger transactions and two entries each, spread over the twelve months
+before this one (each month loaded into a table of its own, then attached as its
+partition, so its indexes are built once), and the shadow balances they imply.
+Then the same pre-generated signed batches (bench_central.generate: real TACs,
+chained, signed) are ingested into each, alternating in rounds (which goes first
+alternates too), and the ratio full/empty of purchases/s is printed per round and
+as the median (target at 10 M: at least 0.9).
+
+    .venv/bin/python bench/bench_partition.py [--fill 10000000] [--records 40000]
+        [--rounds 4] [--batch 2000] [--sqlite-fill 3000000]
+
+``--sqlite-fill N`` does the same on two SQLite files (unpartitioned tables: the
+loss with N old records is what SQLite pays for one table per kind of row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_central import generate, run, setup  # noqa: E402
+from backend_sync.central import ledger, partitions  # noqa: E402
+from backend_sync.central.service import Central  # noqa: E402
+from backend_sync.pgserver import PrivatePostgres  # noqa: E402
+from cardlib.crypto import Algorithm  # noqa: E402
+from cardlib.keys import IssuerKeys  # noqa: E402
+
+MONTHS = 12
+_TR = ("terminal_id, seq, kind, status, asn, ttype, atc, ttc, amount, balance_before,"
+       " balance_after, card_date, card_time, tac, payee, record_hash, ledger_txn_id,"
+       " received_ms, catalog_version, service_id")  # fmt: skip
+
+
+def _tr_select(lo: int, hi: int, t0: int, step: float) -> str:
+    """Old purchases g in [lo, hi]: 100 old terminals, 1,000 ATCs per old card."""
+    return (
+        "SELECT '3206' || lpad((mod(g, 100))::text, 8, '0'), g, 'purchase', 'posted',"
+        " '3299' || lpad((g / 1000)::text, 16, '0'), 6, mod(g, 1000), g, 100 + mod(g, 900), 100000,"
+        " 100000 - 100 - mod(g, 900), '20251001', '101500', 'ABCDEF01', 'P001',"
+        f" md5(g::text) || md5((-g)::text), g, {t0} + ((g - {lo}) * {step})::bigint, 1, 'S001'"
+        f" FROM generate_series({lo}, {hi}) g"
+    )
+
+
+def fill_postgresql(central: Central, n: int) -> float:
+    """``n`` old purchases in the twelve months before this one; returns seconds."""
+    t_start = time.perf_counter()
+    now = central.now_ms()
+    y, m = time.gmtime(now / 1000)[:2]
+    months = []
+    for _ in range(MONTHS):
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        months.append((y, m))
+    months.reverse()
+    per = -(-n // MONTHS)
+    with central.engine.begin() as conn:
+        ledger.account_ids(conn, ["payee:P001"])
+        accs = [int(a) for a in conn.exec_driver_sql(
+            "SELECT id FROM accounts WHERE kind = 'card' ORDER BY id").scalars()]  # fmt: skip
+        payee = int(conn.exec_driver_sql(
+            "SELECT id FROM accounts WHERE code = 'payee:P001'").scalar() or accs[0])  # fmt: skip
+    arr = "ARRAY[" + ",".join(map(str, accs)) + "]::bigint[]"
+    for k, (y, m) in enumerate(months):
+        lo, hi = k * per + 1, min(n, (k + 1) * per)
+        if lo > hi:
+            break
+        t0, t1 = partitions.month_start_ms(y, m), partitions.month_start_ms(
+            *((y + 1, 1) if m == 12 else (y, m + 1)))  # fmt: skip
+        step = (t1 - t0 - 1) / (hi - lo + 1)
+        sfx = f"p{y:04d}{m:02d}"
+        with central.engine.begin() as conn:
+            x = conn.exec_driver_sql
+            for t in partitions.TABLES:
+                x(f"CREATE TABLE {t}_{sfx} (LIKE {t} INCLUDING DEFAULTS)")
+            x(f"INSERT INTO terminal_records_{sfx} ({_TR}) {_tr_select(lo, hi, t0, step)}")
+            x(f"INSERT INTO record_keys (terminal_id, seq, received_ms, asn, atc, ttype, ttc, tac)"
+              f" SELECT terminal_id, seq, received_ms, asn, atc, ttype, ttc, tac"
+              f" FROM terminal_records_{sfx}")  # fmt: skip
+            x(f"INSERT INTO ledger_txns_{sfx} (id, kind, ref, created_ms)"
+              f" SELECT ledger_txn_id, 'purchase', terminal_id || ':' || seq, received_ms"
+              f" FROM terminal_records_{sfx}")  # fmt: skip
+            x(f"INSERT INTO ledger_entries_{sfx} (id, txn_id, account_id, amount, created_ms)"
+              f" SELECT 2 * g - 1, g, ({arr})[1 + mod(g, {len(accs)})], -(100 + mod(g, 900)),"
+              f" {t0} + ((g - {lo}) * {step})::bigint FROM generate_series({lo}, {hi}) g"
+              f" UNION ALL SELECT 2 * g, g, {payee}, 100 + mod(g, 900),"
+              f" {t0} + ((g - {lo}) * {step})::bigint FROM generate_series({lo}, {hi}) g")
+            for t in partitions.TABLES:
+                x(f"ALTER TABLE {t} ATTACH PARTITION {t}_{sfx} FOR VALUES FROM ({t0}) TO ({t1})")
+        print(f"  filled {y:04d}-{m:02d}: {hi - lo + 1:,} purchases "
+              f"({time.perf_counter() - t_start:.0f} s)", flush=True)  # fmt: skip
+    with central.engine.begin() as conn:
+        x = conn.exec_driver_sql
+        # The shadow balances the old rows imply (what post_legs would have added).
+        x("INSERT INTO account_balances (account_id, stripe, balance, entries)"
+          " SELECT account_id, 15, SUM(amount), COUNT(*) FROM ledger_entries"
+          " WHERE created_ms < %s GROUP BY account_id"
+          " ON CONFLICT (account_id, stripe) DO UPDATE SET"
+          " balance = account_balances.balance + EXCLUDED.balance,"
+          " entries = account_balances.entries + EXCLUDED.entries",
+          (partitions.month_start_ms(*time.gmtime(now / 1000)[:2]),))  # fmt: skip
+        for t, top in (("ledger_txns", n), ("ledger_entries", 2 * n)):
+            x(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), {top})")
+    with central.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    return time.perf_counter() - t_start
+
+
+def fill_sqlite(central: Central, n: int) -> float:
+    """``n`` old purchases into SQLite's single tables (a recursive CTE)."""
+    t_start = time.perf_counter()
+    t0 = central.now_ms() - 365 * 86_400_000
+    with central.engine.begin() as conn:
+        ledger.account_ids(conn, ["payee:P001"])
+        x = conn.exec_driver_sql
+        acc = int(x("SELECT min(id) FROM accounts WHERE kind = 'card'").scalar_one())
+        ncards = int(x("SELECT count(*) FROM accounts WHERE kind = 'card'").scalar_one())
+        payee = int(x("SELECT id FROM accounts WHERE code = 'payee:P001'").scalar() or acc)
+        gen = f"WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n})"
+        x(f"{gen} INSERT INTO terminal_records ({_TR}) SELECT '3206' || printf('%08d', g % 100),"
+          " g, 'purchase', 'posted', '3299' || printf('%016d', g / 1000), 6, g % 1000, g,"
+          " 100 + g % 900, 100000, 100000 - 100 - g % 900, '20251001', '101500', 'ABCDEF01',"
+          f" 'P001', printf('%064d', g), g, {t0} + g, 1, 'S001' FROM s")  # fmt: skip
+        x("INSERT INTO record_keys (terminal_id, seq, received_ms, asn, atc, ttype, ttc, tac)"
+          " SELECT terminal_id, seq, received_ms, asn, atc, ttype, ttc, tac"
+          " FROM terminal_records WHERE terminal_id LIKE '3206%'")  # fmt: skip
+        x(f"{gen} INSERT INTO ledger_txns (id, kind, ref, created_ms)"
+          f" SELECT g, 'purchase', 'old:' || g, {t0} + g FROM s")  # fmt: skip
+        x(f"{gen} INSERT INTO ledger_entries (id, txn_id, account_id, amount, created_ms)"
+          f" SELECT 2 * g - 1, g, {acc} + g % {ncards}, -(100 + g % 900), {t0} + g FROM s"
+          f" UNION ALL SELECT 2 * g, g, {payee}, 100 + g % 900, {t0} + g FROM s")
+    return time.perf_counter() - t_start
+
+
+def alternate(
+    dbs: dict[str, Central], slices: list[list[tuple[str, bytes]]], batch: int
+) -> list[float]:
+    """Ingest round r's batches into each database, alternating which goes first;
+    prints the rates; returns the full/empty ratio of each round."""
+    for c in dbs.values():
+        run(c, slices[0], batch)  # warm-up, not counted
+    ratios = []
+    for r, bodies in enumerate(slices[1:]):
+        rate: dict[str, float] = {}
+        order = ["empty", "full"] if r % 2 == 0 else ["full", "empty"]
+        for name in order:
+            t0 = time.perf_counter()
+            run(dbs[name], bodies, batch)
+            rate[name] = len(bodies) * batch / (time.perf_counter() - t0)
+        ratios.append(rate["full"] / rate["empty"])
+        print(f"  round {r + 1}: empty {rate['empty']:8,.0f}/s  full {rate['full']:8,.0f}/s"
+              f"  ratio {ratios[-1]:.3f}  (load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+    return ratios
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fill", type=int, default=10_000_000, help="old purchases (PostgreSQL)")
+    ap.add_argument("--sqlite-fill", type=int, default=0, help="old purchases (SQLite run)")
+    ap.add_argument("--records", type=int, default=50_000, help="purchases ingested per DB")
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=2000)
+    args = ap.parse_args()
+    keys = IssuerKeys.generate(Algorithm.TDES)
+    certs, bodies = generate(keys, args.records, args.batch)
+    # One slice more than rounds: the first warms both databases up, uncounted (the
+    # cards' keys are derived and cached by the first ingest that meets them).
+    k = len(bodies) // (args.rounds + 1)
+    slices = [bodies[i * k : (i + 1) * k] for i in range(args.rounds + 1)]
+    print(f"generated {args.records} purchases in {len(bodies)} batches of {args.batch}; "
+          f"a warm-up and {args.rounds} rounds of {k} batches")  # fmt: skip
+    if args.fill:
+        pg = PrivatePostgres(durable=True).start()
+        try:
+            dbs = {n: setup(pg.create_database(f"bench_{n}"), keys, certs)
+                   for n in ("empty", "full")}  # fmt: skip
+            print(f"postgresql: filling {args.fill:,} old purchases", flush=True)
+            secs = fill_postgresql(dbs["full"], args.fill)
+            print(f"  filled in {secs:.0f} s")
+            ratios = alternate(dbs, slices, args.batch)
+            med = statistics.median(ratios)
+            print(f"postgresql, {args.fill:,} old purchases: ingest at {med:.3f} of an empty "
+                  f"ledger's (median of {len(ratios)} rounds; target 0.9: "
+                  f"{'met' if med >= 0.9 else 'MISSED'}); load {os.getloadavg()[0]:.1f}")
+            for c in dbs.values():
+                c.engine.dispose()
+        finally:
+            pg.stop()
+    if args.sqlite_fill:
+        with tempfile.TemporaryDirectory() as tmp:
+            dbs = {n: setup(f"sqlite:///{Path(tmp) / (n + '.db')}", keys, certs)
+                   for n in ("empty", "full")}  # fmt: skip
+            print(f"sqlite: filling {args.sqlite_fill:,} old purchases", flush=True)
+            print(f"  filled in {fill_sqlite(dbs['full'], args.sqlite_fill):.0f} s")
+            ratios = alternate(dbs, slices, args.batch)
+            med = statistics.median(ratios)
+            print(f"sqlite, {args.sqlite_fill:,} old purchases: ingest at {med:.3f} of an empty "
+                  f"ledger's (a loss of {1 - med:.0%}; median of {len(ratios)} rounds); "
+                  f"load {os.getloadavg()[0]:.1f}")
+            for c in dbs.values():
+                c.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
