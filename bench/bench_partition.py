@@ -32,12 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_central import generate, run, server_cpu, setup  # noqa: E402
-from backend_sync.central import ledger, partitions  # noqa: E402
-from backend_sync.central.service import Central  # noqa: E402
-from backend_sync.pgserver import PrivatePostgres  # noqa: E402
-from cardlib.crypto import Algorithm  # noqa: E402
-from cardlib.keys import IssuerKeys  # noqa: E402
+from backend_sync.central import ledger, partitions
+from backend_sync.central.service import Central
+from backend_sync.pgserver import PrivatePostgres
+from bench.bench_central import generate, run, server_cpu, setup
+from cardlib.crypto import Algorithm
+from cardlib.keys import IssuerKeys
 
 MONTHS = 12
 _TR = ("terminal_id, seq, kind, status, asn, ttype, atc, ttc, amount, balance_before,"
@@ -93,11 +93,13 @@ def fill_postgresql(central: Central, n: int) -> float:
             x(f"INSERT INTO ledger_txns_{sfx} (id, kind, ref, created_ms)"
               f" SELECT ledger_txn_id, 'purchase', terminal_id || ':' || seq, received_ms"
               f" FROM terminal_records_{sfx}")  # fmt: skip
-            x(f"INSERT INTO ledger_entries_{sfx} (id, txn_id, account_id, amount, created_ms)"
-              f" SELECT 2 * g - 1, g, ({arr})[1 + mod(g, {len(accs)})], -(100 + mod(g, 900)),"
-              f" {t0} + ((g - {lo}) * {step})::bigint FROM generate_series({lo}, {hi}) g"
-              f" UNION ALL SELECT 2 * g, g, {payee}, 100 + mod(g, 900),"
-              f" {t0} + ((g - {lo}) * {step})::bigint FROM generate_series({lo}, {hi}) g")
+            x(
+                f"INSERT INTO ledger_entries_{sfx} (id, txn_id, account_id, amount, created_ms)"
+                f" SELECT 2 * g - 1, g, ({arr})[1 + mod(g, {len(accs)})], -(100 + mod(g, 900)),"
+                f" {t0} + ((g - {lo}) * {step})::bigint FROM generate_series({lo}, {hi}) g"
+                f" UNION ALL SELECT 2 * g, g, {payee}, 100 + mod(g, 900),"
+                f" {t0} + ((g - {lo}) * {step})::bigint FROM generate_series({lo}, {hi}) g"
+            )
             for t in partitions.TABLES:
                 x(f"ALTER TABLE {t} ATTACH PARTITION {t}_{sfx} FOR VALUES FROM ({t0}) TO ({t1})")
         print(f"  filled {y:04d}-{m:02d}: {hi - lo + 1:,} purchases "
@@ -141,9 +143,11 @@ def fill_sqlite(central: Central, n: int) -> float:
           " FROM terminal_records WHERE terminal_id LIKE '3206%'")  # fmt: skip
         x(f"{gen} INSERT INTO ledger_txns (id, kind, ref, created_ms)"
           f" SELECT g, 'purchase', 'old:' || g, {t0} + g FROM s")  # fmt: skip
-        x(f"{gen} INSERT INTO ledger_entries (id, txn_id, account_id, amount, created_ms)"
-          f" SELECT 2 * g - 1, g, {acc} + g % {ncards}, -(100 + g % 900), {t0} + g FROM s"
-          f" UNION ALL SELECT 2 * g, g, {payee}, 100 + g % 900, {t0} + g FROM s")
+        x(
+            f"{gen} INSERT INTO ledger_entries (id, txn_id, account_id, amount, created_ms)"
+            f" SELECT 2 * g - 1, g, {acc} + g % {ncards}, -(100 + g % 900), {t0} + g FROM s"
+            f" UNION ALL SELECT 2 * g, g, {payee}, 100 + g % 900, {t0} + g FROM s"
+        )
     return time.perf_counter() - t_start
 
 
@@ -171,9 +175,11 @@ def alternate(
             cpu[name] = (time.process_time() - c0 + server_cpu() - s0) / n * 1e6
         ratios.append(rate["full"] / rate["empty"])
         cpu_ratios.append(cpu["empty"] / cpu["full"])
-        print(f"  round {r + 1}: empty {rate['empty']:8,.0f}/s {cpu['empty']:5.1f} us CPU;"
-              f"  full {rate['full']:8,.0f}/s {cpu['full']:5.1f} us CPU;  ratio {ratios[-1]:.3f}"
-              f" (CPU {cpu_ratios[-1]:.3f}); load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+        e, f = rate["empty"], rate["full"]
+        print(f"  round {r + 1}: empty {e:8,.0f}/s {cpu['empty']:5.1f} us CPU;"
+              f"  full {f:8,.0f}/s {cpu['full']:5.1f} us CPU;  ratio {ratios[-1]:.3f}"
+              f" (CPU {cpu_ratios[-1]:.3f}); load {os.getloadavg()[0]:.1f}",
+              flush=True)  # fmt: skip
     return ratios, cpu_ratios
 
 

@@ -156,7 +156,9 @@ def _partitions(args: argparse.Namespace) -> int:
         with engine.begin() as conn:
             if args.central_command == "partitions":
                 made = partitions.ensure(conn, now, ahead=args.ahead)
-                for p in partitions.list_partitions(conn) if conn.dialect.name == "postgresql" else []:
+                for p in (
+                    partitions.list_partitions(conn) if conn.dialect.name == "postgresql" else []
+                ):
                     print(f"{p.table} {p.month} {p.name}")
                 print(f"created {len(made)} partitions" + (f": {', '.join(made)}" if made else ""))
             elif args.central_command == "archive":
@@ -329,8 +331,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ar.add_argument("--before", required=True, metavar="YYYY-MM",
                     help="archive every month that ends before this one starts")  # fmt: skip
     ar.add_argument("--out", required=True, help="folder for ledger-YYYY-MM.archive files")
-    ar.add_argument("--archive-key", required=True,
-                    help="archive signing key (ECDSA P-256 PEM, civicard central keygen)")  # fmt: skip
+    ar.add_argument(
+        "--archive-key", required=True,
+        help="archive signing key (ECDSA P-256 PEM, civicard central keygen)",
+    )  # fmt: skip
     rs = with_db(sub.add_parser("restore", help="check and attach archived months back"),
                  keys=False)  # fmt: skip
     rs.add_argument("files", nargs="+", help="ledger-YYYY-MM.archive files")

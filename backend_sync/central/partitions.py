@@ -177,9 +177,12 @@ def ensure(conn: sa.Connection, now_ms: int, ahead: int = AHEAD,
             lo, hi = month_start_ms(y, m), month_start_ms(*_next(y, m))
             if any(_overlaps(p, lo, hi) for p in parts if not p.default):
                 continue
-            if default is not None and conn.exec_driver_sql(
-                f"SELECT 1 FROM {default.name} WHERE {key} >= {lo} AND {key} < {hi} LIMIT 1"  # noqa: S608
-            ).first():
+            if (
+                default is not None
+                and conn.exec_driver_sql(
+                    f"SELECT 1 FROM {default.name} WHERE {key} >= {lo} AND {key} < {hi} LIMIT 1"  # noqa: S608
+                ).first()
+            ):
                 moving.append(_move_out_of_default(conn, table, default.name))
             made.append(_create_month(conn, table, y, m))
             parts.append(Partition(table, made[-1], lo, hi))

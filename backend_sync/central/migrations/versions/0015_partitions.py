@@ -89,13 +89,14 @@ def _keys_table() -> None:
         sa.Column("tac", sa.String(length=8), nullable=True),
         sa.PrimaryKeyConstraint("terminal_id", "seq"),
     )
-    op.execute(
-        "INSERT INTO record_keys (terminal_id, seq, received_ms, asn, atc, ttype, ttc, tac)"
-        f" SELECT terminal_id, seq, received_ms, CASE WHEN {_AUTH} THEN asn END,"
-        f" CASE WHEN {_AUTH} THEN atc END, CASE WHEN {_AUTH} THEN ttype END,"
-        f" CASE WHEN {_AUTH} AND ttype IN (6, 9) THEN ttc END, CASE WHEN {_AUTH} THEN tac END"
-        " FROM terminal_records"
+    keys = (  # this migration's constants only
+        f"CASE WHEN {_AUTH} THEN asn END, CASE WHEN {_AUTH} THEN atc END,"
+        f" CASE WHEN {_AUTH} THEN ttype END, CASE WHEN {_AUTH} AND ttype IN (6, 9) THEN ttc END,"
+        f" CASE WHEN {_AUTH} THEN tac END"
     )
+    cols = "terminal_id, seq, received_ms, asn, atc, ttype, ttc, tac"
+    fill = f"INSERT INTO record_keys ({cols}) SELECT {cols[:29]}, {keys} FROM terminal_records"  # noqa: S608
+    op.execute(fill)
     op.create_index("uq_record_card_txn", "record_keys", ["asn", "atc", "ttype"], unique=True)
     op.create_index("uq_record_ttc", "record_keys", ["terminal_id", "ttc"], unique=True)
     op.create_table(
@@ -234,7 +235,9 @@ def _downgrade_postgresql() -> None:
             op.execute(f"ALTER TABLE {new} ALTER COLUMN id SET DEFAULT nextval('{table}_id_seq')")
         op.execute(f"DROP TABLE {table}")
         op.execute(f"ALTER TABLE {new} RENAME TO {table}")
-        op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({_OLD_PK[table]})")
+        op.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({_OLD_PK[table]})"
+        )
         if table in _LEDGER:
             for ddl in _triggers(table):
                 op.execute(ddl)
@@ -250,7 +253,9 @@ def downgrade() -> None:
         op.execute("CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries"
                    " BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only'); END")  # fmt: skip
         op.drop_index("ix_terminal_records_card", table_name="terminal_records")
-    op.execute(f"CREATE UNIQUE INDEX uq_card_txn ON terminal_records (asn, atc, ttype) WHERE {_AUTH}")
+    op.execute(
+        f"CREATE UNIQUE INDEX uq_card_txn ON terminal_records (asn, atc, ttype) WHERE {_AUTH}"
+    )
     op.execute("CREATE UNIQUE INDEX uq_terminal_ttc ON terminal_records (terminal_id, ttc)"
                f" WHERE ttype IN (6, 9) AND {_AUTH}")  # fmt: skip
     op.drop_table("archived_balances")
