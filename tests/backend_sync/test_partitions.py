@@ -71,10 +71,13 @@ def _upload(t: Terminal) -> int:
     return t.agent.run_once().acked_seq
 
 
-def _two_months(central: Central, issuer_keys: IssuerKeys, tmp: Path
-                ) -> tuple[Terminal, Terminal, list[CardModel]]:  # fmt: skip
-    """Terminal A sells 3 in October, 3 in November (each month's upload at its time)."""
+def _two_months(
+    central: Central, issuer_keys: IssuerKeys, tmp: Path, request: pytest.FixtureRequest
+) -> tuple[Terminal, Terminal, list[CardModel]]:
+    """Terminal A sells 3 in October, 3 in November (each month's upload at its time);
+    the central is served (uvicorn in a thread) until the test ends."""
     srv = ThreadServer(central).__enter__()
+    request.addfinalizer(lambda: srv.__exit__(None, None, None))
     a = terminal(central, srv.url, tmp, "320500000001")
     b = terminal(central, srv.url, tmp, "320500000002")
     cs = list(cards(central, issuer_keys, 3))
@@ -86,18 +89,16 @@ def _two_months(central: Central, issuer_keys: IssuerKeys, tmp: Path
     for i in range(3):
         sell(a, cs[i], 200 + i, ttc=i + 4)
     assert _upload(a) == 6
-    a.srv = srv  # type: ignore[attr-defined]
     return a, b, cs
 
 
 @pytest.mark.postgres
 def test_rows_land_in_the_partition_of_their_ingest_time(
-    pg_central: Central, issuer_keys: IssuerKeys, tmp_path: Path
+    pg_central: Central, issuer_keys: IssuerKeys, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     # The migration made this month and two ahead; October and November did not
     # exist: the ingest path made each before writing into it (partitions.ready).
-    a, _b, _cs = _two_months(pg_central, issuer_keys, tmp_path)
-    a.srv.__exit__(None, None, None)  # type: ignore[attr-defined]
+    _a, _b, _cs = _two_months(pg_central, issuer_keys, tmp_path, request)
     # By the central's clock when it wrote them, whatever date the card reported.
     assert _where(pg_central, "terminal_records") == {
         "terminal_records_p202610": 3, "terminal_records_p202611": 3}  # fmt: skip
@@ -130,21 +131,18 @@ def test_a_write_outside_every_month_lands_in_default_and_moves_to_its_month(
 
 
 def test_keys_refuse_a_duplicate_across_months(
-    central: Central, issuer_keys: IssuerKeys, tmp_path: Path
+    central: Central, issuer_keys: IssuerKeys, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Same (ASN, ATC, type) from another terminal a month later, and the same
     terminal's TTC again: one posting each (both engines: one code path)."""
-    a, b, cs = _two_months(central, issuer_keys, tmp_path)
-    try:
-        _at(central, DEC)
-        c0 = cs[0]
-        c0.offline_atc, c0.balance = 0, 50_000  # as the card reported its first purchase
-        sell(b, c0, 100, ttc=1)  # genuine TAC (B's), the ATC the card spent in October
-        assert _upload(b) == 1
-        sell(a, cs[1], 300, ttc=2)  # A's TTC 2 again, the card's next ATC
-        assert _upload(a) == 7
-    finally:
-        a.srv.__exit__(None, None, None)  # type: ignore[attr-defined]
+    a, b, cs = _two_months(central, issuer_keys, tmp_path, request)
+    _at(central, DEC)
+    c0 = cs[0]
+    c0.offline_atc, c0.balance = 0, 50_000  # as the card reported its first purchase
+    sell(b, c0, 100, ttc=1)  # genuine TAC (B's), the ATC the card spent in October
+    assert _upload(b) == 1
+    sell(a, cs[1], 300, ttc=2)  # A's TTC 2 again, the card's next ATC
+    assert _upload(a) == 7
     t = terminal_records.c
     with central.engine.connect() as conn:
         ref = t.terminal_id + ":" + sa.cast(t.seq, sa.String)
@@ -157,36 +155,37 @@ def test_keys_refuse_a_duplicate_across_months(
 
 @pytest.mark.postgres
 def test_archive_and_restore_a_month(
-    pg_central: Central, issuer_keys: IssuerKeys, tmp_path: Path, archive_key: bytes
+    pg_central: Central,
+    issuer_keys: IssuerKeys,
+    tmp_path: Path,
+    archive_key: bytes,
+    request: pytest.FixtureRequest,
 ) -> None:
-    a, b, cs = _two_months(pg_central, issuer_keys, tmp_path)
+    a, b, cs = _two_months(pg_central, issuer_keys, tmp_path, request)
     c = pg_central
-    try:
-        card = shadow.card_check(c, cs[0].asn)
-        _at(c, DEC)
-        sell(a, cs[0], 50, ttc=7)
-        assert _upload(a) == 7
-        with c.engine.begin() as conn, pytest.raises(partitions.ArchiveError, match="after the"):
-            partitions.archive(conn, "2027-01", archive_key, tmp_path / "arc", DEC)
-        with c.engine.begin() as conn:
-            files = partitions.archive(conn, "2026-12", archive_key, tmp_path / "arc", DEC)
-        assert [f.name for f in files] == ["ledger-2026-10.archive", "ledger-2026-11.archive"]
-        assert _where(c, "terminal_records") == {"terminal_records_p202612": 1}
-        # The shadow balances are the live balances: archiving history leaves them.
-        after = shadow.card_check(c, cs[0].asn)
-        assert card is not None and after is not None
-        assert (after.balance, after.entries) == (card.balance - 50, card.entries + 1)
-        assert shadow.audit(c).clean  # the archived months' sums stand in for their entries
-        # The keys stay: October's (ASN, ATC, type) is still refused, once archived.
-        c0 = cs[0]
-        c0.offline_atc, c0.balance = 0, 50_000
-        sell(b, c0, 100, ttc=1)
-        assert _upload(b) == 1
-        with c.engine.begin() as conn:
-            assert [partitions.restore(conn, f, archive_key, DEC) for f in files] == [
-                "2026-10", "2026-11"]  # fmt: skip
-    finally:
-        a.srv.__exit__(None, None, None)  # type: ignore[attr-defined]
+    card = shadow.card_check(c, cs[0].asn)
+    _at(c, DEC)
+    sell(a, cs[0], 50, ttc=7)
+    assert _upload(a) == 7
+    with c.engine.begin() as conn, pytest.raises(partitions.ArchiveError, match="after the"):
+        partitions.archive(conn, "2027-01", archive_key, tmp_path / "arc", DEC)
+    with c.engine.begin() as conn:
+        files = partitions.archive(conn, "2026-12", archive_key, tmp_path / "arc", DEC)
+    assert [f.name for f in files] == ["ledger-2026-10.archive", "ledger-2026-11.archive"]
+    assert _where(c, "terminal_records") == {"terminal_records_p202612": 1}
+    # The shadow balances are the live balances: archiving history leaves them.
+    after = shadow.card_check(c, cs[0].asn)
+    assert card is not None and after is not None
+    assert (after.balance, after.entries) == (card.balance - 50, card.entries + 1)
+    assert shadow.audit(c).clean  # the archived months' sums stand in for their entries
+    # The keys stay: October's (ASN, ATC, type) is still refused, once archived.
+    c0 = cs[0]
+    c0.offline_atc, c0.balance = 0, 50_000
+    sell(b, c0, 100, ttc=1)
+    assert _upload(b) == 1
+    with c.engine.begin() as conn:
+        assert [partitions.restore(conn, f, archive_key, DEC) for f in files] == [
+            "2026-10", "2026-11"]  # fmt: skip
     assert _where(c, "ledger_entries") == {"ledger_entries_p202610": 6,
                                            "ledger_entries_p202611": 6,
                                            "ledger_entries_p202612": 2}  # fmt: skip
@@ -215,10 +214,13 @@ def _tamper(src: Path, dst: Path, edit: str) -> None:
 
 @pytest.mark.postgres
 def test_a_tampered_archive_is_refused(
-    pg_central: Central, issuer_keys: IssuerKeys, tmp_path: Path, archive_key: bytes
+    pg_central: Central,
+    issuer_keys: IssuerKeys,
+    tmp_path: Path,
+    archive_key: bytes,
+    request: pytest.FixtureRequest,
 ) -> None:
-    a, _b, _cs = _two_months(pg_central, issuer_keys, tmp_path)
-    a.srv.__exit__(None, None, None)  # type: ignore[attr-defined]
+    _a, _b, _cs = _two_months(pg_central, issuer_keys, tmp_path, request)
     c = pg_central
     with c.engine.begin() as conn:
         (nov,) = [f for f in partitions.archive(conn, "2026-12", archive_key, tmp_path, DEC)
@@ -253,12 +255,12 @@ _AT_0014 = ("accounts", "cards", "terminals", "documents", "terminal_records", "
 def test_migration_of_a_populated_0014_database(
     central: Central, db_url: str, issuer_keys: IssuerKeys,
     central_signing_key: ec.EllipticCurvePrivateKey, tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:  # fmt: skip
     """Records ingested, the database as 0014 held them, upgraded: it reconciles,
-    the rows keep their place (PostgreSQL: the history partition), and a replay or
-    a duplicate after the upgrade posts nothing twice."""
-    a, _b, cs = _two_months(central, issuer_keys, tmp_path)
-    a.srv.__exit__(None, None, None)  # type: ignore[attr-defined]
+    the rows keep their place (PostgreSQL: the history partition), and a duplicate
+    (ASN, ATC, type) or (terminal, seq) after the upgrade is refused."""
+    _a, _b, cs = _two_months(central, issuer_keys, tmp_path, request)
     old_url = db_url.replace("central.db", "old.db") if db_url.startswith("sqlite") else (
         central.engine.url.set(database=f"{central.engine.url.database}_old")
         .render_as_string(hide_password=False))  # fmt: skip
@@ -315,3 +317,28 @@ def test_migration_of_a_populated_0014_database(
     finally:
         migrated.engine.dispose()
         old.dispose()
+
+
+def test_downgrade_to_0014_and_up_again_keeps_the_ledger(db_url: str) -> None:
+    from alembic import command
+
+    from backend_sync.central.db import _config, current_revision
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        ids = ledger.account_ids(conn, ["funding", "suspense"])
+        ledger.post(conn, [ledger.posting("t", "r", (ids["funding"], -5), (ids["suspense"], 5))],
+                    OCT)  # fmt: skip
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), "0014")
+    assert current_revision(engine) == "0014"
+    upgrade(engine)
+    with engine.begin() as conn:
+        ledger.post(conn, [ledger.posting("t", "s", (ids["funding"], -2), (ids["suspense"], 2))],
+                    DEC)  # fmt: skip
+        assert ledger.balance(conn, "suspense") == 7
+        assert ledger.shadow_balance(conn, ids["suspense"]) == (7, 2)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM ledger_entries")
+    engine.dispose()
