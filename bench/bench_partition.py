@@ -183,6 +183,27 @@ def alternate(
     return ratios, cpu_ratios
 
 
+def keys_probe(dbs: dict[str, Central], rows: int = 20_000, rounds: int = 3) -> None:
+    """What the one unpartitioned table costs as it grows: ``rows`` new keys inserted
+    into ``record_keys`` of each database (rolled back), alternating; us per key."""
+    got: dict[str, list[float]] = {"empty": [], "full": []}
+    for r in range(rounds):
+        for name in ("empty", "full") if r % 2 == 0 else ("full", "empty"):
+            with dbs[name].engine.connect() as conn:
+                t0 = time.perf_counter()
+                conn.exec_driver_sql(
+                    "INSERT INTO record_keys (terminal_id, seq, received_ms, asn, atc, ttype, ttc,"
+                    " tac) SELECT '3207' || lpad(mod(g, 10)::text, 8, '0'), g, 0,"
+                    " '3215' || lpad(mod(g * 7919, 3000)::text, 16, '0'), 100000 + g / 3000, 6,"
+                    f" g, 'ABCDEF01' FROM generate_series(1, {rows}) g"
+                )  # fmt: skip
+                got[name].append((time.perf_counter() - t0) / rows * 1e6)
+                conn.rollback()
+    e, f = statistics.median(got["empty"]), statistics.median(got["full"])
+    print(f"  record_keys: {e:.2f} us per new key in the empty ledger, {f:.2f} us in the full one "
+          f"(median of {rounds}; load {os.getloadavg()[0]:.1f})")  # fmt: skip
+
+
 def verdict(engine: str, fill: int, ratios: list[float], cpu_ratios: list[float]) -> None:
     med, cmed = statistics.median(ratios), statistics.median(cpu_ratios)
     print(f"{engine}, {fill:,} old purchases: ingest at {med:.3f} of an empty ledger's "
@@ -217,6 +238,7 @@ def main() -> None:
             print(f"  filled in {secs:.0f} s")
             verdict("postgresql", args.fill,
                     *alternate(dbs, slices, args.batch, lambda: server_cpu(pg)))  # fmt: skip
+            keys_probe(dbs)
             for c in dbs.values():
                 c.engine.dispose()
         finally:

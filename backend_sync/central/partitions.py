@@ -32,6 +32,7 @@ import datetime as dt
 import gzip
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,10 +329,14 @@ def archive(conn: sa.Connection, before: str, key_pem: bytes, out_dir: Path,
         manifest["balances"] = [[int(a), int(b), int(n)] for a, b, n in sums]
         manifest["digest"] = digest.hexdigest()
         manifest["signature"] = chain.sign(key, _manifest_bytes(manifest))
-        with gzip.open(path, "wb") as fh:
+        # On disk before the rows leave the database (they do at this transaction's commit).
+        with path.open("xb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as fh:
             fh.write(orjson.dumps(manifest) + b"\n")
             for blob in blobs:
                 fh.write(blob)
+            fh.close()
+            raw.flush()
+            os.fsync(raw.fileno())
         for table in TABLES:
             # Detaching fires no row trigger: the shadow balances keep these entries.
             conn.exec_driver_sql(f"ALTER TABLE {table} DETACH PARTITION {parts[table].name}")
