@@ -230,8 +230,9 @@ def ready(central: Any, now_ms: int) -> None:
     batch waits on the lock while holding rows). One comparison otherwise."""
     if now_ms < central.partitions_until_ms:
         return
-    with central.engine.begin() as conn:
-        ensure(conn, now_ms)
+    if central.engine.dialect.name == "postgresql":  # SQLite: one table each, nothing to make
+        with central.engine.begin() as conn:
+            ensure(conn, now_ms)
     y, m = _next(*_month_of(now_ms))  # the next month exists now: re-check then
     central.partitions_until_ms = month_start_ms(y, m)
 
