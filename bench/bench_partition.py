@@ -15,8 +15,11 @@ as the median (target at 10 M: at least 0.9).
     .venv/bin/python bench/bench_partition.py [--fill 10000000] [--records 40000]
         [--rounds 4] [--batch 2000] [--sqlite-fill 3000000]
 
-``--sqlite-fill N`` does the same on two SQLite files (unpartitioned tables: the
-loss with N old records is what SQLite pays for one table per kind of row).
+``--same-layout`` is a control: the empty database gets the same twelve past
+month partitions (empty) and the same VACUUM ANALYZE and checkpoint, so only the
+rows differ. ``--sqlite-fill N`` does the same on two SQLite files (unpartitioned
+tables: the loss with N old records is what SQLite pays for one table per kind of
+row).
 """
 
 from __future__ import annotations
@@ -219,6 +222,10 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=50_000, help="purchases ingested per DB")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument(
+        "--same-layout", action="store_true",
+        help="PostgreSQL: the empty database gets the twelve past month partitions too (empty)",
+    )  # fmt: skip
     args = ap.parse_args()
     keys = IssuerKeys.generate(Algorithm.TDES)
     certs, bodies = generate(keys, args.records, args.batch)
@@ -236,6 +243,14 @@ def main() -> None:
             print(f"postgresql: filling {args.fill:,} old purchases", flush=True)
             secs = fill_postgresql(dbs["full"], args.fill)
             print(f"  filled in {secs:.0f} s")
+            if args.same_layout:  # a control: the partitions without the rows
+                c = dbs["empty"]
+                y, m = time.gmtime(c.now_ms() / 1000)[:2]
+                with c.engine.begin() as conn:
+                    partitions.ensure(conn, c.now_ms(), since=(y - 1, m))
+                with c.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM ANALYZE")
+                    conn.exec_driver_sql("CHECKPOINT")
             verdict("postgresql", args.fill,
                     *alternate(dbs, slices, args.batch, lambda: server_cpu(pg)))  # fmt: skip
             keys_probe(dbs)
