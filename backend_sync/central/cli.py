@@ -12,6 +12,9 @@
     civicard central register-card --db URL --asn ... --algorithm 0 --key-version 1
     civicard central card-status --db URL --asn ... --status blocked
     civicard central void-loads / expire-holds / reconcile --db URL ...
+    civicard central partitions --db URL                    # month partitions ahead
+    civicard central archive --db URL --before 2026-01 --out DIR --archive-key PEM
+    civicard central restore --db URL DIR/ledger-2025-12.archive --archive-key PEM
     civicard central poll create | list | close | results --db URL ...   (poll_cli.py)
 
 ``reconcile`` prints one JSON document and exits 0 when clean, 1 when money
@@ -117,6 +120,9 @@ def _serve(args: argparse.Namespace) -> int:
     central = _central(args)
     if not args.no_migrate:
         upgrade(central.engine)
+    from backend_sync.central import partitions
+
+    partitions.ready(central, central.now_ms())  # this month's partitions and the next ones
     if args.workers > 1:
         # Several processes over one database, each a stateless central: a
         # terminal's batches are serialized by the database (its row locked for
@@ -134,6 +140,43 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 _SERVE_ARGS = "CIVICARD_CENTRAL_SERVE_ARGS"
+
+
+def _partitions(args: argparse.Namespace) -> int:
+    """``partitions`` / ``archive`` / ``restore``: the ledger's monthly partitions."""
+    import sys
+    import time
+
+    from backend_sync.central import partitions
+    from backend_sync.central.db import make_engine
+
+    engine = make_engine(args.db)
+    now = int(time.time() * 1000)
+    try:
+        with engine.begin() as conn:
+            if args.central_command == "partitions":
+                made = partitions.ensure(conn, now, ahead=args.ahead)
+                for p in (
+                    partitions.list_partitions(conn) if conn.dialect.name == "postgresql" else []
+                ):
+                    print(f"{p.table} {p.month} {p.name}")
+                print(f"created {len(made)} partitions" + (f": {', '.join(made)}" if made else ""))
+            elif args.central_command == "archive":
+                key = Path(args.archive_key).read_bytes()
+                files = partitions.archive(conn, args.before, key, Path(args.out), now)
+                for f in files:
+                    print(f"archived {f}")
+                print(f"{len(files)} months archived")
+            else:
+                key = Path(args.archive_key).read_bytes()
+                for f in args.files:
+                    print(f"restored {partitions.restore(conn, Path(f), key, now)} from {f}")
+    except (partitions.ArchiveError, OSError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
 
 
 def _app(central: Any, args: argparse.Namespace) -> Any:
@@ -280,6 +323,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--flags-since", type=int, default=0, metavar="MS",
         help="count flags raised since this Unix time in ms (default: all)",
     )  # fmt: skip
+    pt = with_db(sub.add_parser("partitions", help="create the ledger's month partitions ahead"),
+                 keys=False)  # fmt: skip
+    pt.add_argument("--ahead", type=int, default=2, help="months after this one (default 2)")
+    ar = with_db(sub.add_parser("archive", help="detach past months to signed archive files"),
+                 keys=False)  # fmt: skip
+    ar.add_argument("--before", required=True, metavar="YYYY-MM",
+                    help="archive every month that ends before this one starts")  # fmt: skip
+    ar.add_argument("--out", required=True, help="folder for ledger-YYYY-MM.archive files")
+    ar.add_argument(
+        "--archive-key", required=True,
+        help="archive signing key (ECDSA P-256 PEM, civicard central keygen)",
+    )  # fmt: skip
+    rs = with_db(sub.add_parser("restore", help="check and attach archived months back"),
+                 keys=False)  # fmt: skip
+    rs.add_argument("files", nargs="+", help="ledger-YYYY-MM.archive files")
+    rs.add_argument("--archive-key", required=True,
+                    help="the archive key (its public half is enough to check)")  # fmt: skip
+    for name in ("partitions", "archive", "restore"):
+        sub.choices[name].set_defaults(handler=_partitions)
     for name in (
         "enroll", "revoke-terminal", "register-card", "card-status", "void-loads",
         "expire-holds", "reconcile",

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from backend_sync import chain
+from backend_sync.central import partitions
 from backend_sync.central.models import rejections, terminal_records, terminals
 from backend_sync.central.notices import notify_after_posting
 from backend_sync.central.posting import BatchPoster, precompute_tacs
@@ -83,6 +84,7 @@ def ingest(central: Central, batch: Batch, raw_records: list[dict[str, Any]] | N
         # The TACs need no database: computed before the write lock is taken, so
         # another upload's inserts (which release the GIL) overlap with them.
         tacs = precompute_tacs(central, recs)
+        partitions.ready(central, central.now_ms())  # this month's partitions exist
         with central.engine.begin() as conn:
             ack = _ingest_locked(central, conn, batch, hashes, tacs)
     except sa.exc.IntegrityError as exc:

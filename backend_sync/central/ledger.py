@@ -231,12 +231,12 @@ def post_legs(
         return []
     ids = allocate_txn_ids(conn, len(postings))
     txns: list[tuple[int, str, str, int]] = []
-    entries: list[tuple[int, int, int]] = []
+    entries: list[tuple[int, int, int, int]] = []
     deltas: dict[int, list[int]] = {}
     for i, (kind, ref, legs) in zip(ids, postings, strict=True):
         total = 0
         for acc, amt in legs:
-            entries.append((i, acc, amt))
+            entries.append((i, acc, amt, now_ms))  # created_ms: the partition key (0017)
             total += amt
             d = deltas.get(acc)
             if d is None:
@@ -254,9 +254,10 @@ def post_legs(
         # Entry ids in blocks too: COPY would otherwise call nextval once per row.
         entry_ids = allocate_ids(conn, ledger_entries, len(entries))
         rows = [(e, *x) for e, x in zip(entry_ids, entries, strict=True)]
-        bulk_insert(conn, ledger_entries, ("id", "txn_id", "account_id", "amount"), rows)
+        cols = ("id", "txn_id", "account_id", "amount", "created_ms")
+        bulk_insert(conn, ledger_entries, cols, rows)
     else:
-        bulk_insert(conn, ledger_entries, ("txn_id", "account_id", "amount"), entries)
+        bulk_insert(conn, ledger_entries, ("txn_id", "account_id", "amount", "created_ms"), entries)
     return ids
 
 

@@ -1,9 +1,16 @@
 """Tables of the central database (SQLAlchemy Core; Alembic owns the DDL).
 
 Times are Unix milliseconds (integers: cheap to bulk-insert, identical on both
-engines). Bytes are upper-case hex, as on the wire. The partial unique indexes
-are the database's own guard behind the ingest checks: one authentic record per
-(ASN, ATC, type) across all terminals and one per (terminal, TTC).
+engines). Bytes are upper-case hex, as on the wire. The unique indexes of
+``record_keys`` are the database's own guard behind the ingest checks: one record
+per (terminal, seq), one authentic record per (ASN, ATC, type) across all
+terminals and one per (terminal, TTC).
+
+Revision 0017: on PostgreSQL ``ledger_txns``, ``ledger_entries`` and
+``terminal_records`` are range-partitioned by the central's ingest time
+(``created_ms``, ``created_ms``, ``received_ms``; see partitions.py), so their
+primary keys include it and the exactly-once keys live in the unpartitioned
+``record_keys``. SQLite keeps them unpartitioned, with the same keys table.
 """
 
 from __future__ import annotations
@@ -93,6 +100,8 @@ ledger_entries = sa.Table(
     sa.Column("txn_id", sa.BigInteger, nullable=False),
     sa.Column("account_id", BigId, nullable=False, index=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
+    # revision 0017: the central's ingest time (its transaction's), the partition key.
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
 )
 
 terminal_records = sa.Table(
@@ -122,24 +131,48 @@ terminal_records = sa.Table(
     sa.Column("received_ms", sa.BigInteger, nullable=False),
     sa.Column("catalog_version", sa.BigInteger),  # revision 0004
     sa.Column("service_id", sa.String(64)),  # revision 0004
-    sa.Index(
-        "uq_card_txn",
-        "asn",
-        "atc",
-        "ttype",
-        unique=True,
-        sqlite_where=sa.text("status IN ('posted', 'suspended')"),
-        postgresql_where=sa.text("status IN ('posted', 'suspended')"),
-    ),
-    sa.Index(
-        "uq_terminal_ttc",
-        "terminal_id",
-        "ttc",
-        unique=True,
-        # revision 0005: purse (06) and composite (09) purchases share the PSAM's TTC
-        sqlite_where=sa.text("ttype IN (6, 9) AND status IN ('posted', 'suspended')"),
-        postgresql_where=sa.text("ttype IN (6, 9) AND status IN ('posted', 'suspended')"),
-    ),
+)
+
+# revision 0017: the exactly-once keys, unpartitioned (a unique index on a
+# partitioned table must include the partition key, which would make them
+# per-month). One row per terminal record, written with it (posting.py); the card
+# and TTC columns are set only for authentic records (AUTHENTIC), the TTC only for
+# debits (DEBIT_TYPES): NULLs never collide. Kept when a month is archived.
+record_keys = sa.Table(
+    "record_keys",
+    metadata,
+    sa.Column("terminal_id", sa.String(12), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("received_ms", sa.BigInteger, nullable=False),  # finds the record's partition
+    sa.Column("asn", sa.String(20)),
+    sa.Column("atc", sa.Integer),
+    sa.Column("ttype", sa.SmallInteger),
+    sa.Column("ttc", sa.BigInteger),
+    sa.Column("tac", sa.String(8)),
+    sa.Index("uq_record_card_txn", "asn", "atc", "ttype", unique=True),
+    sa.Index("uq_record_ttc", "terminal_id", "ttc", unique=True),
+)
+
+# revision 0017: months of the ledger detached and written to a signed archive
+# (partitions.archive); their per-account sums, so the full audit still matches
+# the shadow balances, which keep counting archived history.
+ledger_archives = sa.Table(
+    "ledger_archives",
+    metadata,
+    sa.Column("month", sa.String(7), primary_key=True),  # YYYY-MM, or "history"
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("archived_ms", sa.BigInteger, nullable=False),
+    sa.Column("restored_ms", sa.BigInteger),
+)
+
+archived_balances = sa.Table(
+    "archived_balances",
+    metadata,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("account_id", sa.BigInteger, primary_key=True),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.Column("entries", sa.BigInteger, nullable=False),
 )
 
 rejections = sa.Table(

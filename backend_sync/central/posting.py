@@ -34,6 +34,7 @@ from backend_sync.central.models import (
     anomalies,
     load_auths,
     orders,
+    record_keys,
     rejections,
     terminal_records,
 )
@@ -87,6 +88,18 @@ _COLS = (
     "service_id",
 )  # fmt: skip
 _TXN = _COLS.index("ledger_txn_id")
+_KEY_COLS = ("terminal_id", "seq", "received_ms", "asn", "atc", "ttype", "ttc", "tac")
+_ST, _ASN, _ATC, _TT, _TTC, _TAC, _RMS = (_COLS.index(c) for c in (
+    "status", "asn", "atc", "ttype", "ttc", "tac", "received_ms"))  # fmt: skip
+
+
+def _key(r: list[Any]) -> tuple[Any, ...]:
+    """The record_keys row of a terminal_records row: card and TTC keys only for
+    authentic records, the TTC only for debits (NULLs never collide)."""
+    if r[_ST] in AUTHENTIC:
+        ttc = r[_TTC] if r[_TT] in DEBIT_TYPES else None
+        return (r[0], r[1], r[_RMS], r[_ASN], r[_ATC], r[_TT], ttc, r[_TAC])
+    return (r[0], r[1], r[_RMS], None, None, None, None, None)
 
 
 def _f(rec: BatchRecord, name: str) -> Any:
@@ -215,9 +228,9 @@ class BatchPoster:
         # same transaction reported twice; another TAC is a counter used twice.
         self.seen_keys: dict[tuple[str, int, int], str | None] = {}
         if keys and self.precheck:
-            t = terminal_records.c
-            q = sa.select(t.asn, t.atc, t.ttype, t.tac).where(
-                t.status.in_(AUTHENTIC), sa.tuple_(t.asn, t.atc, t.ttype).in_(list(keys))
+            k = record_keys.c  # authentic records only have these set
+            q = sa.select(k.asn, k.atc, k.ttype, k.tac).where(
+                sa.tuple_(k.asn, k.atc, k.ttype).in_(list(keys))
             )
             self.seen_keys = {(a, b, c): tac for a, b, c, tac in conn.execute(q)}
         ttcs = {r.ttc for r in recs if type(r) is PurchaseRecord}
@@ -227,13 +240,8 @@ class BatchPoster:
         ttcs |= {r.ttc for r in recs if type(r) is UnsettledRecord and r.ttc is not None}
         self.seen_ttc: set[int] = set()
         if ttcs and self.precheck:
-            t = terminal_records.c
-            q = sa.select(t.ttc).where(
-                t.terminal_id == self.tid,
-                t.ttype.in_(DEBIT_TYPES),  # one PSAM counter for 06 and 09
-                t.status.in_(AUTHENTIC),
-                t.ttc.in_(ttcs),
-            )
+            k = record_keys.c  # set for authentic debits (06 and 09: one PSAM counter)
+            q = sa.select(k.ttc).where(k.terminal_id == self.tid, k.ttc.in_(ttcs))
             self.seen_ttc = set(conn.execute(q).scalars())
         order_ids = {_f(r, "order_id") for r in recs}
         order_ids |= {u.order_id for u in self.unsettled.values()}
@@ -622,6 +630,8 @@ class BatchPoster:
             idx = row[_TXN]
             if idx is not None:
                 row[_TXN] = txn_ids[idx]  # the posting's index becomes its ledger id
+        # The exactly-once keys first, in their unpartitioned table (models.record_keys).
+        ledger.bulk_insert(conn, record_keys, _KEY_COLS, [_key(r) for r in rows])
         ledger.bulk_insert(conn, terminal_records, _COLS, [tuple(r) for r in rows])
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)

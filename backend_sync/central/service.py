@@ -111,6 +111,9 @@ class Central:
         default_factory=dict
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Unix ms until which this process's ledger partitions are known to exist
+    # (partitions.ready; 0: checked on the first write).
+    partitions_until_ms: int = 0
 
     @classmethod
     def from_settings(cls, s: Settings) -> Central:
