@@ -111,6 +111,9 @@ class Central:
         default_factory=dict
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # (terminal, last seq) -> events of the batches this process is verifying or
+    # writing: a terminal's next batch waits for its predecessor (ingest.py).
+    _in_flight: dict[tuple[str, int], list[threading.Event]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, s: Settings) -> Central:
