@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from backend_sync.central import held_loads, ledger
+from backend_sync.central import card_state, held_loads, ledger
 from backend_sync.central.cardcrypto import UnknownKey
 from backend_sync.central.feedback.intake import FeedbackIntake
 from backend_sync.central.funding import FundingAccount, UnknownFunding
@@ -623,6 +623,7 @@ class BatchPoster:
             if idx is not None:
                 row[_TXN] = txn_ids[idx]  # the posting's index becomes its ledger id
         ledger.bulk_insert(conn, terminal_records, _COLS, [tuple(r) for r in rows])
+        card_state.keep_latest(conn, _COLS, rows, self.now)  # each card's reported state
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)
         if self.feedback is not None:

@@ -615,7 +615,7 @@ class Outbox:
                 "SELECT seq, body, hash FROM outbox_records WHERE seq > ? AND state = 'closed'"
                 " ORDER BY seq LIMIT ?",
                 (after, limit),
-            ).cursor
+            ).cursor.fetchall()
             return [PendingRecord(*r) for r in rows]
 
     @_guarded
