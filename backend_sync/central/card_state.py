@@ -55,15 +55,19 @@ class CardState:
 
 
 def keep_latest(
-    conn: sa.Connection, cols: Sequence[str], rows: Sequence[Sequence[Any]], now_ms: int
+    conn: sa.Connection,
+    terminal_id: str,
+    cols: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    now_ms: int,
 ) -> None:
-    """Move each card's state forward to the batch's genuine records (``rows`` as
-    written to ``terminal_records``, in ``cols`` order): one statement, rows in key
-    order (two batches never wait on each other's rows in a cycle), each one
-    updating only a state with a lower ATC."""
-    i_st, i_asn, i_tt, i_atc, i_amt, i_bb, i_ba, i_d, i_t, i_tid, i_seq = (
+    """Move each card's state forward to one terminal's batch of genuine records
+    (``rows`` as written to ``terminal_records``, in ``cols`` order): one statement,
+    rows in key order (two batches never wait on each other's rows in a cycle), each
+    one updating only a state with a lower ATC."""
+    i_st, i_asn, i_tt, i_atc, i_amt, i_bb, i_ba, i_d, i_t, i_seq = (
         cols.index(c) for c in ("status", "asn", "ttype", "atc", "amount", "balance_before",
-                                "balance_after", "card_date", "card_time", "terminal_id", "seq")
+                                "balance_after", "card_date", "card_time", "seq")
     )  # fmt: skip
     best: dict[tuple[str, int], tuple[Any, ...]] = {}
     for r in rows:
@@ -78,23 +82,32 @@ def keep_latest(
         ba = r[i_ba]
         if ba is None:  # a proof without the balance: reported as the card computes it
             ba = bb + r[i_amt] if counter == ONLINE else bb - r[i_amt]
-        best[key] = (key[0], counter, atc, bb, ba, r[i_d], r[i_t], r[i_tid], r[i_seq], now_ms)
+        best[key] = (key[0], counter, atc, bb, ba, r[i_d], r[i_t], r[i_seq])
     if not best:
         return
     vals = [best[k] for k in sorted(best)]
     names = ", ".join(_COLS)
     where = f" ON CONFLICT (asn, counter) DO UPDATE SET {_SET} WHERE card_states.atc < excluded.atc"
     if conn.dialect.name == "postgresql":
-        types = ("text", "smallint", "int", "bigint", "bigint", "text", "text", "text", "bigint",
-                 "bigint")  # fmt: skip
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        # One array per column that varies (the terminal and the time are the
+        # batch's), each sent as one comma-separated string: psycopg adapts a list
+        # element by element in Python, which cost more than the rest of this
+        # function. No value can hold a comma: ASNs are hex, card dates and times
+        # digits (wire.py's patterns), the others integers.
+        types = ("text", "smallint", "int", "bigint", "bigint", "text", "text", "bigint")
+        arrays = ", ".join(f"string_to_array(%s, ',')::{t}[]" for t in types)
+        cols_ = list(zip(*vals, strict=True))
         conn.exec_driver_sql(
-            f"INSERT INTO card_states ({names}) SELECT * FROM unnest({arrays}){where}",  # noqa: S608
-            tuple(list(col) for col in zip(*vals, strict=True)),
+            f"INSERT INTO card_states ({names}) SELECT a, c, n, bb, ba, d, t, %s, s, %s"  # noqa: S608
+            f" FROM unnest({arrays}) AS u(a, c, n, bb, ba, d, t, s){where}",
+            (terminal_id, now_ms, *(",".join(map(str, col)) for col in cols_)),
         )
         return
     marks = ", ".join(["?"] * len(_COLS))
-    conn.exec_driver_sql(f"INSERT INTO card_states ({names}) VALUES ({marks}){where}", vals)  # noqa: S608
+    conn.exec_driver_sql(
+        f"INSERT INTO card_states ({names}) VALUES ({marks}){where}",  # noqa: S608
+        [(*v[:7], terminal_id, v[7], now_ms) for v in vals],
+    )
 
 
 def states(conn: sa.Connection, asn: str) -> list[CardState]:

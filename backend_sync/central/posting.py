@@ -188,7 +188,8 @@ class BatchPoster:
         asns = list({r.asn for r in recs})
         sql = "SELECT asn, status, algorithm, key_version, account_id FROM cards WHERE asn "
         if conn.dialect.name == "postgresql":
-            rows = conn.exec_driver_sql(sql + "= ANY(%s)", (asns,))
+            # One string, not a list psycopg adapts element by element: ASNs are hex.
+            rows = conn.exec_driver_sql(sql + "= ANY(string_to_array(%s, ','))", (",".join(asns),))
         else:
             # Only placeholders are added to the statement; the ASNs are bound.
             rows = conn.exec_driver_sql(sql + f"IN ({','.join('?' * len(asns))})", tuple(asns))
@@ -623,7 +624,7 @@ class BatchPoster:
             if idx is not None:
                 row[_TXN] = txn_ids[idx]  # the posting's index becomes its ledger id
         ledger.bulk_insert(conn, terminal_records, _COLS, [tuple(r) for r in rows])
-        card_state.keep_latest(conn, _COLS, rows, self.now)  # each card's reported state
+        card_state.keep_latest(conn, self.tid, _COLS, rows, self.now)  # each card's reported state
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)
         if self.feedback is not None:
