@@ -611,12 +611,13 @@ class BatchPoster:
         conn = self.conn
         # The fast path posted with account ids; the general path with account
         # codes, resolved here (card accounts came with the cards).
-        codes = {code for i in self.coded for code, _ in self.postings[i][2]}
-        ids = {f"card:{a}": c.account_id for a, c in self.cards.items()}
-        ids.update(ledger.account_ids(conn, codes - ids.keys()))
-        for i in self.coded:
-            kind, ref, legs = self.postings[i]
-            self.postings[i] = (kind, ref, [(ids[str(code)], amt) for code, amt in legs])
+        if self.coded:  # (none when every record took the fast path)
+            codes = {code for i in self.coded for code, _ in self.postings[i][2]}
+            ids = {f"card:{a}": c.account_id for a, c in self.cards.items()}
+            ids.update(ledger.account_ids(conn, codes - ids.keys()))
+            for i in self.coded:
+                kind, ref, legs = self.postings[i]
+                self.postings[i] = (kind, ref, [(ids[str(code)], amt) for code, amt in legs])
         txn_ids = ledger.post_legs(conn, self.postings, self.now)  # each must sum to zero
         rows = self.fast_rows + [[r[c] for c in _COLS] for r in self.rows]
         for row in rows:
