@@ -6,7 +6,7 @@ the whole ingest of an upload body (JSON parse and validation, signature, chain,
 TAC of every record, set-based inserts, the commit), as the HTTP endpoint runs it.
 
     .venv/bin/python bench/bench_central.py [--records 60000] [--batch 2000] [--engine both]
-        [--rounds 2]
+        [--rounds 2] [--gc-default]
 
 On PostgreSQL it alternates ids taken in blocks (migration 0014) with one
 nextval per id, prints the CPU per purchase of this process and every
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import statistics
 import tempfile
@@ -29,6 +30,7 @@ from typing import Any
 from backend_sync import chain
 from backend_sync.central import documents, registry
 from backend_sync.central.cardcrypto import CardCrypto
+from backend_sync.central.cli import tune_gc
 from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.ingest import ingest_json
 from backend_sync.central.ledger import ID_BLOCK
@@ -209,12 +211,17 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--rounds", type=int, default=2, help="PostgreSQL: alternating rounds")
+    ap.add_argument("--gc-default", action="store_true",
+                    help="Python's collector as is (not tuned as `central serve`)")  # fmt: skip
     args = ap.parse_args()
     keys = IssuerKeys.generate(Algorithm.TDES)
     t0 = time.perf_counter()
     certs, bodies = generate(keys, args.records, args.batch)
     print(f"generated {args.records} purchases in {len(bodies)} signed batches "
           f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
+    if not args.gc_default:
+        tune_gc()  # as `civicard central serve` runs (its start-up objects: the bench's)
+    print(f"collector thresholds {gc.get_threshold()}")
     if args.engine in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             central = setup(f"sqlite:///{Path(tmp) / 'central.db'}", keys, certs)

@@ -16,6 +16,7 @@ The rules (docs/sync.md, "Ingest") in order:
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import orjson
@@ -80,19 +81,55 @@ def ingest(central: Central, batch: Batch, raw_records: list[dict[str, Any]] | N
         # or removed and the rest renumbered.
         central.count_refusal("chain_broken", tid, f"seq {h.first_seq}..{h.last_seq}")
         raise Refused(409, "chain_broken", "records do not chain to the signed head")
+    done = _begin(central, tid, h.last_seq)
     try:
         # The TACs need no database: computed before the write lock is taken, so
         # another upload's inserts (which release the GIL) overlap with them.
         tacs = precompute_tacs(central, recs)
         partitions.ready(central, central.now_ms())  # this month's partitions exist
+        _wait_for_predecessor(central, tid, h.first_seq - 1)
         with central.engine.begin() as conn:
             ack = _ingest_locked(central, conn, batch, hashes, tacs)
     except sa.exc.IntegrityError as exc:
         # Another replica stored a record with the same (ASN, ATC, type) or TTC
         # between our checks and our insert: the retry sees it and rejects it.
         raise Refused(503, "retry", "concurrent upload; retry the batch") from exc
+    finally:
+        _end(central, tid, h.last_seq, done)
     notify_after_posting(central)  # paid orders reach their billers (after the commit)
     return ack
+
+
+# A terminal that sends its next batch before the answer to the one before (the
+# agent's ``pipeline``) has both verified at once here, and the next one waits for
+# its predecessor before taking the terminal's lock: otherwise it could take the
+# lock first and be answered ``gap``. Only batches this process holds are awaited
+# (another API process's are not known here: there the ``gap`` answer stands), and
+# only earlier seqs, so no two batches wait on each other.
+PREDECESSOR_WAIT_S = 10.0
+
+
+def _begin(central: Central, tid: str, last_seq: int) -> threading.Event:
+    done = threading.Event()
+    with central._lock:
+        central._in_flight.setdefault((tid, last_seq), []).append(done)
+    return done
+
+
+def _end(central: Central, tid: str, last_seq: int, done: threading.Event) -> None:
+    with central._lock:
+        waiting = central._in_flight[(tid, last_seq)]
+        waiting.remove(done)
+        if not waiting:
+            del central._in_flight[(tid, last_seq)]
+    done.set()
+
+
+def _wait_for_predecessor(central: Central, tid: str, prev_seq: int) -> None:
+    with central._lock:
+        before = list(central._in_flight.get((tid, prev_seq), ()))
+    for ev in before:
+        ev.wait(PREDECESSOR_WAIT_S)
 
 
 def _ingest_locked(

@@ -92,6 +92,24 @@ account_balances = sa.Table(
     sa.Column("entries", sa.BigInteger, nullable=False),
 )
 
+# Each card's latest reported state, per counter (0 offline: purchases 06/09; 1
+# online: loads 02): the genuine record with the highest ATC held, kept by
+# BatchPoster in the posting's transaction, only forward (migration 0018).
+card_states = sa.Table(
+    "card_states",
+    metadata,
+    sa.Column("asn", sa.String(20), primary_key=True),
+    sa.Column("counter", sa.SmallInteger, primary_key=True),
+    sa.Column("atc", sa.Integer, nullable=False),
+    sa.Column("balance_before", sa.BigInteger, nullable=False),
+    sa.Column("balance_after", sa.BigInteger, nullable=False),
+    sa.Column("card_date", sa.String(8), nullable=False),
+    sa.Column("card_time", sa.String(6), nullable=False),
+    sa.Column("terminal_id", sa.String(12), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+)
+
 ledger_entries = sa.Table(
     "ledger_entries",
     metadata,

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from backend_sync.central import held_loads, ledger
+from backend_sync.central import card_state, held_loads, ledger
 from backend_sync.central.cardcrypto import UnknownKey
 from backend_sync.central.feedback.intake import FeedbackIntake
 from backend_sync.central.funding import FundingAccount, UnknownFunding
@@ -201,7 +201,8 @@ class BatchPoster:
         asns = list({r.asn for r in recs})
         sql = "SELECT asn, status, algorithm, key_version, account_id FROM cards WHERE asn "
         if conn.dialect.name == "postgresql":
-            rows = conn.exec_driver_sql(sql + "= ANY(%s)", (asns,))
+            # One string, not a list psycopg adapts element by element: ASNs are hex.
+            rows = conn.exec_driver_sql(sql + "= ANY(string_to_array(%s, ','))", (",".join(asns),))
         else:
             # Only placeholders are added to the statement; the ASNs are bound.
             rows = conn.exec_driver_sql(sql + f"IN ({','.join('?' * len(asns))})", tuple(asns))
@@ -618,12 +619,13 @@ class BatchPoster:
         conn = self.conn
         # The fast path posted with account ids; the general path with account
         # codes, resolved here (card accounts came with the cards).
-        codes = {code for i in self.coded for code, _ in self.postings[i][2]}
-        ids = {f"card:{a}": c.account_id for a, c in self.cards.items()}
-        ids.update(ledger.account_ids(conn, codes - ids.keys()))
-        for i in self.coded:
-            kind, ref, legs = self.postings[i]
-            self.postings[i] = (kind, ref, [(ids[str(code)], amt) for code, amt in legs])
+        if self.coded:  # (none when every record took the fast path)
+            codes = {code for i in self.coded for code, _ in self.postings[i][2]}
+            ids = {f"card:{a}": c.account_id for a, c in self.cards.items()}
+            ids.update(ledger.account_ids(conn, codes - ids.keys()))
+            for i in self.coded:
+                kind, ref, legs = self.postings[i]
+                self.postings[i] = (kind, ref, [(ids[str(code)], amt) for code, amt in legs])
         txn_ids = ledger.post_legs(conn, self.postings, self.now)  # each must sum to zero
         rows = self.fast_rows + [[r[c] for c in _COLS] for r in self.rows]
         for row in rows:
@@ -633,6 +635,7 @@ class BatchPoster:
         # The exactly-once keys first, in their unpartitioned table (models.record_keys).
         ledger.bulk_insert(conn, record_keys, _KEY_COLS, [_key(r) for r in rows])
         ledger.bulk_insert(conn, terminal_records, _COLS, [tuple(r) for r in rows])
+        card_state.keep_latest(conn, self.tid, _COLS, rows, self.now)  # each card's reported state
         if self.rejects:
             conn.execute(rejections.insert(), self.rejects)
         if self.feedback is not None:

@@ -114,6 +114,9 @@ class Central:
     # Unix ms until which this process's ledger partitions are known to exist
     # (partitions.ready; 0: checked on the first write).
     partitions_until_ms: int = 0
+    # (terminal, last seq) -> events of the batches this process is verifying or
+    # writing: a terminal's next batch waits for its predecessor (ingest.py).
+    _in_flight: dict[tuple[str, int], list[threading.Event]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, s: Settings) -> Central:

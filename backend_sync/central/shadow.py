@@ -12,8 +12,10 @@ queue on a busy payee's row). So:
   sums them per account and compares with the shadow balances, so a shadow that
   drifted from the ledger (an entry written behind ``post_legs``' back) shows.
 
-The balance-chaining reconciliation of each card against what it reported
-(:mod:`backend_sync.central.reconcile`) is unchanged.
+:func:`card_check` also reads the balance the card last reported, kept as records
+post (:mod:`backend_sync.central.card_state`); the full balance-chaining
+reconciliation of every card (:mod:`backend_sync.central.reconcile`: breaks,
+gaps) stays available.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from backend_sync.central import ledger
+from backend_sync.central import card_state, ledger
+from backend_sync.central.card_state import CardState
 from backend_sync.central.models import (
     account_balances,
     accounts,
@@ -38,21 +41,36 @@ __all__ = ["Audit", "CardCheck", "audit", "card_check", "report"]
 
 @dataclass(frozen=True, slots=True)
 class CardCheck:
-    """One card's shadow balance (what the ledger says is on the card)."""
+    """One card's shadow balance (what the ledger says is on the card) beside the
+    balance the card itself last reported (:mod:`backend_sync.central.card_state`)."""
 
     asn: str
     balance: int
     entries: int
+    reported: CardState | None = None  # None: no genuine record of the card yet
+
+    @property
+    def reported_balance(self) -> int | None:
+        """The balance the card reported after its latest record."""
+        return None if self.reported is None else self.reported.balance_after
+
+    @property
+    def agrees(self) -> bool:
+        """The ledger holds what the card says it holds (or the card reported nothing)."""
+        return self.reported is None or self.reported.balance_after == self.balance
 
 
 def card_check(central: Central, asn: str) -> CardCheck | None:
-    """The card's shadow balance, in constant time (None: no such card)."""
+    """The card's shadow balance and its latest reported state, in constant time:
+    at most ``ledger.STRIPES`` + 3 rows read by their keys (None: no such card)."""
+    asn = asn.upper()
     with central.engine.connect() as conn:
-        acc = conn.execute(sa.select(cards.c.account_id).where(cards.c.asn == asn.upper())).scalar()
+        acc = conn.execute(sa.select(cards.c.account_id).where(cards.c.asn == asn)).scalar()
         if acc is None:
             return None
         balance, entries = ledger.shadow_balance(conn, int(acc))
-    return CardCheck(asn.upper(), balance, entries)
+        state = card_state.reported(conn, asn)
+    return CardCheck(asn, balance, entries, state)
 
 
 def report(central: Central) -> dict[str, object]:

@@ -112,8 +112,9 @@ class SyncAgent:
         before is awaited, so this terminal's reading and signing overlap the
         central's work. The central still takes a terminal's batches one at a
         time (its lock on the terminal's row): one that overtakes its predecessor
-        is answered ``gap`` and sent again, which is why the default is 1 (measured:
-        5-8 % faster at 100,000 queued, and more gaps the busier the machine)."""
+        waits for it there when both are in the same API process, and is answered
+        ``gap`` and sent again otherwise. The default is 1: on a machine with no
+        free core the overlap gains nothing (docs/scale.md)."""
         report = report or SyncReport()
         gaps = 0
         with ThreadPoolExecutor(max_workers=self.pipeline, thread_name_prefix="upload") as pool:

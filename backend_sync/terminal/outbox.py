@@ -609,13 +609,14 @@ class Outbox:
         """Closed records after seq ``after``, in order: the agent's next batch when
         it sends one ahead of the acknowledgement (:meth:`pending` starts at the ack)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(outbox_records.c.seq, outbox_records.c.body, outbox_records.c.hash)
-                .where(outbox_records.c.seq > after, outbox_records.c.state == "closed")
-                .order_by(outbox_records.c.seq)
-                .limit(limit)
-            ).all()
-        return [PendingRecord(r.seq, r.body, r.hash) for r in rows]
+            # At the driver: a catch-up reads 100,000 rows this way, and SQLAlchemy's
+            # Row objects cost more than the read itself.
+            rows = conn.exec_driver_sql(
+                "SELECT seq, body, hash FROM outbox_records WHERE seq > ? AND state = 'closed'"
+                " ORDER BY seq LIMIT ?",
+                (after, limit),
+            ).cursor.fetchall()
+            return [PendingRecord(*r) for r in rows]
 
     @_guarded
     def acked_head(self) -> tuple[int, str]:

@@ -19,8 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend_sync import chain
+from backend_sync.central import ingest
 from backend_sync.central.service import Central
 from backend_sync.pgserver import PrivatePostgres
+from backend_sync.wire import Ack
 from cardlib.keys import IssuerKeys
 from tests.backend_sync.support import (
     Terminal,
@@ -176,3 +178,43 @@ def test_two_worker_processes_over_one_database(
         proc.wait(30)
     _check_once(central, plans)
     central.engine.dispose()
+
+
+def test_next_batch_waits_for_its_predecessor_in_flight(
+    central: Central, tmp_path: Path, issuer_keys: IssuerKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A terminal sending its next batch before the answer to the one before (the
+    agent's pipeline): the next one, overtaking, waits for its predecessor instead
+    of being answered ``gap``; a batch whose predecessor is not in flight is not
+    held back."""
+    with ThreadServer(central) as srv:
+        plans = _prepare(central, srv.url, tmp_path, issuer_keys)
+    tid = next(iter(plans))
+    (_, first), (last2, second), (last3, third) = plans[tid]
+    real = ingest.precompute_tacs
+    slow = threading.Event()
+
+    def precompute(c: Central, recs: list[object]) -> dict[int, str]:
+        if recs[0].seq == 1:  # type: ignore[attr-defined]
+            slow.set()
+            time.sleep(0.5)  # the first batch is still being verified...
+        return real(c, recs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "precompute_tacs", precompute)
+    answers: list[Ack] = []
+    th = threading.Thread(target=lambda: answers.append(ingest.ingest_json(central, first)))
+    th.start()
+    assert slow.wait(10)
+    ack2 = ingest.ingest_json(central, second)  # ...when the second one arrives
+    th.join(30)
+    assert [a.status for a in answers] == ["ok"]
+    assert (ack2.status, ack2.acked) == ("ok", last2)
+    # The third batch's predecessor is done: answered at once. Sent again after
+    # the batch after it is missing, a batch is answered gap as before.
+    t0 = time.monotonic()
+    assert ingest.ingest_json(central, third).acked == last3
+    assert time.monotonic() - t0 < ingest.PREDECESSOR_WAIT_S
+    t2 = next(p for p in plans if p != tid)
+    gap = ingest.ingest_json(central, plans[t2][1][1])
+    assert (gap.status, gap.acked) == ("gap", 0)
+    assert central._in_flight == {}
