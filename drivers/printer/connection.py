@@ -10,7 +10,8 @@ URLs:
 Every read has a timeout: python-escpos reads a network printer with the socket's
 60 s default and hands back whatever came, so this module does its own reads,
 byte by byte, with a deadline, after draining any stale answer (at most
-:data:`DRAIN_LIMIT` bytes: a printer that keeps talking is not answering). Every
+:data:`DRAIN_LIMIT` bytes: a printer that keeps talking is not answering; nor is one
+whose answer has more than :data:`TRAILING_LIMIT` bytes already behind it). Every
 write has one too (``write_timeout``): pyserial writes block for ever by default,
 so a stalled printer would hang the kiosk. A printer that closes the connection is
 :class:`PrinterUnreachable` at once, not a read timeout.
@@ -37,6 +38,10 @@ DLE_EOT = b"\x10\x04"
 CLEAR_BUFFERS = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
 # Unasked bytes discarded before a query; more means the printer is babbling.
 DRAIN_LIMIT = 4096
+# Bytes already waiting right behind a one-byte answer: a printer answers DLE EOT
+# with one byte (automatic status back adds blocks of four), so more than this
+# means the "answer" was a byte of a stream nobody asked for.
+TRAILING_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,10 @@ class Connection:
         self._drain()
         self.write(DLE_EOT + bytes([n]))
         deadline = time.monotonic() + (self._timeout if timeout is None else timeout)
-        return self._read_byte(deadline)
+        answer = self._read_byte(deadline)
+        if answer is not None:
+            self._refuse_trailing(self._raw_device())
+        return answer
 
     def clear_buffers(self) -> None:
         """Ask the printer to drop what it holds of the current job (best effort)."""
@@ -196,6 +204,28 @@ class Connection:
         if not data and isinstance(dev, socket.socket):
             raise PrinterUnreachable("connection closed by the printer")
         return data[0] if data else None
+
+    def _refuse_trailing(self, dev: Any) -> None:
+        """A babbling printer can be quiet when the drain before a query looks, and its
+        stream then seems to answer: the bytes already behind the answer tell."""
+        waiting = 0
+        if isinstance(dev, socket.socket):
+            dev.setblocking(False)
+            try:
+                while waiting <= TRAILING_LIMIT and (chunk := dev.recv(512)):
+                    waiting += len(chunk)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as exc:
+                raise PrinterUnreachable(str(exc)) from exc
+            finally:
+                with contextlib.suppress(OSError):
+                    dev.settimeout(self._timeout)
+        elif self.spec.scheme == "serial":
+            with contextlib.suppress(Exception):
+                waiting = int(dev.in_waiting)
+        if waiting > TRAILING_LIMIT:
+            raise PrinterUnreachable("the printer sends data nobody asked for")
 
 
 def open_connection(
