@@ -160,26 +160,33 @@ class Connection:
     def _drain(self) -> None:
         dev = self._raw_device()
         if isinstance(dev, socket.socket):
-            dev.setblocking(False)
-            drained = 0
-            try:
-                while chunk := dev.recv(512):
-                    drained += len(chunk)
-                    if drained > DRAIN_LIMIT:
-                        raise PrinterUnreachable("the printer sends data nobody asked for")
-                # b"": the printer closed the connection
+            waiting, closed = self._take_waiting(dev, DRAIN_LIMIT)
+            if waiting > DRAIN_LIMIT:
+                raise PrinterUnreachable("the printer sends data nobody asked for")
+            if closed:
                 raise PrinterUnreachable("connection closed by the printer")
-            except (BlockingIOError, InterruptedError):
-                pass
-            except PrinterUnreachable:
-                raise
-            except OSError as exc:
-                raise PrinterUnreachable(str(exc)) from exc
-            finally:
-                with contextlib.suppress(OSError):
-                    dev.settimeout(self._timeout)
         elif self.spec.scheme == "serial":
             dev.reset_input_buffer()
+
+    def _take_waiting(self, dev: socket.socket, limit: int) -> tuple[int, bool]:
+        """Read and drop what the socket holds now, without waiting, until more than
+        ``limit`` bytes came: (bytes taken, whether the printer closed the connection)."""
+        dev.setblocking(False)
+        taken = 0
+        try:
+            while taken <= limit:
+                chunk = dev.recv(512)
+                if not chunk:
+                    return taken, True
+                taken += len(chunk)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as exc:
+            raise PrinterUnreachable(str(exc)) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                dev.settimeout(self._timeout)
+        return taken, False
 
     def _read_byte(self, deadline: float) -> int | None:
         dev = self._raw_device()
@@ -210,17 +217,7 @@ class Connection:
         stream then seems to answer: the bytes already behind the answer tell."""
         waiting = 0
         if isinstance(dev, socket.socket):
-            dev.setblocking(False)
-            try:
-                while waiting <= TRAILING_LIMIT and (chunk := dev.recv(512)):
-                    waiting += len(chunk)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as exc:
-                raise PrinterUnreachable(str(exc)) from exc
-            finally:
-                with contextlib.suppress(OSError):
-                    dev.settimeout(self._timeout)
+            waiting, _ = self._take_waiting(dev, TRAILING_LIMIT)  # closed: the next query says
         elif self.spec.scheme == "serial":
             with contextlib.suppress(Exception):
                 waiting = int(dev.in_waiting)
