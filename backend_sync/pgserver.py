@@ -30,7 +30,7 @@ def _free_port() -> int:
 class PrivatePostgres:
     """Start with :meth:`start`, stop with :meth:`stop`; ``url(db)`` for SQLAlchemy."""
 
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
         pg_config = shutil.which("pg_config")
         if pg_config is None:
             raise RuntimeError("pg_config not found: install PostgreSQL (scripts/setup.sh)")
@@ -41,6 +41,9 @@ class PrivatePostgres:
             if not os.access(exe, os.X_OK):
                 raise RuntimeError(f"{exe} missing: install PostgreSQL server binaries")
         self.durable = durable
+        # Server settings (``-c name=value``) on top of these defaults: a benchmark
+        # states the memory a production server would give PostgreSQL.
+        self.settings = dict(settings or {})
         self.root = Path(tempfile.mkdtemp(prefix="civicard-pg-"))
         self.port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -67,6 +70,8 @@ class PrivatePostgres:
                 "-c",
                 "full_page_writes=off",
             ]
+        for name, value in self.settings.items():
+            opts += ["-c", f"{name}={value}"]
         self.proc = subprocess.Popen(
             [*self._as, str(self.postgres), "-D", str(data), "-p", str(self.port), *opts],
             stdout=subprocess.DEVNULL,

@@ -7,11 +7,19 @@ TAC of every record, set-based inserts, the commit), as the HTTP endpoint runs i
 
     .venv/bin/python bench/bench_central.py [--records 60000] [--batch 2000] [--engine both]
         [--rounds 2] [--gc-default]
+    .venv/bin/python bench/bench_central.py --http [--workers 1,2] [--records 60000] [--rounds 2]
 
 On PostgreSQL it alternates ids taken in blocks (migration 0014) with one
 nextval per id, prints the CPU per purchase of this process and every
 PostgreSQL process together, and the same server's raw COPY ceiling for the
 rows a purchase writes, with the ingest's share of it.
+
+``--http`` measures the same batches through ``civicard central serve`` on
+PostgreSQL over loopback, with 1 and 2 API processes (``--workers``) alternating
+with an in-process run on the same server: purchases/s, the CPU per purchase of
+every central and PostgreSQL process, the speed-up from one process to two and
+HTTP against in-process. One client thread per terminal posts that terminal's
+batches in order (the bodies built before the timer), as kiosks upload.
 """
 
 from __future__ import annotations
@@ -20,12 +28,18 @@ import argparse
 import datetime as dt
 import gc
 import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from backend_sync import chain
 from backend_sync.central import documents, registry
@@ -36,7 +50,12 @@ from backend_sync.central.ingest import ingest_json
 from backend_sync.central.ledger import ID_BLOCK
 from backend_sync.central.service import Central
 from backend_sync.pgserver import PrivatePostgres
-from backend_sync.terminal_certs import make_test_terminal_ca, terminal_cert_pem_for
+from backend_sync.pgserver import _free_port as free_port
+from backend_sync.terminal_certs import (
+    make_test_terminal_ca,
+    save_test_terminal_ca,
+    terminal_cert_pem_for,
+)
 from cardlib import crypto
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.keys import IssuerKeys, KeyRole
@@ -167,42 +186,50 @@ def server_cpu(pg: PrivatePostgres) -> float:
 
 def copy_ceiling(central: Central, rows: int) -> float:
     """Rows/s PostgreSQL takes by COPY into copies of the ingest tables (same
-    columns, indexes and constraints), in one transaction per 8,000 rows: the
-    database's own ceiling for the rows a purchase writes."""
+    columns, indexes and constraints), in one transaction per 2,000 purchases: the
+    database's own ceiling for the rows a purchase writes. The COPY text of every
+    round is built before the timer (fresh keys per round, as the ingest writes new
+    records), so only the server's work and the socket are timed."""
     tables = ("terminal_records", "record_keys", "ledger_txns", "ledger_entries")
+    per_purchase = {"terminal_records": 1, "record_keys": 1, "ledger_txns": 1, "ledger_entries": 2}
     with central.engine.begin() as conn:
         shapes = {}
         for t in tables:
             conn.exec_driver_sql(f"CREATE TABLE copy_{t} (LIKE {t} INCLUDING ALL)")
             shapes[t] = conn.exec_driver_sql(f"SELECT * FROM {t} LIMIT 8000").all()
-    per_purchase = {"terminal_records": 1, "record_keys": 1, "ledger_txns": 1, "ledger_entries": 2}
+    per_round = sum(min(len(shapes[t]), 2000 * per_purchase[t]) for t in tables)
+    texts: list[list[tuple[str, bytes]]] = []
+    for rnd in range(1, -(-rows // per_round) + 1):
+        parts = []
+        for t in tables:
+            cols = list(shapes[t][0]._fields)
+            lines = []
+            for r in shapes[t][: 2000 * per_purchase[t]]:
+                row = list(r)
+                if t in ("terminal_records", "record_keys"):
+                    row[cols.index("seq")] += rnd * 10_000_000
+                    row[cols.index("ttc")] += rnd * 10_000_000
+                    asn = row[cols.index("asn")]
+                    row[cols.index("asn")] = f"{rnd:04d}{asn[4:]}"
+                else:
+                    row[cols.index("id")] += rnd * 10_000_000
+                lines.append("\t".join("\\N" if v is None else str(v) for v in row))
+            parts.append((f"COPY copy_{t} ({', '.join(cols)}) FROM STDIN",
+                          ("\n".join(lines) + "\n").encode()))  # fmt: skip
+        texts.append(parts)
     raw = central.engine.raw_connection()
     pgconn: Any = raw.driver_connection  # psycopg's own connection: COPY
-    done, rnd, t0 = 0, 0, time.perf_counter()
+    t0 = time.perf_counter()
     try:
-        while done < rows:
-            rnd += 1
+        for parts in texts:
             with pgconn.cursor() as cur:
-                for t in tables:
-                    n = min(len(shapes[t]), 2000 * per_purchase[t])
-                    cols = list(shapes[t][0]._fields)
-                    with cur.copy(f"COPY copy_{t} ({', '.join(cols)}) FROM STDIN") as cp:
-                        for r in shapes[t][:n]:
-                            row = list(r)
-                            # Fresh keys per round, as the ingest writes new records.
-                            if t in ("terminal_records", "record_keys"):
-                                row[cols.index("seq")] += rnd * 10_000_000
-                                row[cols.index("ttc")] += rnd * 10_000_000
-                                asn = row[cols.index("asn")]
-                                row[cols.index("asn")] = f"{rnd:04d}{asn[4:]}"
-                            else:
-                                row[cols.index("id")] += rnd * 10_000_000
-                            cp.write_row(row)
-                    done += n
+                for sql, data in parts:
+                    with cur.copy(sql) as cp:
+                        cp.write(data)
             pgconn.commit()
     finally:
         raw.close()
-    return done / (time.perf_counter() - t0)
+    return len(texts) * per_round / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -213,6 +240,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="PostgreSQL: alternating rounds")
     ap.add_argument("--gc-default", action="store_true",
                     help="Python's collector as is (not tuned as `central serve`)")  # fmt: skip
+    ap.add_argument(
+        "--http",
+        action="store_true",
+        help="PostgreSQL through `central serve` over loopback (see --workers)",
+    )
+    ap.add_argument("--workers", default="1,2", help="--http: API process counts alternated")
     args = ap.parse_args()
     keys = IssuerKeys.generate(Algorithm.TDES)
     t0 = time.perf_counter()
@@ -222,6 +255,9 @@ def main() -> None:
     if not args.gc_default:
         tune_gc()  # as `civicard central serve` runs (its start-up objects: the bench's)
     print(f"collector thresholds {gc.get_threshold()}")
+    if args.http:
+        http(keys, certs, bodies, args)
+        return
     if args.engine in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             central = setup(f"sqlite:///{Path(tmp) / 'central.db'}", keys, certs)
@@ -276,6 +312,152 @@ def postgres(keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[tuple[
                       f"{statistics.median(rates) / ceiling:.0%} of it")  # fmt: skip
     finally:
         pg.stop()
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (/proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d.name) == pid or int(f[1]) == pid:
+            total += (int(f[11]) + int(f[12])) / tick
+    return total
+
+
+def post_all(base: str, bodies: list[tuple[str, bytes]]) -> None:
+    """Every terminal's batches in its order, the terminals in parallel (one
+    keep-alive connection each), each acknowledged with nothing refused."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(base)
+    per: dict[str, list[bytes]] = {}
+    for tid, body in bodies:
+        per.setdefault(tid, []).append(body)
+    errors: list[str] = []
+
+    def one(mine: list[bytes]) -> None:
+        conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=120)
+        try:
+            for body in mine:
+                conn.request("POST", "/v1/batches", body,
+                             {"content-type": "application/json"})  # fmt: skip
+                resp = conn.getresponse()
+                data = resp.read()
+                ack = orjson.loads(data) if resp.status == 200 else {}
+                if ack.get("status") != "ok" or ack.get("results"):
+                    errors.append(f"{resp.status} {data[:200]!r}")
+                    return
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=one, args=(m,)) for m in per.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit(f"upload refused: {errors[0]}")
+
+
+def http(keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[tuple[str, bytes]],
+         args: argparse.Namespace) -> None:  # fmt: skip
+    """In process, then ``central serve --workers N`` for each N, alternating, in
+    rounds; a fresh database of one durable server each time."""
+    counts = [int(x) for x in args.workers.split(",")]
+    n = args.records
+    results: dict[str, list[tuple[float, float]]] = {}
+    ceilings: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        keys.save(tmp / "keys.json")
+        (tmp / "signing.pem").write_bytes(chain.private_key_pem(chain.generate_key()))
+        ca_file, _ = save_test_terminal_ca(tmp, *TERMINAL_CA)
+        pg = PrivatePostgres(durable=True).start()
+        try:
+            for r in range(args.rounds):
+                for mode in ["in-process", *(f"{w} worker{'s' * (w > 1)}" for w in counts)]:
+                    url = pg.create_database(f"http{r}_{mode.split()[0].replace('-', '_')}")
+                    central = setup(url, keys, certs)
+                    if mode == "in-process":
+                        c0, s0, w0 = time.process_time(), server_cpu(pg), time.perf_counter()
+                        run(central, bodies, args.batch)
+                        wall = time.perf_counter() - w0
+                        cpu = time.process_time() - c0 + server_cpu(pg) - s0
+                        ceilings.append(copy_ceiling(central, 5 * n) / 5)
+                        central.engine.dispose()
+                    else:
+                        central.engine.dispose()
+                        wall, cpu = serve_run(tmp, url, ca_file, int(mode.split()[0]), bodies, pg)
+                    results.setdefault(mode, []).append((n / wall, cpu / n * 1e6))
+                    print(f"  round {r + 1} {mode:11s} {n / wall:8,.0f} purchases/s, "
+                          f"{cpu / n * 1e6:5.1f} us CPU per purchase (central + PostgreSQL),"
+                          f" {cpu / wall:.2f} cores busy; load {os.getloadavg()[0]:.1f}",
+                          flush=True)  # fmt: skip
+        finally:
+            pg.stop()
+    med = {m: statistics.median(x[0] for x in v) for m, v in results.items()}
+    cpu_med = {m: statistics.median(x[1] for x in v) for m, v in results.items()}
+    for m in results:
+        print(f"{m:11s} median {med[m]:8,.0f} purchases/s, {cpu_med[m]:5.1f} us CPU per purchase"
+              f" (target 45,000/s, 20 us)")  # fmt: skip
+    ceiling = statistics.median(ceilings)
+    print(f"raw COPY ceiling of the same server {ceiling:,.0f} purchases/s (5 rows each);"
+          f" in-process at {med['in-process'] / ceiling:.0%} of it")  # fmt: skip
+    one = f"{counts[0]} worker{'s' * (counts[0] > 1)}"
+    print(f"HTTP ({one}) at {med[one] / med['in-process']:.2f} of in-process (target >= 0.90)")
+    for w in counts[1:]:
+        m = f"{w} workers"
+        print(f"{m} against {one}: {med[m] / med[one]:.2f}x (target 1.6x); load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+
+
+def serve_run(
+    tmp: Path, url: str, ca_file: Path, workers: int, bodies: list[tuple[str, bytes]],
+    pg: PrivatePostgres,
+) -> tuple[float, float]:  # fmt: skip
+    """Wall seconds and CPU seconds (every serving process and PostgreSQL) of
+    posting every body to a fresh ``central serve --workers N``."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "central", "serve", "--db", url,
+         "--issuer-keys", str(tmp / "keys.json"), "--signing-key", str(tmp / "signing.pem"),
+         "--terminal-ca", str(ca_file), "--port", str(port), "--no-migrate",
+         "--workers", str(workers)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(1200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        time.sleep(0.5 if workers > 1 else 0)  # every worker listening
+        # A warm-up: the first request of each worker builds its caches.
+        for _ in range(4 * workers):
+            httpx.get(base + "/healthz", timeout=5)
+        c0, s0, w0 = proc_cpu(proc.pid), server_cpu(pg), time.perf_counter()
+        k0 = time.process_time()
+        post_all(base, bodies)
+        wall = time.perf_counter() - w0
+        cpu = proc_cpu(proc.pid) - c0 + server_cpu(pg) - s0
+        # The client's own share of the same cores (not in the central's figures).
+        print(f"    the uploading client: {(time.process_time() - k0) / wall:.2f} cores")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    return wall, cpu
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ New endpoints follow them by declaring their refusals; nothing inside a handler.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend_sync.central.service import Refused
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -125,6 +128,8 @@ def install(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> No
         # The database went away (a primary failing over to its standby). A commit
         # cut off may or may not have happened; the terminal's retry is answered
         # from what the database holds (idempotent by terminal and seq).
+        log.warning("%s %s: database unavailable: %s", _req.method, _req.url.path,
+                    str(exc.orig or exc).splitlines()[0])  # fmt: skip
         return JSONResponse({"reason": "database_unavailable", "detail": "retry later"},
                             status_code=503, headers={"retry-after": "1"})  # fmt: skip
 

@@ -16,7 +16,9 @@ The rules (docs/sync.md, "Ingest") in order:
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
 import orjson
@@ -30,6 +32,8 @@ from backend_sync.central.notices import notify_after_posting
 from backend_sync.central.posting import BatchPoster, precompute_tacs
 from backend_sync.central.service import Central, Refused
 from backend_sync.wire import Ack, Batch, RecordResult, record_dict
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ingest", "ingest_json"]
 
@@ -88,8 +92,21 @@ def ingest(central: Central, batch: Batch, raw_records: list[dict[str, Any]] | N
         tacs = precompute_tacs(central, recs)
         partitions.ready(central, central.now_ms())  # this month's partitions exist
         _wait_for_predecessor(central, tid, h.first_seq - 1)
-        with central.engine.begin() as conn:
-            ack = _ingest_locked(central, conn, batch, hashes, tacs)
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                with central.engine.begin() as conn:
+                    ack = _ingest_locked(central, conn, batch, hashes, tacs)
+                break
+            except sa.exc.OperationalError as exc:
+                # The database chose this transaction as a deadlock's (or a
+                # serialization conflict's) victim and rolled all of it back: the
+                # batch is written again from the start, here rather than by the
+                # terminal after a 503.
+                if attempt == TRANSIENT_ATTEMPTS or not transient(exc):
+                    raise
+                log.info("batch %s %s..%s: %s, attempt %d", tid, h.first_seq, h.last_seq,
+                         getattr(exc.orig, "sqlstate", "?"), attempt)  # fmt: skip
+                time.sleep(0.01 * attempt)
     except sa.exc.IntegrityError as exc:
         # Another replica stored a record with the same (ASN, ATC, type) or TTC
         # between our checks and our insert: the retry sees it and rejects it.
@@ -98,6 +115,17 @@ def ingest(central: Central, batch: Batch, raw_records: list[dict[str, Any]] | N
         _end(central, tid, h.last_seq, done)
     notify_after_posting(central)  # paid orders reach their billers (after the commit)
     return ack
+
+
+TRANSIENT_ATTEMPTS = 3  # a write the database rolled back as a deadlock victim
+# SQLSTATEs of a transaction PostgreSQL rolled back whole because of another one
+# (deadlock_detected, serialization_failure): nothing of it was kept.
+_TRANSIENT = frozenset({"40P01", "40001"})
+
+
+def transient(exc: sa.exc.OperationalError) -> bool:
+    """The database rolled the whole transaction back for another's sake: safe to redo."""
+    return getattr(exc.orig, "sqlstate", None) in _TRANSIENT
 
 
 # A terminal that sends its next batch before the answer to the one before (the

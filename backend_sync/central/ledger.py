@@ -96,7 +96,11 @@ def account_ids(conn: sa.Connection, codes: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {c: i for c, i in conn.execute(sel)}
     missing = wanted - found.keys()
     if missing:
-        insert_ignore(conn, accounts, [{"code": c, "kind": _kind(c)} for c in missing], ["code"])
+        # In code order: two batches creating the same new accounts then take their
+        # index entries in one order (a set's order differs between sets, and
+        # between processes: it deadlocked two uploads on PostgreSQL).
+        rows: list[dict[str, object]] = [{"code": c, "kind": _kind(c)} for c in sorted(missing)]
+        insert_ignore(conn, accounts, rows, ["code"])
         found.update({c: i for c, i in conn.execute(sel)})
     return found
 

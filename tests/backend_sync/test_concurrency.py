@@ -218,3 +218,146 @@ def test_next_batch_waits_for_its_predecessor_in_flight(
     gap = ingest.ingest_json(central, plans[t2][1][1])
     assert (gap.status, gap.acked) == ("gap", 0)
     assert central._in_flight == {}
+
+
+@pytest.mark.postgres
+def test_uploads_creating_the_same_new_accounts_never_deadlock(
+    postgres: PrivatePostgres,
+    issuer_keys: IssuerKeys,
+    central_signing_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """Concurrent transactions creating overlapping sets of new accounts (payees
+    first met in two terminals' batches at once) take the accounts' index entries in
+    one order: a set's iteration order differs from set to set, and deadlocked two
+    uploads on PostgreSQL when the accounts were created in it."""
+    from backend_sync.central import ledger
+
+    central = make_central(
+        postgres.create_database("accounts_race"), issuer_keys, central_signing_key
+    )
+    codes = [f"payee:race{k:03d}" for k in range(60)]
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker(w: int) -> None:
+        start.wait()
+        for r in range(12):
+            # Sets of different sizes and members: their orders disagree.
+            k = 5 + (w * 7 + r * 11) % 50
+            subset = {codes[(w * 13 + r * 17 + i * (w + 2)) % len(codes)] for i in range(k)}
+            try:
+                with central.engine.begin() as conn:
+                    ids = ledger.account_ids(conn, subset)
+                    time.sleep(0.002)  # hold the new index entries a moment
+                    assert set(ids) == subset
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    central.engine.dispose()
+    assert not errors, errors[0]
+
+
+@pytest.mark.postgres
+def test_a_deadlock_victim_is_recognized_as_safe_to_redo(postgres: PrivatePostgres) -> None:
+    """The ingest redoes a batch whose transaction PostgreSQL rolled back as a
+    deadlock's victim (ingest.transient); a real deadlock between two connections
+    is one, a database that is gone is not."""
+    import sqlalchemy as sa
+
+    from backend_sync.central.db import make_engine
+
+    engine = make_engine(postgres.create_database("deadlock_probe"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE rows_ (k int PRIMARY KEY, v int)")
+        conn.exec_driver_sql("INSERT INTO rows_ VALUES (1, 0), (2, 0)")
+    caught: list[BaseException] = []
+    both = threading.Barrier(2)
+
+    def lock(first: int, second: int) -> None:
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"UPDATE rows_ SET v = v + 1 WHERE k = {first}")
+                both.wait()
+                conn.exec_driver_sql(f"UPDATE rows_ SET v = v + 1 WHERE k = {second}")
+        except sa.exc.OperationalError as exc:
+            caught.append(exc)
+
+    threads = [threading.Thread(target=lock, args=a) for a in ((1, 2), (2, 1))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(caught) == 1 and ingest.transient(caught[0])  # type: ignore[arg-type]
+    engine.dispose()
+    gone = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
+    with pytest.raises(sa.exc.OperationalError) as down:
+        gone.connect()
+    assert not ingest.transient(down.value)
+
+
+@pytest.mark.postgres
+def test_a_batch_chosen_as_deadlock_victim_is_written_again_once(
+    postgres: PrivatePostgres,
+    tmp_path: Path,
+    issuer_keys: IssuerKeys,
+    central_signing_key: ec.EllipticCurvePrivateKey,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another transaction holds a card's state row the batch needs and then asks
+    for the terminal's row the batch holds: PostgreSQL rolls the batch back as the
+    deadlock's victim. The central writes it again at once (no 503 to the terminal),
+    and every record is held once."""
+    import logging
+
+    import orjson
+
+    central = make_central(
+        postgres.create_database("deadlock_victim"), issuer_keys, central_signing_key
+    )
+    with ThreadServer(central) as srv:
+        plans = _prepare(central, srv.url, tmp_path, issuer_keys)
+    tid = next(iter(plans))
+    (last1, first), (last2, second), _ = plans[tid]
+    assert ingest.ingest_json(central, first).acked == last1  # the cards' states exist now
+    asn = orjson.loads(second)["records"][-1]["asn"]
+    answers: list[Ack] = []
+    caplog.set_level(logging.INFO, logger="backend_sync.central.ingest")
+    with central.engine.connect() as other, central.engine.connect() as probe:
+        other.exec_driver_sql("SET deadlock_timeout = '10s'")  # the batch detects it first
+        other.exec_driver_sql("SELECT 1 FROM card_states WHERE asn = %s FOR UPDATE", (asn,))
+        th = threading.Thread(target=lambda: answers.append(ingest.ingest_json(central, second)))
+        th.start()
+        for _ in range(400):  # until the batch waits for the card's row
+            waiting = probe.exec_driver_sql(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE 'INSERT INTO card_states%%'"
+            ).scalar_one()
+            probe.rollback()
+            if waiting:
+                break
+            time.sleep(0.025)
+        else:
+            raise AssertionError("the batch never waited for the card's state")
+        other.exec_driver_sql(
+            "SELECT 1 FROM terminals WHERE terminal_id = %s FOR UPDATE", (tid,)
+        )  # granted once the batch, the victim, rolled back
+        other.commit()
+        th.join(30)
+    assert [(a.status, a.acked) for a in answers] == [("ok", last2)]
+    assert any("40P01" in r.getMessage() for r in caplog.records)
+    with central.engine.connect() as conn:
+        rows, seqs = conn.exec_driver_sql(
+            "SELECT COUNT(*), COUNT(DISTINCT seq) FROM terminal_records WHERE terminal_id = %s",
+            (tid,),
+        ).one()
+        doubled = conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM (SELECT ref FROM ledger_txns GROUP BY ref HAVING COUNT(*) > 1) d"
+        ).scalar_one()
+    assert (rows, seqs, doubled) == (last2, last2, 0)
+    central.engine.dispose()
