@@ -331,8 +331,8 @@ def proc_cpu(pid: int) -> float:
 
 
 def post_all(base: str, bodies: list[tuple[str, bytes]]) -> None:
-    """Every terminal's batches in its order, the terminals in parallel (one
-    keep-alive connection each), each acknowledged with nothing refused."""
+    """Every terminal's batches in its order, the terminals in parallel, each
+    acknowledged with nothing refused."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -343,19 +343,21 @@ def post_all(base: str, bodies: list[tuple[str, bytes]]) -> None:
     errors: list[str] = []
 
     def one(mine: list[bytes]) -> None:
-        conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=120)
-        try:
-            for body in mine:
-                conn.request("POST", "/v1/batches", body,
-                             {"content-type": "application/json"})  # fmt: skip
+        for body in mine:
+            # A connection per upload, as a kiosk's agent makes one every sync
+            # interval: with ``--workers`` each is accepted by whichever process is
+            # free (ten kept-alive connections would stay where they landed).
+            conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=120)
+            try:
+                conn.request("POST", "/v1/batches", body, {"content-type": "application/json"})
                 resp = conn.getresponse()
                 data = resp.read()
-                ack = orjson.loads(data) if resp.status == 200 else {}
-                if ack.get("status") != "ok" or ack.get("results"):
-                    errors.append(f"{resp.status} {data[:200]!r}")
-                    return
-        finally:
-            conn.close()
+            finally:
+                conn.close()
+            ack = orjson.loads(data) if resp.status == 200 else {}
+            if ack.get("status") != "ok" or ack.get("results"):
+                errors.append(f"{resp.status} {data[:200]!r}")
+                return
 
     threads = [threading.Thread(target=one, args=(m,)) for m in per.values()]
     for t in threads:
