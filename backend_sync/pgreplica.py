@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from backend_sync.pgserver import _free_port
+from backend_sync.pgserver import free_port
 
 # The commands run here are PostgreSQL's own binaries with arguments built here.
 # ruff: noqa: S603
@@ -45,7 +45,7 @@ class ReplicatedPostgres:
             if not os.access(exe, os.X_OK):
                 raise RuntimeError(f"{exe} missing: install PostgreSQL server binaries")
         self.root = Path(tempfile.mkdtemp(prefix="civicard-pgrepl-"))
-        self.ports = {"primary": _free_port(), "standby": _free_port()}
+        self.ports = {"primary": free_port(), "standby": free_port()}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._as: list[str] = []
         if os.geteuid() == 0:

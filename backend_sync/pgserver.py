@@ -18,10 +18,11 @@ from pathlib import Path
 # The commands run here are PostgreSQL's own binaries with arguments built here.
 # ruff: noqa: S603
 
-__all__ = ["PrivatePostgres"]
+__all__ = ["PrivatePostgres", "free_port"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on loopback now (for a server about to be started)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -45,7 +46,7 @@ class PrivatePostgres:
         # states the memory a production server would give PostgreSQL.
         self.settings = dict(settings or {})
         self.root = Path(tempfile.mkdtemp(prefix="civicard-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self._as: list[str] = []
         if os.geteuid() == 0:

@@ -49,8 +49,7 @@ from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.ingest import ingest_json
 from backend_sync.central.ledger import ID_BLOCK
 from backend_sync.central.service import Central
-from backend_sync.pgserver import PrivatePostgres
-from backend_sync.pgserver import _free_port as free_port
+from backend_sync.pgserver import PrivatePostgres, free_port
 from backend_sync.terminal_certs import (
     make_test_terminal_ca,
     save_test_terminal_ca,
@@ -169,7 +168,11 @@ def server_cpu(pg: PrivatePostgres) -> float:
     """CPU seconds of every process of the private PostgreSQL (postmaster, backends,
     WAL writer, checkpointer), from /proc: the database's share of the work."""
     assert pg.proc is not None
-    root = int((pg.root / "data" / "postmaster.pid").read_text().split()[0])
+    return proc_cpu(int((pg.root / "data" / "postmaster.pid").read_text().split()[0]))
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (/proc)."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for d in Path("/proc").iterdir():
@@ -179,7 +182,7 @@ def server_cpu(pg: PrivatePostgres) -> float:
             f = (d / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(d.name) == root or int(f[1]) == root:  # the postmaster and its children
+        if int(d.name) == pid or int(f[1]) == pid:
             total += (int(f[11]) + int(f[12])) / tick
     return total
 
@@ -312,22 +315,6 @@ def postgres(keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[tuple[
                       f"{statistics.median(rates) / ceiling:.0%} of it")  # fmt: skip
     finally:
         pg.stop()
-
-
-def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (/proc)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(d.name) == pid or int(f[1]) == pid:
-            total += (int(f[11]) + int(f[12])) / tick
-    return total
 
 
 def post_all(base: str, bodies: list[tuple[str, bytes]]) -> None:

@@ -51,19 +51,22 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from backend_sync import chain
 from backend_sync.central import documents, ledger, models, registry
 from backend_sync.central.cardcrypto import CardCrypto
 from backend_sync.central.db import make_engine, upgrade
 from backend_sync.central.service import Central
 from backend_sync.fleet_wire import Heartbeat
-from backend_sync.pgserver import PrivatePostgres
+from backend_sync.pgserver import PrivatePostgres, free_port
 from backend_sync.terminal_certs import (
     make_test_terminal_ca,
     save_test_terminal_ca,
     terminal_cert_pem_for,
 )
 from backend_sync.wire import AuthorizeLoad, record_dict
+from bench.bench_central import proc_cpu
 from cardlib import crypto
 from cardlib.crypto import Algorithm, TransactionType
 from cardlib.keys import IssuerKeys, KeyRole
@@ -545,7 +548,7 @@ def main() -> None:
                 tmp, args.terminals, args.validators, args.cards, pg)  # fmt: skip
             took = time.perf_counter() - t0
             print(f"set up {len(terms)} terminals, {len(asns)} cards ({took:.0f} s)")
-            port = pg_free_port()
+            port = free_port()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "kiosk.cli", "central", "serve", "--db", url,
                  "--issuer-keys", str(keys), "--signing-key", str(signing),
@@ -576,9 +579,9 @@ def main() -> None:
                 w = ctx.Process(target=_worker, args=(cfg, out))
                 w.start()
                 workers.append(w)
-            cpu0 = _central_cpu(proc.pid)
+            cpu0 = proc_cpu(proc.pid)
             results = [out.get() for _ in workers]
-            cpu = _central_cpu(proc.pid) - cpu0
+            cpu = proc_cpu(proc.pid) - cpu0
             for w in workers:
                 w.join()
             load = os.getloadavg()
@@ -639,29 +642,6 @@ def main() -> None:
     )
     if problems:
         raise SystemExit(1)
-
-
-def pg_free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _central_cpu(pid: int) -> float:
-    """User + system CPU seconds of the central's process and its workers (/proc)."""
-    total = 0.0
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(d.name) == pid or int(f[1]) == pid:
-            total += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 if __name__ == "__main__":

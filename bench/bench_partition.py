@@ -218,6 +218,13 @@ def verdict(engine: str, fill: int, ratios: list[float], cpu_ratios: list[float]
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, eq, value = text.partition("=")
+    if not (eq and name and value):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    return name, value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fill", type=int, default=10_000_000, help="old purchases (PostgreSQL)")
@@ -230,11 +237,11 @@ def main() -> None:
         help="PostgreSQL: the empty database gets the twelve past month partitions too (empty)",
     )  # fmt: skip
     ap.add_argument(
-        "--pg", action="append", default=[], metavar="NAME=VALUE",
+        "--pg", action="append", default=[], metavar="NAME=VALUE", type=_setting,
         help="a PostgreSQL server setting (repeatable); default shared_buffers: a quarter of RAM",
     )  # fmt: skip
     args = ap.parse_args()
-    settings = dict(kv.split("=", 1) for kv in args.pg)
+    settings = dict(args.pg)
     # A dedicated database server: PostgreSQL's documentation starts shared_buffers
     # at a quarter of the memory. Its stock 128 MB is smaller than the exactly-once
     # keys' indexes at 10 M records (about 1.9 GB): `--pg shared_buffers=128MB`.
@@ -250,8 +257,7 @@ def main() -> None:
           f"a warm-up and {args.rounds} rounds of {k} batches")  # fmt: skip
     if args.fill:
         pg = PrivatePostgres(durable=True, settings=settings).start()
-        if settings:
-            print("postgresql settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        print("postgresql settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
         try:
             dbs = {n: setup(pg.create_database(f"bench_{n}"), keys, certs)
                    for n in ("empty", "full")}  # fmt: skip

@@ -129,7 +129,7 @@ def install(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> No
         # cut off may or may not have happened; the terminal's retry is answered
         # from what the database holds (idempotent by terminal and seq).
         log.warning("%s %s: database unavailable: %s", _req.method, _req.url.path,
-                    str(exc.orig or exc).splitlines()[0])  # fmt: skip
+                    str(exc.orig or exc).partition("\n")[0])  # fmt: skip
         return JSONResponse({"reason": "database_unavailable", "detail": "retry later"},
                             status_code=503, headers={"retry-after": "1"})  # fmt: skip
 
