@@ -76,10 +76,20 @@ def test_refusals() -> None:
     good = blindrsa.blind_sign(priv, bl.blinded_msg)
     other = rsa.generate_private_key(public_exponent=65537, key_size=4096)
     # A signer using another key (the central handing out a different poll key) fails
-    # at the kiosk's finalize.
-    wrong = blindrsa.blind_sign(other, bl.blinded_msg)
+    # at the kiosk's finalize. That key signs only below its own modulus (the blinded
+    # message is reduced to it), and its answer may then be at or above ours ("out of
+    # range") or below it ("does not verify"): both paths, each made certain (the raw
+    # answer alone would pick one at random).
+    n_other = other.public_key().public_numbers().n
+    reduced = (int.from_bytes(bl.blinded_msg, "big") % n_other).to_bytes(k, "big")
+    wrong = int.from_bytes(blindrsa.blind_sign(other, reduced), "big")
+    n = pub.public_numbers().n
     with pytest.raises(BlindRsaError, match="does not verify"):
-        blindrsa.finalize(pub, prepared, wrong, bl.inv)
+        blindrsa.finalize(pub, prepared, (wrong % n).to_bytes(k, "big"), bl.inv)
+    with pytest.raises(BlindRsaError, match="out of range"):
+        blindrsa.finalize(
+            pub, prepared, (n + wrong % (2 ** (8 * k) - n)).to_bytes(k, "big"), bl.inv
+        )
     tampered = bytes([good[0] ^ 1]) + good[1:]
     with pytest.raises(BlindRsaError, match="does not verify"):
         blindrsa.finalize(pub, prepared, tampered, bl.inv)
