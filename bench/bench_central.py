@@ -6,7 +6,7 @@ the whole ingest of an upload body (JSON parse and validation, signature, chain,
 TAC of every record, set-based inserts, the commit), as the HTTP endpoint runs it.
 
     .venv/bin/python bench/bench_central.py [--records 60000] [--batch 2000] [--engine both]
-        [--rounds 2] [--gc-default]
+        [--rounds 2] [--gc-default] [--cards 3000]
     .venv/bin/python bench/bench_central.py --http [--workers 1,2] [--records 60000] [--rounds 2]
 
 On PostgreSQL it alternates ids taken in blocks (migration 0014) with one
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import math
 import os
 import signal
 import statistics
@@ -139,10 +140,8 @@ def setup(url: str, keys: IssuerKeys, certs: list[tuple[str, str]]) -> Central:
     central = Central(engine=engine, crypto=CardCrypto.of(keys.subset(KeyRole.LOAD, KeyRole.TAC)),
                       signing_key=chain.generate_key(), admin_token="",
                       terminal_cas=[TERMINAL_CA[1]])  # fmt: skip
-    for i in range(1, CARDS + 1):
-        registry.register_card(
-            central, asn=f"3215{i:016d}", algorithm=int(keys.algorithm), key_version=1
-        )
+    asns = [f"3215{i:016d}" for i in range(1, CARDS + 1)]
+    registry.register_cards(central, asns, algorithm=int(keys.algorithm), key_version=1)
     for tid, cert in certs:
         registry.enroll_terminal(central, terminal_id=tid, cert_pem=cert)
     assert documents.publish(central, "catalog", CATALOG) == 1
@@ -236,6 +235,7 @@ def copy_ceiling(central: Central, rows: int) -> float:
 
 
 def main() -> None:
+    global CARDS
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=60_000)
     ap.add_argument("--batch", type=int, default=2000)
@@ -249,11 +249,18 @@ def main() -> None:
         help="PostgreSQL through `central serve` over loopback (see --workers)",
     )
     ap.add_argument("--workers", default="1,2", help="--http: API process counts alternated")
+    ap.add_argument("--cards", type=int, default=CARDS,
+                    help="cards the purchases spread over: the default reuses each card "
+                    "about 20 times in 60,000 purchases (its keys cached at the central); "
+                    "as many cards as purchases makes each one new to it")  # fmt: skip
     args = ap.parse_args()
+    CARDS = args.cards
+    if math.gcd(CARDS, 7919) != 1:
+        ap.error("--cards must not be a multiple of 7919 (the stride over the cards)")
     keys = IssuerKeys.generate(Algorithm.TDES)
     t0 = time.perf_counter()
     certs, bodies = generate(keys, args.records, args.batch)
-    print(f"generated {args.records} purchases in {len(bodies)} signed batches "
+    print(f"generated {args.records} purchases on {CARDS} cards in {len(bodies)} signed batches "
           f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
     if not args.gc_default:
         tune_gc()  # as `civicard central serve` runs (its start-up objects: the bench's)

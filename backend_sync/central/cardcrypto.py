@@ -1,7 +1,10 @@
 """What the central checks on cards, with the only keys it holds (load and TAC).
 
 Per-card keys are diversified once and cached: a busy central meets the same
-cards again and again, and diversification costs two block-cipher calls.
+cards again and again. A card not in the cache (most of a city's cards, most of
+the time) costs one block-cipher call on an encryptor kept per master key (and
+per thread), not the new cipher contexts :func:`cardlib.crypto.diversify`
+builds: in both algorithms a card key is ECB(level key, ASN8 || NOT ASN8).
 
 The purchase TAC is the hot path of ingest. It is the CBC-MAC of
 :func:`cardlib.crypto.mac`, computed here on a CBC context kept per card key
@@ -26,6 +29,7 @@ from cardlib.keys import IssuerKeys, KeyRole
 __all__ = ["CardCrypto", "UnknownKey", "bcd"]
 
 _CACHE_LIMIT = 200_000
+_ONES = (1 << 64) - 1  # NOT of an 8-byte ASN
 # Method-2 padding by (data length, block): the purchase TAC data is 22 bytes.
 _PAD = {(n, b): crypto.pad_m2(bytes(n), b)[n:] for n in range(1, 64) for b in (8, 16)}
 
@@ -50,6 +54,9 @@ class CardCrypto:
         self._keys = dict(keys)
         self._tac: dict[tuple[str, int, int], bytes] = {}
         self._dlk: dict[tuple[str, int, int], bytes] = {}
+        # The key a card's ASN is diversified under, per (role, algorithm, version):
+        # the master, or for a two-level tree the issuer's key under it.
+        self._level: dict[tuple[KeyRole, int, int], bytes] = {}
         self._local = threading.local()
 
     @classmethod
@@ -64,16 +71,46 @@ class CardCrypto:
         if key is None:
             try:
                 issuer = self._keys[Algorithm(alg)]
+                asn8 = bytes.fromhex(asn)[-8:]  # as diversify(): 10 bytes, or the last 8
+                if len(asn) not in (16, 20):
+                    raise ValueError("an ASN is 10 bytes")
                 # Along the issuer's key tree (one level, or issuer id then ASN).
-                key = issuer.card_key(role, ver, bytes.fromhex(asn))
+                inverted = (int.from_bytes(asn8, "big") ^ _ONES).to_bytes(8, "big")
+                key = self._ecb(role, issuer, ver).update(asn8 + inverted)
             except (KeyError, ValueError):
                 raise UnknownKey(f"no {role} key for algorithm {alg:02X} version {ver}") from None
-            if role is KeyRole.TAC:
-                key = crypto.tac_key(key, issuer.algorithm)
+            if role is KeyRole.TAC and issuer.algorithm is Algorithm.TDES:
+                # crypto.tac_key: the left half XOR the right half (SM4: the key itself).
+                key = (int.from_bytes(key[:8], "big") ^ int.from_bytes(key[8:], "big")).to_bytes(
+                    8, "big"
+                )
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
             cache[ck] = key
         return key
+
+    def _ecb(self, role: KeyRole, issuer: IssuerKeys, ver: int) -> Any:
+        """ECB encryptor of the key card ASNs are diversified under, per thread."""
+        lk = (role, int(issuer.algorithm), ver)
+        cache: dict[tuple[KeyRole, int, int], Any] | None = getattr(self._local, "ecb", None)
+        if cache is None:
+            cache = self._local.ecb = {}
+        enc = cache.get(lk)
+        if enc is None:
+            level = self._level.get(lk)
+            if level is None:
+                level = issuer.master(role, ver)
+                if len(level) != 16:
+                    raise ValueError(f"master keys are 16 bytes, got {len(level)}")
+                if issuer.issuer_id is not None:
+                    level = crypto.diversify(level, issuer.issuer_id, issuer.algorithm)
+                self._level[lk] = level
+            cipher: Any = (
+                crypto.TripleDES(level) if issuer.algorithm is Algorithm.TDES
+                else algorithms.SM4(level)
+            )  # fmt: skip
+            enc = cache[lk] = Cipher(cipher, modes.ECB()).encryptor()  # noqa: S305 - PBOC's
+        return enc
 
     def _cbc(self, key: bytes, alg: Algorithm) -> list[Any]:
         """[CBC encryptor, its last output block] for a MAC key, cached per thread."""

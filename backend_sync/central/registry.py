@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,14 @@ from backend_sync.central import ledger
 from backend_sync.central.models import cards, hotlist_events, terminals
 from backend_sync.central.service import Central, Refused
 
-__all__ = ["enroll_terminal", "hotlist", "register_card", "revoke_terminal", "set_card_status"]
+__all__ = [
+    "enroll_terminal",
+    "hotlist",
+    "register_card",
+    "register_cards",
+    "revoke_terminal",
+    "set_card_status",
+]
 
 _CARD_STATES = {"active", "blocked", "terminated"}
 
@@ -85,39 +93,50 @@ def register_card(central: Central, *, asn: str, algorithm: int, key_version: in
     """Register a card at issuance (idempotent); opens its purse account. The same
     ASN with another algorithm or key version is refused (409 ``card_exists``): a
     card's keys are fixed at issuance."""
-    asn = _hex(asn, 10, "asn")
+    register_cards(central, [asn], algorithm=algorithm, key_version=key_version)
+
+
+def register_cards(
+    central: Central, asns: Sequence[str], *, algorithm: int, key_version: int
+) -> None:
+    """:func:`register_card` for a production run of cards of one key set, in one
+    transaction: all are registered, or (one refused) none."""
+    asns = [_hex(a, 10, "asn") for a in asns]
     if algorithm not in (0, 4) or not 0 <= key_version <= 255:
         raise Refused(422, "bad_card", "algorithm 0 (3DES) or 4 (SM4), key version 0..255")
     now = central.now_ms()
     with central.engine.begin() as conn:
-        have = conn.execute(
-            sa.select(cards.c.algorithm, cards.c.key_version).where(cards.c.asn == asn)
-        ).first()
-        if have is not None:
-            if (have.algorithm, have.key_version) != (algorithm, key_version):
-                raise Refused(
-                    409, "card_exists",
-                    f"{asn} is registered with algorithm {have.algorithm}, "
-                    f"key version {have.key_version}",
-                )  # fmt: skip
-            return
-        acc = ledger.account_ids(conn, [ledger.card_account(asn)])[ledger.card_account(asn)]
-        ledger.insert_ignore(
-            conn,
-            cards,
-            [
+        unique = list(dict.fromkeys(asns))
+        for part in range(0, len(unique), _CHUNK):  # bound parameters per statement
+            new = dict.fromkeys(unique[part : part + _CHUNK])
+            q = sa.select(cards.c.asn, cards.c.algorithm, cards.c.key_version)
+            for have in conn.execute(q.where(cards.c.asn.in_(list(new)))):
+                if (have.algorithm, have.key_version) != (algorithm, key_version):
+                    raise Refused(
+                        409, "card_exists",
+                        f"{have.asn} is registered with algorithm {have.algorithm}, "
+                        f"key version {have.key_version}",
+                    )  # fmt: skip
+                del new[have.asn]
+            if not new:
+                continue
+            accs = ledger.account_ids(conn, [ledger.card_account(a) for a in new])
+            rows: list[dict[str, object]] = [
                 {
-                    "asn": asn,
+                    "asn": a,
                     "algorithm": algorithm,
                     "key_version": key_version,
                     "status": "active",
-                    "account_id": acc,
+                    "account_id": accs[ledger.card_account(a)],
                     "registered_ms": now,
                     "updated_ms": now,
                 }
-            ],
-            ["asn"],
-        )
+                for a in new
+            ]
+            ledger.insert_ignore(conn, cards, rows, ["asn"])
+
+
+_CHUNK = 2000  # cards per statement (SQLite and psycopg bound the parameters)
 
 
 def set_card_status(central: Central, *, asn: str, status: str) -> int:

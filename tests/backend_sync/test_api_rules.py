@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from backend_sync import chain
 from backend_sync.central.service import Central
@@ -192,3 +193,27 @@ def test_re_registering_a_card_with_other_keys_is_a_conflict(central: Central) -
     with central.engine.connect() as conn:
         row = conn.execute(cards_t.select()).one()
     assert (row.algorithm, row.key_version) == (0, 1)
+
+
+def test_a_run_of_cards_registers_whole_or_not_at_all(central: Central) -> None:
+    """registry.register_cards (a production run, the benchmarks' city): chunked
+    statements in one transaction; one card already held with other keys refuses
+    the run, and none of it is registered."""
+    from backend_sync.central import registry
+    from backend_sync.central.models import cards as cards_t
+    from backend_sync.central.service import Refused
+
+    run = [asn_of(n) for n in range(1, 4502)]  # more than two chunks
+    registry.register_cards(central, run[:10], algorithm=0, key_version=1)
+    registry.register_cards(central, run, algorithm=0, key_version=1)  # 10 held already
+    registry.register_cards(central, run, algorithm=0, key_version=1)  # idempotent
+    with central.engine.connect() as conn:
+        held = conn.execute(sa.select(sa.func.count()).select_from(cards_t)).scalar_one()
+        accounts = {r.account_id for r in conn.execute(sa.select(cards_t.c.account_id))}
+    assert held == len(accounts) == len(run)
+    more = [asn_of(n) for n in range(5000, 7100)] + [run[-1]]
+    with pytest.raises(Refused) as refused:
+        registry.register_cards(central, more, algorithm=4, key_version=1)
+    assert refused.value.reason == "card_exists"
+    with central.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(cards_t)).scalar_one() == held

@@ -62,3 +62,46 @@ def test_fast_purchase_tac_equals_cardlib(
     batch = cc.purchase_tacs([(asn.hex().upper(), int(alg), 1, data)] * 2)
     assert batch == [want.hex().upper()] * 2
     assert cc.purchase_tacs([(asn.hex().upper(), int(alg), 9, data)]) == [None]  # no such key
+
+
+# Key trees of both algorithms, one and two levels, two key versions.
+_TREES = [
+    IssuerKeys.generate(alg, (1, 2), issuer_id=iid)
+    for alg in Algorithm
+    for iid in (None, bytes.fromhex("3215000000000001"))
+]
+_TREE_CC = [CardCrypto.of(k.subset(KeyRole.LOAD, KeyRole.TAC)) for k in _TREES]
+
+
+@given(
+    tree=st.integers(0, len(_TREES) - 1),
+    asn=st.binary(min_size=10, max_size=10),
+    ver=st.sampled_from([1, 2]),
+    atc=st.integers(0, 0xFFFF),
+)
+def test_a_card_new_to_the_central_gets_the_reference_card_keys(
+    tree: int, asn: bytes, ver: int, atc: int
+) -> None:
+    """The central's diversification (one ECB call on a kept encryptor) equals
+    cardlib's key tree for cards it has never seen, TAC and load keys alike."""
+    keys, cc = _TREES[tree], _TREE_CC[tree]
+    alg = keys.algorithm
+    tid, date, tm = (bytes.fromhex(x) for x in ("320500000001", "20261202", "101500"))
+    dtk = crypto.tac_key(keys.card_key(KeyRole.TAC, ver, asn), alg)
+    want = crypto.purchase_tac(dtk, 150, TransactionType.PURCHASE, tid, 7, date, tm, alg)
+    got = cc.purchase_tac(
+        asn=asn.hex().upper(), algorithm=int(alg), key_version=ver, amount=150,
+        terminal_id=tid.hex(), ttc=7, date=date.hex(), time=tm.hex(),
+    )  # fmt: skip
+    assert got == want.hex().upper()
+    dlk = keys.card_key(KeyRole.LOAD, ver, asn)
+    rnd = bytes(range(4))
+    sk = crypto.load_session_key(dlk, rnd, atc, alg)
+    mac1 = crypto.load_mac1(sk, 1000, 500, TransactionType.LOAD, tid, alg)
+    mac2 = crypto.load_mac2(sk, 500, TransactionType.LOAD, tid, date, tm, alg)
+    assert cc.load_macs(
+        asn=asn.hex().upper(), algorithm=int(alg), key_version=ver, card_random=rnd.hex(),
+        atc=atc, balance_before=1000, amount=500, terminal_id=tid.hex(), date=date.hex(),
+        time=tm.hex(),
+    ) == (mac1.hex().upper(), mac2.hex().upper())  # fmt: skip
+    assert cc.purchase_tacs([(asn.hex().upper(), int(alg), 3, b"\x00" * 22)]) == [None]
