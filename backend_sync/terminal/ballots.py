@@ -124,7 +124,8 @@ def cast_vote(
     ``card_sign`` is the card's INTERNAL AUTHENTICATE (the kiosk verified the PIN
     first). A lost answer is retried with the same blinded message, which the
     central answers identically; a signature that does not verify under the
-    document's key (a central handing out another key) raises :class:`PollError`.
+    document's key, or a central refusing a blinded message made under it (a
+    central signing with another key), raises :class:`PollError`.
     """
     if not 0 <= choice < len(poll.document["options"]):
         raise PollError("no such option")
@@ -155,6 +156,15 @@ def cast_vote(
             break
         except CentralUnavailable as exc:
             last = exc
+        except CentralRefused as exc:
+            if exc.reason == "bad_blinded_message":
+                # blind() made it under the document's key (its length, below its
+                # modulus): a central that finds it malformed holds another key (one
+                # with a smaller modulus). Which way a swapped key fails depends on
+                # the two moduli; both are the same refusal.
+                raise PollError(f"the central refused a message made under the poll's key: "
+                                f"{exc.detail}") from exc  # fmt: skip
+            raise
     else:
         raise last or CentralUnavailable("token request failed")
     try:

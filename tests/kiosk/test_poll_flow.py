@@ -121,13 +121,30 @@ def test_a_citizen_votes_once_and_the_results_count_the_receipt(kiosk: Kiosk) ->
     assert (result.totals, result.counted_token_sha256) == ([0, 1], [token_hash])
 
 
-def test_a_poll_key_swapped_by_the_central_is_refused(kiosk: Kiosk) -> None:
+@pytest.mark.parametrize("other", ["smaller_modulus", "larger_modulus"])
+def test_a_poll_key_swapped_by_the_central_is_refused(kiosk: Kiosk, other: str) -> None:
+    """A central holding another key either refuses the blinded message (its
+    modulus is shorter, or below the message) or signs it (the signature then does
+    not verify under the document's key): both ways, nothing is kept or sent."""
     k = kiosk
     k.login(1)
     _to_confirm(k)
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()).decode()  # fmt: skip
+    with k.world.central.engine.connect() as conn:
+        held = conn.execute(sa.select(polls_table.c.private_key_pem)
+                            .where(polls_table.c.poll_id == DEMO_POLL_ID)).scalar_one()  # fmt: skip
+    key = serialization.load_pem_private_key(held.encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    n = key.public_key().public_numbers().n
+    while True:
+        # A 1024-bit key always refuses a 256-byte message; a 2048-bit one with a
+        # larger modulus always signs it.
+        swapped = rsa.generate_private_key(
+            public_exponent=65537, key_size=1024 if other == "smaller_modulus" else 2048
+        )
+        if other == "smaller_modulus" or swapped.public_key().public_numbers().n > n:
+            break
+    pem = swapped.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()  # fmt: skip
     with k.world.central.engine.begin() as conn:
         conn.execute(sa.update(polls_table).where(polls_table.c.poll_id == DEMO_POLL_ID)
                      .values(private_key_pem=pem))  # fmt: skip
