@@ -81,8 +81,11 @@ def test_central_killed_mid_upload_posts_every_record_once(
         raise AssertionError("central did not start")
 
     n = 300
+    # The agent keeps retrying for about a minute (300 x 0.2 s), as long as the test
+    # waits for it: the central's restart takes seconds on a loaded machine, longer
+    # than the 12 s that 60 attempts gave it.
     t = terminal(central, f"http://127.0.0.1:{port}", tmp_path, "320500000001",
-                 batch_size=10, attempts=60, backoff_max=0.2)  # fmt: skip
+                 batch_size=10, attempts=300, backoff_max=0.2)  # fmt: skip
     cs = list(cards(central, issuer_keys, 5))
     for i in range(n):
         sell(t, cs[i % 5], 1 + i % 50, ttc=i + 1)
