@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,9 @@ def proc_cpu(pid: int) -> float:
     return total
 
 
-def copy_ceiling(central: Central, rows: int) -> float:
+def copy_ceiling(
+    central: Central, rows: int, server: Callable[[], float] | None = None
+) -> tuple[float, float]:
     """Rows/s PostgreSQL takes by COPY into copies of the ingest tables (same
     columns, indexes and constraints), in one transaction per 2,000 purchases: the
     database's own ceiling for the rows a purchase writes. The COPY text of every
@@ -221,6 +224,7 @@ def copy_ceiling(central: Central, rows: int) -> float:
         texts.append(parts)
     raw = central.engine.raw_connection()
     pgconn: Any = raw.driver_connection  # psycopg's own connection: COPY
+    s0 = server() if server else 0.0
     t0 = time.perf_counter()
     try:
         for parts in texts:
@@ -231,7 +235,48 @@ def copy_ceiling(central: Central, rows: int) -> float:
             pgconn.commit()
     finally:
         raw.close()
-    return len(texts) * per_round / (time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    cpu = (server() - s0) if server else 0.0
+    return len(texts) * per_round / wall, cpu / (len(texts) * per_round)
+
+
+def floor(central: Central, bodies: list[tuple[str, bytes]]) -> dict[str, float]:
+    """CPU seconds per purchase of the steps every ingest of these batches takes
+    before the database, each timed alone over every body: parsing with strict
+    validation, the chain, the signature, the TACs (the cards' keys already cached
+    by the run before)."""
+    from backend_sync.central.posting import precompute_tacs
+    from backend_sync.wire import Batch
+
+    docs = [orjson.loads(b) for _, b in bodies]
+    batches = [Batch.model_validate(d, strict=True) for d in docs]
+    n = sum(len(b.records) for b in batches)
+    with central.engine.connect() as conn:
+        keys = {tid: central.terminal_key(conn, tid) for tid in {t for t, _ in bodies}}
+    steps: dict[str, Callable[[], object]] = {
+        "parse and validate": lambda: [
+            Batch.model_validate(orjson.loads(b), strict=True) for _, b in bodies
+        ],
+        "chain": lambda: [
+            chain.chain_hashes(bytes.fromhex(b.header.prev_hash), d["records"])
+            for b, d in zip(batches, docs, strict=True)
+        ],
+        "signature": lambda: [
+            chain.verify(
+                keys[b.header.terminal_id],
+                chain.canonical(b.header.model_dump(mode="json")),
+                b.signature,
+            )
+            for b in batches
+        ],
+        "TACs": lambda: [precompute_tacs(central, b.records) for b in batches],
+    }
+    out = {}
+    for name, step in steps.items():
+        c0 = time.thread_time()
+        step()
+        out[name] = (time.thread_time() - c0) / n
+    return out
 
 
 def main() -> None:
@@ -312,7 +357,9 @@ def postgres(keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[tuple[
                 rates, cpu_rates = run(central, bodies, args.batch)
                 cpu = time.process_time() - c0 + server_cpu(pg) - s0
                 wall = time.perf_counter() - w0
-                ceiling = copy_ceiling(central, 5 * n) / 5
+                ceiling, pg_row = copy_ceiling(central, 5 * n, lambda: server_cpu(pg))
+                ceiling /= 5
+                steps = floor(central, bodies) if block > 1 else {}
                 central.engine.dispose()
                 name = f"postgresql/{'blocks' if block > 1 else 'nextval'}"
                 report(name, rates, cpu_rates, args.batch, 45_000)
@@ -320,6 +367,18 @@ def postgres(keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[tuple[
                       f"{cpu / n * 1e6:.1f} us (target 20); {n / wall:,.0f} purchases/s overall;"
                       f" raw COPY ceiling {ceiling:,.0f} purchases/s (5 rows each): ingest at "
                       f"{statistics.median(rates) / ceiling:.0%} of it")  # fmt: skip
+                if steps:
+                    # What no ingest of these rows can go below: PostgreSQL's own CPU
+                    # for a purchase's five rows at its COPY ceiling, and the steps
+                    # before the database, each alone.
+                    low = 5 * pg_row + sum(steps.values())
+                    print(
+                        f"{'':14s} floor: PostgreSQL at its COPY ceiling {5 * pg_row * 1e6:.1f}"
+                        " us per purchase; before the database "
+                        + ", ".join(f"{k} {v * 1e6:.1f}" for k, v in steps.items())
+                        + f" us: at least {low * 1e6:.1f} us per purchase (target 20), at most"
+                        f" {1 / low:,.0f} purchases/s in one thread waiting for the database"
+                    )
     finally:
         pg.stop()
 
@@ -386,7 +445,7 @@ def http(keys: IssuerKeys, certs: list[tuple[str, str]], bodies: list[tuple[str,
                         run(central, bodies, args.batch)
                         wall = time.perf_counter() - w0
                         cpu = time.process_time() - c0 + server_cpu(pg) - s0
-                        ceilings.append(copy_ceiling(central, 5 * n) / 5)
+                        ceilings.append(copy_ceiling(central, 5 * n)[0] / 5)
                         central.engine.dispose()
                     else:
                         central.engine.dispose()

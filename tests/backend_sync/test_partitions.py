@@ -290,8 +290,17 @@ def test_migration_of_a_populated_0014_database(
     migrated.terminal_cas = central.terminal_cas
     try:
         assert reconcile.reconcile(migrated).ledger_ok and shadow.audit(migrated).clean
+        # Every entry came across with its transaction's ingest time (PostgreSQL
+        # writes them anew), and stays append-only.
+        q = "SELECT id, txn_id, account_id, amount, created_ms FROM ledger_entries ORDER BY id"
+        with central.engine.connect() as a, migrated.engine.connect() as b:
+            want, got = a.exec_driver_sql(q).all(), b.exec_driver_sql(q).all()
+        assert got == want and len(got) > 0
+        with pytest.raises(sa.exc.DBAPIError), migrated.engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE ledger_entries SET amount = 0 WHERE id = {got[0][0]}")
         if old.dialect.name == "postgresql":
             assert _where(migrated, "terminal_records") == {"terminal_records_history": 6}
+            assert _where(migrated, "ledger_entries") == {"ledger_entries_history": len(got)}
         with migrated.engine.connect() as conn:
             keys = conn.exec_driver_sql("SELECT count(*), count(asn), count(ttc) FROM record_keys")
             assert tuple(keys.one()) == (6, 6, 6)

@@ -148,14 +148,22 @@ def _upgrade_postgresql() -> None:
     bind = op.get_bind()
     op.execute("DROP INDEX uq_card_txn")
     op.execute("DROP INDEX uq_terminal_ttc")
-    # The entries' ingest time: their transaction's (one UPDATE, the triggers lifted).
-    op.execute("ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_append_only")
-    op.execute("ALTER TABLE ledger_entries ADD COLUMN created_ms bigint")
-    op.execute("UPDATE ledger_entries e SET created_ms = COALESCE(t.created_ms, 0)"
-               " FROM ledger_txns t WHERE t.id = e.txn_id")  # fmt: skip
-    op.execute("UPDATE ledger_entries SET created_ms = 0 WHERE created_ms IS NULL")  # orphans
-    op.execute("ALTER TABLE ledger_entries ALTER COLUMN created_ms SET NOT NULL")
-    op.execute("ALTER TABLE ledger_entries ENABLE TRIGGER ledger_entries_append_only")
+    # The entries' ingest time: their transaction's (0 for an entry citing none).
+    # Written once into a table of the history partition's shape, without its
+    # indexes (built once below, from the rows): an UPDATE of every entry wrote
+    # each row twice and maintained both indexes row by row, 75 % of the
+    # migration's time (bench/bench_migrate.py at 10 M records: 486 s, now 106 s).
+    op.execute("ALTER SEQUENCE ledger_entries_id_seq OWNED BY NONE")  # kept: passed on below
+    op.execute("ALTER TABLE ledger_entries RENAME TO ledger_entries_0016")
+    op.execute(
+        "CREATE TABLE ledger_entries (id bigint NOT NULL, txn_id bigint NOT NULL,"
+        " account_id bigint NOT NULL, amount bigint NOT NULL, created_ms bigint NOT NULL)"
+    )
+    op.execute("INSERT INTO ledger_entries (id, txn_id, account_id, amount, created_ms)"
+               " SELECT e.id, e.txn_id, e.account_id, e.amount, COALESCE(t.created_ms, 0)"
+               " FROM ledger_entries_0016 e LEFT JOIN ledger_txns t ON t.id = e.txn_id"
+               " ORDER BY e.id")  # fmt: skip
+    op.execute("DROP TABLE ledger_entries_0016")  # its triggers and indexes with it
     top = max(
         int(bind.exec_driver_sql(f"SELECT COALESCE(MAX({key}), -1) FROM {t}").scalar_one())  # noqa: S608
         for t, key in _KEY.items()
@@ -168,17 +176,16 @@ def _upgrade_postgresql() -> None:
         op.execute(f"ALTER TABLE {table} RENAME TO {old}")
         # A partition's primary key is the parent's (with the partition key); made
         # here so that attaching adopts it rather than failing on a second one.
-        op.execute(f"ALTER TABLE {old} DROP CONSTRAINT {table}_pkey")
+        # (The entries were rewritten above without their key, indexes and triggers.)
+        op.execute(f"ALTER TABLE {old} DROP CONSTRAINT IF EXISTS {table}_pkey")
         if keep:
             op.execute(f"ALTER TABLE {old} ADD CONSTRAINT {old}_pkey PRIMARY KEY ({_PK[table]})")
         if keep and table == "terminal_records":
             op.execute(f"CREATE INDEX {old}_card ON {old} (asn, atc, ttype) WHERE {_AUTH}")
         if table in _LEDGER:
-            op.execute(f"DROP TRIGGER {table}_append_only ON {old}")
-            op.execute(f"DROP TRIGGER {table}_no_truncate ON {old}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {old}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {old}")
             op.execute(f"ALTER TABLE {old} ALTER COLUMN id DROP DEFAULT")
-        if table == "ledger_entries":
-            op.execute(f"ALTER INDEX ix_ledger_entries_account_id RENAME TO {old}_account_id")
         op.execute(f"CREATE TABLE {table} ({_COLUMNS[table]}, PRIMARY KEY ({_PK[table]}))"
                    f" PARTITION BY RANGE ({key})")  # fmt: skip
         if table in _LEDGER:
