@@ -35,6 +35,7 @@ __all__ = [
     "SALT_LEN",
     "BlindRsaError",
     "Blinded",
+    "SigningFault",
     "blind",
     "blind_sign",
     "finalize",
@@ -50,6 +51,11 @@ PREFIX_LEN = 32  # the Randomized variants' message prefix (RFC 9474, 4.1)
 class BlindRsaError(ValueError):
     """A blind-signature step failed: bad input size, a value outside the modulus,
     a signature that does not verify. The message says which."""
+
+
+class SigningFault(BlindRsaError):
+    """The signer's own computation did not verify (a CRT fault): nothing about the
+    message; the answer is withheld and the request may be tried again."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,7 @@ def blind_sign(private_key: rsa.RSAPrivateKey, blinded_msg: bytes) -> bytes:
     s2 = int(gmpy2.powmod_sec(m, priv.dmq1, priv.q))
     s = s2 + priv.q * ((priv.iqmp * (s1 - s2)) % priv.p)
     if pow(s, pub.e, n) != m:
-        raise BlindRsaError("signing failure: the result does not verify")
+        raise SigningFault("signing failure: the result does not verify")
     return _i2osp(s, k_len)
 
 

@@ -4,8 +4,9 @@ Migration 0017 turns ``ledger_txns``, ``ledger_entries`` and ``terminal_records`
 into partitioned tables (the old records and transactions are attached as one
 history partition, not copied; the entries are written once more, with their
 ingest time), fills ``record_keys`` and builds its unique indexes; 0018 fills
-each card's latest reported state from the records. This benchmark fills a database at
-revision 0016 with ``--records`` purchases written straight by SQL (the same rows
+each card's latest reported state from the records; 0019 gives each ledger
+partition its TRUNCATE refusal. This benchmark fills a database at revision
+0016 with ``--records`` purchases written straight by SQL (the same rows
 as bench_partition.py's: 100 terminals, 1,000 ATCs per card, spread over the
 year before this month), then times each migration on a durable private
 PostgreSQL, checks what it made, and prints seconds and records/s.
@@ -63,7 +64,7 @@ def fill(url: str, n: int) -> float:
 def migrate(url: str, n: int) -> dict[str, float]:
     """Seconds of each migration (a fresh engine, as `civicard central migrate`)."""
     took: dict[str, float] = {}
-    for rev in ("0017", "0018"):
+    for rev in ("0017", "0018", "0019"):
         engine = make_engine(url)
         t0 = time.perf_counter()
         upgrade(engine, rev)
@@ -75,7 +76,12 @@ def migrate(url: str, n: int) -> dict[str, float]:
         q = conn.exec_driver_sql
         records = q("SELECT count(*) FROM terminal_records").scalar_one()
         keys = q("SELECT count(*) FROM record_keys WHERE asn IS NOT NULL").scalar_one()
+        entries = q("SELECT count(*) FROM ledger_entries").scalar_one()
         undated = q("SELECT count(*) FROM ledger_entries WHERE created_ms = 0").scalar_one()
+        moved = q(
+            "SELECT count(*) FROM ledger_entries e JOIN ledger_txns t ON t.id = e.txn_id"
+            " WHERE e.created_ms <> t.created_ms"
+        ).scalar_one()
         states = q("SELECT count(*) FROM card_states").scalar_one()
         cards = q("SELECT count(DISTINCT asn) FROM terminal_records").scalar_one()
         history = q(
@@ -87,7 +93,9 @@ def migrate(url: str, n: int) -> dict[str, float]:
         for what, ok in (
             (f"{records} records, not {n}", records == n),
             (f"{keys} exactly-once keys, not {n}", keys == n),
+            (f"{entries} ledger entries, not {2 * n}", entries == 2 * n),
             (f"{undated} entries without their ingest time", undated == 0),
+            (f"{moved} entries with another time than their transaction's", moved == 0),
             (f"{states} card states for {cards} cards", states == cards),
             (f"{history} history partitions, not 3", history == 3),
         )
@@ -121,7 +129,7 @@ def main() -> None:
     for rev, s in times.items():
         print(f"migration {rev}: {s:7.1f} s  ({n / s:,.0f} records/s)")
     total = sum(times.values())
-    print(f"0016 -> 0018 on {n:,} records: {total:.1f} s ({n / total:,.0f} records/s); "
+    print(f"0016 -> 0019 on {n:,} records: {total:.1f} s ({n / total:,.0f} records/s); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
 
 

@@ -71,9 +71,10 @@ class CardCrypto:
         if key is None:
             try:
                 issuer = self._keys[Algorithm(alg)]
-                asn8 = bytes.fromhex(asn)[-8:]  # as diversify(): 10 bytes, or the last 8
-                if len(asn) not in (16, 20):
+                raw = bytes.fromhex(asn)
+                if len(raw) not in (8, 10):  # as diversify(): 10 bytes, or the last 8
                     raise ValueError("an ASN is 10 bytes")
+                asn8 = raw[-8:]
                 # Along the issuer's key tree (one level, or issuer id then ASN).
                 inverted = (int.from_bytes(asn8, "big") ^ _ONES).to_bytes(8, "big")
                 key = self._ecb(role, issuer, ver).update(asn8 + inverted)

@@ -61,6 +61,10 @@ __all__ = [
 TABLES = {"ledger_txns": "created_ms", "ledger_entries": "created_ms",
           "terminal_records": "received_ms"}  # fmt: skip
 AHEAD = 2  # months made ahead of the current one
+# The append-only ledger tables: PostgreSQL clones a parent's row triggers onto its
+# partitions but not its statement triggers, so each partition gets the parent's
+# TRUNCATE refusal of its own (:func:`_guard`; migration 0019 for those before).
+APPEND_ONLY = ("ledger_txns", "ledger_entries")
 FORMAT = "civicard-ledger-archive/1"
 _LOCK = 0x0C1C_0017  # pg_advisory_xact_lock key: one partition manager at a time
 
@@ -145,6 +149,16 @@ def _partitioned(conn: sa.Connection) -> bool:
     return kind == "p"
 
 
+def _guard(conn: sa.Connection, table: str, partition: str) -> None:
+    """A partition of an append-only table refuses TRUNCATE, as its parent does
+    (names from this module's own tables and integers, never from input)."""
+    if table in APPEND_ONLY:
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {partition}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION civicard_append_only()"
+        )
+
+
 def _create_month(conn: sa.Connection, table: str, y: int, m: int) -> str:
     name = f"{table}_p{y:04d}{m:02d}"
     lo, hi = month_start_ms(y, m), month_start_ms(*_next(y, m))
@@ -152,6 +166,7 @@ def _create_month(conn: sa.Connection, table: str, y: int, m: int) -> str:
     conn.exec_driver_sql(
         f"CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ({lo}) TO ({hi})"
     )
+    _guard(conn, table, name)
     return name
 
 
@@ -211,6 +226,7 @@ def _move_out_of_default(conn: sa.Connection, table: str, default: str) -> tuple
     conn.exec_driver_sql(f"ALTER TABLE {table} DETACH PARTITION {default}")
     conn.exec_driver_sql(f"ALTER TABLE {default} RENAME TO {old}")
     conn.exec_driver_sql(f"CREATE TABLE {default} PARTITION OF {table} DEFAULT")
+    _guard(conn, table, default)
     return table, old
 
 
@@ -426,6 +442,7 @@ def restore(conn: sa.Connection, path: Path, key_pem: bytes, now_ms: int) -> str
         conn.exec_driver_sql(
             f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({lo}) TO ({hi})"
         )
+        _guard(conn, table, name)
     conn.exec_driver_sql("DELETE FROM archived_balances WHERE month = %s", (month,))
     conn.exec_driver_sql(
         "UPDATE ledger_archives SET restored_ms = %s WHERE month = %s", (now_ms, month)

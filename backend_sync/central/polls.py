@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,8 @@ __all__ = [
     "poll_documents",
     "results",
 ]
+
+log = logging.getLogger(__name__)
 
 ALGORITHM = "RSABSSA-SHA384-PSS-Randomized"
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
@@ -211,6 +214,10 @@ def issue_token(central: Central, req: TokenRequest) -> TokenGranted:
             return TokenGranted(poll_id=b.poll_id, blind_sig=issued.blind_sig)
         try:
             sig = blindrsa.blind_sign(key, blinded).hex()
+        except blindrsa.SigningFault as exc:
+            # The central's fault, not the message's: the kiosk tries again.
+            log.error("poll %s: %s", b.poll_id, exc)
+            raise Refused(503, "signing_failure", str(exc)) from exc
         except blindrsa.BlindRsaError as exc:
             raise Refused(422, "bad_blinded_message", str(exc)) from exc
         conn.execute(

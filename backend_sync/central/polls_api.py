@@ -25,7 +25,7 @@ __all__ = ["poll_router"]
 
 # 401: the terminal's signature or clock; 403: card not genuine, not active or not
 # eligible; 404: unknown poll; 409: closed / not open / token already issued / results
-# hidden; 503: no issuer CA configured.
+# hidden; 503: no issuer CA configured, or a signing fault (tried again).
 _DOC = refusals(404)
 _TOKEN = refusals(401, 403, 404, 409, 503)
 _BALLOTS = refusals(404, 409)

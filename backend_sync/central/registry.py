@@ -106,7 +106,9 @@ def register_cards(
         raise Refused(422, "bad_card", "algorithm 0 (3DES) or 4 (SM4), key version 0..255")
     now = central.now_ms()
     with central.engine.begin() as conn:
-        unique = list(dict.fromkeys(asns))
+        # In key order: two runs naming the same new cards insert them in one order
+        # (as ledger.account_ids does), so they never wait on each other in a cycle.
+        unique = sorted(set(asns))
         for part in range(0, len(unique), _CHUNK):  # bound parameters per statement
             new = dict.fromkeys(unique[part : part + _CHUNK])
             q = sa.select(cards.c.asn, cards.c.algorithm, cards.c.key_version)

@@ -159,9 +159,10 @@ def cast_vote(
         except CentralRefused as exc:
             if exc.reason == "bad_blinded_message":
                 # blind() made it under the document's key (its length, below its
-                # modulus): a central that finds it malformed holds another key (one
-                # with a smaller modulus). Which way a swapped key fails depends on
-                # the two moduli; both are the same refusal.
+                # modulus): a central that finds it malformed holds another key (of
+                # another length, or a modulus below the message). Which way a
+                # swapped key fails depends on the two moduli; both are a key swap.
+                # (A fault in the central's own signing is a 503: tried again.)
                 raise PollError(f"the central refused a message made under the poll's key: "
                                 f"{exc.detail}") from exc  # fmt: skip
             raise

@@ -105,3 +105,19 @@ def test_a_card_new_to_the_central_gets_the_reference_card_keys(
         time=tm.hex(),
     ) == (mac1.hex().upper(), mac2.hex().upper())  # fmt: skip
     assert cc.purchase_tacs([(asn.hex().upper(), int(alg), 3, b"\x00" * 22)]) == [None]
+
+
+def test_a_malformed_asn_has_no_key_and_leaves_the_next_cards_right() -> None:
+    """An ASN that is not 8 or 10 bytes (spaces are skipped by bytes.fromhex) is an
+    unknown key, and the encryptor shared by every card of that key set is left
+    whole: the next card's TAC is still the reference one."""
+    keys, cc = _TREES[0], _TREE_CC[0]
+    data = bytes(22)
+    for bad in ("01 02 03 04 05 06 07", "0102030405060708090A0B", "XYZ", ""):
+        assert cc.purchase_tacs([(bad, int(keys.algorithm), 1, data)]) == [None]
+    asn = bytes.fromhex("32150000000000000042")
+    dtk = crypto.tac_key(keys.card_key(KeyRole.TAC, 1, asn), keys.algorithm)
+    want = crypto.mac(dtk, data, keys.algorithm)
+    assert cc.purchase_tacs([(asn.hex().upper(), int(keys.algorithm), 1, data)]) == [
+        want.hex().upper()
+    ]

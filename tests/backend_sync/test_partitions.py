@@ -71,6 +71,18 @@ def _upload(t: Terminal) -> int:
     return t.agent.run_once().acked_seq
 
 
+def _truncate_refused(central: Central) -> list[str]:
+    """Every partition of the append-only tables refuses TRUNCATE (PostgreSQL does
+    not clone a parent's statement triggers onto its partitions); their names."""
+    with central.engine.connect() as conn:
+        parts = [p.name for t in partitions.APPEND_ONLY
+                 for p in partitions.list_partitions(conn, t)]  # fmt: skip
+    for name in parts:
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), central.engine.begin() as c:
+            c.exec_driver_sql(f"TRUNCATE {name}")
+    return parts
+
+
 def _two_months(
     central: Central, issuer_keys: IssuerKeys, tmp: Path, request: pytest.FixtureRequest
 ) -> tuple[Terminal, Terminal, list[CardModel]]:
@@ -127,6 +139,9 @@ def test_a_write_outside_every_month_lands_in_default_and_moves_to_its_month(
     assert _where(pg_central, "ledger_txns") == {"ledger_txns_p203105": 1}
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), pg_central.engine.begin() as c:
         c.exec_driver_sql("DELETE FROM ledger_entries")  # the new month is append-only too
+    # The migration's months and default, the month made here, the default made anew.
+    made_here = {"ledger_txns_p203105", "ledger_entries_p203105", "ledger_entries_default"}
+    assert made_here <= set(_truncate_refused(pg_central))
     assert shadow.audit(pg_central).clean
 
 
@@ -195,6 +210,7 @@ def test_archive_and_restore_a_month(
                                     " '320500000002'").scalar() == "duplicate_card_txn"  # fmt: skip
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), c.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE ledger_entries SET amount = 0")  # restored: append-only
+    assert {"ledger_entries_p202610", "ledger_txns_p202611"} <= set(_truncate_refused(c))
     with c.engine.begin() as conn, pytest.raises(partitions.ArchiveError, match="already"):
         partitions.restore(conn, files[0], archive_key, DEC)
 
@@ -301,6 +317,7 @@ def test_migration_of_a_populated_0014_database(
         if old.dialect.name == "postgresql":
             assert _where(migrated, "terminal_records") == {"terminal_records_history": 6}
             assert _where(migrated, "ledger_entries") == {"ledger_entries_history": len(got)}
+            assert "ledger_entries_history" in _truncate_refused(migrated)  # migration 0019
         with migrated.engine.connect() as conn:
             keys = conn.exec_driver_sql("SELECT count(*), count(asn), count(ttc) FROM record_keys")
             assert tuple(keys.one()) == (6, 6, 6)

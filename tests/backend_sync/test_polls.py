@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -29,7 +30,7 @@ from backend_sync.terminal.ballots import (
     cast_vote,
     fetch_poll,
 )
-from backend_sync.terminal.client import CentralClient, CentralRefused
+from backend_sync.terminal.client import CentralClient, CentralRefused, CentralUnavailable
 from cardlib.apdu import ApduSession
 from cardlib.identity import Identity
 from cardlib.purse import Purse
@@ -255,6 +256,27 @@ def test_kiosk_refuses_a_key_other_than_the_documents(world: World) -> None:
     sd["payload"]["key"]["spki"] = other.document["key"]["spki"]
     with pytest.raises(CentralRefused, match="bad_central_signature"):
         world.client._verified(sd, "poll")
+
+
+def test_a_fault_in_the_centrals_signing_is_a_503_not_a_key_swap(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CRT fault (injected: one half of the private operation comes out wrong) is
+    caught by the central's own check: the answer is withheld, nothing is issued,
+    the kiosk is told to try again (503 signing_failure) and does not call it a key
+    swap; once the fault is gone the same card votes."""
+    import gmpy2
+
+    polls.create_poll(world.central, spec())
+    poll = fetch_poll(world.client, "P1")
+    real = gmpy2.powmod_sec
+    monkeypatch.setattr(gmpy2, "powmod_sec", lambda m, e, p: real(m, e, p) ^ 1)
+    with pytest.raises(CentralUnavailable, match="HTTP 503"):  # after its retries
+        vote(world, poll, "张伟", 0)
+    with world.central.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(poll_tokens)).scalar() == 0
+    monkeypatch.setattr(gmpy2, "powmod_sec", real)
+    assert vote(world, poll, "张伟", 0).choice == 0
 
 
 def test_small_batches_wait_for_the_close(world: World) -> None:

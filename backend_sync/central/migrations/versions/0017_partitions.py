@@ -11,8 +11,9 @@
 - PostgreSQL: ledger_txns, ledger_entries and terminal_records become range-
   partitioned tables (created_ms, created_ms, received_ms); their primary keys
   include that column. The tables as they were become the partition
-  ``<table>_history`` (attached, not copied: FROM MINVALUE to the start of the
-  month after the latest row), or are dropped when empty; month partitions from
+  ``<table>_history`` (attached, not copied, except the entries, written once
+  with their new column: FROM MINVALUE to the start of the month after the latest
+  row), or are dropped when empty; month partitions from
   then on are made by partitions.ensure (here: this month and two ahead), plus a
   default partition. The id sequences pass to the new tables. There are no
   foreign keys into or out of these tables (migration 0001), so none to move.
@@ -214,6 +215,8 @@ def _upgrade_postgresql() -> None:
                 op.execute(f"CREATE TABLE {table}_p{ym[0]:04d}{ym[1]:02d} PARTITION OF {table}"
                            f" FOR VALUES FROM ({lo}) TO ({hi})")  # fmt: skip
             ym = _next(*ym)
+    if keep:
+        op.execute("ANALYZE ledger_entries_history")  # written anew above: no statistics
 
 
 def upgrade() -> None:
