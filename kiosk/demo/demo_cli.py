@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,6 +105,7 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
                 print(f"  {line}")
             print(f"done: screenshots in {shots}, receipts in {receipts}")
             if args.console:
+                _print_diagnose(world)
                 _serve_console(world.central_url)
             else:
                 print("the staff console: run `civicard demo --console` to keep it open")
@@ -154,14 +156,48 @@ def _print_console(central_url: str) -> None:
     print(f"  TEST ONLY logins: {users}; password {DEMO_STAFF_PASSWORD}")
 
 
+def _print_diagnose(world: Any) -> None:
+    """A kiosk config for the technician's shell, naming this demo's printer, central
+    and data folder (``var/demo/kiosk.toml``): ``civicard diagnose`` on it while the
+    demo stays open. Its readers are PC/SC's (the demo's are in this process)."""
+    root = Path(world.root).resolve()
+    cfg = root / "kiosk.toml"
+    port = world.printer_sim.tcp_port if world.printer_sim is not None else None
+    lines = [
+        "# TEST ONLY: the running demo's kiosk, for `civicard diagnose` (made by civicard demo)",
+        "[kiosk]", f"data_dir = {_toml(root)}", 'location = "demo"',
+        *(["[printer]", f'url = "tcp://127.0.0.1:{port}"'] if port else []),
+        "[central]", f'url = "{world.central_url}"',
+        f"central_key = {_toml(root / 'central-public.pem')}",
+        f"terminal_key = {_toml(root / 'terminal-key.pem')}",
+    ]  # fmt: skip
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"technician at a shell: civicard diagnose --config {cfg}")
+
+
+def _toml(path: Path) -> str:
+    """A path as a TOML basic string."""
+    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _serve_console(central_url: str) -> None:
-    """Keep the embedded central serving (the world stays open) until Ctrl-C."""
+    """Keep the embedded central serving (the world stays open) until Ctrl-C or
+    SIGTERM (a script's ``kill``, a service manager's stop): either ends the demo
+    through its own clean-up. SIGTERM is taken here because the offscreen window's
+    SDL had made it a quit event that nothing reads once the session is over."""
+    import signal
     import time
 
+    def stop(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
     _print_console(central_url)
-    print("  (Ctrl-C to stop)")
+    print("  (Ctrl-C to stop)", flush=True)
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         print()
+    finally:
+        signal.signal(signal.SIGTERM, previous)

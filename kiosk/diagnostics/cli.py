@@ -36,7 +36,7 @@ def _diagnose(args: argparse.Namespace) -> int:
     from kiosk.config import ConfigError, load_config
     from kiosk.diagnostics import Diagnostics, Health, SelfTestName
     from kiosk.diagnostics.bundle import BundleError
-    from kiosk.diagnostics.model import STEP_TEXT
+    from kiosk.diagnostics.model import STEP_TEXT, Code
     from kiosk.diagnostics.trace import ApduTrace, RecentLog
     from kiosk.diagnostics.wiring import devices_from_config
 
@@ -91,7 +91,9 @@ def _diagnose(args: argparse.Namespace) -> int:
     if tests:
         print("self-tests:")
         for t in tests:
-            verdict = "PASS" if t.passed else "FAIL"
+            # A test that could not run (nothing to test it with) neither passed nor
+            # failed: SKIP, with its reason below.
+            verdict = "SKIP" if t.code is Code.NOT_CONFIGURED else "PASS" if t.passed else "FAIL"
             facts = ", ".join(f"{k}={_fact(v)}" for k, v in t.facts.items())
             print(f"  {verdict} {t.name.value:10} {t.code.value} ({t.duration_ms} ms)")
             if facts:

@@ -251,6 +251,11 @@ def documents_status(devices: Devices) -> DeviceStatus:
 def disk_status(devices: Devices) -> DeviceStatus:
     """Free space where the outbox lives (sales stop below the outbox's reserve)."""
     kind = DeviceKind.DISK
+    if not devices.data_dir.is_dir():
+        # Not a full disk: the configured folder is not there (a wrong path, or the
+        # data volume not mounted); the outbox's own status says what that costs.
+        return DeviceStatus(kind, (Code.NOT_CONFIGURED,),
+                            {"error": f"data_dir is not a folder: {devices.data_dir}"})  # fmt: skip
     try:
         usage = shutil.disk_usage(devices.data_dir)
     except OSError as exc:

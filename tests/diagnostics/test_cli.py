@@ -57,6 +57,21 @@ def test_diagnose_prints_status_and_tests_and_fails_on_faults(
         "reader_missing", "pcsc_down")  # fmt: skip
 
 
+def test_a_self_test_that_cannot_run_is_skipped_not_passed(
+    shared_rig: Rig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the terminal key the test page cannot be signed: the test print is
+    not run, and the shell says SKIP with the reason (not PASS)."""
+    cfg = _config(shared_rig, tmp_path)
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text[: text.index("[central]")], encoding="utf-8")  # no central, no key
+    main(["diagnose", "--config", str(cfg)])
+    got = capsys.readouterr()
+    out = got.out
+    assert "SKIP test_print not_configured" in out and "PASS test_print" not in out, got
+    assert "signed with the terminal key" in out
+
+
 def test_diagnose_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text('[printer]\nurl = "lpt1"\n', encoding="utf-8")

@@ -151,6 +151,14 @@ def test_a_nearly_full_disk(rig: Rig, small_disk: Path) -> None:
     assert (code, health, step) == (Code.DISK_FULL, Health.FAULT, NextStep.FREE_DISK)
 
 
+def test_a_missing_data_folder_is_a_configuration_fault_not_a_full_disk(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.devices.data_dir = tmp_path / "not-there"
+    code, _health, step = _dev(rig, DeviceKind.DISK, central=False)
+    assert (code, step) == (Code.NOT_CONFIGURED, NextStep.CONFIGURE)
+
+
 def _records(rig: Rig, n: int) -> None:
     """n closed records in the outbox, as purchases leave them (never uploaded here:
     the central would refuse their made-up TACs)."""

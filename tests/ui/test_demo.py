@@ -87,3 +87,43 @@ def test_the_demo_window_fits_the_display_it_finds() -> None:
         kiosk_w = r.h * aspect
         assert r.w - kiosk_w >= PANEL_MIN_W - 1, (display, r)  # the panel has its room
         assert r.h >= display.h * 0.5 or kiosk_w + PANEL_MIN_W >= display.w * 0.9
+
+
+def test_demo_console_serves_diagnose_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`civicard demo --console` keeps the central open for the staff console and
+    writes a kiosk config the technician's `civicard diagnose` runs against (its
+    printer and central answer); a SIGTERM (a script's kill, a service manager)
+    ends it, cleanly, like Ctrl-C."""
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "demo", "--console", "--data", str(tmp_path / "d"),
+         "--language", "en"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        url = cfg = None
+        for line in proc.stdout:
+            if line.startswith("staff console: "):
+                url = line.split()[-1]
+            if line.startswith("technician at a shell: "):
+                cfg = line.split()[-1]
+            if "Ctrl-C to stop" in line or time.monotonic() > deadline:
+                break
+        assert url is not None and url.endswith("/console") and cfg is not None
+        diag = subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", "diagnose", "--config", cfg, "--no-print"],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert "OK      printer" in diag.stdout and "OK      central" in diag.stdout, diag
+        assert "OK      outbox" in diag.stdout or "WARNING outbox" in diag.stdout, diag.stdout
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
