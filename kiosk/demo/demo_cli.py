@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,11 @@ def _run_kiosk_screen(args: argparse.Namespace, data: Path) -> int:
             print(f"done: screenshots in {shots}, receipts in {receipts}")
             if args.console:
                 _print_diagnose(world)
-                _serve_console(world.central_url)
+                stop = start_heartbeats(world)
+                try:
+                    _serve_console(world.central_url)
+                finally:
+                    stop.set()
             else:
                 print("the staff console: run `civicard demo --console` to keep it open")
             return 0
@@ -154,6 +159,17 @@ def _print_console(central_url: str) -> None:
     users = ", ".join(u for u, *_ in DEMO_STAFF)
     print(f"staff console: {central_url.replace('127.0.0.1', 'localhost')}/console")
     print(f"  TEST ONLY logins: {users}; password {DEMO_STAFF_PASSWORD}")
+
+
+def start_heartbeats(world: Any) -> threading.Event:
+    """The demo kiosk's heartbeats, as a kiosk sends them (one at start, one a minute,
+    one on every change), while the console stays open: the fleet page shows it.
+    Set the event returned to stop them."""
+    stop = threading.Event()
+    sender = getattr(world.kiosk, "heartbeat", None)
+    if sender is not None:
+        threading.Thread(target=sender.run, args=(stop,), name="heartbeat", daemon=True).start()
+    return stop
 
 
 def _print_diagnose(world: Any) -> None:

@@ -21,3 +21,28 @@ def test_every_demo_login_opens_the_console(kiosk: Kiosk) -> None:
         roles.add(staff.role)
     assert roles == {"administrator", "supervisor", "department_staff", "hotlist_operator",
                      "catalog_editor", "ledger_auditor"}  # fmt: skip
+
+
+def test_the_demo_kiosk_reports_to_the_fleet_page_while_the_console_is_open(
+    kiosk: Kiosk,
+) -> None:
+    """`civicard demo --console` runs the kiosk's heartbeats (demo_cli.start_heartbeats):
+    the fleet page knows the demo kiosk instead of listing it as never heard from."""
+    import time
+
+    from backend_sync.central import fleet
+    from kiosk.demo.demo_cli import start_heartbeats
+
+    w = kiosk.world
+    tid = w.outbox.terminal_id
+    assert tid in fleet.fleet_status(w.central).silent  # enrolled, never heard from
+    stop = start_heartbeats(w)
+    try:
+        deadline = time.monotonic() + 20
+        while tid not in {k.terminal_id for k in fleet.fleet_status(w.central).kiosks}:
+            assert time.monotonic() < deadline, "no heartbeat reached the central"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+    status = fleet.fleet_status(w.central)
+    assert tid not in status.silent
