@@ -35,6 +35,7 @@ def TripleDES(key: bytes) -> _TripleDES:
 __all__ = [
     "Algorithm",
     "TransactionType",
+    "diversification_block",
     "diversify",
     "diversify_path",
     "load_mac1",
@@ -93,20 +94,21 @@ def _check_key(key: bytes) -> None:
         raise ValueError(f"keys are 16 bytes, got {len(key)}")
 
 
-def diversify(master_key: bytes, asn: bytes, alg: Algorithm) -> bytes:
-    """Card key from an issuer master key and the card's ASN (one level).
-
-    3DES: E(MK, ASN8) || E(MK, NOT ASN8). SM4: SM4(MK, ASN8 || NOT ASN8).
-    ``asn`` may be the full 10-byte ASN or already its rightmost 8 bytes.
-    """
-    _check_key(master_key)
+def diversification_block(asn: bytes) -> bytes:
+    """ASN8 || NOT ASN8, what a card key is the ECB encryption of under its master
+    (3DES: two blocks, E(MK, ASN8) || E(MK, NOT ASN8); SM4: one). ``asn`` may be
+    the full 10-byte ASN or already its rightmost 8 bytes."""
     if len(asn) not in (8, 10):
         raise ValueError(f"ASN must be 10 bytes (or its rightmost 8), got {len(asn)}")
     asn8 = asn[-8:]
-    inverted = bytes(b ^ 0xFF for b in asn8)
-    if alg is Algorithm.TDES:
-        return _ecb(alg, master_key, asn8) + _ecb(alg, master_key, inverted)
-    return _ecb(alg, master_key, asn8 + inverted)
+    return asn8 + (int.from_bytes(asn8, "big") ^ 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "big")
+
+
+def diversify(master_key: bytes, asn: bytes, alg: Algorithm) -> bytes:
+    """Card key from an issuer master key and the card's ASN (one level):
+    ECB(MK, :func:`diversification_block`) in both algorithms."""
+    _check_key(master_key)
+    return _ecb(alg, master_key, diversification_block(asn))
 
 
 def diversify_path(master_key: bytes, factors: tuple[bytes, ...], alg: Algorithm) -> bytes:
@@ -166,7 +168,7 @@ def tac_key(dtk: bytes, alg: Algorithm) -> bytes:
     """TAC key: DTK's left half XOR its right half (3DES); DTK itself (SM4)."""
     _check_key(dtk)
     if alg is Algorithm.TDES:
-        return bytes(a ^ b for a, b in zip(dtk[:8], dtk[8:], strict=True))
+        return (int.from_bytes(dtk[:8], "big") ^ int.from_bytes(dtk[8:], "big")).to_bytes(8, "big")
     return dtk
 
 

@@ -29,7 +29,6 @@ from cardlib.keys import IssuerKeys, KeyRole
 __all__ = ["CardCrypto", "UnknownKey", "bcd"]
 
 _CACHE_LIMIT = 200_000
-_ONES = (1 << 64) - 1  # NOT of an 8-byte ASN
 # Method-2 padding by (data length, block): the purchase TAC data is 22 bytes.
 _PAD = {(n, b): crypto.pad_m2(bytes(n), b)[n:] for n in range(1, 64) for b in (8, 16)}
 
@@ -71,20 +70,15 @@ class CardCrypto:
         if key is None:
             try:
                 issuer = self._keys[Algorithm(alg)]
-                raw = bytes.fromhex(asn)
-                if len(raw) not in (8, 10):  # as diversify(): 10 bytes, or the last 8
-                    raise ValueError("an ASN is 10 bytes")
-                asn8 = raw[-8:]
+                # The block checked before it reaches the shared encryptor: a
+                # partial block would stay buffered there, and skew every next key.
+                block = crypto.diversification_block(bytes.fromhex(asn))
                 # Along the issuer's key tree (one level, or issuer id then ASN).
-                inverted = (int.from_bytes(asn8, "big") ^ _ONES).to_bytes(8, "big")
-                key = self._ecb(role, issuer, ver).update(asn8 + inverted)
+                key = self._ecb(role, issuer, ver).update(block)
             except (KeyError, ValueError):
                 raise UnknownKey(f"no {role} key for algorithm {alg:02X} version {ver}") from None
-            if role is KeyRole.TAC and issuer.algorithm is Algorithm.TDES:
-                # crypto.tac_key: the left half XOR the right half (SM4: the key itself).
-                key = (int.from_bytes(key[:8], "big") ^ int.from_bytes(key[8:], "big")).to_bytes(
-                    8, "big"
-                )
+            if role is KeyRole.TAC:
+                key = crypto.tac_key(key, issuer.algorithm)
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
             cache[ck] = key

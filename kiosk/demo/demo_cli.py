@@ -12,6 +12,7 @@ card taken. No root, no display needed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import threading
 from pathlib import Path
@@ -179,21 +180,17 @@ def _print_diagnose(world: Any) -> None:
     root = Path(world.root).resolve()
     cfg = root / "kiosk.toml"
     port = world.printer_sim.tcp_port if world.printer_sim is not None else None
+    # A JSON string is a TOML basic string (the same escapes): paths quoted safely.
     lines = [
         "# TEST ONLY: the running demo's kiosk, for `civicard diagnose` (made by civicard demo)",
-        "[kiosk]", f"data_dir = {_toml(root)}", 'location = "demo"',
+        "[kiosk]", f"data_dir = {json.dumps(str(root))}", 'location = "demo"',
         *(["[printer]", f'url = "tcp://127.0.0.1:{port}"'] if port else []),
         "[central]", f'url = "{world.central_url}"',
-        f"central_key = {_toml(root / 'central-public.pem')}",
-        f"terminal_key = {_toml(root / 'terminal-key.pem')}",
+        f"central_key = {json.dumps(str(root / 'central-public.pem'))}",
+        f"terminal_key = {json.dumps(str(root / 'terminal-key.pem'))}",
     ]  # fmt: skip
     cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"technician at a shell: civicard diagnose --config {cfg}")
-
-
-def _toml(path: Path) -> str:
-    """A path as a TOML basic string."""
-    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _serve_console(central_url: str) -> None:
